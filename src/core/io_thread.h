@@ -1,0 +1,44 @@
+/*
+ * io_thread.h: a background thread running a poller (seed 001, "I/O threads"). Objects
+ * that live in it (sessions, engines, listeners, connecters) get their commands through
+ * its mailbox, whose fd the poller watches.
+ */
+#ifndef ZINC_CORE_IO_THREAD_H
+#define ZINC_CORE_IO_THREAD_H
+
+#include "core/mailbox.h"
+#include "core/object.h"
+#include "core/poller.h"
+
+struct io_thread {
+	struct object obj;
+	struct mailbox mailbox;
+	struct poller poller;
+	struct poll_handle *mailbox_handle;
+};
+
+/* io_thread_new: 0 or -ENOMEM/-EMFILE. The thread is not running yet. */
+int io_thread_new(struct io_thread **out, struct ctx *ctx, uint32_t tid);
+int io_thread_start(struct io_thread *t, const struct zn_thread_opts *opts);
+/* io_thread_stop: asks the thread to end (any thread). */
+void io_thread_stop(struct io_thread *t);
+void io_thread_join(struct io_thread *t);
+/* io_thread_destroy: frees a stopped (or never started) thread. */
+void io_thread_destroy(struct io_thread *t);
+static inline struct mailbox *
+io_thread_mailbox(struct io_thread *t)
+{
+	return &t->mailbox;
+}
+static inline struct poller *
+io_thread_poller(struct io_thread *t)
+{
+	return &t->poller;
+}
+static inline int
+io_thread_load(struct io_thread *t)
+{
+	return poller_load(&t->poller);
+}
+
+#endif

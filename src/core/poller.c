@@ -1,0 +1,235 @@
+/*
+ * poller.c: epoll-based loop with a sorted timer list. Timer lists here are short (a
+ * few per connection at most), so a sorted list beats a heap in practice.
+ */
+#include "core/poller.h"
+#include "platform/alloc.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+struct poll_timer {
+	int64_t deadline;
+	const struct poll_handler_ops *ops;
+	void *arg;
+	int id;
+	struct poll_timer *next;
+};
+
+int
+poller_init(struct poller *p)
+{
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (p->epfd < 0)
+		return zn_errno();
+	p->timers = NULL;
+	p->retired = NULL;
+	atomic_init(&p->load, 0);
+	p->stopping = false;
+	p->thread.started = false;
+	return 0;
+}
+
+static void
+poller_free_retired(struct poller *p)
+{
+	while (p->retired) {
+		struct poll_handle *h = p->retired;
+		p->retired = h->retired_next;
+		zn_free(h);
+	}
+}
+
+void
+poller_fini(struct poller *p)
+{
+	while (p->timers) {
+		struct poll_timer *t = p->timers;
+		p->timers = t->next;
+		zn_free(t);
+	}
+	poller_free_retired(p);
+	if (p->epfd >= 0)
+		close(p->epfd);
+	p->epfd = -1;
+}
+
+static void
+poller_update(struct poller *p, struct poll_handle *h)
+{
+	struct epoll_event ev = {.events = h->events, .data.ptr = h};
+	epoll_ctl(p->epfd, EPOLL_CTL_MOD, h->fd, &ev);
+}
+
+struct poll_handle *
+poller_handle_new(void)
+{
+	return zn_calloc(1, sizeof(struct poll_handle));
+}
+
+int
+poller_add_handle(struct poller *p, struct poll_handle *h, int fd,
+                  const struct poll_handler_ops *ops, void *arg)
+{
+	h->fd = fd;
+	h->ops = ops;
+	h->arg = arg;
+	h->events = 0;
+	struct epoll_event ev = {.events = 0, .data.ptr = h};
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int rc = zn_errno();
+		zn_free(h);
+		return rc;
+	}
+	atomic_fetch_add_explicit(&p->load, 1, memory_order_relaxed);
+	return 0;
+}
+
+int
+poller_add_fd(struct poller *p, int fd, const struct poll_handler_ops *ops, void *arg,
+              struct poll_handle **out)
+{
+	struct poll_handle *h = poller_handle_new();
+	if (!h)
+		return -ENOMEM;
+	int rc = poller_add_handle(p, h, fd, ops, arg);
+	if (rc == 0)
+		*out = h;
+	return rc;
+}
+
+void
+poller_rm_fd(struct poller *p, struct poll_handle *h)
+{
+	epoll_ctl(p->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	h->retired = true;
+	h->retired_next = p->retired;
+	p->retired = h;
+	atomic_fetch_sub_explicit(&p->load, 1, memory_order_relaxed);
+}
+
+void
+poller_set_pollin(struct poller *p, struct poll_handle *h)
+{
+	h->events |= EPOLLIN;
+	poller_update(p, h);
+}
+
+void
+poller_reset_pollin(struct poller *p, struct poll_handle *h)
+{
+	h->events &= ~(uint32_t)EPOLLIN;
+	poller_update(p, h);
+}
+
+void
+poller_set_pollout(struct poller *p, struct poll_handle *h)
+{
+	h->events |= EPOLLOUT;
+	poller_update(p, h);
+}
+
+void
+poller_reset_pollout(struct poller *p, struct poll_handle *h)
+{
+	h->events &= ~(uint32_t)EPOLLOUT;
+	poller_update(p, h);
+}
+
+int
+poller_add_timer(struct poller *p, int timeout_ms, const struct poll_handler_ops *ops,
+                 void *arg, int id)
+{
+	struct poll_timer *t = zn_malloc(sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	t->deadline = clock_now_ms() + timeout_ms;
+	t->ops = ops;
+	t->arg = arg;
+	t->id = id;
+	struct poll_timer **pp = &p->timers;
+	while (*pp && (*pp)->deadline <= t->deadline)
+		pp = &(*pp)->next;
+	t->next = *pp;
+	*pp = t;
+	return 0;
+}
+
+void
+poller_cancel_timer(struct poller *p, void *arg, int id)
+{
+	for (struct poll_timer **pp = &p->timers; *pp; pp = &(*pp)->next) {
+		if ((*pp)->arg == arg && (*pp)->id == id) {
+			struct poll_timer *t = *pp;
+			*pp = t->next;
+			zn_free(t);
+			return;
+		}
+	}
+}
+
+/* poller_execute_timers: fires due timers; returns ms until the next one, or -1. */
+static int
+poller_execute_timers(struct poller *p)
+{
+	int64_t now = clock_now_ms();
+	while (p->timers && p->timers->deadline <= now) {
+		struct poll_timer *t = p->timers;
+		p->timers = t->next;
+		const struct poll_handler_ops *ops = t->ops;
+		void *arg = t->arg;
+		int id = t->id;
+		zn_free(t);
+		ops->timer_event(arg, id); /* may add or cancel timers */
+	}
+	if (!p->timers)
+		return -1;
+	int64_t d = p->timers->deadline - now;
+	return d > 1000000 ? 1000000 : (int)d;
+}
+
+static void
+poller_loop(void *arg)
+{
+	struct poller *p = arg;
+	struct epoll_event evs[256];
+	while (!p->stopping) {
+		int timeout = poller_execute_timers(p);
+		if (p->stopping)
+			break;
+		int n = epoll_wait(p->epfd, evs, 256, timeout);
+		for (int i = 0; i < n; i++) {
+			struct poll_handle *h = evs[i].data.ptr;
+			if (h->retired)
+				continue;
+			if (evs[i].events & (EPOLLERR | EPOLLHUP | EPOLLIN))
+				if (h->ops->in_event)
+					h->ops->in_event(h->arg);
+			if (h->retired)
+				continue;
+			if (evs[i].events & EPOLLOUT)
+				if (h->ops->out_event)
+					h->ops->out_event(h->arg);
+		}
+		poller_free_retired(p);
+	}
+}
+
+int
+poller_start(struct poller *p, const struct zn_thread_opts *opts)
+{
+	return zn_thread_start(&p->thread, poller_loop, p, opts);
+}
+
+void
+poller_stop(struct poller *p)
+{
+	p->stopping = true;
+}
+
+void
+poller_join(struct poller *p)
+{
+	zn_thread_join(&p->thread);
+}

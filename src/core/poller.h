@@ -1,0 +1,83 @@
+/*
+ * poller.h: the event loop of an I/O thread and of the reaper (seed 001, "I/O
+ * threads"): epoll for file descriptors plus a list of timers. Objects living in the
+ * thread register a fd or a timer with a handler table; the loop calls the handlers.
+ *
+ * Threads: everything runs in the poller's thread, except poller_load (any thread).
+ */
+#ifndef ZINC_CORE_POLLER_H
+#define ZINC_CORE_POLLER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "platform/platform.h"
+
+struct poll_handler_ops {
+	void (*in_event)(void *arg);
+	void (*out_event)(void *arg);
+	void (*timer_event)(void *arg, int id);
+};
+
+struct poll_handle {
+	int fd;
+	uint32_t events;
+	const struct poll_handler_ops *ops;
+	void *arg;
+	bool retired;
+	struct poll_handle *retired_next;
+};
+
+struct poll_timer;
+
+struct poller {
+	int epfd;
+	struct poll_timer *timers; /* sorted by deadline */
+	struct poll_handle *retired;
+	atomic_int load;           /* registered fds, to pick the least busy thread */
+	bool stopping;
+	struct zn_thread thread;
+};
+
+/* poller_init: 0 or -errno. */
+int poller_init(struct poller *p);
+void poller_fini(struct poller *p);
+
+/* poller_add_fd: watch fd (no events enabled yet). 0 or -ENOMEM/-errno. */
+int poller_add_fd(struct poller *p, int fd, const struct poll_handler_ops *ops, void *arg,
+                  struct poll_handle **out);
+/* poller_handle_new: a handle allocated ahead of time, for a registration that must
+ * not fail later for lack of memory. NULL on allocation failure. */
+struct poll_handle *poller_handle_new(void);
+/* poller_add_handle: like poller_add_fd with a handle from poller_handle_new, which the
+ * poller owns from now on (even on failure). 0 or -errno from epoll. */
+int poller_add_handle(struct poller *p, struct poll_handle *h, int fd,
+                      const struct poll_handler_ops *ops, void *arg);
+/* poller_rm_fd: stop watching; the handle is freed after the current dispatch round. */
+void poller_rm_fd(struct poller *p, struct poll_handle *h);
+void poller_set_pollin(struct poller *p, struct poll_handle *h);
+void poller_reset_pollin(struct poller *p, struct poll_handle *h);
+void poller_set_pollout(struct poller *p, struct poll_handle *h);
+void poller_reset_pollout(struct poller *p, struct poll_handle *h);
+
+/* poller_add_timer: call ops->timer_event(arg, id) in timeout_ms. 0 or -ENOMEM. */
+int poller_add_timer(struct poller *p, int timeout_ms, const struct poll_handler_ops *ops,
+                     void *arg, int id);
+/* poller_cancel_timer: removes the (arg, id) timer if it is pending. */
+void poller_cancel_timer(struct poller *p, void *arg, int id);
+
+/* poller_start: runs the loop in a new thread until poller_stop is called from inside
+ * it. 0 or -errno. */
+int poller_start(struct poller *p, const struct zn_thread_opts *opts);
+/* poller_stop: ends the loop after the current round. Poller thread only. */
+void poller_stop(struct poller *p);
+/* poller_join: waits for the loop thread to end. */
+void poller_join(struct poller *p);
+static inline int
+poller_load(struct poller *p)
+{
+	return atomic_load_explicit(&p->load, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * ypipe.h: the lock-free single-producer single-consumer queue of seed 001, used for
+ * both message pipes (src/pipe/) and command mailboxes (src/core/mailbox). It holds
+ * fixed 64-byte cells (a struct msg or a struct command) in chunks of YPIPE_CHUNK
+ * cells, keeps one spare chunk to avoid malloc churn, and tells the writer, at flush
+ * time, whether the reader went to sleep and must be woken.
+ *
+ * Threads: exactly one writer thread and one reader thread at a time.
+ *   writer: ypipe_write, ypipe_unwrite, ypipe_flush
+ *   reader: ypipe_check_read, ypipe_read, ypipe_peek
+ *
+ * How sleeping is detected: the shared pointer `c` holds the end of the published data
+ * while the reader is awake, and NULL once the reader found nothing more to read. A
+ * flush compare-and-swaps the new end in; if it finds NULL the reader is asleep and
+ * the flush returns false so the writer sends exactly one wake-up.
+ */
+#ifndef ZINC_CORE_YPIPE_H
+#define ZINC_CORE_YPIPE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define YPIPE_CELL 64
+#define YPIPE_CHUNK 128
+
+struct ycell {
+	_Alignas(8) unsigned char b[YPIPE_CELL];
+};
+
+struct ychunk {
+	struct ycell cells[YPIPE_CHUNK];
+	struct ychunk *next;
+	struct ychunk *prev;
+};
+
+struct ypipe {
+	/* Reader's side. */
+	struct ychunk *rchunk;
+	int rpos;
+	struct ycell *rend; /* end of data known to the reader (exclusive), or NULL */
+	char pad1[64 - 3 * sizeof(void *)];
+
+	/* Shared. */
+	_Atomic(struct ycell *) c;
+	_Atomic(struct ychunk *) spare;
+	char pad2[64 - 2 * sizeof(void *)];
+
+	/* Writer's side. */
+	struct ychunk *wchunk;
+	int wpos;
+	struct ycell *fend; /* end of the last complete message written */
+	struct ycell *pend; /* end the writer last published */
+};
+
+/* ypipe_init: an empty pipe (one chunk allocated). 0 or -ENOMEM. */
+int ypipe_init(struct ypipe *p);
+/* ypipe_fini: frees the chunks. Cells still inside are the caller's to drain first. */
+void ypipe_fini(struct ypipe *p);
+
+/* ypipe_write: copies one cell in. `incomplete` means more cells of the same message
+ * follow, so a flush will not publish this one yet. 0 or -ENOMEM (nothing written). */
+int ypipe_write(struct ypipe *p, const void *cell, bool incomplete);
+/* ypipe_unwrite: takes back the last cell written if it is not yet complete (a part of
+ * a multipart message being rolled back). true when a cell was copied to *cell. */
+bool ypipe_unwrite(struct ypipe *p, void *cell);
+/* ypipe_flush: publishes all complete cells. false when the reader was asleep and
+ * must be woken by the caller; true otherwise. */
+bool ypipe_flush(struct ypipe *p);
+
+/* ypipe_check_read: true when a cell can be read. When it returns false the reader is
+ * marked asleep, and the next flush returns false. */
+bool ypipe_check_read(struct ypipe *p);
+/* ypipe_read: copies the next cell out. false (and marks the reader asleep) if none. */
+bool ypipe_read(struct ypipe *p, void *cell);
+/* ypipe_peek: the next cell without consuming it, or NULL (marks asleep as above). */
+const void *ypipe_peek(struct ypipe *p);
+
+#endif

@@ -1,0 +1,273 @@
+/*
+ * msg.c: messages (inline, heap-shared, constant) and their metadata lists; the layout
+ * and the contract are in msg.h. A struct msg is touched by one thread at a time; the
+ * refcounts on msg_content and on metadata are atomic because copies of one message
+ * (PUB fan-out, inproc) are closed from different threads.
+ *
+ * Refcount orderings: taking a reference is relaxed (the taker already holds one, so
+ * the object cannot go away under it); dropping one is a release, and the thread that
+ * drops the last one does an acquire before freeing, so every other thread's use of
+ * the object happens before the free (see refcnt_drop).
+ */
+#include "pipe/msg.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "platform/alloc.h"
+
+/* Data placed right after the header must be aligned for any scalar up to 8 bytes. */
+_Static_assert(sizeof(struct msg_content) % 8 == 0, "msg_content must keep data aligned");
+
+struct metadata_pair {
+	char *name;  /* NUL-terminated; the value follows in the same allocation */
+	char *value; /* NUL-terminated after vlen bytes */
+};
+
+struct metadata {
+	atomic_uint refcnt; /* starts at 1: the maker; each message holding it adds one */
+	size_t cap;
+	size_t n;
+	struct metadata_pair pairs[];
+};
+
+/* refcnt_drop: drops one reference; true when it was the last, and then every other
+ * holder's accesses happen before the caller's free. The acquire is a load of the
+ * counter rather than a fence: the same guarantee (each release decrement heads a
+ * release sequence the final load reads from), costs one load on the last drop only,
+ * and ThreadSanitizer understands it, which it does not for standalone fences. */
+static bool
+refcnt_drop(atomic_uint *cnt)
+{
+	if (atomic_fetch_sub_explicit(cnt, 1, memory_order_release) != 1) return false;
+	(void)atomic_load_explicit(cnt, memory_order_acquire);
+	return true;
+}
+
+/* content_rele: drops one reference to c; the last one frees the data (through the
+ * user's free function when there is one) and the header. */
+static void
+content_rele(struct msg_content *c)
+{
+	if (!refcnt_drop(&c->refcnt)) return;
+	if (c->ffn != NULL) c->ffn(c->data, c->hint);
+	zn_free(c);
+}
+
+void
+msg_init(struct msg *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+int
+msg_init_size(struct msg *m, size_t size)
+{
+	msg_init(m);
+	if (size <= MSG_INLINE_MAX) {
+		m->type = MSG_INLINE;
+		m->inline_size = (uint8_t)size;
+		return 0;
+	}
+	if (size > SIZE_MAX - sizeof(struct msg_content)) return -ENOMEM;
+	struct msg_content *c = zn_malloc(sizeof(*c) + size);
+	if (c == NULL) return -ENOMEM;
+	atomic_init(&c->refcnt, 1);
+	c->size = size;
+	c->data = c + 1;
+	c->ffn = NULL;
+	c->hint = NULL;
+	m->type = MSG_HEAP;
+	m->u.heap.content = c;
+	return 0;
+}
+
+int
+msg_init_buffer(struct msg *m, const void *data, size_t size)
+{
+	int rc = msg_init_size(m, size);
+	if (rc < 0) return rc;
+	if (size > 0) memcpy(msg_data(m), data, size);
+	return 0;
+}
+
+int
+msg_init_data(struct msg *m, void *data, size_t size, zmq_free_fn *ffn, void *hint)
+{
+	msg_init(m);
+	if (ffn == NULL) {
+		m->type = MSG_CONST;
+		m->u.cnst.data = data;
+		m->u.cnst.size = size;
+		return 0;
+	}
+	struct msg_content *c = zn_malloc(sizeof(*c));
+	if (c == NULL) return -ENOMEM;
+	atomic_init(&c->refcnt, 1);
+	c->size = size;
+	c->data = data;
+	c->ffn = ffn;
+	c->hint = hint;
+	m->type = MSG_HEAP;
+	m->u.heap.content = c;
+	return 0;
+}
+
+void
+msg_init_delimiter(struct msg *m)
+{
+	msg_init(m);
+	m->type = MSG_DELIMITER;
+}
+
+void
+msg_close(struct msg *m)
+{
+	if (!msg_is_valid(m))
+		return; /* closing twice is harmless inside; the API reports EFAULT */
+	if (m->type == MSG_HEAP) content_rele(m->u.heap.content);
+	if (m->meta != NULL) metadata_rele(m->meta);
+	memset(m, 0, sizeof(*m));
+	m->type = MSG_INVALID;
+}
+
+void
+msg_move(struct msg *dst, struct msg *src)
+{
+	if (dst == src) return;
+	msg_close(dst);
+	*dst = *src;
+	msg_init(src);
+}
+
+void
+msg_copy(struct msg *dst, struct msg *src)
+{
+	if (dst == src) return;
+	msg_close(dst);
+	if (src->type == MSG_HEAP)
+		atomic_fetch_add_explicit(&src->u.heap.content->refcnt, 1,
+		                          memory_order_relaxed);
+	if (src->meta != NULL) metadata_hold(src->meta);
+	*dst = *src;
+}
+
+void *
+msg_data(struct msg *m)
+{
+	switch (m->type) {
+	case MSG_EMPTY:
+	case MSG_INLINE: return m->u.inline_data;
+	case MSG_HEAP: return m->u.heap.content->data;
+	case MSG_CONST: return m->u.cnst.data;
+	default: return NULL;
+	}
+}
+
+size_t
+msg_size(const struct msg *m)
+{
+	switch (m->type) {
+	case MSG_INLINE: return m->inline_size;
+	case MSG_HEAP: return m->u.heap.content->size;
+	case MSG_CONST: return m->u.cnst.size;
+	default: return 0;
+	}
+}
+
+bool
+msg_is_valid(const struct msg *m)
+{
+	return m->type <= MSG_DELIMITER;
+}
+
+/* msg_is_shared: true when the data may be seen through another message (a copy holds
+ * the same content) or belongs to someone else (a constant buffer), so writing to it in
+ * place is unsafe. A copy closed concurrently can only turn true into false. */
+bool
+msg_is_shared(const struct msg *m)
+{
+	if (m->type == MSG_CONST) return true;
+	if (m->type == MSG_HEAP)
+		return atomic_load_explicit(&m->u.heap.content->refcnt,
+		                            memory_order_relaxed) > 1;
+	return false;
+}
+
+void
+msg_set_metadata(struct msg *m, struct metadata *meta)
+{
+	if (meta != NULL) metadata_hold(meta);
+	if (m->meta != NULL) metadata_rele(m->meta);
+	m->meta = meta;
+}
+
+struct metadata *
+metadata_new(size_t cap)
+{
+	if (cap > (SIZE_MAX - sizeof(struct metadata)) / sizeof(struct metadata_pair))
+		return NULL;
+	struct metadata *md =
+	        zn_malloc(sizeof(struct metadata) + cap * sizeof(struct metadata_pair));
+	if (md == NULL) return NULL;
+	atomic_init(&md->refcnt, 1);
+	md->cap = cap;
+	md->n = 0;
+	return md;
+}
+
+int
+metadata_add(struct metadata *md, const char *name, const char *value, size_t vlen)
+{
+	if (md->n == md->cap) return -ENOSPC;
+	size_t nlen = strlen(name);
+	if (vlen > SIZE_MAX - nlen - 2) return -ENOMEM;
+	char *buf = zn_malloc(nlen + 1 + vlen + 1);
+	if (buf == NULL) return -ENOMEM;
+	memcpy(buf, name, nlen + 1);
+	char *v = buf + nlen + 1;
+	if (vlen > 0) memcpy(v, value, vlen);
+	v[vlen] = '\0';
+	md->pairs[md->n].name = buf;
+	md->pairs[md->n].value = v;
+	md->n++;
+	return 0;
+}
+
+/* name_eq: ASCII case-insensitive equality, independent of the C locale. */
+static bool
+name_eq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+		if (ca >= 'A' && ca <= 'Z') ca = (unsigned char)(ca - 'A' + 'a');
+		if (cb >= 'A' && cb <= 'Z') cb = (unsigned char)(cb - 'A' + 'a');
+		if (ca != cb) return false;
+		if (ca == '\0') return true;
+	}
+}
+
+const char *
+metadata_get(const struct metadata *md, const char *name)
+{
+	if (md == NULL || name == NULL) return NULL;
+	for (size_t i = 0; i < md->n; i++)
+		if (name_eq(md->pairs[i].name, name)) return md->pairs[i].value;
+	return NULL;
+}
+
+void
+metadata_hold(struct metadata *md)
+{
+	atomic_fetch_add_explicit(&md->refcnt, 1, memory_order_relaxed);
+}
+
+void
+metadata_rele(struct metadata *md)
+{
+	if (!refcnt_drop(&md->refcnt)) return;
+	for (size_t i = 0; i < md->n; i++)
+		zn_free(md->pairs[i].name);
+	zn_free(md);
+}

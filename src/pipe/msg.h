@@ -1,0 +1,153 @@
+/*
+ * msg.h: the private layout behind the public 64-byte zmq_msg_t (seed 001, "Messages").
+ *
+ * A message is one of:
+ *   EMPTY      no data (zmq_msg_init), size 0;
+ *   INLINE     up to MSG_INLINE_MAX bytes stored in the struct itself: no allocation;
+ *   HEAP       a refcounted struct msg_content shared by copies; when zinc allocated the
+ *              data it sits in the same block right after the header (one malloc);
+ *   CONST      a caller's buffer that is never freed (zmq_send_const, init_data with
+ *              a NULL free function);
+ *   DELIMITER  the internal end-of-pipe marker, never seen by users.
+ * Flags (MORE, COMMAND, ...) and an optional refcounted metadata block (the properties
+ * zmq_msg_gets reads) ride along with every type.
+ *
+ * A struct msg belongs to one thread at a time; msg_content's refcount is atomic so
+ * copies may live in different threads.
+ */
+#ifndef ZINC_PIPE_MSG_H
+#define ZINC_PIPE_MSG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zmq.h"
+
+enum msg_type {
+	MSG_EMPTY = 0, /* all-zero memory is a valid empty message */
+	MSG_INLINE,
+	MSG_HEAP,
+	MSG_CONST,
+	MSG_DELIMITER,
+	MSG_INVALID = 0xee, /* closed; any use but init is EFAULT */
+};
+
+enum msg_flag {
+	MSG_MORE = 1,    /* ZMQ_MORE: another part follows */
+	MSG_COMMAND = 2, /* a ZMTP command frame */
+	MSG_ROUTING = 4, /* routing-id frame (ROUTER / STREAM internals) */
+};
+
+/* The bytes a message can hold inline, beside its header. */
+#define MSG_INLINE_MAX 48
+
+struct msg_content {
+	atomic_uint refcnt; /* starts at 1: the message that created it */
+	size_t size;
+	void *data;         /* == (void *)(content + 1) when zinc allocated it */
+	zmq_free_fn *ffn;   /* NULL when zinc allocated the data */
+	void *hint;
+};
+
+struct metadata; /* refcounted property list, see below */
+
+struct msg {
+	struct metadata *meta; /* may be NULL; a reference is held */
+	uint32_t routing_id;   /* for routing-id-carrying sockets; 0 = none */
+	uint8_t type;          /* enum msg_type */
+	uint8_t flags;         /* enum msg_flag */
+	uint8_t inline_size;
+	uint8_t reserved;
+	union {
+		uint8_t inline_data[MSG_INLINE_MAX];
+		struct {
+			struct msg_content *content;
+		} heap;
+		struct {
+			void *data;
+			size_t size;
+		} cnst;
+	} u;
+};
+
+_Static_assert(sizeof(struct msg) == 64, "struct msg must be 64 bytes");
+_Static_assert(sizeof(zmq_msg_t) == 64, "zmq_msg_t must be 64 bytes");
+_Static_assert(_Alignof(zmq_msg_t) >= _Alignof(struct msg), "zmq_msg_t alignment");
+
+static inline struct msg *
+msg_from_zmq(zmq_msg_t *m)
+{
+	return (struct msg *)(void *)m;
+}
+
+/* msg_init: an empty message. Never fails. */
+void msg_init(struct msg *m);
+/* msg_init_size: room for size bytes (uninitialised). 0 or -ENOMEM (m is then empty). */
+int msg_init_size(struct msg *m, size_t size);
+/* msg_init_buffer: a copy of size bytes from data. 0 or -ENOMEM. */
+int msg_init_buffer(struct msg *m, const void *data, size_t size);
+/* msg_init_data: wraps the caller's buffer; ffn(data, hint) runs when the last copy is
+ * closed. ffn NULL: a constant buffer, never freed. 0 or -ENOMEM (the caller keeps the
+ * buffer: ffn is not called). */
+int msg_init_data(struct msg *m, void *data, size_t size, zmq_free_fn *ffn, void *hint);
+/* msg_init_delimiter: the pipe's end marker. Never fails. */
+void msg_init_delimiter(struct msg *m);
+
+/* msg_close: drops the content and metadata references; m becomes MSG_INVALID. */
+void msg_close(struct msg *m);
+/* msg_move: dst is closed, then takes src's content; src becomes empty. */
+void msg_move(struct msg *dst, struct msg *src);
+/* msg_copy: dst is closed, then shares src's content (no data copied; the refcount
+ * grows). Inline and const messages are copied by value. Never fails. */
+void msg_copy(struct msg *dst, struct msg *src);
+
+void *msg_data(struct msg *m);
+size_t msg_size(const struct msg *m);
+bool msg_is_valid(const struct msg *m);
+/* msg_is_shared: true when the data is a constant buffer or another message shares the
+ * content, so it must not be written in place (zmq_msg_get ZMQ_SHARED). */
+bool msg_is_shared(const struct msg *m);
+static inline bool
+msg_is_delimiter(const struct msg *m)
+{
+	return m->type == MSG_DELIMITER;
+}
+static inline unsigned
+msg_flags(const struct msg *m)
+{
+	return m->flags;
+}
+static inline void
+msg_set_flags(struct msg *m, unsigned f)
+{
+	m->flags |= (uint8_t)f;
+}
+static inline void
+msg_clear_flags(struct msg *m, unsigned f)
+{
+	m->flags &= (uint8_t)~f;
+}
+
+/* msg_set_metadata: m holds a new reference to meta (dropping any previous one). */
+void msg_set_metadata(struct msg *m, struct metadata *meta);
+
+/*
+ * Metadata: an immutable, refcounted list of (name, value) string pairs built once by
+ * whoever makes it (the protocol engine at handshake) and shared by every message that
+ * arrives on that connection.
+ */
+/* metadata_new: an empty property list with refcount 1, room for `cap` pairs. NULL on
+ * allocation failure. */
+struct metadata *metadata_new(size_t cap);
+/* metadata_add: copies name and value in. 0 or -ENOMEM (or -ENOSPC past cap). Only the
+ * maker may call it, before the list is shared. */
+int metadata_add(struct metadata *md, const char *name, const char *value, size_t vlen);
+/* metadata_get: the value for name (case-insensitive, as ZMTP property names are), or
+ * NULL. The string lives as long as the list. */
+const char *metadata_get(const struct metadata *md, const char *name);
+void metadata_hold(struct metadata *md);
+void metadata_rele(struct metadata *md);
+
+#endif

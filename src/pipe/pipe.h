@@ -1,0 +1,109 @@
+/*
+ * pipe.h: one end of a bidirectional message pipe between two objects in (possibly)
+ * different threads: a socket and a session, or two sockets over inproc (seed 001,
+ * "Pipes"). Each end reads its own inbound ypipe and writes the peer's. Flow control
+ * counts whole messages against the writer's high-water mark; the reader sends
+ * CMD_ACTIVATE_WRITE every low-water batch. Termination is a delimiter message behind
+ * the pending ones, then a PIPE_TERM / PIPE_TERM_ACK handshake; the end that receives
+ * the final ack frees itself (and its inbound ypipe).
+ *
+ * Threads: all functions run in the thread of the pipe's sink (its owner), which is
+ * also where its commands are processed.
+ */
+#ifndef ZINC_PIPE_PIPE_H
+#define ZINC_PIPE_PIPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/object.h"
+#include "core/ypipe.h"
+#include "pipe/msg.h"
+
+struct pipe;
+
+/* The owner of a pipe end hears about its pipe through these, in its own thread. */
+struct pipe_sink_ops {
+	void (*read_activated)(void *sink, struct pipe *p);
+	void (*write_activated)(void *sink, struct pipe *p);
+	void (*hiccuped)(void *sink, struct pipe *p);
+	/* terminated: the pipe is gone after this returns; forget it. */
+	void (*terminated)(void *sink, struct pipe *p);
+};
+
+enum pipe_state {
+	PIPE_ACTIVE,
+	PIPE_DELIMITER_RECEIVED,   /* read the delimiter before the peer's PIPE_TERM */
+	PIPE_WAITING_FOR_DELIMITER, /* peer asked to end; pending messages still readable */
+	PIPE_TERM_ACK_SENT,
+	PIPE_TERM_REQ_SENT1,
+	PIPE_TERM_REQ_SENT2,
+};
+
+/* Slots for the O(1) arrays a pipe can be in at once (see pipe_array.h). */
+enum { PIPE_ARRAY_SOCKET, PIPE_ARRAY_FQ, PIPE_ARRAY_LB, PIPE_ARRAY_DIST, PIPE_ARRAYS };
+
+struct pipe {
+	struct object obj;
+	struct pipe *peer;
+	struct ypipe inq;   /* read here; freed by this end */
+	struct ypipe *out;  /* the peer's inq; NULL once we stopped writing */
+	bool in_active;
+	bool out_active;
+	bool delay;         /* on peer termination, let pending messages be read first */
+	uint8_t state;      /* enum pipe_state */
+	int64_t hwm;        /* max messages in flight from this end; 0 = unlimited */
+	int64_t lwm;        /* reader's batch for ACTIVATE_WRITE */
+	uint64_t msgs_read;
+	uint64_t msgs_written;
+	uint64_t peers_msgs_read;
+	void *sink;
+	const struct pipe_sink_ops *sink_ops;
+	uint32_t index[PIPE_ARRAYS];
+	void *user;         /* the sink's per-pipe data (endpoint record, routing id) */
+};
+
+/* pipe_pair: creates two connected ends, p[0] living in parents[0]'s thread and p[1]
+ * in parents[1]'s. hwm[i] caps messages in flight written by p[i] (0: unlimited).
+ * 0 or -ENOMEM (nothing allocated). */
+int pipe_pair(struct object *parents[2], struct pipe *p[2], const int64_t hwm[2]);
+/* pipe_set_sink: who hears about this end's events. */
+void pipe_set_sink(struct pipe *p, void *sink, const struct pipe_sink_ops *ops);
+/* pipe_set_tid: moves an end not yet in use to another thread (inproc bind). */
+void pipe_set_tid(struct pipe *p, uint32_t tid);
+/* pipe_set_hwms: this end's outbound HWM, and the HWM of what the peer writes to it
+ * (which sets this end's report batch). Only for an end not yet in use. */
+void pipe_set_hwms(struct pipe *p, int64_t out_hwm, int64_t in_hwm);
+/* pipe_send_hwms: asks the peer end to take these HWMs (same meaning, its view). */
+void pipe_send_hwms(struct pipe *p, int64_t peer_out_hwm, int64_t peer_in_hwm);
+/* pipe_set_nodelay: for ends that never read (PUSH, PUB): ack a peer's PIPE_TERM at
+ * once instead of waiting to read its delimiter. */
+static inline void
+pipe_set_nodelay(struct pipe *p)
+{
+	p->delay = false;
+}
+
+/* pipe_check_read: true when a message can be read now. */
+bool pipe_check_read(struct pipe *p);
+/* pipe_read: moves the next message part into *m (which must be empty/closed).
+ * false when none is available (the end becomes inactive until ACTIVATE_READ). */
+bool pipe_read(struct pipe *p, struct msg *m);
+/* pipe_check_write: true when a new message may be written (below the HWM). */
+bool pipe_check_write(struct pipe *p);
+/* pipe_write: on 0 the pipe owns m's content and m is reset to empty. On -EAGAIN
+ * (full or terminating) or -ENOMEM, m is unchanged and still the caller's. */
+int pipe_write(struct pipe *p, struct msg *m);
+/* pipe_rollback: drops the parts of an unfinished multipart message. */
+void pipe_rollback(struct pipe *p);
+/* pipe_flush: publishes complete messages; wakes the reader if it slept. */
+void pipe_flush(struct pipe *p);
+/* pipe_terminate: starts ending the pipe. Pending outbound messages stay readable by
+ * the peer. delay: see pipe_set_nodelay. Idempotent. The sink's terminated callback
+ * runs when the handshake completes. */
+void pipe_terminate(struct pipe *p, bool delay);
+/* pipe_destroy_unused: frees both ends of a pair that never reached another thread
+ * (an inproc connect whose bind never came). */
+void pipe_destroy_pair_unused(struct pipe *p);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * linux_signaler.c: signaler on eventfd. The counter is only ever read to zero, so a
+ * raise that races with a drain is never lost: either the drain saw it or the fd
+ * stays readable.
+ */
+#include "platform/signaler.h"
+#include "platform/platform.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int
+signaler_init(struct signaler *s)
+{
+	s->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->fd < 0)
+		return zn_errno();
+	return 0;
+}
+
+void
+signaler_fini(struct signaler *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+void
+signaler_raise(struct signaler *s)
+{
+	uint64_t one = 1;
+	ssize_t n;
+	do
+		n = write(s->fd, &one, sizeof one);
+	while (n < 0 && errno == EINTR);
+	/* EAGAIN means the counter is saturated: the fd is readable anyway. */
+}
+
+void
+signaler_drain(struct signaler *s)
+{
+	uint64_t v;
+	ssize_t n;
+	do
+		n = read(s->fd, &v, sizeof v);
+	while (n < 0 && errno == EINTR);
+}
+
+int
+signaler_wait(struct signaler *s, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+	int rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? -EINTR : zn_errno();
+	return rc == 0 ? -EAGAIN : 0;
+}

@@ -1,0 +1,126 @@
+/*
+ * posix.c: clock, mutex and thread primitives for POSIX systems.
+ */
+#include "platform/platform.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+int64_t
+clock_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+clock_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+zn_mutex_init(struct zn_mutex *m)
+{
+	pthread_mutex_init(&m->m, NULL);
+}
+
+void
+zn_mutex_fini(struct zn_mutex *m)
+{
+	pthread_mutex_destroy(&m->m);
+}
+
+void
+zn_mutex_lock(struct zn_mutex *m)
+{
+	pthread_mutex_lock(&m->m);
+}
+
+void
+zn_mutex_unlock(struct zn_mutex *m)
+{
+	pthread_mutex_unlock(&m->m);
+}
+
+int
+zn_errno(void)
+{
+	int e = errno;
+	if (e == EWOULDBLOCK)
+		e = EAGAIN;
+	return -e;
+}
+
+static void *
+thread_trampoline(void *arg)
+{
+	struct zn_thread *t = arg;
+	t->fn(t->arg);
+	return NULL;
+}
+
+static void
+thread_apply_opts(struct zn_thread *t, const struct zn_thread_opts *o)
+{
+	/* Best effort, as libzmq: a refused priority or affinity does not stop the thread. */
+	if (o->name && o->name[0]) {
+		char name[16];
+		strncpy(name, o->name, sizeof name - 1);
+		name[sizeof name - 1] = '\0';
+		pthread_setname_np(t->tid, name);
+	}
+	if (o->sched_policy >= 0 || o->priority >= 0) {
+		struct sched_param sp;
+		int policy;
+		if (pthread_getschedparam(t->tid, &policy, &sp) == 0) {
+			if (o->sched_policy >= 0)
+				policy = o->sched_policy;
+			if (o->priority >= 0)
+				sp.sched_priority = o->priority;
+			pthread_setschedparam(t->tid, policy, &sp);
+		}
+	}
+	if (o->cpu_mask) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		for (int i = 0; i < 64; i++)
+			if (o->cpu_mask & ((uint64_t)1 << i))
+				CPU_SET(i, &set);
+		pthread_setaffinity_np(t->tid, sizeof set, &set);
+	}
+}
+
+int
+zn_thread_start(struct zn_thread *t, void (*fn)(void *), void *arg,
+                const struct zn_thread_opts *opts)
+{
+	sigset_t all, old;
+	t->fn = fn;
+	t->arg = arg;
+	/* The application's signal handlers must not run on our threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&t->tid, NULL, thread_trampoline, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -rc;
+	t->started = true;
+	if (opts)
+		thread_apply_opts(t, opts);
+	return 0;
+}
+
+void
+zn_thread_join(struct zn_thread *t)
+{
+	if (t->started)
+		pthread_join(t->tid, NULL);
+	t->started = false;
+}

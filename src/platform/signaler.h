@@ -1,0 +1,24 @@
+/*
+ * signaler.h: a wake-up file descriptor (eventfd on Linux). One thread waits on it or
+ * polls its fd; any thread may raise it. Raising is idempotent until the waiter drains.
+ * This fd is what ZMQ_FD returns for a socket.
+ */
+#ifndef ZINC_PLATFORM_SIGNALER_H
+#define ZINC_PLATFORM_SIGNALER_H
+
+struct signaler {
+	int fd;
+};
+
+/* signaler_init: 0 or -errno (-EMFILE when out of descriptors). */
+int signaler_init(struct signaler *s);
+void signaler_fini(struct signaler *s);
+/* signaler_raise: makes the fd readable. Never blocks. */
+void signaler_raise(struct signaler *s);
+/* signaler_drain: makes the fd unreadable again. Never blocks. */
+void signaler_drain(struct signaler *s);
+/* signaler_wait: waits until the fd is readable or timeout_ms passes (-1: forever).
+ * 0 when readable, -EAGAIN on timeout, -EINTR when a signal interrupted the wait. */
+int signaler_wait(struct signaler *s, int timeout_ms);
+
+#endif

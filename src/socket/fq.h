@@ -1,0 +1,30 @@
+/*
+ * fq.h: fair queueing over inbound pipes (seed 001): active pipes first, read round
+ * robin, one whole multipart message per turn. O(1) whatever the number of pipes.
+ * Threads: the socket's thread.
+ */
+#ifndef ZINC_SOCKET_FQ_H
+#define ZINC_SOCKET_FQ_H
+
+#include "pipe/pipe_array.h"
+
+struct fq {
+	struct pipe_array pipes;
+	uint32_t active;
+	uint32_t current;
+	bool more; /* in the middle of a multipart message from pipes[current] */
+};
+
+void fq_init(struct fq *fq);
+void fq_fini(struct fq *fq);
+/* fq_reserve: call before fq_attach. 0 or -ENOMEM. */
+int fq_reserve(struct fq *fq);
+void fq_attach(struct fq *fq, struct pipe *p);
+void fq_activated(struct fq *fq, struct pipe *p);
+void fq_terminated(struct fq *fq, struct pipe *p);
+/* fq_recv: the next message part into m (empty). 0 or -EAGAIN. *from, if not NULL,
+ * is the pipe it came from. */
+int fq_recv(struct fq *fq, struct msg *m, struct pipe **from);
+bool fq_has_in(struct fq *fq);
+
+#endif

@@ -1,0 +1,581 @@
+/*
+ * socket.c: see socket.h.
+ */
+#include "socket/socket.h"
+#include "core/ctx.h"
+#include "core/poller.h"
+#include "core/reaper.h"
+#include "platform/alloc.h"
+#include "zmq.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+
+#define SOCKET_TIMER_LINGER 1
+
+extern const struct socket_ops pair_socket_ops;
+extern const struct socket_ops push_socket_ops;
+extern const struct socket_ops pull_socket_ops;
+
+/* The socket types, by ZMQ_* number. NULL: not built yet. */
+static const struct socket_ops *const socket_types[] = {
+	[ZMQ_PAIR] = &pair_socket_ops,
+	[ZMQ_PUSH] = &push_socket_ops,
+	[ZMQ_PULL] = &pull_socket_ops,
+	[ZMQ_STREAM] = NULL,
+};
+
+static const struct own_ops socket_own_ops;
+static const struct pipe_sink_ops socket_sink_ops;
+static const struct poll_handler_ops socket_reap_handler;
+
+static struct socket *
+socket_from_own(struct own *o)
+{
+	return container_of(o, struct socket, own);
+}
+
+int
+socket_new(struct socket **out, struct ctx *ctx, int type)
+{
+	if (type < 0 || (size_t)type >= sizeof socket_types / sizeof socket_types[0])
+		return -EINVAL;
+	const struct socket_ops *ops = socket_types[type];
+	if (!ops)
+		return (type <= ZMQ_STREAM) ? -ENOTSUP : -EINVAL;
+	uint32_t tid;
+	int rc = ctx_socket_open(ctx, &tid);
+	if (rc < 0)
+		return rc;
+	struct socket *s = zn_calloc(1, ops->size);
+	if (!s) {
+		rc = -ENOMEM;
+		goto fail_alloc;
+	}
+	own_init(&s->own, ctx, tid, &socket_own_ops);
+	s->ops = ops;
+	options_init(&s->options, type);
+	pipe_array_init(&s->pipes, PIPE_ARRAY_SOCKET);
+	s->reap_handle = poller_handle_new();
+	if (!s->reap_handle) {
+		rc = -ENOMEM;
+		goto fail_handle;
+	}
+	rc = mailbox_init(&s->mailbox);
+	if (rc < 0)
+		goto fail_mailbox;
+	rc = ops->init(s);
+	if (rc < 0)
+		goto fail_init;
+	s->tag = SOCKET_TAG_ALIVE;
+	ctx_socket_register(ctx, tid, &s->mailbox, &s->own.obj);
+	*out = s;
+	return 0;
+
+fail_init:
+	mailbox_fini(&s->mailbox);
+fail_mailbox:
+	zn_free(s->reap_handle);
+fail_handle:
+	zn_free(s);
+fail_alloc:
+	ctx_socket_release(ctx, tid);
+	return rc;
+}
+
+/* socket_process_commands: runs commands, waiting up to timeout_ms for the first one
+ * (0: don't wait, -1: forever). 0, -ETERM or -EINTR. */
+static int
+socket_process_commands(struct socket *s, int timeout_ms)
+{
+	struct command cmd;
+	int rc = mailbox_recv(&s->mailbox, &cmd, timeout_ms);
+	while (rc == 0) {
+		object_dispatch(&cmd);
+		rc = mailbox_recv(&s->mailbox, &cmd, 0);
+	}
+	if (rc == -EINTR)
+		return -EINTR;
+	return s->ctx_terminated ? -ETERM : 0;
+}
+
+void
+socket_set_last_endpoint(struct socket *s, const char *uri)
+{
+	snprintf(s->options.last_endpoint, sizeof s->options.last_endpoint, "%s", uri);
+}
+
+int
+socket_setsockopt(struct socket *s, int option, const void *val, size_t len)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	if (s->ops->setsockopt) {
+		int rc = s->ops->setsockopt(s, option, val, len);
+		if (rc <= 0)
+			return rc;
+	}
+	return options_set(&s->options, option, val, len);
+}
+
+static int
+socket_get_int(void *val, size_t *len, int v)
+{
+	if (*len < sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof v);
+	*len = sizeof v;
+	return 0;
+}
+
+int
+socket_getsockopt(struct socket *s, int option, void *val, size_t *len)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	switch (option) {
+	case ZMQ_RCVMORE: return socket_get_int(val, len, s->rcvmore);
+	case ZMQ_FD: return socket_get_int(val, len, mailbox_fd(&s->mailbox));
+	case ZMQ_THREAD_SAFE: return socket_get_int(val, len, 0);
+	case ZMQ_EVENTS: {
+		int ev, rc = socket_events(s, &ev);
+		if (rc < 0)
+			return rc;
+		return socket_get_int(val, len, ev);
+	}
+	default: return options_get(&s->options, option, val, len);
+	}
+}
+
+int
+socket_fd(struct socket *s)
+{
+	return mailbox_fd(&s->mailbox);
+}
+
+int
+socket_events(struct socket *s, int *events)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	/* Clear the fd first, then run every command: whatever arrives after this
+	 * raises the fd again, which is the edge ZMQ_FD users wait for. */
+	mailbox_drain_signal(&s->mailbox);
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	int ev = 0;
+	if (s->ops->has_in(s))
+		ev |= ZMQ_POLLIN;
+	if (s->ops->has_out(s))
+		ev |= ZMQ_POLLOUT;
+	*events = ev;
+	return 0;
+}
+
+/* socket_parse: splits "scheme://address". -EINVAL when malformed. */
+static int
+socket_parse(const char *uri, char *scheme, size_t scheme_len, const char **addr)
+{
+	const char *sep = strstr(uri, "://");
+	if (!sep || sep == uri || (size_t)(sep - uri) >= scheme_len)
+		return -EINVAL;
+	memcpy(scheme, uri, (size_t)(sep - uri));
+	scheme[sep - uri] = '\0';
+	*addr = sep + 3;
+	return 0;
+}
+
+/* socket_check_scheme: -EPROTONOSUPPORT for transports zinc does not have (yet). */
+static int
+socket_check_scheme(const char *scheme, const char *addr)
+{
+	if (strcmp(scheme, "inproc") == 0)
+		return addr[0] ? 0 : -EINVAL;
+	return -EPROTONOSUPPORT;
+}
+
+int
+socket_bind(struct socket *s, const char *uri)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	char scheme[16];
+	const char *addr;
+	if ((rc = socket_parse(uri, scheme, sizeof scheme, &addr)) < 0)
+		return rc;
+	if ((rc = socket_check_scheme(scheme, addr)) < 0)
+		return rc;
+	return socket_inproc_bind(s, uri, addr);
+}
+
+int
+socket_connect(struct socket *s, const char *uri)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	char scheme[16];
+	const char *addr;
+	if ((rc = socket_parse(uri, scheme, sizeof scheme, &addr)) < 0)
+		return rc;
+	if ((rc = socket_check_scheme(scheme, addr)) < 0)
+		return rc;
+	return socket_inproc_connect(s, uri, addr);
+}
+
+int
+socket_unbind(struct socket *s, const char *uri)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	char scheme[16];
+	const char *addr;
+	if (!uri || (rc = socket_parse(uri, scheme, sizeof scheme, &addr)) < 0)
+		return -EINVAL;
+	if ((rc = socket_check_scheme(scheme, addr)) < 0)
+		return rc == -EPROTONOSUPPORT ? -ENOENT : rc;
+	return socket_inproc_unbind(s, addr);
+}
+
+int
+socket_disconnect(struct socket *s, const char *uri)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	if (!uri)
+		return -EINVAL;
+	int found = 0;
+	for (struct endpoint_rec *r = s->endpoints; r;) {
+		struct endpoint_rec *next = r->next;
+		if (strcmp(r->uri, uri) == 0) {
+			found++;
+			if (r->pending)
+				socket_drop_pending_pipe(s, r->pipe);
+			else if (r->pipe)
+				pipe_terminate(r->pipe, false);
+		}
+		r = next;
+	}
+	return found ? 0 : -ENOENT;
+}
+
+/* socket_wait: after an -EAGAIN, waits for commands until the deadline. 0 to try
+ * again, -EAGAIN when the time is up, -ETERM or -EINTR. */
+static int
+socket_wait(struct socket *s, int timeout_ms, int64_t deadline)
+{
+	int wait = timeout_ms;
+	if (timeout_ms > 0) {
+		int64_t left = deadline - clock_now_ms();
+		if (left <= 0)
+			return -EAGAIN;
+		wait = (int)left;
+	}
+	return socket_process_commands(s, wait);
+}
+
+int
+socket_send(struct socket *s, struct msg *m, int flags)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	if (!msg_is_valid(m))
+		return -EFAULT;
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	msg_clear_flags(m, MSG_MORE | MSG_COMMAND | MSG_ROUTING);
+	if (flags & ZMQ_SNDMORE)
+		msg_set_flags(m, MSG_MORE);
+	msg_set_metadata(m, NULL);
+	rc = s->ops->send(s, m);
+	if (rc != -EAGAIN)
+		return rc;
+	int timeout = s->options.sndtimeo;
+	if ((flags & ZMQ_DONTWAIT) || timeout == 0)
+		return -EAGAIN;
+	int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
+	for (;;) {
+		rc = socket_wait(s, timeout, deadline);
+		if (rc < 0)
+			return rc;
+		rc = s->ops->send(s, m);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+}
+
+void
+socket_rollback(struct socket *s)
+{
+	if (s->ops->rollback)
+		s->ops->rollback(s);
+}
+
+int
+socket_recv(struct socket *s, struct msg *m, int flags)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	if (!msg_is_valid(m))
+		return -EFAULT;
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	msg_close(m);
+	msg_init(m);
+	rc = s->ops->recv(s, m);
+	int timeout = s->options.rcvtimeo;
+	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
+		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
+		do {
+			rc = socket_wait(s, timeout, deadline);
+			if (rc < 0)
+				return rc;
+			rc = s->ops->recv(s, m);
+		} while (rc == -EAGAIN);
+	}
+	if (rc == 0)
+		s->rcvmore = (m->flags & MSG_MORE) != 0;
+	return rc;
+}
+
+/* Pipes. */
+
+int
+socket_attach_pipe(struct socket *s, struct pipe *p)
+{
+	int rc = pipe_array_reserve(&s->pipes);
+	if (rc < 0)
+		return rc;
+	rc = s->ops->attach_pipe(s, p);
+	if (rc < 0)
+		return rc;
+	pipe_set_sink(p, s, &socket_sink_ops);
+	pipe_array_push(&s->pipes, p);
+	if (own_is_terminating(&s->own)) {
+		own_register_term_acks(&s->own, 1);
+		pipe_terminate(p, false);
+	}
+	return 0;
+}
+
+static void
+socket_read_activated(void *sink, struct pipe *p)
+{
+	struct socket *s = sink;
+	if (s->ops->read_activated)
+		s->ops->read_activated(s, p);
+}
+
+static void
+socket_write_activated(void *sink, struct pipe *p)
+{
+	struct socket *s = sink;
+	if (s->ops->write_activated)
+		s->ops->write_activated(s, p);
+}
+
+static void
+socket_pipe_terminated(void *sink, struct pipe *p)
+{
+	struct socket *s = sink;
+	if (!pipe_array_contains(&s->pipes, p))
+		return; /* never attached: its attach failed for lack of memory */
+	s->ops->pipe_terminated(s, p);
+	pipe_array_erase(&s->pipes, p);
+	for (struct endpoint_rec **pp = &s->endpoints; *pp;) {
+		struct endpoint_rec *r = *pp;
+		if (r->pipe == p) {
+			*pp = r->next;
+			zn_free(r->uri);
+			zn_free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+	if (own_is_terminating(&s->own))
+		own_unregister_term_ack(&s->own);
+}
+
+static const struct pipe_sink_ops socket_sink_ops = {
+	.read_activated = socket_read_activated,
+	.write_activated = socket_write_activated,
+	.terminated = socket_pipe_terminated,
+};
+
+void
+socket_drop_pending_pipe(struct socket *s, struct pipe *p)
+{
+	struct ctx *ctx = s->own.obj.ctx;
+	ctx_lock_endpoints(ctx);
+	struct ctx_pending *e = ctx_pending_take_pipe(ctx, p->peer);
+	ctx_unlock_endpoints(ctx);
+	if (!e)
+		return; /* a binder took it: CMD_INPROC_CONNECTED is on its way */
+	ctx_pending_free(e);
+	socket_pipe_terminated(s, p);
+	pipe_destroy_pair_unused(p);
+}
+
+/* Termination (runs in the reaper thread). */
+
+static void
+socket_process_term(struct own *o, int linger)
+{
+	struct socket *s = socket_from_own(o);
+	struct ctx *ctx = o->obj.ctx;
+	ctx_lock_endpoints(ctx);
+	ctx_endpoint_remove(ctx, NULL, o);
+	ctx_unlock_endpoints(ctx);
+	/* Each pipe's terminated callback takes one ack back; count them before any
+	 * callback can run. Pending inproc connects are resolved last, because a
+	 * dropped one reports its termination at once. */
+	own_register_term_acks(o, (int)s->pipes.n);
+	for (uint32_t i = 0; i < s->pipes.n; i++) {
+		struct pipe *p = s->pipes.items[i];
+		struct endpoint_rec *r = p->user;
+		if (!r || !r->pending)
+			pipe_terminate(p, false);
+	}
+	own_process_term(o, linger);
+	socket_inproc_close_pending(s, linger);
+}
+
+static void
+socket_process(struct own *o, const struct command *cmd)
+{
+	struct socket *s = socket_from_own(o);
+	switch (cmd->type) {
+	case CMD_STOP: s->ctx_terminated = true; break;
+	case CMD_BIND:
+		if (socket_attach_pipe(s, cmd->args.bind.pipe) < 0) {
+			/* No memory to keep it: end it cleanly instead. */
+			pipe_set_sink(cmd->args.bind.pipe, s, &socket_sink_ops);
+			pipe_terminate(cmd->args.bind.pipe, false);
+		}
+		break;
+	case CMD_INPROC_CONNECTED: socket_inproc_connected(s, cmd->args.bind.pipe); break;
+	default: break;
+	}
+}
+
+static void
+socket_destroy(struct own *o)
+{
+	socket_from_own(o)->destroyed = true;
+}
+
+static const struct own_ops socket_own_ops = {
+	.process = socket_process,
+	.process_term = socket_process_term,
+	.destroy = socket_destroy,
+};
+
+/* socket_free: the socket has terminated; give everything back. Reaper thread. */
+static void
+socket_free(struct socket *s)
+{
+	struct ctx *ctx = s->own.obj.ctx;
+	struct reaper *r = s->reaper;
+	if (s->reap_handle)
+		poller_rm_fd(s->poller, s->reap_handle);
+	if (s->linger_timer)
+		poller_cancel_timer(s->poller, s, SOCKET_TIMER_LINGER);
+	s->ops->fini(s);
+	while (s->endpoints) {
+		struct endpoint_rec *e = s->endpoints;
+		s->endpoints = e->next;
+		zn_free(e->uri);
+		zn_free(e);
+	}
+	pipe_array_fini(&s->pipes);
+	ctx_socket_closed(ctx, s->own.obj.tid, &s->own.obj);
+	mailbox_fini(&s->mailbox);
+	zn_free(s);
+	reaper_socket_gone(r);
+}
+
+static void
+socket_reap_in_event(void *arg)
+{
+	struct socket *s = arg;
+	mailbox_drain_signal(&s->mailbox);
+	(void)socket_process_commands(s, 0);
+	if (s->destroyed)
+		socket_free(s);
+}
+
+static void
+socket_timer_event(void *arg, int id)
+{
+	struct socket *s = arg;
+	if (id == SOCKET_TIMER_LINGER) {
+		s->linger_timer = false;
+		socket_inproc_linger_expired(s);
+		if (s->destroyed)
+			socket_free(s);
+	}
+}
+
+static const struct poll_handler_ops socket_reap_handler = {
+	.in_event = socket_reap_in_event,
+	.timer_event = socket_timer_event,
+};
+
+void
+socket_start_linger_timer(struct socket *s, int linger)
+{
+	if (poller_add_timer(s->poller, linger, &socket_reap_handler, s,
+	                     SOCKET_TIMER_LINGER) == 0)
+		s->linger_timer = true;
+	else
+		socket_inproc_linger_expired(s); /* no memory for a timer: end now */
+}
+
+static void
+socket_start_reaping(void *sock, void *reaper)
+{
+	struct socket *s = sock;
+	s->reaper = reaper;
+	s->poller = reaper_poller(reaper);
+	struct poll_handle *h = s->reap_handle;
+	if (poller_add_handle(s->poller, h, mailbox_fd(&s->mailbox), &socket_reap_handler,
+	                      s) < 0) {
+		/* epoll refused the fd; we cannot be woken, so finish what we can now. */
+		s->reap_handle = NULL;
+	} else {
+		poller_set_pollin(s->poller, h);
+	}
+	own_terminate(&s->own);
+	socket_reap_in_event(s);
+}
+
+void
+socket_close(struct socket *s)
+{
+	s->tag = SOCKET_TAG_DEAD;
+	s->own.linger = s->options.linger;
+	struct command cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.dest = ctx_reaper_object(s->own.obj.ctx);
+	cmd.type = CMD_REAP;
+	cmd.args.reap.socket = s;
+	cmd.args.reap.start = socket_start_reaping;
+	object_send(&cmd);
+}

@@ -1,0 +1,129 @@
+/*
+ * socket.h: the socket base (DESIGN.md "sockets"): options, endpoints, blocking and
+ * polling (ZMQ_FD / ZMQ_EVENTS), the close / linger / reap sequence. Each socket type
+ * is a `const struct socket_ops` in its own file; its state is a struct whose first
+ * member is struct socket.
+ *
+ * A socket is a zinc "thread" of its own (seed 000): it has its own mailbox, so it can
+ * move between application threads (after a full memory barrier) and, once closed,
+ * be handed to the reaper thread, which runs its commands until it has terminated.
+ *
+ * Threads: one application thread at a time until zmq_close; the reaper after.
+ */
+#ifndef ZINC_SOCKET_SOCKET_H
+#define ZINC_SOCKET_SOCKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/mailbox.h"
+#include "core/own.h"
+#include "pipe/msg.h"
+#include "pipe/pipe_array.h"
+#include "socket/options.h"
+
+struct socket;
+struct poller;
+struct poll_handle;
+struct reaper;
+
+struct socket_ops {
+	int type;
+	size_t size; /* of the type's state, which starts with struct socket */
+	/* init: 0 or -ENOMEM. fini: frees what init allocated. */
+	int (*init)(struct socket *s);
+	void (*fini)(struct socket *s);
+	/* attach_pipe: a new pipe; 0 or -ENOMEM with nothing attached. */
+	int (*attach_pipe)(struct socket *s, struct pipe *p);
+	/* send: on 0 the socket owns m's content and m is empty; on error m is the
+	 * caller's. -EAGAIN (would block), -ENOTSUP, -EFSM, -EHOSTUNREACH, -ENOMEM. */
+	int (*send)(struct socket *s, struct msg *m);
+	/* recv: m is empty on entry; 0 or -EAGAIN, -ENOTSUP, -EFSM. */
+	int (*recv)(struct socket *s, struct msg *m);
+	bool (*has_in)(struct socket *s);
+	bool (*has_out)(struct socket *s);
+	void (*read_activated)(struct socket *s, struct pipe *p);
+	void (*write_activated)(struct socket *s, struct pipe *p);
+	/* pipe_terminated: forget p. */
+	void (*pipe_terminated)(struct socket *s, struct pipe *p);
+	/* rollback: drops the unfinished multipart message being sent (after an
+	 * allocation failure: a message is sent whole or not at all). May be NULL. */
+	void (*rollback)(struct socket *s);
+	/* setsockopt: type-specific options. 1 when the option is not the type's. */
+	int (*setsockopt)(struct socket *s, int option, const void *val, size_t len);
+};
+
+/* An endpoint this socket connected (for zmq_disconnect). */
+struct endpoint_rec {
+	char *uri;
+	struct pipe *pipe;
+	bool pending; /* inproc connect still waiting for its bind */
+	struct endpoint_rec *next;
+};
+
+#define SOCKET_TAG_ALIVE 0xbaddecafu
+#define SOCKET_TAG_DEAD 0xdeadbeefu
+
+struct socket {
+	struct own own;
+	uint32_t tag;
+	const struct socket_ops *ops;
+	struct options options;
+	struct mailbox mailbox;
+	struct pipe_array pipes;
+	struct endpoint_rec *endpoints;
+	bool ctx_terminated;
+	bool destroyed;
+	bool rcvmore;
+	bool linger_timer;
+	struct reaper *reaper;          /* once closed */
+	struct poller *poller;          /* the reaper's, once closed */
+	struct poll_handle *reap_handle; /* allocated up front so reaping cannot fail */
+};
+
+/* socket_new: 0 or -EINVAL (bad type), -ETERM, -EMFILE, -ENOMEM. */
+int socket_new(struct socket **out, struct ctx *ctx, int type);
+static inline bool
+socket_check_tag(const struct socket *s)
+{
+	return s && s->tag == SOCKET_TAG_ALIVE;
+}
+/* socket_close: never blocks; the reaper finishes the job within ZMQ_LINGER. */
+void socket_close(struct socket *s);
+
+int socket_setsockopt(struct socket *s, int option, const void *val, size_t len);
+int socket_getsockopt(struct socket *s, int option, void *val, size_t *len);
+int socket_bind(struct socket *s, const char *uri);
+int socket_connect(struct socket *s, const char *uri);
+int socket_unbind(struct socket *s, const char *uri);
+int socket_disconnect(struct socket *s, const char *uri);
+/* socket_send: on 0 the socket owns m's content and m is empty. */
+int socket_send(struct socket *s, struct msg *m, int flags);
+/* socket_recv: m is closed first; on 0 it holds the message. */
+int socket_recv(struct socket *s, struct msg *m, int flags);
+/* socket_rollback: see socket_ops.rollback. */
+void socket_rollback(struct socket *s);
+/* socket_events: ZMQ_POLLIN / ZMQ_POLLOUT now, after running pending commands. */
+int socket_events(struct socket *s, int *events);
+int socket_fd(struct socket *s);
+
+/* For socket types and the inproc transport. */
+int socket_attach_pipe(struct socket *s, struct pipe *p);
+void socket_set_last_endpoint(struct socket *s, const char *uri);
+
+/* Inproc (socket_inproc.c). */
+int socket_inproc_bind(struct socket *s, const char *uri, const char *name);
+int socket_inproc_connect(struct socket *s, const char *uri, const char *name);
+int socket_inproc_unbind(struct socket *s, const char *name);
+void socket_inproc_connected(struct socket *s, struct pipe *p);
+/* socket_inproc_close_pending: at termination, resolve pending inproc connects: drop
+ * them (linger 0) or wait for their bind up to the linger. */
+void socket_inproc_close_pending(struct socket *s, int linger);
+void socket_inproc_linger_expired(struct socket *s);
+/* socket_start_linger_timer: calls socket_inproc_linger_expired after linger ms (at
+ * once if there is no memory for a timer). Reaper thread. */
+void socket_start_linger_timer(struct socket *s, int linger);
+/* socket_drop_pending_pipe: frees a pending pipe pair that never got its bind. */
+void socket_drop_pending_pipe(struct socket *s, struct pipe *p);
+
+#endif
