@@ -260,16 +260,24 @@ socket_disconnect(struct socket *s, const char *uri)
 	if (!uri)
 		return -EINVAL;
 	int found = 0;
-	for (struct endpoint_rec *r = s->endpoints; r;) {
-		struct endpoint_rec *next = r->next;
-		if (strcmp(r->uri, uri) == 0) {
-			found++;
-			if (r->pending)
-				socket_drop_pending_pipe(s, r->pipe);
-			else if (r->pipe)
-				pipe_terminate(r->pipe, false);
+	for (struct endpoint_rec **pp = &s->endpoints; *pp;) {
+		struct endpoint_rec *r = *pp;
+		if (strcmp(r->uri, uri) != 0) {
+			pp = &r->next;
+			continue;
 		}
-		r = next;
+		/* Forget the endpoint now; its pipe ends in the background. */
+		*pp = r->next;
+		found++;
+		struct pipe *p = r->pipe;
+		bool pending = r->pending;
+		zn_free(r->uri);
+		zn_free(r);
+		p->user = NULL;
+		if (pending)
+			socket_drop_pending_pipe(s, p);
+		else
+			pipe_terminate(p, false);
 	}
 	return found ? 0 : -ENOENT;
 }

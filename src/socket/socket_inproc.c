@@ -190,8 +190,8 @@ socket_inproc_connected(struct socket *s, struct pipe *p)
 	struct endpoint_rec *r = p->user;
 	if (r)
 		r->pending = false;
-	/* Closed while it waited: now the normal handshake can end it. */
-	if (own_is_terminating(&s->own))
+	/* Closed or disconnected while it waited: now the normal handshake ends it. */
+	if (!r || own_is_terminating(&s->own))
 		pipe_terminate(p, false);
 }
 
