@@ -1,0 +1,429 @@
+/*
+ * test_poll.c: zmq_poll over inproc sockets and plain fds, and the ZMQ_FD / ZMQ_EVENTS
+ * edge semantics it is built on. Public API only. No case asserts on elapsed time.
+ */
+#include <zmq.h>
+
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <unistd.h>
+
+/* pair_new: a bound socket a and a connected socket b on endpoint ep. */
+static void
+pair_new(void *ctx, int type_a, int type_b, const char *ep, void **a, void **b)
+{
+	*a = zmq_socket(ctx, type_a);
+	CHECK(*a);
+	*b = zmq_socket(ctx, type_b);
+	CHECK(*b);
+	int zero = 0;
+	CHECK_OK(zmq_setsockopt(*a, ZMQ_LINGER, &zero, sizeof zero));
+	CHECK_OK(zmq_setsockopt(*b, ZMQ_LINGER, &zero, sizeof zero));
+	CHECK_OK(zmq_bind(*a, ep));
+	CHECK_OK(zmq_connect(*b, ep));
+}
+
+static void
+pollitem_socket(zmq_pollitem_t *it, void *s, short events)
+{
+	it->socket = s;
+	it->fd = -1;
+	it->events = events;
+	it->revents = -1; /* zmq_poll must clear it */
+}
+
+static void
+pollitem_fd(zmq_pollitem_t *it, int fd, short events)
+{
+	it->socket = NULL;
+	it->fd = fd;
+	it->events = events;
+	it->revents = -1;
+}
+
+/* recv_all: receives every queued message without blocking; returns how many. */
+static int
+recv_all(void *s)
+{
+	char buf[16];
+	int n = 0;
+	while (zmq_recv(s, buf, sizeof buf, ZMQ_DONTWAIT) >= 0)
+		n++;
+	CHECK_EQ(errno, EAGAIN);
+	return n;
+}
+
+static int
+events_of(void *s)
+{
+	int ev = -1;
+	size_t len = sizeof ev;
+	CHECK_OK(zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len));
+	CHECK_EQ(len, sizeof ev);
+	return ev;
+}
+
+static void
+test_idle_socket_returns_0(void)
+{
+	void *ctx = zmq_ctx_new(), *a, *b;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://idle", &a, &b);
+	zmq_pollitem_t it;
+	pollitem_socket(&it, b, ZMQ_POLLIN);
+	CHECK_EQ(zmq_poll(&it, 1, 0), 0);
+	CHECK_EQ(it.revents, 0);
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_pollin_after_peer_sends(void)
+{
+	void *ctx = zmq_ctx_new(), *a, *b, *push, *pull;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://pair", &a, &b);
+	pair_new(ctx, ZMQ_PULL, ZMQ_PUSH, "inproc://pipeline", &pull, &push);
+
+	zmq_pollitem_t it;
+	pollitem_socket(&it, b, ZMQ_POLLIN);
+	CHECK_EQ(zmq_poll(&it, 1, 0), 0);
+	CHECK_EQ(zmq_send(a, "hi", 2, 0), 2);
+	pollitem_socket(&it, b, ZMQ_POLLIN);
+	CHECK_EQ(zmq_poll(&it, 1, 1000), 1);
+	CHECK_EQ(it.revents, ZMQ_POLLIN);
+	/* Level-triggered: still ready until the message is taken. */
+	CHECK_EQ(zmq_poll(&it, 1, 0), 1);
+	CHECK_EQ(it.revents, ZMQ_POLLIN);
+	CHECK_EQ(recv_all(b), 1);
+	CHECK_EQ(zmq_poll(&it, 1, 0), 0);
+	CHECK_EQ(it.revents, 0);
+
+	pollitem_socket(&it, pull, ZMQ_POLLIN);
+	CHECK_EQ(zmq_poll(&it, 1, 0), 0);
+	CHECK_EQ(zmq_send(push, "x", 1, 0), 1);
+	pollitem_socket(&it, pull, ZMQ_POLLIN | ZMQ_POLLOUT);
+	CHECK_EQ(zmq_poll(&it, 1, 1000), 1);
+	CHECK_EQ(it.revents, ZMQ_POLLIN); /* a PULL socket is never writable */
+	CHECK_EQ(recv_all(pull), 1);
+
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_close(push));
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_pollout_on_connected_pair_and_push(void)
+{
+	void *ctx = zmq_ctx_new(), *a, *b, *push, *pull;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://out-pair", &a, &b);
+	pair_new(ctx, ZMQ_PULL, ZMQ_PUSH, "inproc://out-push", &pull, &push);
+
+	zmq_pollitem_t items[3];
+	pollitem_socket(&items[0], a, ZMQ_POLLOUT | ZMQ_POLLIN);
+	pollitem_socket(&items[1], b, ZMQ_POLLOUT);
+	pollitem_socket(&items[2], push, ZMQ_POLLOUT | ZMQ_POLLERR | ZMQ_POLLPRI);
+	CHECK_EQ(zmq_poll(items, 3, 1000), 3);
+	CHECK_EQ(items[0].revents, ZMQ_POLLOUT);
+	CHECK_EQ(items[1].revents, ZMQ_POLLOUT);
+	CHECK_EQ(items[2].revents, ZMQ_POLLOUT); /* never POLLERR/POLLPRI on a socket */
+
+	/* A socket asked for nothing reports nothing. */
+	pollitem_socket(&items[0], a, 0);
+	CHECK_EQ(zmq_poll(items, 1, 0), 0);
+	CHECK_EQ(items[0].revents, 0);
+
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_close(push));
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_mixed_sockets_and_fds(void)
+{
+	void *ctx = zmq_ctx_new(), *a1, *b1, *a2, *b2;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://mixed-1", &a1, &b1);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://mixed-2", &a2, &b2);
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+
+	zmq_pollitem_t items[4];
+	pollitem_socket(&items[0], b1, ZMQ_POLLIN);
+	pollitem_socket(&items[1], b2, ZMQ_POLLIN);
+	pollitem_fd(&items[2], p[0], ZMQ_POLLIN);
+	pollitem_socket(&items[3], NULL, 0);
+	CHECK_EQ(zmq_poll(items, 3, 0), 0);
+	CHECK_EQ(items[0].revents, 0);
+	CHECK_EQ(items[1].revents, 0);
+	CHECK_EQ(items[2].revents, 0);
+
+	/* Only the fd is ready. */
+	CHECK_EQ(write(p[1], "x", 1), 1);
+	CHECK_EQ(zmq_poll(items, 3, 1000), 1);
+	CHECK_EQ(items[0].revents, 0);
+	CHECK_EQ(items[1].revents, 0);
+	CHECK_EQ(items[2].revents, ZMQ_POLLIN);
+
+	/* The fd and the second socket; the pipe's write end is writable. */
+	CHECK_EQ(zmq_send(a2, "y", 1, 0), 1);
+	pollitem_fd(&items[3], p[1], ZMQ_POLLOUT);
+	CHECK_EQ(zmq_poll(items, 4, 1000), 3);
+	CHECK_EQ(items[0].revents, 0);
+	CHECK_EQ(items[1].revents, ZMQ_POLLIN);
+	CHECK_EQ(items[2].revents, ZMQ_POLLIN);
+	CHECK_EQ(items[3].revents, ZMQ_POLLOUT);
+
+	/* Drain both; only the writable end is left. */
+	char c;
+	CHECK_EQ(read(p[0], &c, 1), 1);
+	CHECK_EQ(recv_all(b2), 1);
+	CHECK_EQ(zmq_poll(items, 4, 0), 1);
+	CHECK_EQ(items[3].revents, ZMQ_POLLOUT);
+
+	/* A hang-up is reported as ZMQ_POLLERR, as libzmq does, even if not asked for. */
+	CHECK_EQ(close(p[1]), 0);
+	CHECK_EQ(zmq_poll(items, 3, 1000), 1);
+	CHECK_EQ(items[2].revents, ZMQ_POLLERR);
+	CHECK_EQ(close(p[0]), 0);
+
+	CHECK_OK(zmq_close(a1));
+	CHECK_OK(zmq_close(b1));
+	CHECK_OK(zmq_close(a2));
+	CHECK_OK(zmq_close(b2));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_more_items_than_the_stack_array(void)
+{
+	void *ctx = zmq_ctx_new(), *a, *b;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://many", &a, &b);
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	CHECK_EQ(write(p[1], "x", 1), 1);
+	CHECK_EQ(zmq_send(a, "y", 1, 0), 1);
+
+	enum { N = 3 * ZMQ_POLLITEMS_DFLT };
+	zmq_pollitem_t items[N];
+	for (int i = 0; i < N; i++) {
+		if (i % 2)
+			pollitem_socket(&items[i], b, ZMQ_POLLIN);
+		else
+			pollitem_fd(&items[i], p[0], ZMQ_POLLIN);
+	}
+	CHECK_EQ(zmq_poll(items, N, 1000), N);
+	for (int i = 0; i < N; i++)
+		CHECK_EQ(items[i].revents, ZMQ_POLLIN);
+
+	CHECK_EQ(close(p[0]), 0);
+	CHECK_EQ(close(p[1]), 0);
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_timeout_with_nothing_ready_returns_0(void)
+{
+	void *ctx = zmq_ctx_new(), *a, *b;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PULL, ZMQ_PUSH, "inproc://timeout", &a, &b);
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	zmq_pollitem_t items[2];
+	pollitem_socket(&items[0], a, ZMQ_POLLIN);
+	pollitem_fd(&items[1], p[0], ZMQ_POLLIN);
+	CHECK_EQ(zmq_poll(items, 2, 100), 0);
+	CHECK_EQ(items[0].revents, 0);
+	CHECK_EQ(items[1].revents, 0);
+	CHECK_EQ(close(p[0]), 0);
+	CHECK_EQ(close(p[1]), 0);
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void *
+send_later(void *s)
+{
+	/* Only so that the main thread is (most likely) already blocked in zmq_poll when
+	 * the message arrives; the test passes whichever comes first. */
+	usleep(50 * 1000);
+	if (zmq_send(s, "wake", 4, 0) != 4) return (void *)1;
+	return NULL;
+}
+
+static void
+test_send_from_another_thread_wakes_poll(void)
+{
+	void *ctx = zmq_ctx_new(), *a, *b;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://wake", &a, &b);
+	/* The sender owns a until it is joined (full barrier), then we close it. */
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, send_later, a), 0);
+	zmq_pollitem_t it;
+	pollitem_socket(&it, b, ZMQ_POLLIN);
+	int rc = zmq_poll(&it, 1, -1);
+	void *res;
+	CHECK_EQ(pthread_join(t, &res), 0);
+	CHECK(res == NULL);
+	CHECK_EQ(rc, 1);
+	CHECK_EQ(it.revents, ZMQ_POLLIN);
+	CHECK_EQ(recv_all(b), 1);
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_zmq_fd_and_events_are_edge_triggered(void)
+{
+	void *ctx = zmq_ctx_new(), *a, *b;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://edge", &a, &b);
+	int fd = -1;
+	size_t len = sizeof fd;
+	CHECK_OK(zmq_getsockopt(b, ZMQ_FD, &fd, &len));
+	CHECK(fd >= 0);
+
+	/* The documented protocol: ask ZMQ_EVENTS, then wait on the fd for the edge. */
+	CHECK_EQ(events_of(b) & ZMQ_POLLIN, 0);
+	CHECK_EQ(zmq_send(a, "1", 1, 0), 1);
+	CHECK_EQ(zmq_send(a, "2", 1, 0), 1);
+	CHECK_EQ(zmq_send(a, "3", 1, 0), 1);
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	CHECK_EQ(poll(&pfd, 1, 1000), 1);
+	CHECK(pfd.revents & POLLIN);
+	CHECK(events_of(b) & ZMQ_POLLIN);
+	CHECK_EQ(recv_all(b), 3);
+	CHECK_EQ(events_of(b) & ZMQ_POLLIN, 0);
+
+	/* The next message makes the fd readable again. */
+	CHECK_EQ(zmq_send(a, "4", 1, 0), 1);
+	pfd.revents = 0;
+	CHECK_EQ(poll(&pfd, 1, 1000), 1);
+	CHECK(events_of(b) & ZMQ_POLLIN);
+	CHECK_EQ(recv_all(b), 1);
+	CHECK_EQ(events_of(b) & ZMQ_POLLIN, 0);
+
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+struct poll_job {
+	void *socket;
+	int rc;
+	int err;
+};
+
+static void *
+poll_forever(void *arg)
+{
+	struct poll_job *job = arg;
+	zmq_pollitem_t it = {.socket = job->socket, .events = ZMQ_POLLIN};
+	errno = 0;
+	job->rc = zmq_poll(&it, 1, -1);
+	job->err = errno;
+	return NULL;
+}
+
+static void
+test_ctx_shutdown_while_polling_gives_eterm(void)
+{
+	void *ctx = zmq_ctx_new(), *a, *b;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://eterm", &a, &b);
+	struct poll_job job = {.socket = b, .rc = 0, .err = 0};
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, poll_forever, &job), 0);
+	/* Only so that the poller is (most likely) blocked before the shutdown; ETERM is
+	 * the answer either way. */
+	usleep(50 * 1000);
+	CHECK_OK(zmq_ctx_shutdown(ctx));
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(job.rc, -1);
+	CHECK_EQ(job.err, ETERM);
+
+	/* Afterwards, polling the other socket fails at once too. */
+	zmq_pollitem_t it;
+	pollitem_socket(&it, a, ZMQ_POLLIN);
+	CHECK_ERR(zmq_poll(&it, 1, -1), ETERM);
+
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_no_items(void)
+{
+	CHECK_EQ(zmq_poll(NULL, 0, 0), 0);
+	CHECK_EQ(zmq_poll(NULL, 0, 20), 0);
+	zmq_pollitem_t it;
+	pollitem_fd(&it, 0, ZMQ_POLLIN);
+	CHECK_EQ(zmq_poll(&it, 0, 20), 0);
+}
+
+static void
+test_bad_arguments(void)
+{
+	CHECK_ERR(zmq_poll(NULL, 1, 0), EFAULT);
+	zmq_pollitem_t it;
+	pollitem_fd(&it, 0, ZMQ_POLLIN);
+	CHECK_ERR(zmq_poll(&it, -1, 0), EINVAL);
+
+	/* Something that is not a socket, before and after a real one. */
+	static uint64_t junk[1024];
+	void *ctx = zmq_ctx_new(), *a, *b;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://bad", &a, &b);
+	zmq_pollitem_t items[2];
+	pollitem_socket(&items[0], junk, ZMQ_POLLIN);
+	pollitem_socket(&items[1], a, ZMQ_POLLOUT);
+	CHECK_ERR(zmq_poll(items, 2, 0), ENOTSOCK);
+	pollitem_socket(&items[0], a, ZMQ_POLLOUT);
+	pollitem_socket(&items[1], junk, ZMQ_POLLIN);
+	CHECK_ERR(zmq_poll(items, 2, -1), ENOTSOCK);
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+int
+main(void)
+{
+	static const struct test tests[] = {
+	        {"poll with timeout 0 on an idle socket returns 0",
+	         test_idle_socket_returns_0},
+	        {"poll reports POLLIN after the peer sends",
+	         test_pollin_after_peer_sends},
+	        {"connected PAIR and PUSH report POLLOUT",
+	         test_pollout_on_connected_pair_and_push},
+	        {"a mixed set of sockets and fds reports the right items",
+	         test_mixed_sockets_and_fds},
+	        {"more items than the stack array", test_more_items_than_the_stack_array},
+	        {"a timeout with nothing ready returns 0",
+	         test_timeout_with_nothing_ready_returns_0},
+	        {"a send from another thread wakes a poll with timeout -1",
+	         test_send_from_another_thread_wakes_poll},
+	        {"ZMQ_FD and ZMQ_EVENTS are edge-triggered",
+	         test_zmq_fd_and_events_are_edge_triggered},
+	        {"ctx shutdown while polling gives ETERM",
+	         test_ctx_shutdown_while_polling_gives_eterm},
+	        {"no items sleeps for the timeout and returns 0", test_no_items},
+	        {"bad arguments: EFAULT, EINVAL, ENOTSOCK", test_bad_arguments},
+	        {NULL, NULL}};
+	return test_main(tests);
+}
