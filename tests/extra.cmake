@@ -46,3 +46,51 @@ else()
 	message(STATUS "export tests skipped: nm or readelf not found")
 endif()
 # ---- end ABI ---------------------------------------------------------------------------
+
+# ---- ABI proof with the real pyzmq (owner: ctx/oom/pyzmq helper) ------------------------
+# abi_pyzmq: Debian's python3-zmq (built against libzmq 4.3.4) imports zinc's drop-in
+# libzmq.so.5 through LD_LIBRARY_PATH alone; the script checks /proc/self/maps, the
+# version (4.3.5) and an inproc PAIR round trip. Exit 77 (skip) when /usr/bin/python3
+# cannot import zmq even with the system libzmq.
+set(ZINC_PYTHON3 /usr/bin/python3 CACHE FILEPATH "python3 with pyzmq, for the ABI proof")
+if(EXISTS ${ZINC_PYTHON3})
+	add_test(NAME abi_pyzmq
+		COMMAND ${CMAKE_COMMAND} -E env
+			LD_LIBRARY_PATH=$<TARGET_FILE_DIR:zmq_dropin>
+			${ZINC_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/py/abi_pyzmq.py
+			$<TARGET_FILE_DIR:zmq_dropin>)
+	set_tests_properties(abi_pyzmq PROPERTIES TIMEOUT 30 SKIP_RETURN_CODE 77)
+else()
+	message(STATUS "abi_pyzmq test skipped: ${ZINC_PYTHON3} not found")
+endif()
+# ---- end ABI proof with pyzmq ----------------------------------------------------------
+
+# ---- fuzz: ZMTP frame decoder (owner: zmtp codec helper) -------------------------------
+# fuzz_zmtp_decoder: libFuzzer target, built only with clang and -DZINC_FUZZ=ON. The
+# codec and what it uses are compiled into the target itself so libFuzzer's coverage
+# instrumentation reaches them (the shared objects stay uninstrumented).
+option(ZINC_FUZZ "Build the libFuzzer targets (clang only)" OFF)
+if(ZINC_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+	add_executable(fuzz_zmtp_decoder ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_zmtp_decoder.c
+		${CMAKE_SOURCE_DIR}/src/proto/zmtp_codec.c ${CMAKE_SOURCE_DIR}/src/pipe/msg.c
+		${CMAKE_SOURCE_DIR}/src/platform/alloc.c)
+	target_include_directories(fuzz_zmtp_decoder PRIVATE ${CMAKE_SOURCE_DIR}/include
+		${CMAKE_SOURCE_DIR}/src)
+	target_compile_options(fuzz_zmtp_decoder PRIVATE -fsanitize=fuzzer,address,undefined
+		-fno-sanitize-recover=all)
+	target_link_options(fuzz_zmtp_decoder PRIVATE -fsanitize=fuzzer,address,undefined)
+elseif(ZINC_FUZZ)
+	message(STATUS "fuzz targets skipped: libFuzzer needs clang")
+endif()
+# ---- end fuzz: ZMTP frame decoder ------------------------------------------------------
+
+# ---- interop: zinc against the system libzmq via python3-zmq (owner: interop helper) ----
+# test_interop (registered by the test_*.c glob) runs tests/py/peer.py under /usr/bin/python3
+# with LD_LIBRARY_PATH cleared; it exits 77 when that python cannot import zmq.
+if(TARGET test_interop)
+	target_compile_definitions(test_interop PRIVATE
+		ZINC_PEER_PY="${CMAKE_CURRENT_SOURCE_DIR}/py/peer.py")
+	set_tests_properties(test_interop PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+		RUN_SERIAL TRUE)
+endif()
+# ---- end interop -----------------------------------------------------------------------

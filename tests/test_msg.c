@@ -261,7 +261,7 @@ test_move_empties_source(void)
 	CHECK_OK(zmq_msg_init_data(&d, buf, sizeof(buf), log_free, &log));
 	CHECK_OK(zmq_msg_init_size(&s, 500));
 	void *data = zmq_msg_data(&s);
-	msg_set_flags(msg_from_zmq(&s), MSG_MORE);
+	msg_set_flags(msg_from_zmq(&s), MSGF_MORE);
 	CHECK_OK(zmq_msg_move(&d, &s));
 	CHECK_EQ(log.calls, 1); /* the destination's old content went */
 	CHECK(zmq_msg_data(&d) == data);
@@ -295,13 +295,13 @@ test_more_flag_and_properties(void)
 	CHECK_OK(zmq_msg_init(&m));
 	CHECK_EQ(zmq_msg_more(&m), 0);
 	CHECK_EQ(zmq_msg_get(&m, ZMQ_MORE), 0);
-	msg_set_flags(msg_from_zmq(&m), MSG_MORE);
+	msg_set_flags(msg_from_zmq(&m), MSGF_MORE);
 	CHECK_EQ(zmq_msg_more(&m), 1);
 	CHECK_EQ(zmq_msg_get(&m, ZMQ_MORE), 1);
 	CHECK_OK(zmq_msg_init(&c));
 	CHECK_OK(zmq_msg_copy(&c, &m));
 	CHECK_EQ(zmq_msg_more(&c), 1);
-	msg_clear_flags(msg_from_zmq(&m), MSG_MORE);
+	msg_clear_flags(msg_from_zmq(&m), MSGF_MORE);
 	CHECK_EQ(zmq_msg_more(&m), 0);
 	CHECK_ERR(zmq_msg_get(&m, 12345), EINVAL);
 	CHECK_ERR(zmq_msg_get(&m, ZMQ_SRCFD), EINVAL);

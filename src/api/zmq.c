@@ -74,7 +74,7 @@ zmq_strerror(int errnum)
 ZMQ_EXPORT int
 zmq_has(const char *capability)
 {
-	static const char *const have[] = {"inproc", NULL};
+	static const char *const have[] = {"inproc", "tcp", "ipc", NULL};
 	if (!capability)
 		return 0;
 	for (int i = 0; have[i]; i++)
@@ -438,7 +438,7 @@ zmq_recviov(void *socket, struct iovec *iov, size_t *count, int flags)
 		iov[n].iov_len = size;
 		n++;
 		total += (int)size;
-		more = (m.flags & MSG_MORE) != 0;
+		more = (m.flags & MSGF_MORE) != 0;
 		msg_close(&m);
 	}
 	*count = n;
@@ -448,11 +448,11 @@ zmq_recviov(void *socket, struct iovec *iov, size_t *count, int flags)
 ZMQ_EXPORT int
 zmq_socket_monitor(void *socket, const char *endpoint, int events)
 {
-	if (!api_socket(socket))
+	struct socket *s = api_socket(socket);
+	if (!s)
 		return -1;
-	(void)endpoint;
-	(void)events;
-	return api_fail(-ENOTSUP);
+	int rc = socket_monitor(s, endpoint, events);
+	return rc < 0 ? api_fail(rc) : 0;
 }
 
 ZMQ_EXPORT int

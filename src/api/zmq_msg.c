@@ -140,7 +140,7 @@ zmq_msg_more(const zmq_msg_t *msg)
 		errno = EFAULT;
 		return 0;
 	}
-	return (msg_flags(msg_from_zmq_const(msg)) & MSG_MORE) ? 1 : 0;
+	return (msg_flags(msg_from_zmq_const(msg)) & MSGF_MORE) ? 1 : 0;
 }
 
 /* msg_srcfd: the ZMQ_SRCFD answer, the descriptor the engine recorded in the metadata,
@@ -171,7 +171,7 @@ zmq_msg_get(const zmq_msg_t *msg, int property)
 	}
 	const struct msg *m = msg_from_zmq_const(msg);
 	switch (property) {
-	case ZMQ_MORE: return (msg_flags(m) & MSG_MORE) ? 1 : 0;
+	case ZMQ_MORE: return (msg_flags(m) & MSGF_MORE) ? 1 : 0;
 	case ZMQ_SHARED: return msg_is_shared(m) ? 1 : 0;
 	case ZMQ_SRCFD: return msg_srcfd(m);
 	default: errno = EINVAL; return -1;

@@ -136,6 +136,16 @@ fail:
 	return rc;
 }
 
+void
+ctx_socket_defaults(struct ctx *c, int *linger, int *ipv6)
+{
+	zn_mutex_lock(&c->opt_sync);
+	if (!c->blocky)
+		*linger = 0;
+	*ipv6 = c->ipv6;
+	zn_mutex_unlock(&c->opt_sync);
+}
+
 int
 ctx_socket_open(struct ctx *c, uint32_t *tid)
 {
@@ -333,10 +343,24 @@ ctx_set(struct ctx *c, int option, const void *val, size_t len)
 		else
 			c->max_msgsz = v;
 		break;
-	case ZMQ_BLOCKY: c->blocky = v != 0; break;
-	case ZMQ_IPV6: c->ipv6 = v != 0; break;
-	case ZMQ_THREAD_PRIORITY: c->thread_priority = v; break;
-	case ZMQ_THREAD_SCHED_POLICY: c->thread_sched_policy = v; break;
+	case ZMQ_BLOCKY:
+	case ZMQ_IPV6:
+		if (v < 0)
+			rc = -EINVAL;
+		else if (option == ZMQ_BLOCKY)
+			c->blocky = v != 0;
+		else
+			c->ipv6 = v != 0;
+		break;
+	case ZMQ_THREAD_PRIORITY:
+	case ZMQ_THREAD_SCHED_POLICY:
+		if (v < 0)
+			rc = -EINVAL;
+		else if (option == ZMQ_THREAD_PRIORITY)
+			c->thread_priority = v;
+		else
+			c->thread_sched_policy = v;
+		break;
 	case ZMQ_THREAD_AFFINITY_CPU_ADD:
 		if (v < 0 || v >= 64)
 			rc = -EINVAL;
@@ -344,7 +368,7 @@ ctx_set(struct ctx *c, int option, const void *val, size_t len)
 			c->thread_affinity |= (uint64_t)1 << v;
 		break;
 	case ZMQ_THREAD_AFFINITY_CPU_REMOVE:
-		if (v < 0 || v >= 64)
+		if (v < 0 || v >= 64 || !(c->thread_affinity & ((uint64_t)1 << v)))
 			rc = -EINVAL;
 		else
 			c->thread_affinity &= ~((uint64_t)1 << v);

@@ -96,6 +96,9 @@ void ctx_shutdown(struct ctx *c);
 int ctx_set(struct ctx *c, int option, const void *val, size_t len);
 int ctx_get(struct ctx *c, int option, void *val, size_t *len);
 
+/* ctx_socket_defaults: what the context options imply for a new socket: ZMQ_LINGER 0
+ * when ZMQ_BLOCKY is off, ZMQ_IPV6 from the context. */
+void ctx_socket_defaults(struct ctx *c, int *linger, int *ipv6);
 /* ctx_socket_open: reserves a mailbox slot for a new socket, starting the reaper and
  * I/O threads on first use. 0, -ETERM, -EMFILE (max sockets) or -ENOMEM. */
 int ctx_socket_open(struct ctx *c, uint32_t *tid);

@@ -28,6 +28,7 @@ io_thread_process(struct object *o, const struct command *cmd)
 	struct io_thread *t = container_of(o, struct io_thread, obj);
 	if (cmd->type == CMD_STOP) {
 		poller_rm_fd(&t->poller, t->mailbox_handle);
+		t->mailbox_handle = NULL;
 		poller_stop(&t->poller);
 	}
 }
@@ -87,6 +88,8 @@ io_thread_join(struct io_thread *t)
 void
 io_thread_destroy(struct io_thread *t)
 {
+	if (t->mailbox_handle) /* never started, so never stopped */
+		poller_rm_fd(&t->poller, t->mailbox_handle);
 	poller_fini(&t->poller);
 	mailbox_fini(&t->mailbox);
 	zn_free(t);

@@ -32,6 +32,7 @@ reaper_check_done(struct reaper *r)
 	cmd.type = CMD_DONE;
 	ctx_send_command(r->obj.ctx, 0, &cmd);
 	poller_rm_fd(&r->poller, r->mailbox_handle);
+	r->mailbox_handle = NULL;
 	poller_stop(&r->poller);
 }
 
@@ -117,6 +118,8 @@ reaper_join(struct reaper *r)
 void
 reaper_destroy(struct reaper *r)
 {
+	if (r->mailbox_handle) /* never started, so never stopped */
+		poller_rm_fd(&r->poller, r->mailbox_handle);
 	poller_fini(&r->poller);
 	mailbox_fini(&r->mailbox);
 	zn_free(r);

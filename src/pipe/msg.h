@@ -35,9 +35,9 @@ enum msg_type {
 };
 
 enum msg_flag {
-	MSG_MORE = 1,    /* ZMQ_MORE: another part follows */
-	MSG_COMMAND = 2, /* a ZMTP command frame */
-	MSG_ROUTING = 4, /* routing-id frame (ROUTER / STREAM internals) */
+	MSGF_MORE = 1,    /* ZMQ_MORE: another part follows */
+	MSGF_COMMAND = 2, /* a ZMTP command frame */
+	MSGF_ROUTING = 4, /* routing-id frame (ROUTER / STREAM internals) */
 };
 
 /* The bytes a message can hold inline, beside its header. */

@@ -176,7 +176,7 @@ pipe_read(struct pipe *p, struct msg *m)
 		pipe_process_delimiter(p);
 		return false;
 	}
-	if (!(got->flags & MSG_MORE)) {
+	if (!(got->flags & MSGF_MORE)) {
 		p->msgs_read++;
 		if (p->lwm > 0 && p->msgs_read % (uint64_t)p->lwm == 0 && p->peer)
 			send_activate_write(&p->peer->obj, p->msgs_read);
@@ -202,7 +202,7 @@ pipe_write(struct pipe *p, struct msg *m)
 {
 	if (!pipe_check_write(p))
 		return -EAGAIN;
-	bool more = (m->flags & MSG_MORE) != 0;
+	bool more = (m->flags & MSGF_MORE) != 0;
 	int rc = ypipe_write(p->out, m, more);
 	if (rc < 0)
 		return rc;

@@ -47,8 +47,10 @@ fq_deactivate(struct fq *fq, uint32_t i)
 {
 	fq->active--;
 	pipe_array_swap(&fq->pipes, i, fq->active);
-	if (fq->current >= fq->active)
-		fq->current = 0;
+	/* The swap moved the last active pipe to i: if that was the current one,
+	 * follow it there (or wrap when i itself was the last). */
+	if (fq->current == fq->active)
+		fq->current = i < fq->active ? i : 0;
 }
 
 void
@@ -73,7 +75,7 @@ fq_recv(struct fq *fq, struct msg *m, struct pipe **from)
 		if (pipe_read(p, m)) {
 			if (from)
 				*from = p;
-			fq->more = (m->flags & MSG_MORE) != 0;
+			fq->more = (m->flags & MSGF_MORE) != 0;
 			if (!fq->more)
 				fq->current = (fq->current + 1) % fq->active;
 			return 0;

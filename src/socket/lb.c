@@ -45,8 +45,10 @@ lb_deactivate(struct lb *lb, uint32_t i)
 {
 	lb->active--;
 	pipe_array_swap(&lb->pipes, i, lb->active);
-	if (lb->current >= lb->active)
-		lb->current = 0;
+	/* The swap moved the last active pipe to i: if that was the current one,
+	 * follow it there (or wrap when i itself was the last). */
+	if (lb->current == lb->active)
+		lb->current = i < lb->active ? i : 0;
 }
 
 void
@@ -65,7 +67,7 @@ lb_terminated(struct lb *lb, struct pipe *p)
 int
 lb_send(struct lb *lb, struct msg *m, struct pipe **to)
 {
-	bool more = (m->flags & MSG_MORE) != 0;
+	bool more = (m->flags & MSGF_MORE) != 0;
 	if (lb->dropping) {
 		lb->more = more;
 		lb->dropping = lb->more;

@@ -51,7 +51,7 @@ pair_send(struct socket *s, struct msg *m)
 	struct pipe *p = PAIR(s)->pipe;
 	if (!p)
 		return -EAGAIN;
-	bool more = (m->flags & MSG_MORE) != 0;
+	bool more = (m->flags & MSGF_MORE) != 0;
 	int rc = pipe_write(p, m);
 	if (rc == -ENOMEM)
 		pipe_rollback(p);

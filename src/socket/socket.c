@@ -58,6 +58,7 @@ socket_new(struct socket **out, struct ctx *ctx, int type)
 	own_init(&s->own, ctx, tid, &socket_own_ops);
 	s->ops = ops;
 	options_init(&s->options, type);
+	ctx_socket_defaults(ctx, &s->options.linger, &s->options.ipv6);
 	pipe_array_init(&s->pipes, PIPE_ARRAY_SOCKET);
 	s->reap_handle = poller_handle_new();
 	if (!s->reap_handle) {
@@ -70,6 +71,9 @@ socket_new(struct socket **out, struct ctx *ctx, int type)
 	rc = ops->init(s);
 	if (rc < 0)
 		goto fail_init;
+	zn_mutex_init(&s->monitor_sync);
+	s->monitor.event = socket_monitor_event;
+	s->monitor.arg = s;
 	s->tag = SOCKET_TAG_ALIVE;
 	ctx_socket_register(ctx, tid, &s->mailbox, &s->own.obj);
 	*out = s;
@@ -193,9 +197,16 @@ socket_parse(const char *uri, char *scheme, size_t scheme_len, const char **addr
 static int
 socket_check_scheme(const char *scheme, const char *addr)
 {
-	if (strcmp(scheme, "inproc") == 0)
+	if (strcmp(scheme, "inproc") == 0 || strcmp(scheme, "tcp") == 0 ||
+	    strcmp(scheme, "ipc") == 0)
 		return addr[0] ? 0 : -EINVAL;
 	return -EPROTONOSUPPORT;
+}
+
+static bool
+socket_is_inproc(const char *scheme)
+{
+	return strcmp(scheme, "inproc") == 0;
 }
 
 int
@@ -212,6 +223,8 @@ socket_bind(struct socket *s, const char *uri)
 		return rc;
 	if ((rc = socket_check_scheme(scheme, addr)) < 0)
 		return rc;
+	if (!socket_is_inproc(scheme))
+		return socket_transport_bind(s, uri, scheme, addr);
 	return socket_inproc_bind(s, uri, addr);
 }
 
@@ -229,6 +242,8 @@ socket_connect(struct socket *s, const char *uri)
 		return rc;
 	if ((rc = socket_check_scheme(scheme, addr)) < 0)
 		return rc;
+	if (!socket_is_inproc(scheme))
+		return socket_transport_connect(s, uri, scheme, addr);
 	return socket_inproc_connect(s, uri, addr);
 }
 
@@ -246,7 +261,19 @@ socket_unbind(struct socket *s, const char *uri)
 		return -EINVAL;
 	if ((rc = socket_check_scheme(scheme, addr)) < 0)
 		return rc == -EPROTONOSUPPORT ? -ENOENT : rc;
-	return socket_inproc_unbind(s, addr);
+	if (socket_is_inproc(scheme))
+		return socket_inproc_unbind(s, addr);
+	for (struct endpoint_rec **pp = &s->endpoints; *pp; pp = &(*pp)->next) {
+		struct endpoint_rec *r = *pp;
+		if (r->bound && (strcmp(r->uri, uri) == 0 ||
+		                 (r->given && strcmp(r->given, uri) == 0))) {
+			*pp = r->next;
+			own_term_child(&s->own, r->child);
+			socket_endpoint_free(r);
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 int
@@ -266,13 +293,21 @@ socket_disconnect(struct socket *s, const char *uri)
 			pp = &r->next;
 			continue;
 		}
-		/* Forget the endpoint now; its pipe ends in the background. */
+		if (r->bound) {
+			pp = &r->next;
+			continue;
+		}
+		/* Forget the endpoint now; its pipe or session ends in the background. */
 		*pp = r->next;
 		found++;
 		struct pipe *p = r->pipe;
+		struct own *child = r->child;
 		bool pending = r->pending;
-		zn_free(r->uri);
-		zn_free(r);
+		socket_endpoint_free(r);
+		if (child) {
+			own_term_child(&s->own, child);
+			continue;
+		}
 		p->user = NULL;
 		if (pending)
 			socket_drop_pending_pipe(s, p);
@@ -307,9 +342,9 @@ socket_send(struct socket *s, struct msg *m, int flags)
 	int rc = socket_process_commands(s, 0);
 	if (rc < 0)
 		return rc;
-	msg_clear_flags(m, MSG_MORE | MSG_COMMAND | MSG_ROUTING);
+	msg_clear_flags(m, MSGF_MORE | MSGF_COMMAND | MSGF_ROUTING);
 	if (flags & ZMQ_SNDMORE)
-		msg_set_flags(m, MSG_MORE);
+		msg_set_flags(m, MSGF_MORE);
 	msg_set_metadata(m, NULL);
 	rc = s->ops->send(s, m);
 	if (rc != -EAGAIN)
@@ -359,7 +394,7 @@ socket_recv(struct socket *s, struct msg *m, int flags)
 		} while (rc == -EAGAIN);
 	}
 	if (rc == 0)
-		s->rcvmore = (m->flags & MSG_MORE) != 0;
+		s->rcvmore = (m->flags & MSGF_MORE) != 0;
 	return rc;
 }
 
@@ -403,16 +438,20 @@ static void
 socket_pipe_terminated(void *sink, struct pipe *p)
 {
 	struct socket *s = sink;
-	if (!pipe_array_contains(&s->pipes, p))
-		return; /* never attached: its attach failed for lack of memory */
+	if (!pipe_array_contains(&s->pipes, p)) {
+		/* Never attached: its attach failed for lack of memory. */
+		s->pipes_refused--;
+		if (own_is_terminating(&s->own))
+			own_unregister_term_ack(&s->own);
+		return;
+	}
 	s->ops->pipe_terminated(s, p);
 	pipe_array_erase(&s->pipes, p);
 	for (struct endpoint_rec **pp = &s->endpoints; *pp;) {
 		struct endpoint_rec *r = *pp;
-		if (r->pipe == p) {
+		if (r->pipe == p && !r->child) {
 			*pp = r->next;
-			zn_free(r->uri);
-			zn_free(r);
+			socket_endpoint_free(r);
 		} else {
 			pp = &r->next;
 		}
@@ -426,6 +465,17 @@ static const struct pipe_sink_ops socket_sink_ops = {
 	.write_activated = socket_write_activated,
 	.terminated = socket_pipe_terminated,
 };
+
+void
+socket_refuse_pipe(struct socket *s, struct pipe *p)
+{
+	/* No memory to keep it: end it cleanly, and wait for it before freeing. */
+	pipe_set_sink(p, s, &socket_sink_ops);
+	s->pipes_refused++;
+	if (own_is_terminating(&s->own))
+		own_register_term_acks(&s->own, 1);
+	pipe_terminate(p, false);
+}
 
 void
 socket_drop_pending_pipe(struct socket *s, struct pipe *p)
@@ -454,7 +504,7 @@ socket_process_term(struct own *o, int linger)
 	/* Each pipe's terminated callback takes one ack back; count them before any
 	 * callback can run. Pending inproc connects are resolved last, because a
 	 * dropped one reports its termination at once. */
-	own_register_term_acks(o, (int)s->pipes.n);
+	own_register_term_acks(o, (int)s->pipes.n + s->pipes_refused);
 	for (uint32_t i = 0; i < s->pipes.n; i++) {
 		struct pipe *p = s->pipes.items[i];
 		struct endpoint_rec *r = p->user;
@@ -472,11 +522,8 @@ socket_process(struct own *o, const struct command *cmd)
 	switch (cmd->type) {
 	case CMD_STOP: s->ctx_terminated = true; break;
 	case CMD_BIND:
-		if (socket_attach_pipe(s, cmd->args.bind.pipe) < 0) {
-			/* No memory to keep it: end it cleanly instead. */
-			pipe_set_sink(cmd->args.bind.pipe, s, &socket_sink_ops);
-			pipe_terminate(cmd->args.bind.pipe, false);
-		}
+		if (socket_attach_pipe(s, cmd->args.bind.pipe) < 0)
+			socket_refuse_pipe(s, cmd->args.bind.pipe);
 		break;
 	case CMD_INPROC_CONNECTED: socket_inproc_connected(s, cmd->args.bind.pipe); break;
 	default: break;
@@ -509,9 +556,9 @@ socket_free(struct socket *s)
 	while (s->endpoints) {
 		struct endpoint_rec *e = s->endpoints;
 		s->endpoints = e->next;
-		zn_free(e->uri);
-		zn_free(e);
+		socket_endpoint_free(e);
 	}
+	zn_mutex_fini(&s->monitor_sync);
 	pipe_array_fini(&s->pipes);
 	ctx_socket_closed(ctx, s->own.obj.tid, &s->own.obj);
 	mailbox_fini(&s->mailbox);
@@ -579,6 +626,7 @@ socket_close(struct socket *s)
 {
 	s->tag = SOCKET_TAG_DEAD;
 	s->own.linger = s->options.linger;
+	socket_monitor_close(s);
 	struct command cmd;
 	memset(&cmd, 0, sizeof cmd);
 	cmd.dest = ctx_reaper_object(s->own.obj.ctx);

@@ -17,10 +17,11 @@
 #include <stddef.h>
 
 #include "core/mailbox.h"
+#include "core/monitor.h"
 #include "core/own.h"
 #include "pipe/msg.h"
 #include "pipe/pipe_array.h"
-#include "socket/options.h"
+#include "core/options.h"
 
 struct socket;
 struct poller;
@@ -53,11 +54,14 @@ struct socket_ops {
 	int (*setsockopt)(struct socket *s, int option, const void *val, size_t len);
 };
 
-/* An endpoint this socket connected (for zmq_disconnect). */
+/* An endpoint this socket bound or connected (for zmq_unbind / zmq_disconnect). */
 struct endpoint_rec {
-	char *uri;
-	struct pipe *pipe;
-	bool pending; /* inproc connect still waiting for its bind */
+	char *uri;         /* as given, or resolved for a bind (ZMQ_LAST_ENDPOINT) */
+	char *given;       /* a bind's address as given, when it differs (a wildcard tcp port) */
+	struct pipe *pipe; /* inproc connect: its pipe */
+	struct own *child; /* tcp/ipc: the listener (bind) or session (connect) */
+	bool bound;
+	bool pending;      /* inproc connect still waiting for its bind */
 	struct endpoint_rec *next;
 };
 
@@ -76,9 +80,16 @@ struct socket {
 	bool destroyed;
 	bool rcvmore;
 	bool linger_timer;
+	int pipes_refused; /* pipes ended because attaching them failed, still ending */
 	struct reaper *reaper;          /* once closed */
 	struct poller *poller;          /* the reaper's, once closed */
 	struct poll_handle *reap_handle; /* allocated up front so reaping cannot fail */
+	/* Monitoring: events come from I/O threads, so the monitor socket is used
+	 * only under monitor_sync. */
+	struct monitor_sink monitor;
+	struct zn_mutex monitor_sync;
+	struct socket *monitor_socket;
+	int monitor_events;
 };
 
 /* socket_new: 0 or -EINVAL (bad type), -ETERM, -EMFILE, -ENOMEM. */
@@ -111,6 +122,19 @@ int socket_fd(struct socket *s);
 int socket_attach_pipe(struct socket *s, struct pipe *p);
 void socket_set_last_endpoint(struct socket *s, const char *uri);
 
+/* tcp:// and ipc:// (socket_transport.c). */
+int socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
+                          const char *addr);
+int socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
+                             const char *addr);
+/* socket_endpoint_forget: unlinks and frees one record. */
+void socket_endpoint_free(struct endpoint_rec *r);
+
+/* Monitoring (socket_monitor.c). */
+int socket_monitor(struct socket *s, const char *endpoint, int events);
+void socket_monitor_close(struct socket *s);
+void socket_monitor_event(void *sock, int event, int64_t value, const char *endpoint);
+
 /* Inproc (socket_inproc.c). */
 int socket_inproc_bind(struct socket *s, const char *uri, const char *name);
 int socket_inproc_connect(struct socket *s, const char *uri, const char *name);
@@ -123,6 +147,8 @@ void socket_inproc_linger_expired(struct socket *s);
 /* socket_start_linger_timer: calls socket_inproc_linger_expired after linger ms (at
  * once if there is no memory for a timer). Reaper thread. */
 void socket_start_linger_timer(struct socket *s, int linger);
+/* socket_refuse_pipe: ends a pipe whose attach failed (no memory). */
+void socket_refuse_pipe(struct socket *s, struct pipe *p);
 /* socket_drop_pending_pipe: frees a pending pipe pair that never got its bind. */
 void socket_drop_pending_pipe(struct socket *s, struct pipe *p);
 

@@ -59,7 +59,7 @@ inproc_take_pending(struct socket *s, const char *name)
 		cmd.args.bind.pipe = p->peer;
 		object_send(&cmd);
 		if (socket_attach_pipe(s, p) < 0)
-			pipe_terminate(p, false);
+			socket_refuse_pipe(s, p);
 		ctx_pending_free(e);
 	}
 }

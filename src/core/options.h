@@ -6,8 +6,8 @@
  *
  * Threads: the socket's owner thread only.
  */
-#ifndef ZINC_SOCKET_OPTIONS_H
-#define ZINC_SOCKET_OPTIONS_H
+#ifndef ZINC_CORE_OPTIONS_H
+#define ZINC_CORE_OPTIONS_H
 
 #include <stddef.h>
 #include <stdint.h>

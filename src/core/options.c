@@ -2,7 +2,7 @@
  * options.c: see options.h. The table lists, per option, where it lives and how it is
  * checked; the two routines below interpret it.
  */
-#include "socket/options.h"
+#include "core/options.h"
 #include "zmq.h"
 
 #include <errno.h>

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# compare.sh: builds the perf tools in perf/ twice, against zinc and against the system
+# libzmq, runs latency and throughput over inproc, ipc and tcp for both, and prints a
+# markdown table with the ratio (> 1 means zinc is better).
+#
+# usage: perf/compare.sh [-t transports] [-s sizes] [-x tests] [-c factor] [-r n] [-n] [-k]
+#   -t  transports to run, default "inproc ipc tcp"
+#   -s  message sizes, default "64 1K 64K 1M" (bytes; K and M suffixes are KiB, MiB)
+#   -x  tests to run, default "lat thr"
+#   -c  multiply every message count by factor (e.g. 0.1 for a quick look), default 1
+#   -r  run each cell n times, alternating libraries, and report the median, default 1
+#       (wake-up latency on a small VM is bimodal; -r 3 or 5 steadies the figures)
+#   -n  do not build zinc; use the libzinc.so in $ZINC_BUILD/lib as it is
+#   -k  keep the scratch directory
+# Environment: ZINC_BUILD, zinc's cmake build directory (default <repo>/build), built
+# here (target zinc) unless -n; CC (default cc); ZINC_PERF_OPTS is passed to every tool
+# (see perf/perf_opts.h). Each run is bounded by `timeout 60`; a run that fails, hangs
+# or is unsupported shows "n/a" and the reason goes to stderr.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+transports="inproc ipc tcp"
+sizes="64 1K 64K 1M"
+tests="lat thr"
+factor=1
+repeats=1
+nobuild=0
+keep=0
+while getopts "t:s:x:c:r:nkh" opt; do
+	case $opt in
+	t) transports=$OPTARG ;;
+	s) sizes=$OPTARG ;;
+	x) tests=$OPTARG ;;
+	c) factor=$OPTARG ;;
+	r) repeats=$OPTARG ;;
+	n) nobuild=1 ;;
+	k) keep=1 ;;
+	*) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	esac
+done
+
+build=${ZINC_BUILD:-$root/build}
+cc=${CC:-cc}
+scratch=$(mktemp -d /tmp/zinc-compare.XXXXXX)
+cleanup() {
+	if [ "$keep" = 1 ]; then
+		echo "scratch kept in $scratch" >&2
+	else
+		rm -rf "$scratch"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "compare: $*" >&2; }
+
+# --- build ---------------------------------------------------------------------------
+
+tools="inproc_lat inproc_thr local_lat remote_lat local_thr remote_thr"
+cflags="-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra"
+
+# build_tools <dir> <extra cc args...>: compiles every tool into dir; 0 if all built.
+build_tools() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	local t
+	for t in $tools; do
+		# shellcheck disable=SC2086
+		if ! $cc $cflags -o "$dir/$t" "$root/perf/$t.c" "$@" -lpthread \
+			2>"$dir/$t.cc.log"; then
+			log "building $t in $dir failed:"
+			cat "$dir/$t.cc.log" >&2
+			return 1
+		fi
+	done
+}
+
+have_libzmq=1
+if ! build_tools "$scratch/libzmq" -lzmq; then
+	have_libzmq=0
+	log "no libzmq column (is libzmq3-dev installed?)"
+fi
+
+# zinc: a private copy of libzinc.so, so a concurrent rebuild cannot change a run. If
+# the build fails (src/ mid-change), the libzinc.so already there is used, with a note.
+have_zinc=1
+build_zinc() {
+	{ [ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build"; } &&
+		cmake --build "$build" --target zinc
+}
+if [ "$nobuild" = 0 ] && ! build_zinc >"$scratch/cmake.log" 2>&1; then
+	log "building zinc in $build failed:"
+	grep -m 5 -E 'error|Error' "$scratch/cmake.log" >&2
+	[ -f "$build/lib/libzinc.so" ] && log "using the libzinc.so already in $build/lib"
+fi
+if [ ! -f "$build/lib/libzinc.so" ]; then
+	have_zinc=0
+	log "no $build/lib/libzinc.so: no zinc column"
+else
+	mkdir -p "$scratch/zinc/lib"
+	cp -P "$build"/lib/libzinc.so* "$scratch/zinc/lib/" &&
+		build_tools "$scratch/zinc" -I"$root/include" -L"$scratch/zinc/lib" -lzinc \
+			-Wl,-rpath,"$scratch/zinc/lib" || have_zinc=0
+fi
+
+# --- endpoints -----------------------------------------------------------------------
+
+port=$((20000 + RANDOM % 20000))
+runs=0
+
+# next_endpoint <transport>: prints a fresh endpoint, never used before in this script.
+next_endpoint() {
+	runs=$((runs + 1))
+	case $1 in
+	ipc) echo "ipc://$scratch/r$runs.ipc" ;;
+	tcp)
+		port=$((port + 1))
+		while [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
+			port=$((port + 1))
+		done
+		echo "tcp://127.0.0.1:$port"
+		;;
+	esac
+}
+
+# listening <endpoint>: true once something listens on endpoint.
+listening() {
+	case $1 in
+	ipc://*) [ -S "${1#ipc://}" ] ;;
+	tcp://*) [ -n "$(ss -Hltn "sport = :${1##*:}" 2>/dev/null)" ] ;;
+	esac
+}
+
+# --- runs ----------------------------------------------------------------------------
+
+# count <transport> <test> <size>: the message or roundtrip count for one run, chosen so
+# a libzmq run takes about 1-3 s on a small machine, times the -c factor.
+count() {
+	local n
+	case $1:$2:$3 in
+	inproc:lat:*) n=30000 ;; # inproc passes a pointer: the size hardly matters
+	inproc:thr:64) n=10000000 ;;
+	inproc:thr:1024) n=3000000 ;;
+	inproc:thr:65536) n=1000000 ;;
+	inproc:thr:*) n=500000 ;;
+	*:lat:64 | *:lat:1024) n=20000 ;;
+	*:lat:65536) n=5000 ;;
+	*:lat:*) n=3000 ;;
+	*:thr:64) n=5000000 ;;
+	*:thr:1024) n=1000000 ;;
+	*:thr:65536) n=40000 ;;
+	*:thr:*) n=3000 ;;
+	esac
+	n=$(awk -v n="$n" -v f="$factor" 'BEGIN { n = int(n * f); print (n < 2 ? 2 : n) }')
+	echo "$n"
+}
+
+# result <file> <test>: prints the figure of a tool's output: the average latency in us
+# or the throughput in msg/s.
+result() {
+	case $2 in
+	lat) sed -n 's/^average latency: \([0-9.]*\) \[us\]$/\1/p' "$1" ;;
+	thr) sed -n 's/^mean throughput: \([0-9]*\) \[msg\/s\]$/\1/p' "$1" ;;
+	esac
+}
+
+# run_one <lib> <transport> <test> <size> <count>: one run; prints the figure, or n/a
+# (with the reason on stderr) if the run failed, hung or printed no figure.
+run_one() {
+	local lib=$1 tr=$2 test=$3 size=$4 n=$5
+	local bin=$scratch/$lib out=$scratch/out.$lib.$tr.$test.$size
+	local rc=0 measured
+
+	if [ "$tr" = inproc ]; then
+		timeout 60 "$bin/inproc_$test" "$size" "$n" </dev/null >"$out" 2>"$out.err"
+		rc=$?
+		measured=$out
+	else
+		local ep
+		ep=$(next_endpoint "$tr")
+		timeout 60 "$bin/local_$test" "$ep" "$size" "$n" </dev/null \
+			>"$out.local" 2>"$out.err" &
+		local lpid=$!
+		# Start the remote once the local side listens, so a connect that would
+		# retry after reconnect_ivl does not show in the figures.
+		local i=0
+		while ! listening "$ep" && kill -0 "$lpid" 2>/dev/null && [ $i -lt 500 ]; do
+			sleep 0.01
+			i=$((i + 1))
+		done
+		if ! kill -0 "$lpid" 2>/dev/null; then
+			wait "$lpid"
+			rc=$?
+		else
+			timeout 60 "$bin/remote_$test" "$ep" "$size" "$n" </dev/null \
+				>"$out.remote" 2>>"$out.err" &
+			local rpid=$! first
+			wait -n -p first "$lpid" "$rpid"
+			rc=$?
+			local other=$rpid
+			[ "$first" = "$rpid" ] && other=$lpid
+			# One side failed: the other would wait for it until the timeout.
+			[ $rc -ne 0 ] && kill "$other" 2>/dev/null
+			wait "$other"
+			local rc2=$?
+			[ $rc -eq 0 ] && rc=$rc2
+		fi
+		[ -S "${ep#ipc://}" ] && rm -f "${ep#ipc://}"
+		measured=$out.local
+		[ "$test" = lat ] && measured=$out.remote
+	fi
+
+	local v=""
+	[ $rc -eq 0 ] && v=$(result "$measured" "$test")
+	if [ -z "$v" ]; then
+		local why
+		why=$(head -c 300 "$out.err" | tr '\n' ' ')
+		[ $rc -eq 124 ] && why="timed out after 60 s; $why"
+		log "$lib $tr $test $size: failed (exit $rc) ${why}"
+		echo "n/a"
+	else
+		echo "$v"
+	fi
+}
+
+# bytes <size>: 64, 1K, 1M -> bytes.
+bytes() {
+	case $1 in
+	*[kK]) echo $((${1%?} * 1024)) ;;
+	*[mM]) echo $((${1%?} * 1048576)) ;;
+	*) echo $(($1)) ;;
+	esac
+}
+
+# human <bytes>: 65536 -> 64 KiB.
+human() {
+	local b=$1
+	if [ "$b" -ge 1048576 ] && [ $((b % 1048576)) -eq 0 ]; then
+		echo "$((b / 1048576)) MiB"
+	elif [ "$b" -ge 1024 ] && [ $((b % 1024)) -eq 0 ]; then
+		echo "$((b / 1024)) KiB"
+	else
+		echo "$b B"
+	fi
+}
+
+# median <values...>: the median of the figures, n/a if any of them is n/a.
+median() {
+	case " $* " in *" n/a "*) echo "n/a"; return ;; esac
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio <test> <libzmq> <zinc>: zinc/libzmq for throughput, libzmq/zinc for latency.
+ratio() {
+	case "$2$3" in *n/a*) echo "n/a"; return ;; esac
+	awk -v t="$1" -v l="$2" -v z="$3" 'BEGIN {
+		r = (t == "lat") ? (z > 0 ? l / z : 0) : (l > 0 ? z / l : 0)
+		printf "%.2f\n", r }'
+}
+
+echo "| transport | test | size | libzmq | zinc | ratio (> 1: zinc better; thr zinc/libzmq, lat libzmq/zinc) |"
+echo "|---|---|---:|---:|---:|---:|"
+for tr in $transports; do
+	for test in $tests; do
+		case $test in
+		lat) label="latency [us]" ;;
+		thr) label="throughput [msg/s]" ;;
+		*) log "unknown test $test"; continue ;;
+		esac
+		for s in $sizes; do
+			size=$(bytes "$s")
+			n=$(count "$tr" "$test" "$size")
+			lzs=""
+			zns=""
+			t0=$(date +%s.%N)
+			for _ in $(seq "$repeats"); do
+				v=n/a
+				[ "$have_libzmq" = 1 ] && v=$(run_one libzmq "$tr" "$test" "$size" "$n")
+				lzs="$lzs $v"
+				v=n/a
+				[ "$have_zinc" = 1 ] && v=$(run_one zinc "$tr" "$test" "$size" "$n")
+				zns="$zns $v"
+			done
+			# shellcheck disable=SC2086
+			lz=$(median $lzs)
+			# shellcheck disable=SC2086
+			zn=$(median $zns)
+			secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+			log "$tr $test $size x $n: libzmq$lzs, zinc$zns (${secs} s)"
+			echo "| $tr | $label | $(human "$size") | $lz | $zn | $(ratio "$test" "$lz" "$zn") |"
+		done
+	done
+done

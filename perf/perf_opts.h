@@ -1,0 +1,134 @@
+/*
+ * perf_opts.h: the shared helpers of the perf tools, header-only so each tool stays one
+ * program built from one source file (as libzmq's are), against zinc or any libzmq.
+ *
+ * perf_arg parses a count or size argument strictly. perf_ctx_opts and perf_sock_opts
+ * apply the optional settings in the environment variable ZINC_PERF_OPTS, a list of
+ * name=value pairs separated by spaces or commas, e.g. "sndhwm=10000,rcvhwm=10000".
+ * The tools' arguments stay exactly libzmq's; the variable is where zinc-specific knobs
+ * go. Today it knows io_threads (context) and sndhwm, rcvhwm, sndbuf, rcvbuf (socket),
+ * all plain libzmq options, so a run can be repeated against either library.
+ */
+#ifndef ZINC_PERF_OPTS_H
+#define ZINC_PERF_OPTS_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+/* perf_die: prints "<tool>: <what>: <zmq error>" and exits with status 1. */
+static inline void
+perf_die(const char *tool, const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", tool, what, zmq_strerror(zmq_errno()));
+	exit(1);
+}
+
+/*
+ * perf_arg: returns the integer in s, which must be at least min and fit an int; exits
+ * with a message if it is not one.
+ */
+static inline int
+perf_arg(const char *tool, const char *name, const char *s, long min)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > 0x7fffffffL) {
+		fprintf(stderr, "%s: bad %s: %s\n", tool, name, s);
+		exit(1);
+	}
+	return (int)v;
+}
+
+struct perf_opt {
+	const char *name;
+	int option;
+	int is_ctx;
+};
+
+static const struct perf_opt perf_opt_table[] = {
+        {"io_threads", ZMQ_IO_THREADS, 1}, {"sndhwm", ZMQ_SNDHWM, 0},
+        {"rcvhwm", ZMQ_RCVHWM, 0},         {"sndbuf", ZMQ_SNDBUF, 0},
+        {"rcvbuf", ZMQ_RCVBUF, 0},         {NULL, 0, 0},
+};
+
+/*
+ * perf_apply: applies to target (a context if is_ctx, else a socket) every pair of
+ * ZINC_PERF_OPTS meant for that kind of object. Exits with a message on an unknown
+ * name, a malformed pair or an option the library rejects.
+ */
+static inline void
+perf_apply(const char *tool, void *target, int is_ctx)
+{
+	const char *env = getenv("ZINC_PERF_OPTS");
+	if (!env) return;
+	char buf[512];
+	if (strlen(env) >= sizeof buf) {
+		fprintf(stderr, "%s: ZINC_PERF_OPTS too long\n", tool);
+		exit(1);
+	}
+	strcpy(buf, env);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, " ,", &save); tok;
+	     tok = strtok_r(NULL, " ,", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq) {
+			fprintf(stderr, "%s: ZINC_PERF_OPTS: expected name=value: %s\n",
+			        tool, tok);
+			exit(1);
+		}
+		*eq = '\0';
+		const struct perf_opt *o = perf_opt_table;
+		while (o->name && strcmp(o->name, tok) != 0)
+			o++;
+		if (!o->name) {
+			fprintf(stderr, "%s: ZINC_PERF_OPTS: unknown option %s\n", tool,
+			        tok);
+			exit(1);
+		}
+		if (o->is_ctx != is_ctx) continue;
+		char *end;
+		long v = strtol(eq + 1, &end, 10);
+		if (end == eq + 1 || *end || v < 0 || v > 0x7fffffffL) {
+			fprintf(stderr, "%s: ZINC_PERF_OPTS: bad value for %s\n", tool,
+			        tok);
+			exit(1);
+		}
+		int iv = (int)v;
+		int rc = is_ctx ? zmq_ctx_set(target, o->option, iv)
+		                : zmq_setsockopt(target, o->option, &iv, sizeof iv);
+		if (rc != 0) perf_die(tool, o->name);
+	}
+}
+
+/* perf_ctx_new: returns a new context with ZINC_PERF_OPTS applied; exits on failure. */
+static inline void *
+perf_ctx_new(const char *tool)
+{
+	void *ctx = zmq_ctx_new();
+	if (!ctx) perf_die(tool, "zmq_ctx_new");
+	perf_apply(tool, ctx, 1);
+	return ctx;
+}
+
+/*
+ * perf_socket: returns a socket of the first of types (a list ended by -1) the library
+ * supports, with ZINC_PERF_OPTS applied; exits if it supports none. This is how the
+ * latency tools use REQ/REP where the library has them and PAIR otherwise.
+ */
+static inline void *
+perf_socket(const char *tool, void *ctx, const int *types)
+{
+	void *s = NULL;
+	for (; *types != -1 && !s; types++)
+		s = zmq_socket(ctx, *types);
+	if (!s) perf_die(tool, "zmq_socket");
+	perf_apply(tool, s, 0);
+	return s;
+}
+
+#endif

@@ -1,0 +1,524 @@
+/*
+ * posix_net.c: the stream-socket calls of net.h on POSIX systems (Linux first; the
+ * few non-POSIX calls have fallbacks under #ifdef). Stateless: any thread may call
+ * any function. Only the name look-ups can block.
+ */
+#include "platform/net.h"
+#include "platform/platform.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* SO_NOSIGPIPE is set on every socket instead */
+#endif
+
+static bool
+is_ip(int family)
+{
+	return family == AF_INET || family == AF_INET6;
+}
+
+/* setopt_int: a best-effort integer socket option; failure is ignored on purpose. */
+static void
+setopt_int(int fd, int level, int name, int value)
+{
+	(void)setsockopt(fd, level, name, &value, sizeof value);
+}
+
+#if !defined(SOCK_NONBLOCK) || !defined(SOCK_CLOEXEC)
+/* set_fd_flags: nonblocking and close-on-exec where socket() cannot do it at once. */
+static int
+set_fd_flags(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return zn_errno();
+	return 0;
+}
+#endif
+
+/* new_fd: common set-up of a socket we created or accepted. */
+static int
+new_fd(int fd)
+{
+#if !defined(SOCK_NONBLOCK) || !defined(SOCK_CLOEXEC)
+	int rc = set_fd_flags(fd);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+#endif
+#ifdef SO_NOSIGPIPE
+	setopt_int(fd, SOL_SOCKET, SO_NOSIGPIPE, 1);
+#endif
+	return fd;
+}
+
+/* open_socket: a nonblocking, close-on-exec stream socket; the fd or -errno. */
+static int
+open_socket(int family)
+{
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+	int fd = socket(family, SOCK_STREAM, 0);
+#endif
+	if (fd < 0) return zn_errno();
+	return new_fd(fd);
+}
+
+/* set_device: SO_BINDTODEVICE, skipped when fd is already bound to that device (an
+ * accepted socket inherits its listener's, and changing it may need privilege). */
+static int
+set_device(int fd, const char *dev)
+{
+#ifdef SO_BINDTODEVICE
+	char cur[IFNAMSIZ + 1];
+	socklen_t len = IFNAMSIZ;
+	size_t n = strlen(dev);
+	if (n >= IFNAMSIZ) return -ENODEV; /* the kernel would silently truncate it */
+	memset(cur, 0, sizeof cur);
+	if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, cur, &len) == 0 &&
+	    strcmp(cur, dev) == 0)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, (socklen_t)n) < 0)
+		return zn_errno();
+	return 0;
+#else
+	(void)fd;
+	(void)dev;
+	return -EOPNOTSUPP;
+#endif
+}
+
+/* set_pre_connect: the options that must precede bind or connect to take effect (the
+ * buffer sizes decide TCP's window scaling). Only the device can fail. */
+static int
+set_pre_connect(int fd, const struct zn_tcp_opts *o)
+{
+	if (o->tos != 0) {
+		setopt_int(fd, IPPROTO_IP, IP_TOS, o->tos);
+#ifdef IPV6_TCLASS
+		setopt_int(fd, IPPROTO_IPV6, IPV6_TCLASS, o->tos);
+#endif
+	}
+	if (o->sndbuf >= 0) setopt_int(fd, SOL_SOCKET, SO_SNDBUF, o->sndbuf);
+	if (o->rcvbuf >= 0) setopt_int(fd, SOL_SOCKET, SO_RCVBUF, o->rcvbuf);
+	if (o->bindtodevice && o->bindtodevice[0]) return set_device(fd, o->bindtodevice);
+	return 0;
+}
+
+int
+zn_tune_tcp(int fd, const struct zn_tcp_opts *o)
+{
+	setopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+	if (!o) return 0;
+	if (o->keepalive != -1) {
+		setopt_int(fd, SOL_SOCKET, SO_KEEPALIVE, o->keepalive);
+		if (o->keepalive) {
+#ifdef TCP_KEEPCNT
+			if (o->keepalive_cnt != -1)
+				setopt_int(fd, IPPROTO_TCP, TCP_KEEPCNT,
+				           o->keepalive_cnt);
+#endif
+#ifdef TCP_KEEPIDLE
+			if (o->keepalive_idle != -1)
+				setopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE,
+				           o->keepalive_idle);
+#endif
+#ifdef TCP_KEEPINTVL
+			if (o->keepalive_intvl != -1)
+				setopt_int(fd, IPPROTO_TCP, TCP_KEEPINTVL,
+				           o->keepalive_intvl);
+#endif
+		}
+	}
+#ifdef TCP_USER_TIMEOUT
+	if (o->maxrt > 0) setopt_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, o->maxrt);
+#endif
+	return set_pre_connect(fd, o);
+}
+
+int
+zn_listen(const struct zn_sockaddr *a, int backlog, const struct zn_tcp_opts *o, int *fd)
+{
+	int family = a->u.sa.sa_family;
+	int s, rc;
+
+	*fd = -1;
+	if ((s = open_socket(family)) < 0) return s;
+	if (is_ip(family)) {
+		setopt_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
+		if (family == AF_INET6) setopt_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+		if (o && (rc = set_pre_connect(s, o)) < 0) goto fail;
+	}
+	if (bind(s, &a->u.sa, a->len) < 0 || listen(s, backlog) < 0) {
+		rc = zn_errno();
+		goto fail;
+	}
+	*fd = s;
+	return 0;
+fail:
+	close(s);
+	return rc;
+}
+
+int
+zn_local_address(int fd, struct zn_sockaddr *out)
+{
+	memset(out, 0, sizeof *out);
+	out->len = sizeof out->u;
+	if (getsockname(fd, &out->u.sa, &out->len) < 0) return zn_errno();
+	return 0;
+}
+
+/* accept_skip: errors that concern one queued connection only (it died before we took
+ * it, accept(2)), so the next one may be fine. */
+static bool
+accept_skip(int e)
+{
+	switch (e) {
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+	case ENETDOWN:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case EHOSTUNREACH:
+#ifdef ENONET
+	case ENONET:
+#endif
+		return true;
+	default: return false;
+	}
+}
+
+int
+zn_accept(int lfd, int *fd, struct zn_sockaddr *peer)
+{
+	struct zn_sockaddr tmp;
+	struct zn_sockaddr *p = peer ? peer : &tmp;
+	int s;
+
+	for (;;) {
+		memset(p, 0, sizeof *p);
+		p->len = sizeof p->u;
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+		s = accept4(lfd, &p->u.sa, &p->len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+		s = accept(lfd, &p->u.sa, &p->len);
+#endif
+		if (s >= 0) break;
+		if (!accept_skip(errno)) {
+			*fd = -1;
+			return zn_errno();
+		}
+	}
+	if ((s = new_fd(s)) < 0) {
+		*fd = -1;
+		return s;
+	}
+	*fd = s;
+	return 0;
+}
+
+int
+zn_connect(const struct zn_sockaddr *dst, const struct zn_sockaddr *src,
+           const struct zn_tcp_opts *o, int *fd)
+{
+	int family = dst->u.sa.sa_family;
+	int s, rc;
+
+	*fd = -1;
+	if ((s = open_socket(family)) < 0) return s;
+	if (is_ip(family)) {
+		if (family == AF_INET6) setopt_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+		if ((rc = zn_tune_tcp(s, o)) < 0) goto fail;
+	}
+	if (src) {
+		setopt_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
+		if (bind(s, &src->u.sa, src->len) < 0) {
+			rc = zn_errno();
+			goto fail;
+		}
+	}
+	if (connect(s, &dst->u.sa, dst->len) == 0) {
+		*fd = s;
+		return 0;
+	}
+	rc = zn_errno();
+	/* After EINTR the connection goes on asynchronously, as after EINPROGRESS. */
+	if (rc == -EINPROGRESS || rc == -EINTR) {
+		*fd = s;
+		return -EINPROGRESS;
+	}
+fail:
+	close(s);
+	return rc;
+}
+
+int
+zn_connect_result(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return zn_errno();
+	if (err == EWOULDBLOCK) err = EAGAIN;
+	return -err;
+}
+
+ssize_t
+zn_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? zn_errno() : n;
+}
+
+ssize_t
+zn_writev(int fd, const struct iovec *iov, int n)
+{
+	struct msghdr mh;
+	ssize_t r;
+
+	if (n <= 0) return 0;
+	memset(&mh, 0, sizeof mh);
+	mh.msg_iov = (struct iovec *)iov; /* sendmsg does not write through it */
+	mh.msg_iovlen = n > IOV_MAX ? IOV_MAX : n;
+	do
+		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? zn_errno() : r;
+}
+
+void
+zn_close_fd(int fd)
+{
+	/* Not retried on EINTR: on Linux the descriptor is gone either way. */
+	if (fd >= 0) close(fd);
+}
+
+int
+zn_peer_uid(int fd, uid_t *uid, gid_t *gid, pid_t *pid)
+{
+#ifdef SO_PEERCRED
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) return zn_errno();
+	if (uid) *uid = cr.uid;
+	if (gid) *gid = cr.gid;
+	if (pid) *pid = cr.pid;
+	return 0;
+#else
+	(void)fd;
+	(void)uid;
+	(void)gid;
+	(void)pid;
+	return -EOPNOTSUPP;
+#endif
+}
+
+int
+zn_unlink(const char *path)
+{
+	return unlink(path) < 0 ? zn_errno() : 0;
+}
+
+int
+zn_rmdir(const char *path)
+{
+	return rmdir(path) < 0 ? zn_errno() : 0;
+}
+
+int
+zn_mkdtemp(char *dir, size_t dirlen)
+{
+	static const char *const vars[] = {"TMPDIR", "TEMPDIR", "TMP", NULL};
+	const char *base = "/tmp";
+	struct stat st;
+	size_t bl;
+	int n;
+
+	for (const char *const *v = vars; *v; v++) {
+		const char *d = getenv(*v);
+		if (d && d[0] && stat(d, &st) == 0 && S_ISDIR(st.st_mode)) {
+			base = d;
+			break;
+		}
+	}
+	bl = strlen(base);
+	n = snprintf(dir, dirlen, "%s%stmpXXXXXX", base, base[bl - 1] == '/' ? "" : "/");
+	if (n < 0 || (size_t)n >= dirlen) return -ENAMETOOLONG;
+	if (!mkdtemp(dir)) return zn_errno();
+	return 0;
+}
+
+/* unix_to_string: "ipc://path" or "ipc://@name"; the name ends at the address length
+ * or the first NUL, whichever comes first (sun_path need not be NUL-terminated). */
+static int
+unix_to_string(const struct zn_sockaddr *a, char *buf, size_t len)
+{
+	const size_t off = offsetof(struct sockaddr_un, sun_path);
+	const char *p = a->u.un.sun_path;
+	size_t plen = a->len > off ? a->len - off : 0;
+	size_t n, total;
+	bool abstract;
+
+	if (plen > sizeof a->u.un.sun_path) plen = sizeof a->u.un.sun_path;
+	abstract = plen >= 2 && p[0] == '\0' && p[1] != '\0';
+	if (abstract) {
+		p++;
+		plen--;
+	}
+	n = strnlen(p, plen);
+	total = strlen("ipc://") + (abstract ? 1 : 0) + n;
+	if (total >= len) return -ENOSPC;
+	memcpy(buf, "ipc://", 6);
+	if (abstract) buf[6] = '@';
+	memcpy(buf + total - n, p, n);
+	buf[total] = '\0';
+	return (int)total;
+}
+
+int
+zn_sockaddr_to_string(const struct zn_sockaddr *a, char *buf, size_t len)
+{
+	char host[NI_MAXHOST];
+	int family = a->u.sa.sa_family;
+	socklen_t sl;
+	int n;
+
+	if (family == AF_UNIX) return unix_to_string(a, buf, len);
+	if (!is_ip(family)) return -EAFNOSUPPORT;
+	sl = family == AF_INET6 ? sizeof a->u.in6 : sizeof a->u.in4;
+	if (getnameinfo(&a->u.sa, sl, host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
+		return -EINVAL;
+	if (family == AF_INET6)
+		n = snprintf(buf, len, "tcp://[%s]:%u", host,
+		             (unsigned)zn_sockaddr_port(a));
+	else
+		n = snprintf(buf, len, "tcp://%s:%u", host,
+		             (unsigned)zn_sockaddr_port(a));
+	if (n < 0 || (size_t)n >= len) return -ENOSPC;
+	return n;
+}
+
+/* parse_zone: an RFC 4007 zone, an interface name or a nonzero index. 0 or -EINVAL. */
+static int
+parse_zone(const char *z, uint32_t *scope)
+{
+	char *end;
+	unsigned long v;
+
+	if (!z[0]) return -EINVAL;
+	if (isalpha((unsigned char)z[0])) {
+		*scope = if_nametoindex(z);
+		return *scope ? 0 : -EINVAL;
+	}
+	if (!isdigit((unsigned char)z[0])) return -EINVAL;
+	errno = 0;
+	v = strtoul(z, &end, 10);
+	if (*end || errno || v == 0 || v > UINT32_MAX) return -EINVAL;
+	*scope = (uint32_t)v;
+	return 0;
+}
+
+/* gai_to_errno: a getaddrinfo failure as a negative errno. */
+static int
+gai_to_errno(int rc)
+{
+	switch (rc) {
+	case EAI_MEMORY: return -ENOMEM;
+	case EAI_AGAIN: return -EAGAIN;
+	case EAI_SYSTEM: return errno ? zn_errno() : -EHOSTUNREACH;
+	default: return -EHOSTUNREACH;
+	}
+}
+
+int
+zn_resolve_host(const char *host, bool ipv6, bool passive, struct zn_sockaddr *out)
+{
+	char name[NI_MAXHOST];
+	const char *pct = strrchr(host, '%');
+	size_t hl = pct ? (size_t)(pct - host) : strlen(host);
+	struct addrinfo hints, *res = NULL;
+	uint32_t scope = 0;
+	int rc;
+
+	if (hl >= sizeof name) return -EHOSTUNREACH; /* longer than any host name */
+	memcpy(name, host, hl);
+	name[hl] = '\0';
+	if (pct && (rc = parse_zone(pct + 1, &scope)) < 0) return rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = ipv6 ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM; /* one answer per address, not per protocol */
+	hints.ai_flags = passive ? AI_PASSIVE | AI_NUMERICHOST : 0;
+#ifdef AI_V4MAPPED
+	if (ipv6) hints.ai_flags |= AI_V4MAPPED;
+#endif
+	rc = getaddrinfo(name, NULL, &hints, &res);
+#ifdef AI_V4MAPPED
+	if (rc == EAI_BADFLAGS && ipv6) {
+		hints.ai_flags &= ~AI_V4MAPPED;
+		rc = getaddrinfo(name, NULL, &hints, &res);
+	}
+#endif
+	if (rc != 0) return gai_to_errno(rc);
+	if (!res || res->ai_addrlen > sizeof out->u) {
+		if (res) freeaddrinfo(res);
+		return -EHOSTUNREACH;
+	}
+	memset(out, 0, sizeof *out);
+	memcpy(&out->u, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (pct && out->u.sa.sa_family == AF_INET6) out->u.in6.sin6_scope_id = scope;
+	zn_sockaddr_set_port(out, 0);
+	return 0;
+}
+
+int
+zn_resolve_interface(const char *ifname, bool ipv6, struct zn_sockaddr *out)
+{
+	const int want = ipv6 ? AF_INET6 : AF_INET;
+	struct ifaddrs *ifa = NULL;
+	int rc = -ENODEV;
+
+	if (getifaddrs(&ifa) < 0) {
+		rc = zn_errno();
+		return rc == -ENOMEM ? rc : -ENODEV;
+	}
+	for (const struct ifaddrs *p = ifa; p; p = p->ifa_next) {
+		if (!p->ifa_addr || p->ifa_addr->sa_family != want ||
+		    strcmp(p->ifa_name, ifname) != 0)
+			continue;
+		memset(out, 0, sizeof *out);
+		out->len = want == AF_INET6 ? sizeof out->u.in6 : sizeof out->u.in4;
+		memcpy(&out->u, p->ifa_addr, out->len);
+		zn_sockaddr_set_port(out, 0);
+		rc = 0;
+		break;
+	}
+	freeifaddrs(ifa);
+	return rc;
+}

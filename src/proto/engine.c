@@ -1,0 +1,645 @@
+/*
+ * engine.c: see engine.h.
+ *
+ * Input: bytes are read into a buffer (or, for the rest of a large body, straight into
+ * the message being built) and decoded; each data message is pushed into the session's
+ * pipe, and the pipe is flushed once per read, so the socket is woken once per batch.
+ * When the pipe is full the engine keeps the message, stops reading and resumes on
+ * engine_restart_input.
+ *
+ * Output: messages are pulled from the pipe until the encoder's batch is full, then
+ * written with one writev; when nothing is left the engine stops watching POLLOUT
+ * until engine_restart_output.
+ */
+#include "proto/engine.h"
+#include "proto/session.h"
+#include "proto/socket_type.h"
+#include "proto/zmtp_codec.h"
+#include "platform/alloc.h"
+#include "platform/net.h"
+#include "zmq.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#define ENGINE_INBUF (64 * 1024)
+#define ENGINE_IOV 64
+#define GREETING_SIZE 64
+
+enum engine_state { ES_GREETING, ES_HANDSHAKE, ES_ACTIVE, ES_DEAD };
+enum { TIMER_HANDSHAKE = 1, TIMER_HB_IVL, TIMER_HB_TIMEOUT, TIMER_HB_TTL };
+
+struct engine {
+	int fd;
+	uint8_t state;
+	uint8_t peer_minor; /* ZMTP 3.minor of the peer */
+	bool input_stopped;
+	bool output_stopped;
+	bool has_stash; /* a decoded message waits for room in the pipe */
+	bool ready_sent;
+	bool timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
+	struct session *session;
+	struct poller *poller;
+	struct poll_handle *handle;
+	struct options opts;
+	char *peer_address;
+	struct metadata *meta; /* the peer's properties, attached to each message */
+	struct msg stash;
+	uint8_t greeting[GREETING_SIZE];
+	size_t greeting_have;
+	size_t in_pos, in_len;
+	uint8_t *inbuf;
+	struct zmtp_decoder dec;
+	struct zmtp_encoder enc;
+};
+
+static const struct poll_handler_ops engine_handler;
+
+static void engine_fail(struct engine *e, enum engine_end why, int protocol_error);
+static int engine_process_input(struct engine *e);
+
+int
+engine_new(struct engine **out, int fd, const struct options *opts, const char *peer_address)
+{
+	struct engine *e = zn_calloc(1, sizeof *e);
+	size_t plen = peer_address ? strlen(peer_address) + 1 : 1;
+	char *peer = zn_malloc(plen);
+	uint8_t *inbuf = zn_malloc(ENGINE_INBUF);
+	if (!e || !peer || !inbuf) {
+		zn_free(e);
+		zn_free(peer);
+		zn_free(inbuf);
+		zn_close_fd(fd);
+		return -ENOMEM;
+	}
+	memcpy(peer, peer_address ? peer_address : "", plen);
+	e->fd = fd;
+	e->opts = *opts;
+	e->peer_address = peer;
+	e->inbuf = inbuf;
+	e->state = ES_GREETING;
+	msg_init(&e->stash);
+	zmtp_decoder_init(&e->dec, opts->maxmsgsize);
+	zmtp_encoder_init(&e->enc);
+	*out = e;
+	return 0;
+}
+
+static void
+engine_add_timer(struct engine *e, int id, int ms, bool *flag)
+{
+	if (*flag)
+		poller_cancel_timer(e->poller, e, id);
+	*flag = poller_add_timer(e->poller, ms, &engine_handler, e, id) == 0;
+}
+
+static void
+engine_cancel_timer(struct engine *e, int id, bool *flag)
+{
+	if (*flag)
+		poller_cancel_timer(e->poller, e, id);
+	*flag = false;
+}
+
+/* engine_greeting: our 64 bytes: signature, version 3.1, mechanism NULL, as-server 0. */
+static void
+engine_queue_greeting(struct engine *e)
+{
+	uint8_t g[GREETING_SIZE];
+	memset(g, 0, sizeof g);
+	g[0] = 0xff;
+	g[9] = 0x7f;
+	g[10] = 3;
+	g[11] = 1;
+	memcpy(g + 12, "NULL", 4);
+	(void)zmtp_encoder_raw(&e->enc, g, sizeof g); /* an empty encoder has room */
+}
+
+void
+engine_plug(struct engine *e, struct session *s, struct poller *p)
+{
+	e->session = s;
+	e->poller = p;
+	if (poller_add_fd(p, e->fd, &engine_handler, e, &e->handle) < 0) {
+		e->handle = NULL;
+		engine_fail(e, ENGINE_END_NOMEM, 0);
+		return;
+	}
+	engine_queue_greeting(e);
+	poller_set_pollin(p, e->handle);
+	poller_set_pollout(p, e->handle);
+	if (e->opts.handshake_ivl > 0)
+		engine_add_timer(e, TIMER_HANDSHAKE, e->opts.handshake_ivl, &e->timer_handshake);
+}
+
+void
+engine_destroy(struct engine *e)
+{
+	if (e->poller) {
+		engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
+		engine_cancel_timer(e, TIMER_HB_IVL, &e->timer_hb_ivl);
+		engine_cancel_timer(e, TIMER_HB_TIMEOUT, &e->timer_hb_timeout);
+		engine_cancel_timer(e, TIMER_HB_TTL, &e->timer_hb_ttl);
+		if (e->handle)
+			poller_rm_fd(e->poller, e->handle);
+	}
+	zn_close_fd(e->fd);
+	msg_close(&e->stash);
+	zmtp_decoder_fini(&e->dec);
+	zmtp_encoder_fini(&e->enc);
+	if (e->meta)
+		metadata_rele(e->meta);
+	zn_free(e->inbuf);
+	zn_free(e->peer_address);
+	zn_free(e);
+}
+
+int
+engine_fd(const struct engine *e)
+{
+	return e->fd;
+}
+
+bool
+engine_output_empty(const struct engine *e)
+{
+	return zmtp_encoder_empty(&e->enc);
+}
+
+bool
+engine_handshake_done(const struct engine *e)
+{
+	return e->state == ES_ACTIVE;
+}
+
+/* engine_fail: the connection is over. The session destroys the engine: nothing may
+ * touch e after this returns. */
+static void
+engine_fail(struct engine *e, enum engine_end why, int protocol_error)
+{
+	bool handshaking = e->state != ES_ACTIVE;
+	e->state = ES_DEAD;
+	session_engine_failed(e->session, why, handshaking, protocol_error);
+}
+
+/* Output. */
+
+static void
+engine_start_output(struct engine *e)
+{
+	if (e->output_stopped && e->handle) {
+		e->output_stopped = false;
+		poller_set_pollout(e->poller, e->handle);
+	}
+}
+
+/* engine_queue_command: encodes a command; -ENOMEM or 0. */
+static int
+engine_queue_command(struct engine *e, const char *name, const void *data, size_t len)
+{
+	struct msg m;
+	int rc = zmtp_command_build(&m, name, data, len);
+	if (rc < 0)
+		return rc;
+	if (!zmtp_encoder_space(&e->enc)) {
+		/* The batch is full of data; commands are tiny and rare: drop a PING
+		 * rather than block, the next interval sends another. */
+		msg_close(&m);
+		return 0;
+	}
+	zmtp_encoder_load(&e->enc, &m);
+	engine_start_output(e);
+	return 0;
+}
+
+/* engine_fill: pulls messages from the pipe while the encoder has room. */
+static void
+engine_fill(struct engine *e)
+{
+	if (e->state != ES_ACTIVE)
+		return;
+	struct msg m;
+	while (zmtp_encoder_space(&e->enc)) {
+		msg_init(&m);
+		if (session_pull_msg(e->session, &m) < 0)
+			break;
+		zmtp_encoder_load(&e->enc, &m);
+	}
+}
+
+/* engine_write: writes what is queued. 0, or -1 when the engine is gone (it failed,
+ * or the session ended it once the output drained): the caller must not touch it. */
+static int
+engine_write(struct engine *e)
+{
+	struct iovec iov[ENGINE_IOV];
+	for (int round = 0; round < 16; round++) {
+		engine_fill(e);
+		int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
+		if (n == 0) {
+			if (!e->output_stopped && e->handle) {
+				e->output_stopped = true;
+				poller_reset_pollout(e->poller, e->handle);
+			}
+			return session_engine_drained(e->session) ? -1 : 0;
+		}
+		size_t total = 0;
+		for (int i = 0; i < n; i++)
+			total += iov[i].iov_len;
+		ssize_t w = zn_writev(e->fd, iov, n);
+		if (w == -EAGAIN)
+			return 0;
+		if (w < 0) {
+			engine_fail(e, ENGINE_END_CLOSED, 0);
+			return -1;
+		}
+		zmtp_encoder_written(&e->enc, (size_t)w);
+		if ((size_t)w < total)
+			return 0; /* the kernel is full: wait for POLLOUT */
+	}
+	return 0;
+}
+
+static void
+engine_out_event(void *arg)
+{
+	(void)engine_write(arg);
+}
+
+void
+engine_restart_output(struct engine *e)
+{
+	if (e->state == ES_DEAD)
+		return;
+	engine_start_output(e);
+	/* Write now rather than after the next poll: one wake-up less per message. */
+	(void)engine_write(e);
+}
+
+/* Handshake. */
+
+static int
+engine_send_ready(struct engine *e)
+{
+	uint8_t props[512];
+	size_t n = 0;
+	const char *type = socket_type_name(e->opts.type);
+	n += zmtp_props_write(props + n, sizeof props - n, "Socket-Type", type, strlen(type));
+	int t = e->opts.type;
+	if (t == ZMQ_REQ || t == ZMQ_DEALER || t == ZMQ_ROUTER)
+		n += zmtp_props_write(props + n, sizeof props - n, "Identity",
+		                      e->opts.routing_id.data, e->opts.routing_id.len);
+	e->ready_sent = true;
+	return engine_queue_command(e, "READY", props, n);
+}
+
+static int
+engine_check_greeting(struct engine *e)
+{
+	const uint8_t *g = e->greeting;
+	if (g[10] < 3)
+		return -EPROTO; /* ZMTP 1.0 / 2.0 peers are not spoken */
+	e->peer_minor = g[10] > 3 ? 1 : g[11];
+	static const char null_mech[20] = "NULL";
+	if (memcmp(g + 12, null_mech, 20) != 0)
+		return -EPROTONOSUPPORT;
+	return 0;
+}
+
+/* engine_read_greeting: consumes greeting bytes. 0 (need more or done), or -EPROTO. */
+static int
+engine_read_greeting(struct engine *e)
+{
+	while (e->greeting_have < GREETING_SIZE && e->in_pos < e->in_len) {
+		uint8_t b = e->inbuf[e->in_pos++];
+		size_t i = e->greeting_have++;
+		e->greeting[i] = b;
+		/* Reject a non-ZMTP peer as soon as its first or tenth byte shows it. */
+		if ((i == 0 && b != 0xff) || (i == 9 && !(b & 1)))
+			return -EPROTO;
+	}
+	if (e->greeting_have < GREETING_SIZE)
+		return 0;
+	int rc = engine_check_greeting(e);
+	if (rc < 0)
+		return rc;
+	e->state = ES_HANDSHAKE;
+	return engine_send_ready(e) < 0 ? -ENOMEM : 0;
+}
+
+struct ready_parse {
+	struct engine *e;
+	struct metadata *md;
+	bool type_ok;
+	int err;
+};
+
+static int
+engine_ready_prop(void *arg, const char *name, size_t nlen, const uint8_t *val, size_t vlen)
+{
+	struct ready_parse *rp = arg;
+	char key[256];
+	memcpy(key, name, nlen);
+	key[nlen] = '\0';
+	if (strcasecmp(key, "Socket-Type") == 0) {
+		if (!socket_type_compatible(rp->e->opts.type, (const char *)val, vlen)) {
+			rp->err = -ENOTSUP;
+			return -1;
+		}
+		rp->type_ok = true;
+	}
+	const char *stored = key;
+	if (strcasecmp(key, "Identity") == 0) {
+		if (vlen == 0)
+			return 0;
+		stored = "Routing-Id";
+	}
+	if (metadata_add(rp->md, stored, (const char *)val, vlen) < 0) {
+		rp->err = -ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* engine_process_ready: the peer's READY: check its type, keep its properties. */
+static int
+engine_process_ready(struct engine *e, const uint8_t *data, size_t len)
+{
+	struct ready_parse rp = {e, metadata_new(16), false, 0};
+	if (!rp.md)
+		return -ENOMEM;
+	int rc = zmtp_props_parse(data, len, engine_ready_prop, &rp);
+	if (rc == 0 && rp.err == 0 && !rp.type_ok)
+		rp.err = -ENOTSUP;
+	if (rc == 0 && rp.err == 0 && e->peer_address[0])
+		rp.err = metadata_add(rp.md, "Peer-Address", e->peer_address,
+		                      strlen(e->peer_address));
+	if (rc < 0 || rp.err < 0) {
+		metadata_rele(rp.md);
+		return rc < 0 ? -EPROTO : rp.err;
+	}
+	e->meta = rp.md;
+	e->state = ES_ACTIVE;
+	engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
+	if (e->opts.heartbeat_ivl > 0 && e->peer_minor >= 1)
+		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl, &e->timer_hb_ivl);
+	rc = session_engine_ready(e->session, e->meta);
+	if (rc < 0)
+		return rc;
+	/* Messages may already wait in the pipe (a connect before the handshake). */
+	engine_start_output(e);
+	return 0;
+}
+
+/* Commands. */
+
+static int
+engine_process_ping(struct engine *e, const uint8_t *data, size_t len)
+{
+	if (len < 2 || len > 2 + 16)
+		return -EPROTO;
+	int ttl_ds = (data[0] << 8) | data[1];
+	if (ttl_ds > 0)
+		engine_add_timer(e, TIMER_HB_TTL, ttl_ds * 100, &e->timer_hb_ttl);
+	return engine_queue_command(e, "PONG", data + 2, len - 2);
+}
+
+static int
+engine_process_command(struct engine *e, struct msg *m)
+{
+	const char *name;
+	size_t nlen, dlen;
+	const uint8_t *data;
+	int rc = zmtp_command_parse(m, &name, &nlen, &data, &dlen);
+	if (rc < 0)
+		return rc;
+#define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
+	if (IS("ERROR"))
+		return -ECONNRESET;
+	if (e->state == ES_HANDSHAKE)
+		return IS("READY") ? engine_process_ready(e, data, dlen) : -EPROTO;
+	if (IS("PING"))
+		return engine_process_ping(e, data, dlen);
+	if (IS("PONG"))
+		return 0;
+	if (IS("SUBSCRIBE") || IS("CANCEL"))
+		return session_push_command(e->session, m);
+	return -EPROTO;
+#undef IS
+}
+
+/* engine_deliver: hands a decoded frame on. -EAGAIN when the pipe is full (the frame
+ * is stashed), another negative value to end the connection. */
+static int
+engine_deliver(struct engine *e, struct msg *m)
+{
+	if (m->flags & MSGF_COMMAND) {
+		int rc = engine_process_command(e, m);
+		msg_close(m);
+		return rc;
+	}
+	if (e->state != ES_ACTIVE) {
+		msg_close(m);
+		return -EPROTO; /* data before the handshake ended */
+	}
+	msg_set_metadata(m, e->meta);
+	int rc = session_push_msg(e->session, m);
+	if (rc == -EAGAIN) {
+		msg_move(&e->stash, m);
+		e->has_stash = true;
+		e->input_stopped = true;
+		if (e->handle)
+			poller_reset_pollin(e->poller, e->handle);
+		return rc;
+	}
+	if (rc < 0)
+		msg_close(m);
+	return rc;
+}
+
+/* engine_process_input: decodes what the buffer holds. 0 when all is consumed or the
+ * pipe filled up; negative to end the connection. */
+static int
+engine_process_input(struct engine *e)
+{
+	while (e->in_pos < e->in_len && !e->input_stopped) {
+		if (e->state == ES_GREETING) {
+			int rc = engine_read_greeting(e);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		size_t used = 0;
+		struct msg m;
+		msg_init(&m);
+		int rc = zmtp_decoder_feed(&e->dec, e->inbuf + e->in_pos, e->in_len - e->in_pos,
+		                           &used, &m);
+		e->in_pos += used;
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			rc = engine_deliver(e, &m);
+			if (rc < 0 && rc != -EAGAIN)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+engine_end_code(int rc, enum engine_end *why)
+{
+	switch (rc) {
+	case -ENOMEM: *why = ENGINE_END_NOMEM; return 0;
+	case -EMSGSIZE: *why = ENGINE_END_PROTOCOL; return ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED;
+	case -EPROTONOSUPPORT:
+		*why = ENGINE_END_PROTOCOL;
+		return ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH;
+	case -ENOTSUP:
+		*why = ENGINE_END_PROTOCOL;
+		return ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA;
+	case -ECONNRESET: *why = ENGINE_END_CLOSED; return 0;
+	default: *why = ENGINE_END_PROTOCOL; return ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND;
+	}
+}
+
+static void
+engine_fail_rc(struct engine *e, int rc)
+{
+	enum engine_end why;
+	int code = engine_end_code(rc, &why);
+	engine_fail(e, why, code);
+}
+
+/* engine_read_direct: reads the rest of a large body straight into its message. 1 when
+ * it did, 0 when there is no such body, negative on error/EOF (-ECONNRESET). */
+static int
+engine_read_direct(struct engine *e)
+{
+	uint8_t *buf;
+	size_t len;
+	if (e->state != ES_ACTIVE || e->in_pos < e->in_len ||
+	    !zmtp_decoder_direct(&e->dec, &buf, &len))
+		return 0;
+	ssize_t n = zn_read(e->fd, buf, len);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0)
+		return (int)n;
+	struct msg m;
+	msg_init(&m);
+	int rc = zmtp_decoder_direct_done(&e->dec, (size_t)n, &m);
+	if (rc == 1) {
+		rc = engine_deliver(e, &m);
+		if (rc < 0 && rc != -EAGAIN)
+			return rc;
+	}
+	return 1;
+}
+
+static void
+engine_in_event(void *arg)
+{
+	struct engine *e = arg;
+	if (e->input_stopped)
+		return;
+	int rc = engine_read_direct(e);
+	if (rc == 0) {
+		ssize_t n = zn_read(e->fd, e->inbuf, ENGINE_INBUF);
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			engine_fail_rc(e, n == 0 ? -ECONNRESET : (int)n);
+			return;
+		}
+		e->in_pos = 0;
+		e->in_len = (size_t)n;
+		rc = engine_process_input(e);
+	}
+	if (rc == -EAGAIN)
+		rc = 0;
+	if (rc < 0) {
+		engine_fail_rc(e, rc);
+		return;
+	}
+	/* Anything from the peer proves it alive. */
+	engine_cancel_timer(e, TIMER_HB_TIMEOUT, &e->timer_hb_timeout);
+	if (e->timer_hb_ttl)
+		engine_cancel_timer(e, TIMER_HB_TTL, &e->timer_hb_ttl);
+	if (e->state == ES_ACTIVE)
+		session_flush(e->session);
+	if (e->state == ES_HANDSHAKE || e->state == ES_ACTIVE)
+		(void)engine_write(e); /* the READY or PONG we may have queued */
+}
+
+void
+engine_restart_input(struct engine *e)
+{
+	if (!e->input_stopped || e->state == ES_DEAD)
+		return;
+	if (e->has_stash) {
+		int rc = session_push_msg(e->session, &e->stash);
+		if (rc == -EAGAIN)
+			return;
+		e->has_stash = false;
+		if (rc < 0) {
+			engine_fail_rc(e, rc);
+			return;
+		}
+	}
+	e->input_stopped = false;
+	int rc = engine_process_input(e);
+	if (rc < 0) {
+		engine_fail_rc(e, rc);
+		return;
+	}
+	session_flush(e->session);
+	if (!e->input_stopped && e->handle)
+		poller_set_pollin(e->poller, e->handle);
+}
+
+/* Timers. */
+
+static void
+engine_timer_event(void *arg, int id)
+{
+	struct engine *e = arg;
+	switch (id) {
+	case TIMER_HANDSHAKE:
+		e->timer_handshake = false;
+		engine_fail(e, ENGINE_END_TIMEOUT, 0);
+		return;
+	case TIMER_HB_IVL: {
+		e->timer_hb_ivl = false;
+		uint8_t ping[2];
+		int ttl = e->opts.heartbeat_ttl / 100;
+		ping[0] = (uint8_t)(ttl >> 8);
+		ping[1] = (uint8_t)ttl;
+		if (engine_queue_command(e, "PING", ping, sizeof ping) == 0 &&
+		    engine_write(e) < 0)
+			return;
+		int timeout = e->opts.heartbeat_timeout >= 0 ? e->opts.heartbeat_timeout
+		                                             : e->opts.heartbeat_ivl;
+		if (timeout > 0 && !e->timer_hb_timeout)
+			engine_add_timer(e, TIMER_HB_TIMEOUT, timeout, &e->timer_hb_timeout);
+		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl, &e->timer_hb_ivl);
+		return;
+	}
+	case TIMER_HB_TIMEOUT:
+		e->timer_hb_timeout = false;
+		engine_fail(e, ENGINE_END_TIMEOUT, 0);
+		return;
+	case TIMER_HB_TTL:
+		e->timer_hb_ttl = false;
+		engine_fail(e, ENGINE_END_TIMEOUT, 0);
+		return;
+	}
+}
+
+static const struct poll_handler_ops engine_handler = {
+	.in_event = engine_in_event,
+	.out_event = engine_out_event,
+	.timer_event = engine_timer_event,
+};

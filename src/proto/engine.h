@@ -1,0 +1,51 @@
+/*
+ * engine.h: ZMTP 3.x over a connected byte stream (tcp or ipc fd). The engine runs the
+ * greeting and the NULL-mechanism handshake (READY with Socket-Type and Identity), then
+ * moves frames between the fd and its session: decoded messages are pushed into the
+ * session's pipe, messages pulled from the pipe are encoded and written in batches
+ * (writev; large bodies straight from the message). PING/PONG heartbeats, ERROR, and
+ * every malformed input end the connection, never the process (seed 003).
+ *
+ * Threads: the I/O thread of its session, only.
+ */
+#ifndef ZINC_PROTO_ENGINE_H
+#define ZINC_PROTO_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/options.h"
+#include "core/poller.h"
+#include "pipe/msg.h"
+
+struct engine;
+struct session;
+
+/* Why an engine ended, for the session and the monitor. */
+enum engine_end {
+	ENGINE_END_CLOSED,    /* the peer closed or the connection broke */
+	ENGINE_END_PROTOCOL,  /* the peer broke the protocol */
+	ENGINE_END_TIMEOUT,   /* handshake or heartbeat timeout */
+	ENGINE_END_NOMEM,     /* no memory for what the peer sent */
+};
+
+/* engine_new: takes ownership of fd (closed on failure too). peer_address is the
+ * remote end as a "tcp://..." / "ipc://..." string (copied). 0 or -ENOMEM. */
+int engine_new(struct engine **out, int fd, const struct options *opts,
+               const char *peer_address);
+/* engine_plug: starts the greeting; from now on the engine calls its session. */
+void engine_plug(struct engine *e, struct session *s, struct poller *p);
+/* engine_destroy: unplugs, closes the fd, frees. Idempotent only via the session. */
+void engine_destroy(struct engine *e);
+/* engine_restart_input: the session's pipe has room again. */
+void engine_restart_input(struct engine *e);
+/* engine_restart_output: the session's pipe has messages to send. */
+void engine_restart_output(struct engine *e);
+/* engine_fd: the connection fd (for monitor events). */
+int engine_fd(const struct engine *e);
+/* engine_output_empty: nothing is queued for the wire (for linger). */
+bool engine_output_empty(const struct engine *e);
+/* engine_handshake_done: the connection is up and messages flow. */
+bool engine_handshake_done(const struct engine *e);
+
+#endif

@@ -1,0 +1,586 @@
+/*
+ * session.c: see session.h.
+ */
+#include "proto/session.h"
+#include "core/ctx.h"
+#include "platform/alloc.h"
+#include "zmq.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+
+enum { TIMER_RECONNECT = 1, TIMER_CONNECT, TIMER_LINGER };
+
+struct session {
+	struct own own;
+	struct io_thread *io;
+	struct poller *poller;
+	struct options opts;
+	struct own *socket;
+	struct monitor_sink monitor;
+	char *endpoint;
+	struct pipe *pipe;
+	int pipes_terminating; /* old pipes (ZMQ_IMMEDIATE) still ending */
+	struct engine *engine;
+	bool active;           /* made by zmq_connect: connects and reconnects */
+	bool is_tcp;
+	bool has_src;
+	bool incomplete_in;    /* a multipart message from the engine is half written */
+	bool term_pending;     /* terminating: waiting for the pipe and the output */
+	bool timer_reconnect, timer_connect, timer_linger;
+	struct zn_sockaddr addr, src;
+	int connect_fd;
+	struct poll_handle *connect_handle;
+	int reconnect_cur;
+};
+
+static const struct own_ops session_own_ops;
+static const struct pipe_sink_ops session_sink_ops;
+static const struct poll_handler_ops session_handler;
+
+static bool session_check_done(struct session *s);
+static void session_start_connecting(struct session *s);
+
+int
+session_new(struct session **out, struct io_thread *io, struct own *socket,
+            const struct options *opts, const char *endpoint,
+            const struct monitor_sink *monitor)
+{
+	struct session *s = zn_calloc(1, sizeof *s);
+	size_t n = strlen(endpoint) + 1;
+	char *ep = zn_malloc(n);
+	if (!s || !ep) {
+		zn_free(s);
+		zn_free(ep);
+		return -ENOMEM;
+	}
+	memcpy(ep, endpoint, n);
+	own_init(&s->own, socket->obj.ctx, io->obj.tid, &session_own_ops);
+	s->io = io;
+	s->poller = io_thread_poller(io);
+	s->opts = *opts;
+	s->socket = socket;
+	if (monitor)
+		s->monitor = *monitor;
+	s->endpoint = ep;
+	s->connect_fd = -1;
+	s->reconnect_cur = opts->reconnect_ivl;
+	*out = s;
+	return 0;
+}
+
+void
+session_set_connect(struct session *s, const struct zn_sockaddr *addr,
+                    const struct zn_sockaddr *src, bool is_tcp)
+{
+	s->active = true;
+	s->addr = *addr;
+	s->has_src = src != NULL;
+	if (src)
+		s->src = *src;
+	s->is_tcp = is_tcp;
+}
+
+void
+session_attach_pipe(struct session *s, struct pipe *p)
+{
+	s->pipe = p;
+	pipe_set_sink(p, s, &session_sink_ops);
+}
+
+void
+session_discard(struct session *s)
+{
+	if (s->pipe)
+		pipe_set_sink(s->pipe, NULL, NULL);
+	zn_free(s->endpoint);
+	zn_free(s);
+}
+
+struct own *
+session_own(struct session *s)
+{
+	return &s->own;
+}
+
+struct object *
+session_object(struct session *s)
+{
+	return &s->own.obj;
+}
+
+void
+session_send_attach(struct session *s, struct engine *e)
+{
+	struct command cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.dest = &s->own.obj;
+	cmd.type = CMD_ATTACH;
+	cmd.seqnum = 1;
+	cmd.args.attach.engine = e;
+	own_inc_seqnum(&s->own);
+	object_send(&cmd);
+}
+
+static void
+session_event(struct session *s, int event, int64_t value)
+{
+	monitor_event(&s->monitor, event, value, s->endpoint);
+}
+
+/* Messages, for the engine. */
+
+int
+session_push_msg(struct session *s, struct msg *m)
+{
+	if (!s->pipe) {
+		msg_close(m); /* nobody to give it to: the socket refused the pipe */
+		msg_init(m);
+		return 0;
+	}
+	bool more = (m->flags & MSGF_MORE) != 0;
+	int rc = pipe_write(s->pipe, m);
+	if (rc == 0)
+		s->incomplete_in = more;
+	return rc;
+}
+
+int
+session_pull_msg(struct session *s, struct msg *m)
+{
+	if (!s->pipe || !pipe_read(s->pipe, m))
+		return -EAGAIN;
+	return 0;
+}
+
+void
+session_flush(struct session *s)
+{
+	if (s->pipe)
+		pipe_flush(s->pipe);
+}
+
+int
+session_push_command(struct session *s, struct msg *m)
+{
+	(void)s;
+	(void)m;
+	return 0; /* subscriptions arrive with PUB/SUB */
+}
+
+/* Connecting. */
+
+static void
+session_tcp_opts(const struct session *s, struct zn_tcp_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->keepalive = s->opts.tcp_keepalive;
+	o->keepalive_cnt = s->opts.tcp_keepalive_cnt;
+	o->keepalive_idle = s->opts.tcp_keepalive_idle;
+	o->keepalive_intvl = s->opts.tcp_keepalive_intvl;
+	o->tos = s->opts.tos;
+	o->sndbuf = s->opts.sndbuf;
+	o->rcvbuf = s->opts.rcvbuf;
+	o->maxrt = s->opts.tcp_maxrt;
+	o->bindtodevice = s->opts.bindtodevice.len ? (const char *)s->opts.bindtodevice.data
+	                                           : NULL;
+}
+
+static void
+session_add_timer(struct session *s, int id, int ms, bool *flag)
+{
+	if (*flag)
+		poller_cancel_timer(s->poller, s, id);
+	*flag = poller_add_timer(s->poller, ms, &session_handler, s, id) == 0;
+}
+
+static void
+session_cancel_timer(struct session *s, int id, bool *flag)
+{
+	if (*flag)
+		poller_cancel_timer(s->poller, s, id);
+	*flag = false;
+}
+
+static void
+session_stop_connecting(struct session *s)
+{
+	session_cancel_timer(s, TIMER_RECONNECT, &s->timer_reconnect);
+	session_cancel_timer(s, TIMER_CONNECT, &s->timer_connect);
+	if (s->connect_handle) {
+		poller_rm_fd(s->poller, s->connect_handle);
+		s->connect_handle = NULL;
+	}
+	if (s->connect_fd >= 0) {
+		zn_close_fd(s->connect_fd);
+		s->connect_fd = -1;
+	}
+}
+
+static void
+session_schedule_reconnect(struct session *s)
+{
+	if (s->opts.reconnect_ivl < 0 || (s->term_pending && s->own.linger == 0))
+		return;
+	int ivl = s->reconnect_cur > 0 ? s->reconnect_cur : 0;
+	session_add_timer(s, TIMER_RECONNECT, ivl, &s->timer_reconnect);
+	session_event(s, ZMQ_EVENT_CONNECT_RETRIED, ivl);
+	if (s->opts.reconnect_ivl_max > s->opts.reconnect_ivl) {
+		int next = s->reconnect_cur * 2;
+		s->reconnect_cur = next > s->opts.reconnect_ivl_max || next <= 0
+		                           ? s->opts.reconnect_ivl_max
+		                           : next;
+	}
+}
+
+/* session_peer_ip: "tcp://1.2.3.4:5" -> "1.2.3.4", the Peer-Address libzmq reports. */
+static void
+session_peer_ip(const struct session *s, char *out, size_t len)
+{
+	char full[256];
+	out[0] = '\0';
+	if (!s->is_tcp || zn_sockaddr_to_string(&s->addr, full, sizeof full) < 0)
+		return;
+	const char *h = strstr(full, "://");
+	h = h ? h + 3 : full;
+	const char *colon = strrchr(h, ':');
+	size_t n = colon ? (size_t)(colon - h) : strlen(h);
+	if (n > 1 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, h, n);
+	out[n] = '\0';
+}
+
+static void
+session_connected(struct session *s, int fd)
+{
+	if (s->is_tcp) {
+		struct zn_tcp_opts o;
+		session_tcp_opts(s, &o);
+		zn_tune_tcp(fd, &o);
+	}
+	char peer[128];
+	session_peer_ip(s, peer, sizeof peer);
+	struct engine *e;
+	if (engine_new(&e, fd, &s->opts, peer) < 0) {
+		session_schedule_reconnect(s); /* engine_new closed the fd */
+		return;
+	}
+	session_event(s, ZMQ_EVENT_CONNECTED, fd);
+	s->engine = e;
+	engine_plug(e, s, s->poller);
+}
+
+static void
+session_connect_event(void *arg)
+{
+	struct session *s = arg;
+	int fd = s->connect_fd;
+	int rc = zn_connect_result(fd);
+	poller_rm_fd(s->poller, s->connect_handle);
+	s->connect_handle = NULL;
+	s->connect_fd = -1;
+	session_cancel_timer(s, TIMER_CONNECT, &s->timer_connect);
+	if (rc < 0) {
+		zn_close_fd(fd);
+		session_schedule_reconnect(s);
+		return;
+	}
+	session_connected(s, fd);
+}
+
+static const struct poll_handler_ops session_connect_handler = {
+	.in_event = session_connect_event,
+	.out_event = session_connect_event,
+};
+
+static void
+session_start_connecting(struct session *s)
+{
+	struct zn_tcp_opts o;
+	session_tcp_opts(s, &o);
+	int fd = -1;
+	int rc = zn_connect(&s->addr, s->has_src ? &s->src : NULL, s->is_tcp ? &o : NULL, &fd);
+	if (rc == 0) {
+		session_connected(s, fd);
+		return;
+	}
+	if (rc != -EINPROGRESS) {
+		session_schedule_reconnect(s);
+		return;
+	}
+	if (poller_add_fd(s->poller, fd, &session_connect_handler, s, &s->connect_handle) < 0) {
+		zn_close_fd(fd);
+		session_schedule_reconnect(s);
+		return;
+	}
+	s->connect_fd = fd;
+	poller_set_pollout(s->poller, s->connect_handle);
+	session_event(s, ZMQ_EVENT_CONNECT_DELAYED, EINPROGRESS);
+	if (s->opts.connect_timeout > 0)
+		session_add_timer(s, TIMER_CONNECT, s->opts.connect_timeout, &s->timer_connect);
+}
+
+/* The engine's life. */
+
+int
+session_engine_ready(struct session *s, struct metadata *peer)
+{
+	(void)peer;
+	session_event(s, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
+	s->reconnect_cur = s->opts.reconnect_ivl;
+	if (s->pipe || s->term_pending)
+		return 0;
+	struct object *parents[2] = {&s->own.obj, &s->socket->obj};
+	int64_t hwm[2] = {s->opts.rcvhwm, s->opts.sndhwm};
+	struct pipe *pp[2];
+	int rc = pipe_pair(parents, pp, hwm);
+	if (rc < 0)
+		return rc;
+	session_attach_pipe(s, pp[0]);
+	own_inc_seqnum(s->socket);
+	struct command cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.dest = &s->socket->obj;
+	cmd.type = CMD_BIND;
+	cmd.seqnum = 1;
+	cmd.args.bind.pipe = pp[1];
+	object_send(&cmd);
+	return 0;
+}
+
+/* session_detach_pipe: a pipe made at the handshake ends with its connection. */
+static void
+session_detach_pipe(struct session *s)
+{
+	if (!s->pipe)
+		return;
+	pipe_terminate(s->pipe, false);
+	s->pipe = NULL;
+	s->pipes_terminating++;
+}
+
+void
+session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
+                      int protocol_error)
+{
+	struct engine *e = s->engine;
+	int fd = engine_fd(e);
+	if (handshaking && why == ENGINE_END_PROTOCOL)
+		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, protocol_error);
+	else if (handshaking && why == ENGINE_END_TIMEOUT)
+		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
+	session_event(s, ZMQ_EVENT_DISCONNECTED, fd);
+	s->engine = NULL;
+	engine_destroy(e);
+	if (s->pipe && s->incomplete_in) {
+		pipe_rollback(s->pipe); /* the socket never sees half a message */
+		s->incomplete_in = false;
+	}
+	if (!s->active) {
+		/* An accepted connection ends its session; its owner terminates it. */
+		session_detach_pipe(s);
+		if (!s->term_pending)
+			own_terminate(&s->own);
+		else
+			session_check_done(s);
+		return;
+	}
+	if (s->opts.immediate)
+		session_detach_pipe(s); /* messages go only to a live connection */
+	if (s->term_pending && s->own.linger == 0) {
+		session_check_done(s);
+		return;
+	}
+	session_schedule_reconnect(s);
+}
+
+bool
+session_engine_drained(struct session *s)
+{
+	if (!s->term_pending || s->pipe)
+		return false;
+	return session_check_done(s);
+}
+
+/* Termination. */
+
+/* session_check_done: finishes terminating once the pipe is gone and the engine has
+ * written everything. true when the session may have been freed. */
+static bool
+session_check_done(struct session *s)
+{
+	if (!s->term_pending || s->pipe || s->pipes_terminating > 0)
+		return false;
+	if (s->engine && !engine_output_empty(s->engine))
+		return false;
+	s->term_pending = false;
+	session_stop_connecting(s);
+	session_cancel_timer(s, TIMER_LINGER, &s->timer_linger);
+	if (s->engine) {
+		struct engine *e = s->engine;
+		s->engine = NULL;
+		session_event(s, ZMQ_EVENT_DISCONNECTED, engine_fd(e));
+		engine_destroy(e);
+	}
+	own_unregister_term_ack(&s->own);
+	return true;
+}
+
+/* session_drop: give up on what is still queued (linger 0 or expired). */
+static void
+session_drop(struct session *s)
+{
+	session_stop_connecting(s);
+	if (s->pipe) {
+		pipe_terminate(s->pipe, false);
+		/* Still s->pipe until its terminated callback: the ack is counted there. */
+	}
+	if (s->engine) {
+		struct engine *e = s->engine;
+		s->engine = NULL;
+		session_event(s, ZMQ_EVENT_DISCONNECTED, engine_fd(e));
+		engine_destroy(e);
+	}
+}
+
+static void
+session_process_term(struct own *o, int linger)
+{
+	struct session *s = container_of(o, struct session, own);
+	s->term_pending = true;
+	own_register_term_acks(o, 1); /* given back by session_check_done */
+	bool connected = s->engine && engine_handshake_done(s->engine);
+	if (linger == 0 || (!s->active && !connected)) {
+		session_drop(s);
+	} else if (s->pipe && s->pipe->state == PIPE_ACTIVE) {
+		/* Not the socket closing (it would have sent PIPE_TERM first) but an
+		 * unbind or disconnect: what is queued is dropped. */
+		session_drop(s);
+	} else if (linger > 0) {
+		session_add_timer(s, TIMER_LINGER, linger, &s->timer_linger);
+	}
+	own_process_term(o, linger);
+	session_check_done(s);
+}
+
+static void
+session_process(struct own *o, const struct command *cmd)
+{
+	struct session *s = container_of(o, struct session, own);
+	switch (cmd->type) {
+	case CMD_PLUG:
+		if (s->active)
+			session_start_connecting(s);
+		break;
+	case CMD_ATTACH: {
+		struct engine *e = cmd->args.attach.engine;
+		if (s->term_pending) {
+			engine_destroy(e);
+			break;
+		}
+		s->engine = e;
+		engine_plug(e, s, s->poller);
+		break;
+	}
+	default: break;
+	}
+}
+
+static void
+session_destroy(struct own *o)
+{
+	struct session *s = container_of(o, struct session, own);
+	session_stop_connecting(s);
+	session_cancel_timer(s, TIMER_LINGER, &s->timer_linger);
+	if (s->engine)
+		engine_destroy(s->engine);
+	zn_free(s->endpoint);
+	zn_free(s);
+}
+
+static const struct own_ops session_own_ops = {
+	.process = session_process,
+	.process_term = session_process_term,
+	.destroy = session_destroy,
+};
+
+/* The pipe to the socket. */
+
+static void
+session_read_activated(void *sink, struct pipe *p)
+{
+	struct session *s = sink;
+	if (p == s->pipe && s->engine)
+		engine_restart_output(s->engine);
+}
+
+static void
+session_write_activated(void *sink, struct pipe *p)
+{
+	struct session *s = sink;
+	if (p == s->pipe && s->engine)
+		engine_restart_input(s->engine);
+}
+
+static void
+session_pipe_terminated(void *sink, struct pipe *p)
+{
+	struct session *s = sink;
+	if (p == s->pipe) {
+		s->pipe = NULL;
+		s->incomplete_in = false;
+		if (!s->term_pending && !s->active) {
+			own_terminate(&s->own); /* the socket refused or closed it */
+			return;
+		}
+	} else {
+		s->pipes_terminating--;
+	}
+	if (s->term_pending)
+		session_check_done(s);
+}
+
+static const struct pipe_sink_ops session_sink_ops = {
+	.read_activated = session_read_activated,
+	.write_activated = session_write_activated,
+	.terminated = session_pipe_terminated,
+};
+
+static void
+session_timer_event(void *arg, int id)
+{
+	struct session *s = arg;
+	switch (id) {
+	case TIMER_RECONNECT:
+		s->timer_reconnect = false;
+		session_start_connecting(s);
+		break;
+	case TIMER_CONNECT:
+		s->timer_connect = false;
+		if (s->connect_handle) {
+			poller_rm_fd(s->poller, s->connect_handle);
+			s->connect_handle = NULL;
+		}
+		zn_close_fd(s->connect_fd);
+		s->connect_fd = -1;
+		session_schedule_reconnect(s);
+		break;
+	case TIMER_LINGER:
+		s->timer_linger = false;
+		session_drop(s);
+		session_check_done(s);
+		break;
+	}
+}
+
+static const struct poll_handler_ops session_handler = {
+	.timer_event = session_timer_event,
+};

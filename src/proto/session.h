@@ -1,0 +1,64 @@
+/*
+ * session.h: binds one connection's engine to the socket's pipe (DESIGN.md). A session
+ * lives in an I/O thread and belongs to the socket's object tree: to the socket itself
+ * when it was made by zmq_connect (it then connects, and reconnects after a failure with
+ * ZMQ_RECONNECT_IVL backing off to ZMQ_RECONNECT_IVL_MAX), or to a listener when it
+ * serves an accepted connection (it then ends with its connection).
+ *
+ * The pipe to the socket exists from zmq_connect on (so messages queue before the
+ * connection is up), unless ZMQ_IMMEDIATE is set or the session was accepted: then it is
+ * made when the handshake succeeds and handed to the socket with CMD_BIND.
+ *
+ * Threads: its I/O thread, except session_new / session_set_* / session_attach_pipe,
+ * which the socket calls before launching it.
+ */
+#ifndef ZINC_PROTO_SESSION_H
+#define ZINC_PROTO_SESSION_H
+
+#include <stdbool.h>
+
+#include "core/io_thread.h"
+#include "core/monitor.h"
+#include "core/options.h"
+#include "core/own.h"
+#include "pipe/msg.h"
+#include "pipe/pipe.h"
+#include "platform/net.h"
+#include "proto/engine.h"
+
+struct session;
+
+/* session_new: an unlaunched session. endpoint is copied (for monitor events).
+ * 0 or -ENOMEM. */
+int session_new(struct session **out, struct io_thread *io, struct own *socket,
+                const struct options *opts, const char *endpoint,
+                const struct monitor_sink *monitor);
+/* session_set_connect: makes it the active side: it will connect to addr (from src if
+ * has_src) once launched. */
+void session_set_connect(struct session *s, const struct zn_sockaddr *addr,
+                         const struct zn_sockaddr *src, bool is_tcp);
+/* session_attach_pipe: its end of the pipe to the socket (before launch). */
+void session_attach_pipe(struct session *s, struct pipe *p);
+/* session_attach_engine: an accepted connection (sent as CMD_ATTACH by a listener). */
+void session_send_attach(struct session *s, struct engine *e);
+/* session_discard: frees a session that was never launched. */
+void session_discard(struct session *s);
+struct own *session_own(struct session *s);
+struct object *session_object(struct session *s);
+
+/* For its engine (same thread). */
+int session_push_msg(struct session *s, struct msg *m);
+int session_pull_msg(struct session *s, struct msg *m);
+void session_flush(struct session *s);
+/* session_push_command: a SUBSCRIBE / CANCEL command for the socket. */
+int session_push_command(struct session *s, struct msg *m);
+/* session_engine_ready: the handshake succeeded; 0 or -ENOMEM. */
+int session_engine_ready(struct session *s, struct metadata *peer);
+/* session_engine_failed: the session destroys the engine before returning. */
+void session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
+                           int protocol_error);
+/* session_engine_drained: the engine wrote everything. true when the session then
+ * destroyed the engine (it was waiting for exactly that to finish terminating). */
+bool session_engine_drained(struct session *s);
+
+#endif

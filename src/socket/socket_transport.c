@@ -1,0 +1,169 @@
+/*
+ * socket_transport.c: bind and connect for the stream transports, tcp:// and ipc://.
+ * A bind makes a listener, a connect makes a session; both become the socket's children
+ * in its object tree and live in an I/O thread. The socket keeps an endpoint record
+ * for each, which zmq_unbind / zmq_disconnect look up.
+ *
+ * Threads: the socket's thread.
+ */
+#include "core/ctx.h"
+#include "platform/alloc.h"
+#include "proto/session.h"
+#include "socket/socket.h"
+#include "transport/address.h"
+#include "transport/listener.h"
+#include "zmq.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+static char *
+st_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = zn_malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+void
+socket_endpoint_free(struct endpoint_rec *r)
+{
+	zn_free(r->uri);
+	zn_free(r->given);
+	zn_free(r);
+}
+
+static void
+socket_endpoint_link(struct socket *s, struct endpoint_rec *r)
+{
+	r->next = s->endpoints;
+	s->endpoints = r;
+}
+
+/* st_resolve: turns the address part into a socket address. */
+static int
+st_resolve(struct socket *s, const char *scheme, const char *addr, bool bind,
+           struct zn_sockaddr *sa, struct zn_sockaddr *src, bool *has_src, bool *is_tcp,
+           char *wildcard_dir, size_t dirlen)
+{
+	*has_src = false;
+	wildcard_dir[0] = '\0';
+	if (strcmp(scheme, "tcp") == 0) {
+		*is_tcp = true;
+		return address_tcp(addr, bind, s->options.ipv6 != 0, sa, src, has_src);
+	}
+	*is_tcp = false;
+	bool wildcard = false;
+	int rc = address_ipc(addr, sa, &wildcard);
+	if (rc < 0)
+		return rc;
+	if (wildcard) {
+		if (!bind)
+			return -EINVAL;
+		return address_ipc_wildcard(sa, wildcard_dir, dirlen);
+	}
+	/* As libzmq: a socket file left by an earlier run is replaced. */
+	if (bind && sa->u.un.sun_path[0] != '\0')
+		zn_unlink(sa->u.un.sun_path);
+	return 0;
+}
+
+int
+socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
+                      const char *addr)
+{
+	struct zn_sockaddr sa, src;
+	bool has_src, is_tcp;
+	char dir[PATH_MAX];
+	int rc = st_resolve(s, scheme, addr, true, &sa, &src, &has_src, &is_tcp, dir,
+	                    sizeof dir);
+	if (rc < 0)
+		return rc;
+	struct io_thread *io = ctx_choose_io_thread(s->own.obj.ctx, s->options.affinity);
+	if (!io)
+		return -EMTHREAD;
+	struct endpoint_rec *r = zn_calloc(1, sizeof *r);
+	char *given = st_strdup(uri);
+	char *resolved = zn_malloc(256);
+	if (!r || !given || !resolved) {
+		zn_free(r);
+		zn_free(given);
+		zn_free(resolved);
+		return -ENOMEM;
+	}
+	struct listener *l;
+	rc = listener_new(&l, io, &s->own, &s->options, &sa, is_tcp, dir[0] ? dir : NULL,
+	                  &s->monitor, resolved, 256);
+	if (rc < 0) {
+		socket_monitor_event(s, ZMQ_EVENT_BIND_FAILED, -rc, uri);
+		if (dir[0])
+			zn_rmdir(dir);
+		zn_free(r);
+		zn_free(given);
+		zn_free(resolved);
+		return rc;
+	}
+	r->uri = resolved;
+	r->given = given;
+	r->child = listener_own(l);
+	r->bound = true;
+	socket_endpoint_link(s, r);
+	own_launch_child(&s->own, listener_own(l));
+	socket_set_last_endpoint(s, resolved);
+	return 0;
+}
+
+int
+socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
+                         const char *addr)
+{
+	struct zn_sockaddr sa, src;
+	bool has_src, is_tcp;
+	char dir[PATH_MAX];
+	int rc = st_resolve(s, scheme, addr, false, &sa, &src, &has_src, &is_tcp, dir,
+	                    sizeof dir);
+	if (rc < 0)
+		return rc;
+	struct io_thread *io = ctx_choose_io_thread(s->own.obj.ctx, s->options.affinity);
+	if (!io)
+		return -EMTHREAD;
+	struct endpoint_rec *r = zn_calloc(1, sizeof *r);
+	char *u = st_strdup(uri);
+	struct session *sess = NULL;
+	if (!r || !u || session_new(&sess, io, &s->own, &s->options, uri, &s->monitor) < 0) {
+		zn_free(r);
+		zn_free(u);
+		return -ENOMEM;
+	}
+	session_set_connect(sess, &sa, has_src ? &src : NULL, is_tcp);
+	if (!s->options.immediate) {
+		/* The pipe exists before the connection: messages queue until it is up. */
+		struct object *parents[2] = {&s->own.obj, session_object(sess)};
+		int64_t hwm[2] = {s->options.sndhwm, s->options.rcvhwm};
+		struct pipe *pp[2];
+		rc = pipe_pair(parents, pp, hwm);
+		if (rc == 0) {
+			rc = socket_attach_pipe(s, pp[0]);
+			if (rc < 0)
+				pipe_destroy_pair_unused(pp[0]);
+			else
+				session_attach_pipe(sess, pp[1]);
+		}
+		if (rc < 0) {
+			session_discard(sess);
+			zn_free(r);
+			zn_free(u);
+			return rc;
+		}
+	}
+	r->uri = u;
+	r->child = session_own(sess);
+	socket_endpoint_link(s, r);
+	own_launch_child(&s->own, session_own(sess));
+	socket_set_last_endpoint(s, uri);
+	return 0;
+}

@@ -1,0 +1,551 @@
+/*
+ * test_ctx.c: contexts: defaults, options, invalid contexts, the socket limit, the old
+ * zmq_init/zmq_term names, contexts without I/O threads, many contexts at once, and
+ * termination while other threads still hold sockets. Uses only the public API, so
+ * the same file also builds against libzmq to check what libzmq itself does.
+ */
+#include "testutil.h"
+#include "zmq.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+static void
+send_str(void *s, const char *str)
+{
+	CHECK_EQ(zmq_send(s, str, strlen(str), 0), (int)strlen(str));
+}
+
+static void
+recv_str(void *s, const char *want)
+{
+	char buf[64];
+	int n = zmq_recv(s, buf, sizeof buf - 1, 0);
+	CHECK(n >= 0);
+	buf[n < 63 ? n : 63] = '\0';
+	CHECK_STR(buf, want);
+}
+
+/* pair_round_trip: a PAIR pair on endpoint, one message each way, both closed. */
+static void
+pair_round_trip(void *ctx, const char *endpoint)
+{
+	void *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
+	CHECK(a && b);
+	CHECK_OK(zmq_bind(a, endpoint));
+	CHECK_OK(zmq_connect(b, endpoint));
+	send_str(b, "ping");
+	recv_str(a, "ping");
+	send_str(a, "pong");
+	recv_str(b, "pong");
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_close(b));
+}
+
+static void
+test_defaults(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IO_THREADS), ZMQ_IO_THREADS_DFLT);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IO_THREADS), 1);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_MAX_SOCKETS), ZMQ_MAX_SOCKETS_DFLT);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_MAX_SOCKETS), 1023);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_SOCKET_LIMIT), 65535);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_BLOCKY), 1);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IPV6), 0);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_MSG_T_SIZE), 64);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_MSG_T_SIZE), (int)sizeof(zmq_msg_t));
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_MAX_MSGSZ), INT_MAX);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_THREAD_SCHED_POLICY), ZMQ_THREAD_SCHED_POLICY_DFLT);
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_set_get_round_trip(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	static const struct {
+		int option, value;
+	} cases[] = {
+	        {ZMQ_IO_THREADS, 4},
+	        {ZMQ_IO_THREADS, 0},
+	        {ZMQ_IO_THREADS, 1},
+	        {ZMQ_MAX_SOCKETS, 7},
+	        {ZMQ_MAX_SOCKETS, 1},
+	        {ZMQ_MAX_SOCKETS, 1023},
+	        {ZMQ_IPV6, 1},
+	        {ZMQ_IPV6, 0},
+	        {ZMQ_BLOCKY, 0},
+	        {ZMQ_BLOCKY, 1},
+	        {ZMQ_MAX_MSGSZ, 1000},
+	        {ZMQ_MAX_MSGSZ, 0},
+	        {ZMQ_MAX_MSGSZ, INT_MAX},
+	        {ZMQ_THREAD_SCHED_POLICY, 0},
+	        {ZMQ_THREAD_NAME_PREFIX, 42},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		CHECK_OK(zmq_ctx_set(ctx, cases[i].option, cases[i].value));
+		CHECK_EQ(zmq_ctx_get(ctx, cases[i].option), cases[i].value);
+	}
+	/* Booleans read back as 0 or 1 whatever true value was set. */
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_IPV6, 5));
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IPV6), 1);
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_BLOCKY, 9));
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_BLOCKY), 1);
+	/* Write-only options are accepted. */
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_THREAD_PRIORITY, 0));
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_ADD, 0));
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_REMOVE, 0));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_bad_options_einval(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	/* Unknown options. */
+	CHECK_ERR(zmq_ctx_set(ctx, 9999, 1), EINVAL);
+	CHECK_ERR(zmq_ctx_get(ctx, 9999), EINVAL);
+	CHECK_ERR(zmq_ctx_set(ctx, -1, 1), EINVAL);
+	CHECK_ERR(zmq_ctx_get(ctx, -1), EINVAL);
+	/* Read-only options cannot be set. (ZMQ_SOCKET_LIMIT can't be tested: it
+	 * shares the number 3 with ZMQ_THREAD_PRIORITY, which sets; reading 3 gives
+	 * the socket limit, in libzmq as here.) */
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_MSG_T_SIZE, 64), EINVAL);
+	CHECK_EQ(ZMQ_SOCKET_LIMIT, ZMQ_THREAD_PRIORITY);
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_THREAD_PRIORITY, 1));
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_SOCKET_LIMIT), 65535);
+	/* Write-only options cannot be read. */
+	CHECK_ERR(zmq_ctx_get(ctx, ZMQ_THREAD_AFFINITY_CPU_ADD), EINVAL);
+	CHECK_ERR(zmq_ctx_get(ctx, ZMQ_THREAD_AFFINITY_CPU_REMOVE), EINVAL);
+	/* Values out of range. */
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_IO_THREADS, -1), EINVAL);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 0), EINVAL);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, -5), EINVAL);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_MAX_MSGSZ, -1), EINVAL);
+	/* A failed set leaves the old value. */
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IO_THREADS), 1);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_MAX_SOCKETS), 1023);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_MAX_MSGSZ), INT_MAX);
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+/* libzmq takes no negative value for a flag or a thread option (ctx.cpp: "value >= 0").
+ */
+static void
+test_negative_flags_einval(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_IPV6, -1), EINVAL);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_BLOCKY, -1), EINVAL);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_THREAD_SCHED_POLICY, -1), EINVAL);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_THREAD_PRIORITY, -1), EINVAL);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_ADD, -1), EINVAL);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_REMOVE, -1), EINVAL);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IPV6), 0);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_BLOCKY), 1);
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+/* libzmq: removing a CPU that was never added is EINVAL. */
+static void
+test_affinity_remove_unknown_einval(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_REMOVE, 3), EINVAL);
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_ADD, 3));
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_REMOVE, 3));
+	CHECK_ERR(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_REMOVE, 3), EINVAL);
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+/* ZMQ_BLOCKY 0 (libzmq's "don't block ctx_term") gives new sockets ZMQ_LINGER 0. */
+static void
+test_blocky_zero_sets_default_linger(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	int linger;
+	size_t len = sizeof linger;
+	void *s = zmq_socket(ctx, ZMQ_PUSH);
+	CHECK(s);
+	CHECK_OK(zmq_getsockopt(s, ZMQ_LINGER, &linger, &len));
+	CHECK_EQ(linger, -1);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_BLOCKY, 0));
+	s = zmq_socket(ctx, ZMQ_PUSH);
+	CHECK(s);
+	len = sizeof linger;
+	CHECK_OK(zmq_getsockopt(s, ZMQ_LINGER, &linger, &len));
+	CHECK_EQ(linger, 0);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_null_context_efault(void)
+{
+	CHECK_ERR(zmq_ctx_term(NULL), EFAULT);
+	CHECK_ERR(zmq_ctx_destroy(NULL), EFAULT);
+	CHECK_ERR(zmq_term(NULL), EFAULT);
+	CHECK_ERR(zmq_ctx_shutdown(NULL), EFAULT);
+	CHECK_ERR(zmq_ctx_set(NULL, ZMQ_IO_THREADS, 1), EFAULT);
+	CHECK_ERR(zmq_ctx_get(NULL, ZMQ_IO_THREADS), EFAULT);
+	errno = 0;
+	CHECK(zmq_socket(NULL, ZMQ_PAIR) == NULL);
+	CHECK_EQ(errno, EFAULT);
+}
+
+/* A terminated context's memory is gone, so passing it again is undefined in libzmq
+ * too; what both check is a tag, which libzmq and zinc set to 0xdeadbeef on
+ * termination. Memory that looks like that (or like nothing) is refused. */
+static void
+test_dead_or_bogus_context_efault(void)
+{
+	_Alignas(16) uint32_t dead[64], zero[64];
+	for (int i = 0; i < 64; i++) {
+		dead[i] = 0xdeadbeefu;
+		zero[i] = 0;
+	}
+	void *bogus[2] = {dead, zero};
+	for (int i = 0; i < 2; i++) {
+		CHECK_ERR(zmq_ctx_term(bogus[i]), EFAULT);
+		CHECK_ERR(zmq_ctx_shutdown(bogus[i]), EFAULT);
+		CHECK_ERR(zmq_ctx_set(bogus[i], ZMQ_IO_THREADS, 1), EFAULT);
+		CHECK_ERR(zmq_ctx_get(bogus[i], ZMQ_IO_THREADS), EFAULT);
+		errno = 0;
+		CHECK(zmq_socket(bogus[i], ZMQ_PAIR) == NULL);
+		CHECK_EQ(errno, EFAULT);
+	}
+}
+
+static void
+test_shutdown_context_refuses_sockets(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *s = zmq_socket(ctx, ZMQ_PAIR);
+	CHECK(s);
+	CHECK_OK(zmq_ctx_shutdown(ctx));
+	CHECK_OK(zmq_ctx_shutdown(ctx)); /* a second shutdown is harmless */
+	errno = 0;
+	CHECK(zmq_socket(ctx, ZMQ_PAIR) == NULL);
+	CHECK_EQ(errno, ETERM);
+	/* The socket sees ETERM; options of the context can still be read. */
+	char buf[4];
+	CHECK_ERR(zmq_recv(s, buf, sizeof buf, 0), ETERM);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IO_THREADS), 1);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_shutdown_before_any_socket(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_OK(zmq_ctx_shutdown(ctx));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_bad_socket_type_einval(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	errno = 0;
+	CHECK(zmq_socket(ctx, -1) == NULL);
+	CHECK_EQ(errno, EINVAL);
+	errno = 0;
+	CHECK(zmq_socket(ctx, 1000) == NULL);
+	CHECK_EQ(errno, EINVAL);
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_max_sockets_emfile(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 3));
+	void *s[3];
+	for (int i = 0; i < 3; i++) {
+		s[i] = zmq_socket(ctx, ZMQ_PAIR);
+		CHECK(s[i]);
+	}
+	errno = 0;
+	CHECK(zmq_socket(ctx, ZMQ_PAIR) == NULL);
+	CHECK_EQ(errno, EMFILE);
+	errno = 0;
+	CHECK(zmq_socket(ctx, ZMQ_PUSH) == NULL);
+	CHECK_EQ(errno, EMFILE);
+	/* The sockets that exist still work. */
+	CHECK_OK(zmq_bind(s[0], "inproc://limit"));
+	CHECK_OK(zmq_connect(s[1], "inproc://limit"));
+	send_str(s[1], "within");
+	recv_str(s[0], "within");
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(zmq_close(s[i]));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_max_sockets_one(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 1));
+	void *s = zmq_socket(ctx, ZMQ_PULL);
+	CHECK(s);
+	errno = 0;
+	CHECK(zmq_socket(ctx, ZMQ_PUSH) == NULL);
+	CHECK_EQ(errno, EMFILE);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_init_term_aliases(void)
+{
+	void *ctx = zmq_init(1);
+	CHECK(ctx);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IO_THREADS), 1);
+	pair_round_trip(ctx, "inproc://init1");
+	CHECK_OK(zmq_term(ctx));
+
+	ctx = zmq_init(0);
+	CHECK(ctx);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IO_THREADS), 0);
+	pair_round_trip(ctx, "inproc://init0");
+	CHECK_OK(zmq_ctx_destroy(ctx));
+
+	ctx = zmq_init(3);
+	CHECK(ctx);
+	CHECK_EQ(zmq_ctx_get(ctx, ZMQ_IO_THREADS), 3);
+	CHECK_OK(zmq_term(ctx));
+
+	errno = 0;
+	CHECK(zmq_init(-1) == NULL);
+	CHECK_EQ(errno, EINVAL);
+}
+
+static void
+test_no_io_threads_inproc_works(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_IO_THREADS, 0));
+	pair_round_trip(ctx, "inproc://noio");
+	void *push = zmq_socket(ctx, ZMQ_PUSH), *pull = zmq_socket(ctx, ZMQ_PULL);
+	CHECK(push && pull);
+	CHECK_OK(zmq_connect(push, "inproc://noio-pp")); /* connect first */
+	CHECK_OK(zmq_bind(pull, "inproc://noio-pp"));
+	for (int i = 0; i < 100; i++)
+		send_str(push, "x");
+	for (int i = 0; i < 100; i++)
+		recv_str(pull, "x");
+	CHECK_OK(zmq_close(push));
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+/* Each context has its own inproc namespace: the same name binds in every one. */
+static void
+test_many_contexts(void)
+{
+	enum { N = 32 };
+	void *ctx[N], *a[N], *b[N];
+	for (int i = 0; i < N; i++) {
+		ctx[i] = zmq_ctx_new();
+		CHECK(ctx[i]);
+		a[i] = zmq_socket(ctx[i], ZMQ_PAIR);
+		b[i] = zmq_socket(ctx[i], ZMQ_PAIR);
+		CHECK(a[i] && b[i]);
+		CHECK_OK(zmq_bind(a[i], "inproc://same-name"));
+		CHECK_OK(zmq_connect(b[i], "inproc://same-name"));
+	}
+	for (int i = 0; i < N; i++) {
+		char msg[16];
+		snprintf(msg, sizeof msg, "ctx %d", i);
+		send_str(b[i], msg);
+	}
+	for (int i = 0; i < N; i++) {
+		char msg[16];
+		snprintf(msg, sizeof msg, "ctx %d", i);
+		recv_str(a[i], msg);
+	}
+	/* Terminate in an order unrelated to creation. */
+	for (int i = 0; i < N; i++) {
+		int k = (i * 7) % N;
+		CHECK_OK(zmq_close(a[k]));
+		CHECK_OK(zmq_close(b[k]));
+		CHECK_OK(zmq_ctx_term(ctx[k]));
+	}
+	/* And many short-lived ones, one after another. */
+	for (int i = 0; i < 200; i++) {
+		void *c = zmq_ctx_new();
+		CHECK(c);
+		if (i % 4 == 0)
+			pair_round_trip(c, "inproc://short");
+		CHECK_OK(zmq_ctx_term(c));
+	}
+}
+
+static void
+test_term_without_sockets(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_OK(zmq_ctx_term(ctx));
+	/* Options set but no socket ever made: nothing was started. */
+	ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_IO_THREADS, 4));
+	CHECK_OK(zmq_ctx_term(ctx));
+	/* Sockets made and closed before the term. */
+	ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *s = zmq_socket(ctx, ZMQ_PUSH);
+	CHECK(s);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+/* A thread that owns two sockets: it answers "go" with "ready", then blocks in recv
+ * until zmq_ctx_term makes it fail with ETERM, and only then closes its sockets. */
+struct closer {
+	void *pair;  /* connected to the main thread's PAIR */
+	void *extra; /* a second socket, never used */
+	int got_go;
+	int recv_errno;
+	atomic_int closed;
+};
+
+static void *
+closer_main(void *arg)
+{
+	struct closer *c = arg;
+	char buf[16];
+	int n = zmq_recv(c->pair, buf, sizeof buf, 0);
+	c->got_go = n == 2 && memcmp(buf, "go", 2) == 0;
+	zmq_send(c->pair, "ready", 5, 0);
+	while (zmq_recv(c->pair, buf, sizeof buf, 0) >= 0)
+		;
+	c->recv_errno = errno;
+	/* zmq_ctx_term cannot have returned yet: it waits for these two. */
+	atomic_store(&c->closed, 1);
+	zmq_close(c->extra);
+	zmq_close(c->pair);
+	return NULL;
+}
+
+static void
+test_term_waits_for_sockets_closed_in_another_thread(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *mine = zmq_socket(ctx, ZMQ_PAIR);
+	struct closer c = {.pair = zmq_socket(ctx, ZMQ_PAIR),
+	                   .extra = zmq_socket(ctx, ZMQ_PULL)};
+	atomic_init(&c.closed, 0);
+	CHECK(mine && c.pair && c.extra);
+	CHECK_OK(zmq_bind(mine, "inproc://closer"));
+	CHECK_OK(zmq_connect(c.pair, "inproc://closer"));
+	CHECK_OK(zmq_bind(c.extra, "inproc://closer-extra"));
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, closer_main, &c), 0);
+	send_str(mine, "go");
+	recv_str(mine, "ready"); /* the thread is now past "go" and will block */
+	int zero = 0;
+	CHECK_OK(zmq_setsockopt(mine, ZMQ_LINGER, &zero, sizeof zero));
+	CHECK_OK(zmq_close(mine));
+	CHECK_OK(zmq_ctx_term(ctx));
+	CHECK_EQ(atomic_load(&c.closed), 1);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK(c.got_go);
+	CHECK_EQ(c.recv_errno, ETERM);
+}
+
+/* zmq_ctx_shutdown from another thread ends a blocking recv here with ETERM. */
+static void *
+shutdown_main(void *ctx)
+{
+	zmq_ctx_shutdown(ctx);
+	return NULL;
+}
+
+static void
+test_shutdown_from_another_thread_unblocks_recv(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *s = zmq_socket(ctx, ZMQ_PULL);
+	CHECK(s);
+	CHECK_OK(zmq_bind(s, "inproc://blocked"));
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, shutdown_main, ctx), 0);
+	char buf[4];
+	CHECK_ERR(zmq_recv(s, buf, sizeof buf, 0), ETERM);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_version_and_has(void)
+{
+	int major = -1, minor = -1, patch = -1;
+	zmq_version(&major, &minor, &patch);
+	CHECK_EQ(major, ZMQ_VERSION_MAJOR);
+	CHECK_EQ(minor, ZMQ_VERSION_MINOR);
+	CHECK_EQ(patch, ZMQ_VERSION_PATCH);
+	CHECK_EQ(major, 4);
+	CHECK_EQ(minor, 3);
+	CHECK_EQ(ZMQ_VERSION, ZMQ_MAKE_VERSION(major, minor, patch));
+	/* libzmq 4.3 lists only optional transports and mechanisms here and says 0
+	 * for "inproc"; zinc says 1 for every transport it has. */
+	CHECK_EQ(zmq_has("inproc"), 1);
+	CHECK_EQ(zmq_has("no-such-thing"), 0);
+	CHECK_EQ(zmq_has(""), 0);
+}
+
+static const struct test tests[] = {
+        {"a new context has libzmq's defaults", test_defaults},
+        {"every settable option reads back what was set", test_set_get_round_trip},
+        {"unknown options and bad values are EINVAL", test_bad_options_einval},
+        {"negative flags and thread options are EINVAL", test_negative_flags_einval},
+        {"removing a CPU never added is EINVAL", test_affinity_remove_unknown_einval},
+        {"ZMQ_BLOCKY 0 gives new sockets linger 0", test_blocky_zero_sets_default_linger},
+        {"a NULL context is EFAULT everywhere", test_null_context_efault},
+        {"a dead or bogus context is EFAULT everywhere",
+         test_dead_or_bogus_context_efault},
+        {"a shut-down context refuses new sockets with ETERM",
+         test_shutdown_context_refuses_sockets},
+        {"shutdown before any socket, then term", test_shutdown_before_any_socket},
+        {"an unknown socket type is EINVAL", test_bad_socket_type_einval},
+        {"ZMQ_MAX_SOCKETS is enforced with EMFILE", test_max_sockets_emfile},
+        {"ZMQ_MAX_SOCKETS 1 allows exactly one socket", test_max_sockets_one},
+        {"zmq_init and zmq_term are aliases", test_init_term_aliases},
+        {"a context with no I/O thread does inproc", test_no_io_threads_inproc_works},
+        {"many contexts live side by side", test_many_contexts},
+        {"ctx_term with no sockets returns at once", test_term_without_sockets},
+        {"ctx_term waits for sockets another thread closes",
+         test_term_waits_for_sockets_closed_in_another_thread},
+        {"shutdown from another thread unblocks recv with ETERM",
+         test_shutdown_from_another_thread_unblocks_recv},
+        {"zmq_version is 4.3 and zmq_has knows inproc", test_version_and_has},
+        {NULL, NULL},
+};
+
+int
+main(void)
+{
+	return test_main(tests);
+}
