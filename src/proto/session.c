@@ -32,6 +32,8 @@ struct session {
 	bool term_pending;     /* terminating: waiting for the pipe and the output */
 	bool timer_reconnect, timer_connect, timer_linger;
 	struct zn_sockaddr addr, src;
+	const char *spec;
+	session_resolve_fn resolve;
 	int connect_fd;
 	struct poll_handle *connect_handle;
 	int reconnect_cur;
@@ -73,15 +75,13 @@ session_new(struct session **out, struct io_thread *io, struct own *socket,
 }
 
 void
-session_set_connect(struct session *s, const struct zn_sockaddr *addr,
-                    const struct zn_sockaddr *src, bool is_tcp)
+session_set_connect(struct session *s, size_t spec_offset, bool is_tcp,
+                    session_resolve_fn resolve)
 {
 	s->active = true;
-	s->addr = *addr;
-	s->has_src = src != NULL;
-	if (src)
-		s->src = *src;
+	s->spec = s->endpoint + spec_offset;
 	s->is_tcp = is_tcp;
+	s->resolve = resolve;
 }
 
 void
@@ -307,7 +307,12 @@ session_start_connecting(struct session *s)
 	struct zn_tcp_opts o;
 	session_tcp_opts(s, &o);
 	int fd = -1;
-	int rc = zn_connect(&s->addr, s->has_src ? &s->src : NULL, s->is_tcp ? &o : NULL, &fd);
+	int rc = s->resolve(s->spec, s->opts.ipv6 != 0, &s->addr, &s->src, &s->has_src);
+	if (rc < 0) {
+		session_schedule_reconnect(s);
+		return;
+	}
+	rc = zn_connect(&s->addr, s->has_src ? &s->src : NULL, s->is_tcp ? &o : NULL, &fd);
 	if (rc == 0) {
 		session_connected(s, fd);
 		return;
@@ -467,6 +472,10 @@ session_process_term(struct own *o, int linger)
 	} else if (linger > 0) {
 		session_add_timer(s, TIMER_LINGER, linger, &s->timer_linger);
 	}
+	/* With no connection, a pipe holding nothing but the delimiter can end now;
+	 * waiting for a peer to deliver nothing to would block zmq_ctx_term. */
+	if (s->pipe && !s->engine)
+		(void)pipe_check_read(s->pipe);
 	own_process_term(o, linger);
 	session_check_done(s);
 }
@@ -518,8 +527,12 @@ static void
 session_read_activated(void *sink, struct pipe *p)
 {
 	struct session *s = sink;
-	if (p == s->pipe && s->engine)
+	if (p != s->pipe)
+		return;
+	if (s->engine)
 		engine_restart_output(s->engine);
+	else if (s->term_pending)
+		(void)pipe_check_read(p); /* a lone delimiter ends the pipe */
 }
 
 static void

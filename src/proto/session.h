@@ -33,10 +33,16 @@ struct session;
 int session_new(struct session **out, struct io_thread *io, struct own *socket,
                 const struct options *opts, const char *endpoint,
                 const struct monitor_sink *monitor);
-/* session_set_connect: makes it the active side: it will connect to addr (from src if
- * has_src) once launched. */
-void session_set_connect(struct session *s, const struct zn_sockaddr *addr,
-                         const struct zn_sockaddr *src, bool is_tcp);
+/* session_resolve_fn: turns the address part of the endpoint into socket addresses, in
+ * the I/O thread before each connect attempt (a host name may resolve differently, or
+ * only later). 0 or -errno (the attempt is retried after the reconnect interval). */
+typedef int (*session_resolve_fn)(const char *spec, bool ipv6, struct zn_sockaddr *addr,
+                                  struct zn_sockaddr *src, bool *has_src);
+/* session_set_connect: makes it the active side: once launched it connects to spec
+ * (the endpoint after "scheme://", which must outlive the session's endpoint copy: it
+ * is taken from that copy). */
+void session_set_connect(struct session *s, size_t spec_offset, bool is_tcp,
+                         session_resolve_fn resolve);
 /* session_attach_pipe: its end of the pipe to the socket (before launch). */
 void session_attach_pipe(struct session *s, struct pipe *p);
 /* session_attach_engine: an accepted connection (sent as CMD_ATTACH by a listener). */

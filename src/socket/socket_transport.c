@@ -72,6 +72,23 @@ st_resolve(struct socket *s, const char *scheme, const char *addr, bool bind,
 	return 0;
 }
 
+static int
+st_resolve_tcp(const char *spec, bool ipv6, struct zn_sockaddr *addr, struct zn_sockaddr *src,
+               bool *has_src)
+{
+	return address_tcp(spec, false, ipv6, addr, src, has_src);
+}
+
+static int
+st_resolve_ipc(const char *spec, bool ipv6, struct zn_sockaddr *addr, struct zn_sockaddr *src,
+               bool *has_src)
+{
+	(void)ipv6;
+	(void)src;
+	*has_src = false;
+	return address_ipc(spec, addr, NULL);
+}
+
 int
 socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
                       const char *addr)
@@ -121,11 +138,10 @@ int
 socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
                          const char *addr)
 {
-	struct zn_sockaddr sa, src;
-	bool has_src, is_tcp;
-	char dir[PATH_MAX];
-	int rc = st_resolve(s, scheme, addr, false, &sa, &src, &has_src, &is_tcp, dir,
-	                    sizeof dir);
+	bool is_tcp = strcmp(scheme, "tcp") == 0;
+	struct zn_sockaddr sa;
+	/* Syntax only: names are resolved by the session before each attempt. */
+	int rc = is_tcp ? address_tcp_check(addr) : address_ipc(addr, &sa, NULL);
 	if (rc < 0)
 		return rc;
 	struct io_thread *io = ctx_choose_io_thread(s->own.obj.ctx, s->options.affinity);
@@ -139,7 +155,8 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 		zn_free(u);
 		return -ENOMEM;
 	}
-	session_set_connect(sess, &sa, has_src ? &src : NULL, is_tcp);
+	session_set_connect(sess, (size_t)(addr - uri), is_tcp,
+	                    is_tcp ? st_resolve_tcp : st_resolve_ipc);
 	if (!s->options.immediate) {
 		/* The pipe exists before the connection: messages queue until it is up. */
 		struct object *parents[2] = {&s->own.obj, session_object(sess)};

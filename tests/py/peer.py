@@ -7,18 +7,24 @@ Roles:
   pull-count N        PULL; receive N messages, each starting with its 8-byte
                       little-endian sequence number 0..N-1, in order.
   push-seq N SIZE     PUSH; send N messages of SIZE (>= 8) bytes: the sequence
-                      number, then bytes of (seq & 0xff).
+                      number, then bytes of (seq & 0xff). *
   pair-echo           PAIR; echo every (multipart) message back; stop after
                       echoing a single-part message b"END".
   pull-sizes S...     PULL; receive one message per size S, in order, with
                       content pattern(S).
-  push-sizes S...     PUSH; send one message per size S with content pattern(S).
+  push-sizes S...     PUSH; send one message per size S with content pattern(S). *
   silent              PAIR with heartbeats off; send b"HELLO", then only watch
                       the socket monitor: print "DISCONNECTED" when the
                       connection drops. The test SIGSTOPs this process so it
                       answers no heartbeat.
 
 pattern(S): byte i is (i + S) % 251.
+
+* A sending role keeps its socket open until its stdin reaches EOF: the test
+  closes it once it has received everything. (libzmq 4.3.4 as a receiver may
+  drop data still in the kernel buffer when an ipc peer closes while the
+  receiver is at its HWM, so the sender must not close first.) By hand, press
+  Ctrl-D.
 
 Once bound or connected the peer prints "READY <endpoint>" (the resolved
 endpoint when bound, so a wildcard tcp port can be reported). On success it
@@ -28,14 +34,20 @@ The test runs it with LD_LIBRARY_PATH cleared so this is the system libzmq.
 """
 
 import argparse
+import os
+import select
 import struct
 import sys
+import time
 
 import zmq
 
 
 class PeerError(Exception):
     pass
+
+
+TIMEOUT_MS = 10000  # every blocking call; set from --timeout
 
 
 def pattern(size):
@@ -70,6 +82,18 @@ def send(sock, data, flags=0):
         raise PeerError("timed out sending (no peer or peer not reading)")
 
 
+def await_stdin_eof():
+    """Wait until the test closes our stdin: it has received all we sent."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000.0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise PeerError("the test did not confirm receipt in time")
+        ready, _, _ = select.select([0], [], [], left)
+        if ready and not os.read(0, 4096):
+            return
+
+
 def role_pull_count(sock, args):
     n = int(args[0])
     for i in range(n):
@@ -88,6 +112,7 @@ def role_push_seq(sock, args):
         raise PeerError("push-seq SIZE must be >= 8")
     for i in range(n):
         send(sock, struct.pack("<Q", i) + bytes([i & 0xFF]) * (size - 8))
+    await_stdin_eof()
     return "OK sent %d" % n
 
 
@@ -117,6 +142,7 @@ def role_pull_sizes(sock, args):
 def role_push_sizes(sock, args):
     for size in (int(a) for a in args):
         send(sock, pattern(size))
+    await_stdin_eof()
     return "OK sent %d sizes" % len(args)
 
 
@@ -154,6 +180,8 @@ def main():
     ap.add_argument("endpoint")
     ap.add_argument("args", nargs="*")
     opts = ap.parse_args()
+    global TIMEOUT_MS
+    TIMEOUT_MS = opts.timeout
     stype, fn, nargs = ROLES[opts.role]
     if len(opts.args) < nargs:
         ap.error("%s needs %d argument(s)" % (opts.role, nargs))
