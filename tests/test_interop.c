@@ -9,9 +9,16 @@
  * LD_LIBRARY_PATH and LD_PRELOAD removed from its environment, so it loads the system
  * libzmq whatever this program is linked against. The peer prints "READY <endpoint>" on
  * stdout once bound or connected; every wait here reads that pipe or a zinc socket with a
- * deadline, never a sleep. Every child is reaped and the temporary ipc directory removed,
- * also when a case fails. Exits 77 (ctest SKIP_RETURN_CODE) when /usr/bin/python3 cannot
- * import zmq. Uses the public zmq.h API only, so it also builds against libzmq itself:
+ * deadline, never a sleep (the one exception: without zmq_socket_monitor the heartbeat
+ * case must give zinc its detection time before resuming the peer). Closing the peer's
+ * stdin tells it the test has everything. Every child is reaped and the temporary ipc
+ * directory removed, also when a case fails. Exits 77 (ctest SKIP_RETURN_CODE) when
+ * /usr/bin/python3 cannot import zmq.
+ *
+ * An argument runs only the cases whose name contains it. Under valgrind, or with
+ * ZINC_INTEROP_QUICK set, counts and sizes shrink (5000 messages, up to 1 MiB).
+ * ZINC_INTEROP_PEER overrides the path of peer.py. Uses the public zmq.h API only, so it
+ * also builds against libzmq itself, from the source tree's root:
  *   gcc -std=c11 -D_GNU_SOURCE -Itests tests/test_interop.c -lzmq -lpthread
  * which checks the test, libzmq against libzmq.
  */

@@ -441,7 +441,7 @@ ctx_strdup(const char *s)
 
 int
 ctx_endpoint_add(struct ctx *c, const char *name, struct own *socket, int sndhwm,
-                 int rcvhwm)
+                 int rcvhwm, const void *rid, size_t rid_len)
 {
 	if (ctx_endpoint_find(c, name))
 		return -EADDRINUSE;
@@ -456,6 +456,9 @@ ctx_endpoint_add(struct ctx *c, const char *name, struct own *socket, int sndhwm
 	e->socket = socket;
 	e->sndhwm = sndhwm;
 	e->rcvhwm = rcvhwm;
+	e->rid_len = (uint8_t)(rid_len > sizeof e->rid ? sizeof e->rid : rid_len);
+	if (e->rid_len)
+		memcpy(e->rid, rid, e->rid_len);
 	e->next = c->endpoints;
 	c->endpoints = e;
 	return 0;

@@ -31,6 +31,8 @@ struct ctx_endpoint {
 	char *name;
 	struct own *socket; /* the bound socket's tree root */
 	int sndhwm, rcvhwm;
+	uint8_t rid_len;    /* the bound socket's ZMQ_ROUTING_ID */
+	uint8_t rid[255];
 	struct ctx_endpoint *next;
 };
 
@@ -125,7 +127,7 @@ void ctx_lock_endpoints(struct ctx *c);
 void ctx_unlock_endpoints(struct ctx *c);
 /* ctx_endpoint_add: 0, -EADDRINUSE or -ENOMEM. */
 int ctx_endpoint_add(struct ctx *c, const char *name, struct own *socket, int sndhwm,
-                     int rcvhwm);
+                     int rcvhwm, const void *rid, size_t rid_len);
 struct ctx_endpoint *ctx_endpoint_find(struct ctx *c, const char *name);
 /* ctx_endpoint_remove: removes name if socket bound it (name NULL: all of socket's).
  * Returns how many were removed. */

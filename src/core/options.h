@@ -61,6 +61,16 @@ struct options {
 	char last_endpoint[OPTIONS_BLOB_MAX];
 };
 
+/* options_pipe_per_connection: does a connecting socket get a new pipe for each
+ * connection (made at the handshake, ended with it) rather than one pipe that queues
+ * across reconnects? Yes with ZMQ_IMMEDIATE, and for sockets that address peers by
+ * routing id, since each connection is a peer of its own. */
+static inline int
+options_pipe_per_connection(const struct options *o)
+{
+	return o->immediate || o->type == 6 /* ZMQ_ROUTER */ || o->type == 11 /* ZMQ_STREAM */;
+}
+
 /* options_init: libzmq's defaults for a socket of this type. */
 void options_init(struct options *o, int type);
 /* options_set: 0, -EINVAL (unknown option, bad size or value). */

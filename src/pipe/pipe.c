@@ -110,6 +110,16 @@ pipe_send_hwms(struct pipe *p, int64_t peer_out_hwm, int64_t peer_in_hwm)
 	object_send(&cmd);
 }
 
+void
+pipe_set_peer_rid(struct pipe *p, const void *rid, size_t len)
+{
+	if (len > sizeof p->peer_rid)
+		len = sizeof p->peer_rid;
+	if (len)
+		memcpy(p->peer_rid, rid, len);
+	p->peer_rid_len = (uint8_t)len;
+}
+
 static bool
 pipe_readable_state(const struct pipe *p)
 {

@@ -60,7 +60,12 @@ struct pipe {
 	void *sink;
 	const struct pipe_sink_ops *sink_ops;
 	uint32_t index[PIPE_ARRAYS];
-	void *user;         /* the sink's per-pipe data (endpoint record, routing id) */
+	void *user;         /* the sink's per-pipe data (endpoint record) */
+	void *sock_data;    /* the socket type's per-pipe data (ROUTER's peer record) */
+	/* The peer's routing id, as it announced it (ZMTP Identity, inproc ZMQ_ROUTING_ID)
+	 * or as ZMQ_CONNECT_ROUTING_ID named it; set before the end reaches its socket. */
+	uint8_t peer_rid_len;
+	uint8_t peer_rid[255];
 };
 
 /* pipe_pair: creates two connected ends, p[0] living in parents[0]'s thread and p[1]
@@ -76,6 +81,9 @@ void pipe_set_tid(struct pipe *p, uint32_t tid);
 void pipe_set_hwms(struct pipe *p, int64_t out_hwm, int64_t in_hwm);
 /* pipe_send_hwms: asks the peer end to take these HWMs (same meaning, its view). */
 void pipe_send_hwms(struct pipe *p, int64_t peer_out_hwm, int64_t peer_in_hwm);
+/* pipe_set_peer_rid: records the peer's routing id (len 0: none). Only for an end not
+ * yet handed to its owner. */
+void pipe_set_peer_rid(struct pipe *p, const void *rid, size_t len);
 /* pipe_set_nodelay: for ends that never read (PUSH, PUB): ack a peer's PIPE_TERM at
  * once instead of waiting to read its delimiter. */
 static inline void

@@ -39,6 +39,7 @@ struct engine {
 	bool output_stopped;
 	bool has_stash; /* a decoded message waits for room in the pipe */
 	bool ready_sent;
+	bool out_more; /* the last message pulled had MORE: the next is not a first part */
 	bool timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
 	struct session *session;
 	struct poller *poller;
@@ -46,6 +47,8 @@ struct engine {
 	struct options opts;
 	char *peer_address;
 	struct metadata *meta; /* the peer's properties, attached to each message */
+	uint8_t peer_rid_len;  /* the peer's Identity, as sent */
+	uint8_t peer_rid[255];
 	struct msg stash;
 	uint8_t greeting[GREETING_SIZE];
 	size_t greeting_have;
@@ -214,17 +217,37 @@ engine_queue_command(struct engine *e, const char *name, const void *data, size_
 	return 0;
 }
 
+/* engine_subscription: a SUB/XSUB's subscription message (first byte 1 or 0) goes to a
+ * ZMTP 3.1 peer as a SUBSCRIBE / CANCEL command; a 3.0 peer gets the message itself. */
+static void
+engine_subscription(struct engine *e, struct msg *m)
+{
+	size_t size = msg_size(m);
+	const uint8_t *d = msg_data(m);
+	if (e->peer_minor < 1 || size == 0 || d[0] > 1 || (m->flags & MSGF_MORE))
+		return;
+	struct msg cmd;
+	if (zmtp_command_build(&cmd, d[0] ? "SUBSCRIBE" : "CANCEL", d + 1, size - 1) < 0)
+		return; /* no memory: the message form still works with libzmq */
+	msg_close(m);
+	msg_move(m, &cmd);
+}
+
 /* engine_fill: pulls messages from the pipe while the encoder has room. */
 static void
 engine_fill(struct engine *e)
 {
 	if (e->state != ES_ACTIVE)
 		return;
+	bool subs = e->opts.type == ZMQ_SUB || e->opts.type == ZMQ_XSUB;
 	struct msg m;
 	while (zmtp_encoder_space(&e->enc)) {
 		msg_init(&m);
 		if (session_pull_msg(e->session, &m) < 0)
 			break;
+		if (subs && !e->out_more)
+			engine_subscription(e, &m);
+		e->out_more = (m.flags & MSGF_MORE) != 0;
 		zmtp_encoder_load(&e->enc, &m);
 	}
 }
@@ -352,6 +375,12 @@ engine_ready_prop(void *arg, const char *name, size_t nlen, const uint8_t *val, 
 	}
 	const char *stored = key;
 	if (strcasecmp(key, "Identity") == 0) {
+		if (vlen > sizeof rp->e->peer_rid) {
+			rp->err = -EPROTO;
+			return -1;
+		}
+		memcpy(rp->e->peer_rid, val, vlen);
+		rp->e->peer_rid_len = (uint8_t)vlen;
 		if (vlen == 0)
 			return 0;
 		stored = "Routing-Id";
@@ -385,7 +414,7 @@ engine_process_ready(struct engine *e, const uint8_t *data, size_t len)
 	engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
 	if (e->opts.heartbeat_ivl > 0 && e->peer_minor >= 1)
 		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl, &e->timer_hb_ivl);
-	rc = session_engine_ready(e->session, e->meta);
+	rc = session_engine_ready(e->session, e->peer_rid, e->peer_rid_len);
 	if (rc < 0)
 		return rc;
 	/* Messages may already wait in the pipe (a connect before the handshake). */
@@ -424,8 +453,10 @@ engine_process_command(struct engine *e, struct msg *m)
 		return engine_process_ping(e, data, dlen);
 	if (IS("PONG"))
 		return 0;
-	if (IS("SUBSCRIBE") || IS("CANCEL"))
-		return session_push_command(e->session, m);
+	if (IS("SUBSCRIBE") || IS("CANCEL")) {
+		int rc2 = session_push_command(e->session, m, IS("SUBSCRIBE"), data, dlen);
+		return rc2 == -EAGAIN ? 0 : rc2; /* a full pipe drops it, as a PUB would */
+	}
 	return -EPROTO;
 #undef IS
 }

@@ -164,11 +164,24 @@ session_flush(struct session *s)
 }
 
 int
-session_push_command(struct session *s, struct msg *m)
+session_push_command(struct session *s, struct msg *m, bool subscribe, const void *topic,
+                     size_t len)
 {
-	(void)s;
+	/* ZMTP 3.1 SUBSCRIBE / CANCEL become the message form sockets use: a first byte
+	 * of 1 or 0, then the topic. */
 	(void)m;
-	return 0; /* subscriptions arrive with PUB/SUB */
+	struct msg sub;
+	int rc = msg_init_size(&sub, len + 1);
+	if (rc < 0)
+		return rc;
+	uint8_t *d = msg_data(&sub);
+	d[0] = subscribe ? 1 : 0;
+	if (len)
+		memcpy(d + 1, topic, len);
+	rc = session_push_msg(s, &sub);
+	if (rc < 0)
+		msg_close(&sub);
+	return rc;
 }
 
 /* Connecting. */
@@ -336,9 +349,8 @@ session_start_connecting(struct session *s)
 /* The engine's life. */
 
 int
-session_engine_ready(struct session *s, struct metadata *peer)
+session_engine_ready(struct session *s, const void *peer_rid, size_t rid_len)
 {
-	(void)peer;
 	session_event(s, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
 	s->reconnect_cur = s->opts.reconnect_ivl;
 	if (s->pipe || s->term_pending)
@@ -349,6 +361,11 @@ session_engine_ready(struct session *s, struct metadata *peer)
 	int rc = pipe_pair(parents, pp, hwm);
 	if (rc < 0)
 		return rc;
+	if (s->opts.connect_routing_id.len) /* ZMQ_CONNECT_ROUTING_ID names this peer */
+		pipe_set_peer_rid(pp[1], s->opts.connect_routing_id.data,
+		                  s->opts.connect_routing_id.len);
+	else
+		pipe_set_peer_rid(pp[1], peer_rid, rid_len);
 	session_attach_pipe(s, pp[0]);
 	own_inc_seqnum(s->socket);
 	struct command cmd;
@@ -398,8 +415,8 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 			session_check_done(s);
 		return;
 	}
-	if (s->opts.immediate)
-		session_detach_pipe(s); /* messages go only to a live connection */
+	if (options_pipe_per_connection(&s->opts))
+		session_detach_pipe(s); /* the pipe was this connection's */
 	if (s->term_pending && s->own.linger == 0) {
 		session_check_done(s);
 		return;

@@ -57,9 +57,10 @@ int session_push_msg(struct session *s, struct msg *m);
 int session_pull_msg(struct session *s, struct msg *m);
 void session_flush(struct session *s);
 /* session_push_command: a SUBSCRIBE / CANCEL command for the socket. */
-int session_push_command(struct session *s, struct msg *m);
+int session_push_command(struct session *s, struct msg *m, bool subscribe, const void *topic,
+                         size_t len);
 /* session_engine_ready: the handshake succeeded; 0 or -ENOMEM. */
-int session_engine_ready(struct session *s, struct metadata *peer);
+int session_engine_ready(struct session *s, const void *peer_rid, size_t rid_len);
 /* session_engine_failed: the session destroys the engine before returning. */
 void session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
                            int protocol_error);

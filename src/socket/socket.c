@@ -16,17 +16,9 @@
 
 #define SOCKET_TIMER_LINGER 1
 
-extern const struct socket_ops pair_socket_ops;
-extern const struct socket_ops push_socket_ops;
-extern const struct socket_ops pull_socket_ops;
-
-/* The socket types, by ZMQ_* number. NULL: not built yet. */
-static const struct socket_ops *const socket_types[] = {
-	[ZMQ_PAIR] = &pair_socket_ops,
-	[ZMQ_PUSH] = &push_socket_ops,
-	[ZMQ_PULL] = &pull_socket_ops,
-	[ZMQ_STREAM] = NULL,
-};
+/* The socket types, by ZMQ_* number (socket_types.c). */
+extern const struct socket_ops *const socket_types[];
+extern const size_t socket_types_count;
 
 static const struct own_ops socket_own_ops;
 static const struct pipe_sink_ops socket_sink_ops;
@@ -41,11 +33,9 @@ socket_from_own(struct own *o)
 int
 socket_new(struct socket **out, struct ctx *ctx, int type)
 {
-	if (type < 0 || (size_t)type >= sizeof socket_types / sizeof socket_types[0])
+	if (type < 0 || (size_t)type >= socket_types_count || !socket_types[type])
 		return -EINVAL;
 	const struct socket_ops *ops = socket_types[type];
-	if (!ops)
-		return (type <= ZMQ_STREAM) ? -ENOTSUP : -EINVAL;
 	uint32_t tid;
 	int rc = ctx_socket_open(ctx, &tid);
 	if (rc < 0)

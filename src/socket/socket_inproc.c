@@ -69,7 +69,8 @@ socket_inproc_bind(struct socket *s, const char *uri, const char *name)
 {
 	struct ctx *ctx = s->own.obj.ctx;
 	ctx_lock_endpoints(ctx);
-	int rc = ctx_endpoint_add(ctx, name, &s->own, s->options.sndhwm, s->options.rcvhwm);
+	int rc = ctx_endpoint_add(ctx, name, &s->own, s->options.sndhwm, s->options.rcvhwm,
+	                          s->options.routing_id.data, s->options.routing_id.len);
 	if (rc == 0)
 		inproc_take_pending(s, name);
 	ctx_unlock_endpoints(ctx);
@@ -88,6 +89,21 @@ socket_inproc_unbind(struct socket *s, const char *name)
 	return n ? 0 : -ENOENT;
 }
 
+/* inproc_set_rids: each end learns its peer's routing id: the binder's end gets ours,
+ * ours gets ZMQ_CONNECT_ROUTING_ID when set, else the binder's. */
+static void
+inproc_set_rids(struct socket *s, struct pipe *pp[2], const void *bound_rid, size_t len)
+{
+	pipe_set_peer_rid(pp[1], s->options.routing_id.data, s->options.routing_id.len);
+	if (s->options.connect_routing_id.len) {
+		pipe_set_peer_rid(pp[0], s->options.connect_routing_id.data,
+		                  s->options.connect_routing_id.len);
+		s->options.connect_routing_id.len = 0; /* it names one connection */
+	} else {
+		pipe_set_peer_rid(pp[0], bound_rid, len);
+	}
+}
+
 /* inproc_connect_bound: the name is bound: hand the peer its end now. Under the
  * endpoint lock. */
 static int
@@ -99,6 +115,7 @@ inproc_connect_bound(struct socket *s, struct ctx_endpoint *ep, struct pipe *pp[
 	int rc = pipe_pair(parents, pp, hwm);
 	if (rc < 0)
 		return rc;
+	inproc_set_rids(s, pp, ep->rid, ep->rid_len);
 	rc = socket_attach_pipe(s, pp[0]);
 	if (rc < 0) {
 		pipe_destroy_pair_unused(pp[0]);
@@ -126,6 +143,8 @@ inproc_connect_pending(struct socket *s, const char *name, struct pipe *pp[2],
 	int rc = pipe_pair(parents, pp, hwm);
 	if (rc < 0)
 		return rc;
+	/* The binder's own routing id is not known until it binds. */
+	inproc_set_rids(s, pp, NULL, 0);
 	rc = socket_attach_pipe(s, pp[0]);
 	if (rc < 0) {
 		pipe_destroy_pair_unused(pp[0]);

@@ -157,7 +157,8 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 	}
 	session_set_connect(sess, (size_t)(addr - uri), is_tcp,
 	                    is_tcp ? st_resolve_tcp : st_resolve_ipc);
-	if (!s->options.immediate) {
+	s->options.connect_routing_id.len = 0; /* it named this connection only */
+	if (!options_pipe_per_connection(&s->options)) {
 		/* The pipe exists before the connection: messages queue until it is up. */
 		struct object *parents[2] = {&s->own.obj, session_object(sess)};
 		int64_t hwm[2] = {s->options.sndhwm, s->options.rcvhwm};
