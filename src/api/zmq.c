@@ -454,29 +454,3 @@ zmq_socket_monitor(void *socket, const char *endpoint, int events)
 	int rc = socket_monitor(s, endpoint, events);
 	return rc < 0 ? api_fail(rc) : 0;
 }
-
-ZMQ_EXPORT int
-zmq_proxy(void *frontend, void *backend, void *capture)
-{
-	(void)frontend;
-	(void)backend;
-	(void)capture;
-	return api_fail(-ENOTSUP);
-}
-
-ZMQ_EXPORT int
-zmq_proxy_steerable(void *frontend, void *backend, void *capture, void *control)
-{
-	(void)frontend;
-	(void)backend;
-	(void)capture;
-	(void)control;
-	return api_fail(-ENOTSUP);
-}
-
-ZMQ_EXPORT int
-zmq_device(int type, void *frontend, void *backend)
-{
-	(void)type;
-	return zmq_proxy(frontend, backend, NULL);
-}

@@ -131,6 +131,7 @@ options_init(struct options *o, int type)
 	o->tcp_keepalive_intvl = -1;
 	o->handshake_ivl = 30000;
 	o->heartbeat_timeout = -1;
+	o->stream_notify = 1;
 	o->maxmsgsize = -1;
 	o->use_fd = -1;
 	o->vmci_connect_timeout = -1;

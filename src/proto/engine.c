@@ -40,6 +40,10 @@ struct engine {
 	bool has_stash; /* a decoded message waits for room in the pipe */
 	bool ready_sent;
 	bool out_more; /* the last message pulled had MORE: the next is not a first part */
+	bool raw;      /* ZMQ_STREAM: no ZMTP, bytes in and out as they come */
+	bool raw_has;  /* raw_out holds a message being written */
+	size_t raw_off;
+	struct msg raw_out;
 	bool timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
 	struct session *session;
 	struct poller *poller;
@@ -62,6 +66,7 @@ static const struct poll_handler_ops engine_handler;
 
 static void engine_fail(struct engine *e, enum engine_end why, int protocol_error);
 static int engine_process_input(struct engine *e);
+static void engine_raw_notify(struct engine *e);
 
 int
 engine_new(struct engine **out, int fd, const struct options *opts, const char *peer_address)
@@ -83,7 +88,9 @@ engine_new(struct engine **out, int fd, const struct options *opts, const char *
 	e->peer_address = peer;
 	e->inbuf = inbuf;
 	e->state = ES_GREETING;
+	e->raw = opts->type == ZMQ_STREAM;
 	msg_init(&e->stash);
+	msg_init(&e->raw_out);
 	zmtp_decoder_init(&e->dec, opts->maxmsgsize);
 	zmtp_encoder_init(&e->enc);
 	*out = e;
@@ -130,8 +137,22 @@ engine_plug(struct engine *e, struct session *s, struct poller *p)
 		engine_fail(e, ENGINE_END_NOMEM, 0);
 		return;
 	}
-	engine_queue_greeting(e);
 	poller_set_pollin(p, e->handle);
+	if (e->raw) {
+		/* No greeting, no handshake: the connection is the peer. */
+		e->state = ES_ACTIVE;
+		/* POLLOUT once: the first (empty) pull marks the pipe's reader asleep,
+		 * so the socket's first message wakes us. */
+		poller_set_pollout(p, e->handle);
+		if (session_engine_ready(s, NULL, 0) < 0) {
+			engine_fail(e, ENGINE_END_NOMEM, 0);
+			return;
+		}
+		if (e->opts.stream_notify)
+			engine_raw_notify(e);
+		return;
+	}
+	engine_queue_greeting(e);
 	poller_set_pollout(p, e->handle);
 	if (e->opts.handshake_ivl > 0)
 		engine_add_timer(e, TIMER_HANDSHAKE, e->opts.handshake_ivl, &e->timer_handshake);
@@ -150,6 +171,7 @@ engine_destroy(struct engine *e)
 	}
 	zn_close_fd(e->fd);
 	msg_close(&e->stash);
+	msg_close(&e->raw_out);
 	zmtp_decoder_fini(&e->dec);
 	zmtp_encoder_fini(&e->enc);
 	if (e->meta)
@@ -168,7 +190,7 @@ engine_fd(const struct engine *e)
 bool
 engine_output_empty(const struct engine *e)
 {
-	return zmtp_encoder_empty(&e->enc);
+	return e->raw ? !e->raw_has : zmtp_encoder_empty(&e->enc);
 }
 
 bool
@@ -177,12 +199,27 @@ engine_handshake_done(const struct engine *e)
 	return e->state == ES_ACTIVE;
 }
 
+/* engine_raw_notify: ZMQ_STREAM's connect / disconnect notification, an empty
+ * message from the peer. Dropped if the pipe is full (as libzmq). */
+static void
+engine_raw_notify(struct engine *e)
+{
+	struct msg m;
+	msg_init(&m);
+	if (session_push_msg(e->session, &m) == 0)
+		session_flush(e->session);
+	else
+		msg_close(&m);
+}
+
 /* engine_fail: the connection is over. The session destroys the engine: nothing may
  * touch e after this returns. */
 static void
 engine_fail(struct engine *e, enum engine_end why, int protocol_error)
 {
 	bool handshaking = e->state != ES_ACTIVE;
+	if (e->raw && !handshaking && e->opts.stream_notify)
+		engine_raw_notify(e); /* ZMQ_STREAM: an empty message says "gone" */
 	e->state = ES_DEAD;
 	session_engine_failed(e->session, why, handshaking, protocol_error);
 }
@@ -285,10 +322,52 @@ engine_write(struct engine *e)
 	return 0;
 }
 
+/* engine_write_raw: ZMQ_STREAM output: each message's bytes as they are; an empty
+ * message closes the connection. Same contract as engine_write. */
+static int
+engine_write_raw(struct engine *e)
+{
+	for (int round = 0; round < 64; round++) {
+		if (!e->raw_has) {
+			msg_init(&e->raw_out);
+			if (session_pull_msg(e->session, &e->raw_out) < 0) {
+				if (!e->output_stopped && e->handle) {
+					e->output_stopped = true;
+					poller_reset_pollout(e->poller, e->handle);
+				}
+				return session_engine_drained(e->session) ? -1 : 0;
+			}
+			if (msg_size(&e->raw_out) == 0) {
+				engine_fail(e, ENGINE_END_CLOSED, 0);
+				return -1;
+			}
+			e->raw_has = true;
+			e->raw_off = 0;
+		}
+		struct iovec iov = {(uint8_t *)msg_data(&e->raw_out) + e->raw_off,
+		                    msg_size(&e->raw_out) - e->raw_off};
+		ssize_t w = zn_writev(e->fd, &iov, 1);
+		if (w == -EAGAIN)
+			return 0;
+		if (w < 0) {
+			engine_fail(e, ENGINE_END_CLOSED, 0);
+			return -1;
+		}
+		e->raw_off += (size_t)w;
+		if (e->raw_off < msg_size(&e->raw_out))
+			return 0;
+		msg_close(&e->raw_out);
+		msg_init(&e->raw_out);
+		e->raw_has = false;
+	}
+	return 0;
+}
+
 static void
 engine_out_event(void *arg)
 {
-	(void)engine_write(arg);
+	struct engine *e = arg;
+	(void)(e->raw ? engine_write_raw(e) : engine_write(e));
 }
 
 void
@@ -298,7 +377,7 @@ engine_restart_output(struct engine *e)
 		return;
 	engine_start_output(e);
 	/* Write now rather than after the next poll: one wake-up less per message. */
-	(void)engine_write(e);
+	engine_out_event(e);
 }
 
 /* Handshake. */
@@ -570,12 +649,40 @@ engine_read_direct(struct engine *e)
 	return 1;
 }
 
+/* engine_read_raw: ZMQ_STREAM input: whatever arrived is one message. */
+static void
+engine_read_raw(struct engine *e)
+{
+	ssize_t n = zn_read(e->fd, e->inbuf, ENGINE_INBUF);
+	if (n == -EAGAIN)
+		return;
+	if (n <= 0) {
+		engine_fail(e, ENGINE_END_CLOSED, 0);
+		return;
+	}
+	struct msg m;
+	if (msg_init_buffer(&m, e->inbuf, (size_t)n) < 0) {
+		engine_fail(e, ENGINE_END_NOMEM, 0);
+		return;
+	}
+	int rc = engine_deliver(e, &m);
+	if (rc < 0 && rc != -EAGAIN) {
+		engine_fail_rc(e, rc);
+		return;
+	}
+	session_flush(e->session);
+}
+
 static void
 engine_in_event(void *arg)
 {
 	struct engine *e = arg;
 	if (e->input_stopped)
 		return;
+	if (e->raw) {
+		engine_read_raw(e);
+		return;
+	}
 	int rc = engine_read_direct(e);
 	if (rc == 0) {
 		ssize_t n = zn_read(e->fd, e->inbuf, ENGINE_INBUF);

@@ -427,6 +427,17 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 bool
 session_engine_drained(struct session *s)
 {
+	if (s->pipe && s->pipe->state == PIPE_TERM_ACK_SENT && s->engine &&
+	    (!s->active || options_pipe_per_connection(&s->opts))) {
+		/* The socket ended this connection's pipe (a STREAM peer closed by an
+		 * empty frame, a refused peer) and all it sent is written: close now,
+		 * without waiting for the socket's thread to finish the handshake. */
+		struct engine *e = s->engine;
+		s->engine = NULL;
+		session_event(s, ZMQ_EVENT_DISCONNECTED, engine_fd(e));
+		engine_destroy(e);
+		return true;
+	}
 	if (!s->term_pending || s->pipe)
 		return false;
 	return session_check_done(s);
