@@ -418,8 +418,10 @@ engine_read_greeting(struct engine *e)
 		uint8_t b = e->inbuf[e->in_pos++];
 		size_t i = e->greeting_have++;
 		e->greeting[i] = b;
-		/* Reject a non-ZMTP peer as soon as its first or tenth byte shows it. */
-		if ((i == 0 && b != 0xff) || (i == 9 && !(b & 1)))
+		/* Reject a non-ZMTP peer as soon as its first or tenth byte shows it, and
+		 * a ZMTP 1.0/2.0 peer at its version byte, rather than wait for 64 bytes
+		 * it will never send. */
+		if ((i == 0 && b != 0xff) || (i == 9 && !(b & 1)) || (i == 10 && b < 3))
 			return -EPROTO;
 	}
 	if (e->greeting_have < GREETING_SIZE)
@@ -479,14 +481,16 @@ engine_process_ready(struct engine *e, const uint8_t *data, size_t len)
 	if (!rp.md)
 		return -ENOMEM;
 	int rc = zmtp_props_parse(data, len, engine_ready_prop, &rp);
-	if (rc == 0 && rp.err == 0 && !rp.type_ok)
+	if (rc < 0 && rp.err == 0)
+		rp.err = -ENOTSUP; /* malformed properties: refused, as libzmq */
+	if (rp.err == 0 && !rp.type_ok)
 		rp.err = -ENOTSUP;
-	if (rc == 0 && rp.err == 0 && e->peer_address[0])
+	if (rp.err == 0 && e->peer_address[0])
 		rp.err = metadata_add(rp.md, "Peer-Address", e->peer_address,
 		                      strlen(e->peer_address));
-	if (rc < 0 || rp.err < 0) {
+	if (rp.err < 0) {
 		metadata_rele(rp.md);
-		return rc < 0 ? -EPROTO : rp.err;
+		return rp.err;
 	}
 	e->meta = rp.md;
 	e->state = ES_ACTIVE;
@@ -607,9 +611,7 @@ engine_end_code(int rc, enum engine_end *why)
 	case -EPROTONOSUPPORT:
 		*why = ENGINE_END_PROTOCOL;
 		return ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH;
-	case -ENOTSUP:
-		*why = ENGINE_END_PROTOCOL;
-		return ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA;
+	case -ENOTSUP: *why = ENGINE_END_REFUSED; return 0;
 	case -ECONNRESET: *why = ENGINE_END_CLOSED; return 0;
 	default: *why = ENGINE_END_PROTOCOL; return ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND;
 	}

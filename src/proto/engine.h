@@ -27,6 +27,7 @@ enum engine_end {
 	ENGINE_END_PROTOCOL,  /* the peer broke the protocol */
 	ENGINE_END_TIMEOUT,   /* handshake or heartbeat timeout */
 	ENGINE_END_NOMEM,     /* no memory for what the peer sent */
+	ENGINE_END_REFUSED,   /* the peer's READY was unacceptable (type, properties) */
 };
 
 /* engine_new: takes ownership of fd (closed on failure too). peer_address is the

@@ -395,10 +395,15 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 {
 	struct engine *e = s->engine;
 	int fd = engine_fd(e);
+	/* The events libzmq gives: a protocol error in the handshake is named; a peer
+	 * that vanished or timed out mid-handshake is "no detail"; a refused READY
+	 * (incompatible type, bad properties) is only a disconnect. */
 	if (handshaking && why == ENGINE_END_PROTOCOL)
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, protocol_error);
 	else if (handshaking && why == ENGINE_END_TIMEOUT)
-		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
+		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ETIMEDOUT);
+	else if (handshaking && why == ENGINE_END_CLOSED)
+		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ECONNRESET);
 	session_event(s, ZMQ_EVENT_DISCONNECTED, fd);
 	s->engine = NULL;
 	engine_destroy(e);
