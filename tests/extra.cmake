@@ -94,3 +94,19 @@ if(TARGET test_interop)
 		RUN_SERIAL TRUE)
 endif()
 # ---- end interop -----------------------------------------------------------------------
+
+# ---- REQ/REP/DEALER/ROUTER (owner: reqrep helper) --------------------------------------
+# test_reqrep and test_router (registered by the test_*.c glob) run zinc against zinc;
+# with --interop the same programs run their cases against Debian's libzmq through
+# /usr/bin/python3 and tests/py/reqrep_peer.py, exiting 77 (skip) without python3-zmq.
+# ZINC_TEST_ZINC enables the cases for zinc's behaviour beyond libzmq's.
+foreach(t test_reqrep test_router)
+	if(TARGET ${t})
+		target_compile_definitions(${t} PRIVATE ZINC_TEST_ZINC=1
+			ZINC_REQREP_PEER_PY="${CMAKE_CURRENT_SOURCE_DIR}/py/reqrep_peer.py")
+		add_test(NAME ${t}_interop COMMAND ${t} --interop)
+		set_tests_properties(${t}_interop PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+			RUN_SERIAL TRUE)
+	endif()
+endforeach()
+# ---- end REQ/REP/DEALER/ROUTER ---------------------------------------------------------

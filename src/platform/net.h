@@ -130,6 +130,12 @@ int zn_peer_uid(int fd, uid_t *uid, gid_t *gid, pid_t *pid);
 /* zn_unlink: removes an ipc socket file. 0 or -errno (-ENOENT). */
 int zn_unlink(const char *path);
 
+/* zn_peer_cred_string: the Peer-Address libzmq gives an ipc peer:
+ * "localhost:<uid>:<gid>:<pid>" from SO_PEERCRED. 0 or -errno. */
+int zn_peer_cred_string(int fd, char *buf, size_t len);
+/* zn_file_id: the device and inode of a file (to recognise our own ipc socket file
+ * later). 0 or -errno. */
+int zn_file_id(const char *path, uint64_t *dev, uint64_t *ino);
 /* zn_rmdir: removes the private directory zn_mkdtemp made. 0 or -errno. */
 int zn_rmdir(const char *path);
 

@@ -344,6 +344,30 @@ zn_unlink(const char *path)
 }
 
 int
+zn_peer_cred_string(int fd, char *buf, size_t len)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+	pid_t pid = 0;
+	int rc = zn_peer_uid(fd, &uid, &gid, &pid);
+	if (rc < 0)
+		return rc;
+	snprintf(buf, len, "localhost:%u:%u:%d", (unsigned)uid, (unsigned)gid, (int)pid);
+	return 0;
+}
+
+int
+zn_file_id(const char *path, uint64_t *dev, uint64_t *ino)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return zn_errno();
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+int
 zn_rmdir(const char *path)
 {
 	return rmdir(path) < 0 ? zn_errno() : 0;

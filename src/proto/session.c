@@ -30,6 +30,7 @@ struct session {
 	bool has_src;
 	bool incomplete_in;    /* a multipart message from the engine is half written */
 	bool term_pending;     /* terminating: waiting for the pipe and the output */
+	int term_linger;       /* the linger it was asked to terminate with */
 	bool timer_reconnect, timer_connect, timer_linger;
 	struct zn_sockaddr addr, src;
 	const char *spec;
@@ -236,7 +237,7 @@ session_stop_connecting(struct session *s)
 static void
 session_schedule_reconnect(struct session *s)
 {
-	if (s->opts.reconnect_ivl < 0 || (s->term_pending && s->own.linger == 0))
+	if (s->opts.reconnect_ivl < 0 || (s->term_pending && s->term_linger == 0))
 		return;
 	int ivl = s->reconnect_cur > 0 ? s->reconnect_cur : 0;
 	session_add_timer(s, TIMER_RECONNECT, ivl, &s->timer_reconnect);
@@ -280,7 +281,10 @@ session_connected(struct session *s, int fd)
 		zn_tune_tcp(fd, &o);
 	}
 	char peer[128];
-	session_peer_ip(s, peer, sizeof peer);
+	if (s->is_tcp)
+		session_peer_ip(s, peer, sizeof peer);
+	else if (zn_peer_cred_string(fd, peer, sizeof peer) < 0)
+		peer[0] = '\0';
 	struct engine *e;
 	if (engine_new(&e, fd, &s->opts, peer) < 0) {
 		session_schedule_reconnect(s); /* engine_new closed the fd */
@@ -422,9 +426,12 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 	}
 	if (options_pipe_per_connection(&s->opts))
 		session_detach_pipe(s); /* the pipe was this connection's */
-	if (s->term_pending && s->own.linger == 0) {
-		session_check_done(s);
-		return;
+	if (s->term_pending) {
+		/* A pipe holding only its delimiter has nothing left to deliver. */
+		if (s->pipe)
+			(void)pipe_check_read(s->pipe);
+		if (s->term_linger == 0 || session_check_done(s))
+			return;
 	}
 	session_schedule_reconnect(s);
 }
@@ -439,8 +446,7 @@ session_engine_drained(struct session *s)
 		 * without waiting for the socket's thread to finish the handshake. */
 		struct engine *e = s->engine;
 		s->engine = NULL;
-		session_event(s, ZMQ_EVENT_DISCONNECTED, engine_fd(e));
-		engine_destroy(e);
+		engine_destroy(e); /* our own doing: no DISCONNECTED, as libzmq */
 		return true;
 	}
 	if (!s->term_pending || s->pipe)
@@ -465,7 +471,6 @@ session_check_done(struct session *s)
 	if (s->engine) {
 		struct engine *e = s->engine;
 		s->engine = NULL;
-		session_event(s, ZMQ_EVENT_DISCONNECTED, engine_fd(e));
 		engine_destroy(e);
 	}
 	own_unregister_term_ack(&s->own);
@@ -484,7 +489,6 @@ session_drop(struct session *s)
 	if (s->engine) {
 		struct engine *e = s->engine;
 		s->engine = NULL;
-		session_event(s, ZMQ_EVENT_DISCONNECTED, engine_fd(e));
 		engine_destroy(e);
 	}
 }
@@ -494,6 +498,7 @@ session_process_term(struct own *o, int linger)
 {
 	struct session *s = container_of(o, struct session, own);
 	s->term_pending = true;
+	s->term_linger = linger;
 	own_register_term_acks(o, 1); /* given back by session_check_done */
 	bool connected = s->engine && engine_handshake_done(s->engine);
 	if (linger == 0 || (!s->active && !connected)) {

@@ -60,8 +60,7 @@ static void
 req_pipe_terminated(struct socket *s, struct pipe *p)
 {
 	struct req *r = REQ(s);
-	if (r->reply_pipe == p)
-		r->reply_pipe = NULL;
+	if (r->reply_pipe == p) r->reply_pipe = NULL;
 	fqlb_terminated(&r->x, p);
 }
 
@@ -101,8 +100,7 @@ req_send_envelope(struct req *r)
 	r->reply_pipe = NULL;
 	if (r->base.options.req_correlate) {
 		uint32_t id = r->request_id + 1;
-		if ((rc = msg_init_buffer(&m, &id, sizeof id)) < 0)
-			return rc;
+		if ((rc = msg_init_buffer(&m, &id, sizeof id)) < 0) return rc;
 		msg_set_flags(&m, MSGF_MORE);
 		rc = lb_send(&r->x.lb, &m, &r->reply_pipe);
 		if (rc < 0) {
@@ -124,16 +122,14 @@ req_send(struct socket *s, struct msg *m)
 {
 	struct req *r = REQ(s);
 	if (r->receiving_reply) {
-		if (!s->options.req_relaxed)
-			return -EFSM;
+		if (!s->options.req_relaxed) return -EFSM;
 		/* ZMQ_REQ_RELAXED: abandon the request still waiting for its reply. */
 		r->receiving_reply = false;
 		r->message_begins = true;
 	}
 	if (r->message_begins) {
 		int rc = req_send_envelope(r);
-		if (rc < 0)
-			return rc;
+		if (rc < 0) return rc;
 		r->message_begins = false;
 		req_drop_input(r);
 	}
@@ -156,8 +152,7 @@ req_rollback(struct socket *s)
 {
 	struct req *r = REQ(s);
 	lb_rollback(&r->x.lb);
-	if (!r->receiving_reply)
-		r->message_begins = true;
+	if (!r->receiving_reply) r->message_begins = true;
 }
 
 /* req_recv_reply_pipe: the next part from the pipe the request went to; parts from
@@ -168,10 +163,8 @@ req_recv_reply_pipe(struct req *r, struct msg *m)
 	for (;;) {
 		struct pipe *from;
 		int rc = fq_recv(&r->x.fq, m, &from);
-		if (rc < 0)
-			return rc;
-		if (from == r->reply_pipe)
-			return 0;
+		if (rc < 0) return rc;
+		if (from == r->reply_pipe) return 0;
 		msg_close(m);
 		msg_init(m);
 	}
@@ -196,8 +189,7 @@ static bool
 req_check_id(struct req *r, struct msg *m)
 {
 	uint32_t id;
-	if (!(m->flags & MSGF_MORE) || msg_size(m) != sizeof id)
-		return false;
+	if (!(m->flags & MSGF_MORE) || msg_size(m) != sizeof id) return false;
 	memcpy(&id, msg_data(m), sizeof id);
 	return id == r->request_id;
 }
@@ -206,13 +198,11 @@ static int
 req_recv(struct socket *s, struct msg *m)
 {
 	struct req *r = REQ(s);
-	if (!r->receiving_reply)
-		return -EFSM;
+	if (!r->receiving_reply) return -EFSM;
 	while (r->message_begins) {
 		int rc;
 		if (s->options.req_correlate) {
-			if ((rc = req_recv_reply_pipe(r, m)) < 0)
-				return rc;
+			if ((rc = req_recv_reply_pipe(r, m)) < 0) return rc;
 			if (!req_check_id(r, m)) {
 				req_skip_rest(r, m);
 				continue;
@@ -220,8 +210,7 @@ req_recv(struct socket *s, struct msg *m)
 			msg_close(m);
 			msg_init(m);
 		}
-		if ((rc = req_recv_reply_pipe(r, m)) < 0)
-			return rc;
+		if ((rc = req_recv_reply_pipe(r, m)) < 0) return rc;
 		if (!(m->flags & MSGF_MORE) || msg_size(m) != 0) {
 			req_skip_rest(r, m);
 			continue;
@@ -231,8 +220,7 @@ req_recv(struct socket *s, struct msg *m)
 		r->message_begins = false;
 	}
 	int rc = req_recv_reply_pipe(r, m);
-	if (rc < 0)
-		return rc;
+	if (rc < 0) return rc;
 	if (!(m->flags & MSGF_MORE)) {
 		r->receiving_reply = false;
 		r->message_begins = true;
@@ -251,8 +239,7 @@ static bool
 req_has_out(struct socket *s)
 {
 	struct req *r = REQ(s);
-	if (r->receiving_reply && !s->options.req_relaxed)
-		return false;
+	if (r->receiving_reply && !s->options.req_relaxed) return false;
 	return lb_has_out(&r->x.lb);
 }
 
@@ -266,18 +253,18 @@ req_setsockopt(struct socket *s, int option, const void *val, size_t len)
 }
 
 const struct socket_ops req_socket_ops = {
-	.type = ZMQ_REQ,
-	.size = sizeof(struct req),
-	.init = req_init,
-	.fini = req_fini,
-	.attach_pipe = req_attach_pipe,
-	.send = req_send,
-	.recv = req_recv,
-	.has_in = req_has_in,
-	.has_out = req_has_out,
-	.read_activated = req_read_activated,
-	.write_activated = req_write_activated,
-	.pipe_terminated = req_pipe_terminated,
-	.rollback = req_rollback,
-	.setsockopt = req_setsockopt,
+        .type = ZMQ_REQ,
+        .size = sizeof(struct req),
+        .init = req_init,
+        .fini = req_fini,
+        .attach_pipe = req_attach_pipe,
+        .send = req_send,
+        .recv = req_recv,
+        .has_in = req_has_in,
+        .has_out = req_has_out,
+        .read_activated = req_read_activated,
+        .write_activated = req_write_activated,
+        .pipe_terminated = req_pipe_terminated,
+        .rollback = req_rollback,
+        .setsockopt = req_setsockopt,
 };

@@ -34,9 +34,9 @@
 /* A peer: one pipe and its routing id. */
 struct router_peer {
 	struct pipe *pipe;
-	struct msg id;  /* the routing id as a ready message part */
-	uint32_t hash;  /* of id */
-	bool listed;    /* in the map; false: an ignored duplicate */
+	struct msg id;                   /* the routing id as a ready message part */
+	uint32_t hash;                   /* of id */
+	bool listed;                     /* in the map; false: an ignored duplicate */
 	struct router_peer *prev, *next; /* the ignored list, when not listed */
 };
 
@@ -55,12 +55,12 @@ struct router {
 	/* recv: the first part of a message waits here while its id is returned. */
 	struct msg prefetched;
 	bool has_prefetched;
-	bool more_in;                 /* in the middle of returning a message */
-	bool terminate_current_in;    /* end current_in once its message is read */
+	bool more_in;              /* in the middle of returning a message */
+	bool terminate_current_in; /* end current_in once its message is read */
 	struct pipe *current_in;
 	/* send */
-	bool more_out;                /* the id frame was taken; parts go to current_out */
-	struct pipe *current_out;     /* NULL: the message is being dropped */
+	bool more_out;            /* the id frame was taken; parts go to current_out */
+	struct pipe *current_out; /* NULL: the message is being dropped */
 };
 
 #define ROUTER(s) ((struct router *)(void *)(s))
@@ -87,12 +87,10 @@ router_peer_is(struct router_peer *peer, const void *data, size_t len, uint32_t 
 static struct router_peer *
 router_map_find(struct router_map *map, const void *data, size_t len)
 {
-	if (map->n == 0)
-		return NULL;
+	if (map->n == 0) return NULL;
 	uint32_t hash = router_hash(data, len), mask = map->cap - 1;
 	for (uint32_t i = hash & mask; map->slots[i]; i = (i + 1) & mask)
-		if (router_peer_is(map->slots[i], data, len, hash))
-			return map->slots[i];
+		if (router_peer_is(map->slots[i], data, len, hash)) return map->slots[i];
 	return NULL;
 }
 
@@ -111,16 +109,13 @@ router_map_put(struct router_map *map, struct router_peer *peer)
 static int
 router_map_reserve(struct router_map *map)
 {
-	if ((map->n + 1) * 2 <= map->cap)
-		return 0;
+	if ((map->n + 1) * 2 <= map->cap) return 0;
 	uint32_t cap = map->cap ? map->cap * 2 : ROUTER_MAP_MIN;
 	struct router_peer **slots = zn_calloc(cap, sizeof *slots);
-	if (!slots)
-		return -ENOMEM;
+	if (!slots) return -ENOMEM;
 	struct router_map grown = {slots, cap, 0};
 	for (uint32_t i = 0; i < map->cap; i++)
-		if (map->slots[i])
-			router_map_put(&grown, map->slots[i]);
+		if (map->slots[i]) router_map_put(&grown, map->slots[i]);
 	zn_free(map->slots);
 	*map = grown;
 	return 0;
@@ -176,8 +171,7 @@ router_ignored_link(struct router *r, struct router_peer *peer)
 	peer->listed = false;
 	peer->prev = NULL;
 	peer->next = r->ignored;
-	if (r->ignored)
-		r->ignored->prev = peer;
+	if (r->ignored) r->ignored->prev = peer;
 	r->ignored = peer;
 }
 
@@ -188,8 +182,7 @@ router_ignored_unlink(struct router *r, struct router_peer *peer)
 		peer->prev->next = peer->next;
 	else
 		r->ignored = peer->next;
-	if (peer->next)
-		peer->next->prev = peer->prev;
+	if (peer->next) peer->next->prev = peer->prev;
 }
 
 static int
@@ -213,8 +206,7 @@ router_init(struct socket *s)
 static void
 router_peer_free(struct router_peer *peer)
 {
-	if (peer->pipe)
-		peer->pipe->sock_data = NULL;
+	if (peer->pipe) peer->pipe->sock_data = NULL;
 	msg_close(&peer->id);
 	zn_free(peer);
 }
@@ -225,8 +217,7 @@ router_fini(struct socket *s)
 	struct router *r = ROUTER(s);
 	/* Every pipe has ended by now, so both are normally empty. */
 	for (uint32_t i = 0; i < r->map.cap; i++)
-		if (r->map.slots[i])
-			router_peer_free(r->map.slots[i]);
+		if (r->map.slots[i]) router_peer_free(r->map.slots[i]);
 	while (r->ignored) {
 		struct router_peer *peer = r->ignored;
 		r->ignored = peer->next;
@@ -268,13 +259,10 @@ router_attach_pipe(struct socket *s, struct pipe *p)
 	uint8_t gen[5];
 	struct msg id, gen_old;
 	int rc = fq_reserve(&r->fq);
-	if (rc == 0)
-		rc = router_map_reserve(&r->map);
-	if (rc < 0)
-		return rc;
+	if (rc == 0) rc = router_map_reserve(&r->map);
+	if (rc < 0) return rc;
 	struct router_peer *peer = zn_calloc(1, sizeof *peer);
-	if (!peer)
-		return -ENOMEM;
+	if (!peer) return -ENOMEM;
 	msg_init(&peer->id);
 	struct router_peer *old = NULL;
 	if (p->peer_rid_len) {
@@ -284,16 +272,13 @@ router_attach_pipe(struct socket *s, struct pipe *p)
 		router_generate_id(r, gen);
 		rc = msg_init_buffer(&id, gen, sizeof gen);
 	}
-	if (rc < 0)
-		goto fail_id;
+	if (rc < 0) goto fail_id;
 	bool handover = old && s->options.router_handover;
 	if (handover) {
 		router_generate_id(r, gen);
-		if ((rc = msg_init_buffer(&gen_old, gen, sizeof gen)) < 0)
-			goto fail_gen;
+		if ((rc = msg_init_buffer(&gen_old, gen, sizeof gen)) < 0) goto fail_gen;
 	}
-	if (s->options.probe_router && (rc = fqlb_probe(p)) < 0)
-		goto fail_probe;
+	if (s->options.probe_router && (rc = fqlb_probe(p)) < 0) goto fail_probe;
 	/* Nothing can fail from here on. */
 	peer->pipe = p;
 	router_peer_set_id(peer, &id);
@@ -305,14 +290,12 @@ router_attach_pipe(struct socket *s, struct pipe *p)
 		router_ignored_link(r, peer);
 		return 0;
 	}
-	if (handover)
-		router_hand_over(r, old, &gen_old);
+	if (handover) router_hand_over(r, old, &gen_old);
 	router_list(r, peer);
 	return 0;
 
 fail_probe:
-	if (handover)
-		msg_close(&gen_old);
+	if (handover) msg_close(&gen_old);
 fail_gen:
 	msg_close(&id);
 fail_id:
@@ -326,7 +309,8 @@ static void
 router_promote(struct router *r, const void *data, size_t len, uint32_t hash)
 {
 	for (struct router_peer *peer = r->ignored; peer; peer = peer->next) {
-		if (peer->pipe->state != PIPE_ACTIVE || !router_peer_is(peer, data, len, hash))
+		if (peer->pipe->state != PIPE_ACTIVE ||
+		    !router_peer_is(peer, data, len, hash))
 			continue;
 		router_ignored_unlink(r, peer);
 		peer->pipe->delay = true; /* read to the end from now on */
@@ -340,14 +324,12 @@ router_pipe_terminated(struct socket *s, struct pipe *p)
 {
 	struct router *r = ROUTER(s);
 	struct router_peer *peer = p->sock_data;
-	if (p == r->current_out)
-		r->current_out = NULL; /* drop the rest of the message */
+	if (p == r->current_out) r->current_out = NULL; /* drop the rest of the message */
 	if (p == r->current_in) {
 		r->current_in = NULL;
 		r->terminate_current_in = false;
 	}
-	if (!peer)
-		return;
+	if (!peer) return;
 	if (peer->listed) {
 		fq_terminated(&r->fq, p);
 		router_map_remove(&r->map, peer);
@@ -362,16 +344,14 @@ static void
 router_read_activated(struct socket *s, struct pipe *p)
 {
 	struct router_peer *peer = p->sock_data;
-	if (peer && peer->listed)
-		fq_activated(&ROUTER(s)->fq, p);
+	if (peer && peer->listed) fq_activated(&ROUTER(s)->fq, p);
 }
 
 /* router_end_in: a whole message was returned. */
 static void
 router_end_in(struct router *r)
 {
-	if (r->terminate_current_in && r->current_in)
-		pipe_terminate(r->current_in, true);
+	if (r->terminate_current_in && r->current_in) pipe_terminate(r->current_in, true);
 	r->terminate_current_in = false;
 	r->current_in = NULL;
 }
@@ -386,8 +366,7 @@ router_recv(struct socket *s, struct msg *m)
 	} else {
 		struct pipe *from;
 		int rc = fq_recv(&r->fq, m, &from);
-		if (rc < 0)
-			return rc;
+		if (rc < 0) return rc;
 		if (!r->more_in) {
 			/* A new message: the sender's id goes first, the part waits. */
 			struct router_peer *peer = from->sock_data;
@@ -395,16 +374,14 @@ router_recv(struct socket *s, struct msg *m)
 			r->has_prefetched = true;
 			msg_copy(m, &peer->id);
 			msg_set_flags(m, MSGF_MORE);
-			if (r->prefetched.meta)
-				msg_set_metadata(m, r->prefetched.meta);
+			if (r->prefetched.meta) msg_set_metadata(m, r->prefetched.meta);
 			r->current_in = from;
 			r->more_in = true;
 			return 0;
 		}
 	}
 	r->more_in = (m->flags & MSGF_MORE) != 0;
-	if (!r->more_in)
-		router_end_in(r);
+	if (!r->more_in) router_end_in(r);
 	return 0;
 }
 
@@ -416,15 +393,15 @@ router_pipe_closed(const struct pipe *p)
 }
 
 /* router_route: m is the id frame: choose where the message goes. 0, or with
- * ZMQ_ROUTER_MANDATORY -EHOSTUNREACH (no such peer, or it is ending) or -EAGAIN (full). */
+ * ZMQ_ROUTER_MANDATORY -EHOSTUNREACH (no such peer, or it is ending) or -EAGAIN (full).
+ */
 static int
 router_route(struct router *r, struct msg *m)
 {
 	struct router_peer *peer = router_map_find(&r->map, msg_data(m), msg_size(m));
 	bool mandatory = r->base.options.router_mandatory != 0;
 	r->current_out = NULL;
-	if (!peer)
-		return mandatory ? -EHOSTUNREACH : 0;
+	if (!peer) return mandatory ? -EHOSTUNREACH : 0;
 	if (!pipe_check_write(peer->pipe)) {
 		if (mandatory)
 			return router_pipe_closed(peer->pipe) ? -EHOSTUNREACH : -EAGAIN;
@@ -442,8 +419,7 @@ router_send(struct socket *s, struct msg *m)
 		/* The id frame. Alone (no part follows) it is ignored, as in libzmq. */
 		if (m->flags & MSGF_MORE) {
 			int rc = router_route(r, m);
-			if (rc < 0)
-				return rc;
+			if (rc < 0) return rc;
 			r->more_out = true;
 		}
 		msg_close(m);
@@ -471,8 +447,7 @@ router_send(struct socket *s, struct msg *m)
 	msg_close(m); /* empty when it was written; dropped otherwise */
 	msg_init(m);
 	r->more_out = more;
-	if (!more)
-		r->current_out = NULL;
+	if (!more) r->current_out = NULL;
 	return 0;
 }
 
@@ -480,8 +455,7 @@ static void
 router_rollback(struct socket *s)
 {
 	struct router *r = ROUTER(s);
-	if (r->current_out)
-		pipe_rollback(r->current_out);
+	if (r->current_out) pipe_rollback(r->current_out);
 	r->current_out = NULL;
 	r->more_out = false;
 }
@@ -499,11 +473,9 @@ router_has_out(struct socket *s)
 	struct router *r = ROUTER(s);
 	/* A ROUTER can always send (a message nobody can take is dropped), unless
 	 * ZMQ_ROUTER_MANDATORY makes it wait for a peer with room. */
-	if (!s->options.router_mandatory)
-		return true;
+	if (!s->options.router_mandatory) return true;
 	for (uint32_t i = 0; i < r->fq.pipes.n; i++)
-		if (pipe_check_write(r->fq.pipes.items[i]))
-			return true;
+		if (pipe_check_write(r->fq.pipes.items[i])) return true;
 	return false;
 }
 
@@ -518,8 +490,7 @@ router_setsockopt(struct socket *s, int option, const void *val, size_t len)
 		/* Raw mode (ZMQ_STREAM's ancestor, deprecated) is not built: refuse
 		 * to turn it on rather than ignore it. */
 		int on;
-		if (len != sizeof on)
-			return -EINVAL;
+		if (len != sizeof on) return -EINVAL;
 		memcpy(&on, val, sizeof on);
 		return on ? -ENOTSUP : 1;
 	}
@@ -528,17 +499,17 @@ router_setsockopt(struct socket *s, int option, const void *val, size_t len)
 }
 
 const struct socket_ops router_socket_ops = {
-	.type = ZMQ_ROUTER,
-	.size = sizeof(struct router),
-	.init = router_init,
-	.fini = router_fini,
-	.attach_pipe = router_attach_pipe,
-	.send = router_send,
-	.recv = router_recv,
-	.has_in = router_has_in,
-	.has_out = router_has_out,
-	.read_activated = router_read_activated,
-	.pipe_terminated = router_pipe_terminated,
-	.rollback = router_rollback,
-	.setsockopt = router_setsockopt,
+        .type = ZMQ_ROUTER,
+        .size = sizeof(struct router),
+        .init = router_init,
+        .fini = router_fini,
+        .attach_pipe = router_attach_pipe,
+        .send = router_send,
+        .recv = router_recv,
+        .has_in = router_has_in,
+        .has_out = router_has_out,
+        .read_activated = router_read_activated,
+        .pipe_terminated = router_pipe_terminated,
+        .rollback = router_rollback,
+        .setsockopt = router_setsockopt,
 };

@@ -237,8 +237,10 @@ socket_connect(struct socket *s, const char *uri)
 	return socket_inproc_connect(s, uri, addr);
 }
 
-int
-socket_unbind(struct socket *s, const char *uri)
+/* socket_term_endpoint: what zmq_unbind and zmq_disconnect both do, as in libzmq:
+ * end every binding or connection made with this endpoint. 0 or -ENOENT. */
+static int
+socket_term_endpoint(struct socket *s, const char *uri)
 {
 	if (s->ctx_terminated)
 		return -ETERM;
@@ -247,64 +249,49 @@ socket_unbind(struct socket *s, const char *uri)
 		return rc;
 	char scheme[16];
 	const char *addr;
-	if (!uri || (rc = socket_parse(uri, scheme, sizeof scheme, &addr)) < 0)
-		return -EINVAL;
-	if ((rc = socket_check_scheme(scheme, addr)) < 0)
-		return rc == -EPROTONOSUPPORT ? -ENOENT : rc;
-	if (socket_is_inproc(scheme))
-		return socket_inproc_unbind(s, addr);
-	for (struct endpoint_rec **pp = &s->endpoints; *pp; pp = &(*pp)->next) {
-		struct endpoint_rec *r = *pp;
-		if (r->bound && (strcmp(r->uri, uri) == 0 ||
-		                 (r->given && strcmp(r->given, uri) == 0))) {
-			*pp = r->next;
-			own_term_child(&s->own, r->child);
-			socket_endpoint_free(r);
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-int
-socket_disconnect(struct socket *s, const char *uri)
-{
-	if (s->ctx_terminated)
-		return -ETERM;
-	int rc = socket_process_commands(s, 0);
-	if (rc < 0)
-		return rc;
-	if (!uri)
+	if (!uri || socket_parse(uri, scheme, sizeof scheme, &addr) < 0)
 		return -EINVAL;
 	int found = 0;
+	if (socket_is_inproc(scheme) && socket_inproc_unbind(s, addr) == 0)
+		found++;
 	for (struct endpoint_rec **pp = &s->endpoints; *pp;) {
 		struct endpoint_rec *r = *pp;
-		if (strcmp(r->uri, uri) != 0) {
+		bool match = strcmp(r->uri, uri) == 0 || (r->given && strcmp(r->given, uri) == 0);
+		if (!match) {
 			pp = &r->next;
 			continue;
 		}
-		if (r->bound) {
-			pp = &r->next;
-			continue;
-		}
-		/* Forget the endpoint now; its pipe or session ends in the background. */
+		/* Forget the endpoint now; its pipe and session end in the background. */
 		*pp = r->next;
 		found++;
 		struct pipe *p = r->pipe;
 		struct own *child = r->child;
 		bool pending = r->pending;
 		socket_endpoint_free(r);
-		if (child) {
-			own_term_child(&s->own, child);
-			continue;
-		}
-		p->user = NULL;
-		if (pending)
+		if (p && pending) {
+			p->user = NULL;
 			socket_drop_pending_pipe(s, p);
-		else
+		} else if (p) {
+			/* At once, so no further message is queued to this peer. */
+			p->user = NULL;
 			pipe_terminate(p, false);
+		}
+		if (child)
+			own_term_child(&s->own, child);
 	}
 	return found ? 0 : -ENOENT;
+}
+
+int
+socket_unbind(struct socket *s, const char *uri)
+{
+	return socket_term_endpoint(s, uri);
+}
+
+int
+socket_disconnect(struct socket *s, const char *uri)
+{
+	return socket_term_endpoint(s, uri);
 }
 
 /* socket_wait: after an -EAGAIN, waits for commands until the deadline. 0 to try
@@ -439,7 +426,10 @@ socket_pipe_terminated(void *sink, struct pipe *p)
 	pipe_array_erase(&s->pipes, p);
 	for (struct endpoint_rec **pp = &s->endpoints; *pp;) {
 		struct endpoint_rec *r = *pp;
-		if (r->pipe == p && !r->child) {
+		if (r->pipe == p && r->child) {
+			r->pipe = NULL; /* the session's record outlives its pipe */
+			pp = &r->next;
+		} else if (r->pipe == p) {
 			*pp = r->next;
 			socket_endpoint_free(r);
 		} else {

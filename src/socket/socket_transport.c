@@ -150,6 +150,7 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 	struct endpoint_rec *r = zn_calloc(1, sizeof *r);
 	char *u = st_strdup(uri);
 	struct session *sess = NULL;
+	struct pipe *pipe = NULL;
 	if (!r || !u || session_new(&sess, io, &s->own, &s->options, uri, &s->monitor) < 0) {
 		zn_free(r);
 		zn_free(u);
@@ -166,10 +167,12 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 		rc = pipe_pair(parents, pp, hwm);
 		if (rc == 0) {
 			rc = socket_attach_pipe(s, pp[0]);
-			if (rc < 0)
+			if (rc < 0) {
 				pipe_destroy_pair_unused(pp[0]);
-			else
+			} else {
 				session_attach_pipe(sess, pp[1]);
+				pipe = pp[0];
+			}
 		}
 		if (rc < 0) {
 			session_discard(sess);
@@ -180,6 +183,7 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 	}
 	r->uri = u;
 	r->child = session_own(sess);
+	r->pipe = pipe;
 	socket_endpoint_link(s, r);
 	own_launch_child(&s->own, session_own(sess));
 	socket_set_last_endpoint(s, uri);

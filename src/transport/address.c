@@ -68,7 +68,9 @@ parse_hostport(const char *s, size_t n, bool star_ok, struct hostport *hp)
 		h++;
 		hl -= 2;
 	}
-	if (hl == 0 || hl >= sizeof hp->host) return -EINVAL;
+	if (hl == 0) /* libzmq looks "" up as an interface on bind: ENODEV */
+		return star_ok ? -ENODEV : -EINVAL;
+	if (hl >= sizeof hp->host) return -EINVAL;
 	memcpy(hp->host, h, hl);
 	hp->host[hl] = '\0';
 	return 0;
@@ -129,10 +131,12 @@ resolve_local(const char *host, bool ipv6, struct zn_sockaddr *out)
 		}
 		return 0;
 	}
-	rc = zn_resolve_interface(host, ipv6, out);
-	if (rc != -ENODEV) return rc;
+	/* A numeric address first: it is the common case and needs no interface list. */
 	rc = zn_resolve_host(host, ipv6, true, out);
-	if (rc == 0 || rc == -EINVAL || rc == -ENOMEM) return rc;
+	if (rc == 0) return 0;
+	int irc = zn_resolve_interface(host, ipv6, out);
+	if (irc != -ENODEV) return irc;
+	if (rc == -EINVAL || rc == -ENOMEM) return rc;
 	return -ENODEV;
 }
 

@@ -27,6 +27,7 @@ struct listener {
 	bool is_tcp;
 	char endpoint[256];
 	char ipc_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* to unlink */
+	uint64_t ipc_dev, ipc_ino; /* the file we made, so we never unlink another's */
 	char wildcard_dir[PATH_MAX];
 };
 
@@ -78,8 +79,11 @@ listener_new(struct listener **out, struct io_thread *io, struct own *socket,
 		l->monitor = *monitor;
 	l->fd = fd;
 	l->is_tcp = is_tcp;
-	if (!is_tcp && addr->u.un.sun_path[0] != '\0')
+	if (!is_tcp && addr->u.un.sun_path[0] != '\0') {
 		snprintf(l->ipc_path, sizeof l->ipc_path, "%s", addr->u.un.sun_path);
+		if (zn_file_id(l->ipc_path, &l->ipc_dev, &l->ipc_ino) < 0)
+			l->ipc_path[0] = '\0'; /* cannot recognise it later: leave it */
+	}
 	if (wildcard_dir)
 		snprintf(l->wildcard_dir, sizeof l->wildcard_dir, "%s", wildcard_dir);
 	snprintf(endpoint, endpoint_len, "%s", l->endpoint);
@@ -127,7 +131,10 @@ listener_serve(struct listener *l, int fd, const struct zn_sockaddr *peer)
 		zn_tune_tcp(fd, &t);
 	}
 	char ip[128];
-	listener_peer_ip(peer, l->is_tcp, ip, sizeof ip);
+	if (l->is_tcp)
+		listener_peer_ip(peer, true, ip, sizeof ip);
+	else if (zn_peer_cred_string(fd, ip, sizeof ip) < 0)
+		ip[0] = '\0';
 	struct io_thread *io = ctx_choose_io_thread(ctx, l->opts.affinity);
 	struct engine *e;
 	struct session *s;
@@ -173,17 +180,21 @@ listener_close_fd(struct listener *l)
 		poller_rm_fd(l->poller, l->handle);
 		l->handle = NULL;
 	}
-	if (l->fd >= 0) {
-		zn_close_fd(l->fd);
-		monitor_event(&l->monitor, ZMQ_EVENT_CLOSED, l->fd, l->endpoint);
-		l->fd = -1;
-	}
-	if (l->ipc_path[0])
+	/* The file goes first, so a new bind of the same path right after our CLOSED
+	 * event finds it free; and only if it is still ours, not a later binder's. */
+	uint64_t dev, ino;
+	if (l->ipc_path[0] && zn_file_id(l->ipc_path, &dev, &ino) == 0 &&
+	    dev == l->ipc_dev && ino == l->ipc_ino)
 		zn_unlink(l->ipc_path);
 	l->ipc_path[0] = '\0';
 	if (l->wildcard_dir[0])
 		zn_rmdir(l->wildcard_dir);
 	l->wildcard_dir[0] = '\0';
+	if (l->fd >= 0) {
+		zn_close_fd(l->fd);
+		monitor_event(&l->monitor, ZMQ_EVENT_CLOSED, l->fd, l->endpoint);
+		l->fd = -1;
+	}
 }
 
 static void
