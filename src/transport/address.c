@@ -63,14 +63,14 @@ parse_hostport(const char *s, size_t n, bool star_ok, struct hostport *hp)
 	                     &hp->port)) < 0)
 		return rc;
 	hl = (size_t)(colon - s);
-	if (hl > 0 && (h[0] == '[' || h[hl - 1] == ']')) {
+	if (hl == 0) /* libzmq looks "" up as an interface on bind: ENODEV */
+		return star_ok ? -ENODEV : -EINVAL;
+	if (h[0] == '[' || h[hl - 1] == ']') {
 		if (hl < 2 || h[0] != '[' || h[hl - 1] != ']') return -EINVAL;
 		h++;
 		hl -= 2;
 	}
-	if (hl == 0) /* libzmq looks "" up as an interface on bind: ENODEV */
-		return star_ok ? -ENODEV : -EINVAL;
-	if (hl >= sizeof hp->host) return -EINVAL;
+	if (hl == 0 || hl >= sizeof hp->host) return -EINVAL;
 	memcpy(hp->host, h, hl);
 	hp->host[hl] = '\0';
 	return 0;
