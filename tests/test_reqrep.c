@@ -19,24 +19,15 @@
 #include "reqrep_util.h"
 
 /* The transport wrappers the case tables name. */
-#define ON_ALL(fn)                                                                       \
-	static void fn##_inproc(void)                                                    \
-	{                                                                                \
-		fn(INPROC);                                                              \
-	}                                                                                \
-	static void fn##_ipc(void)                                                       \
-	{                                                                                \
-		fn(IPC);                                                                 \
-	}                                                                                \
-	static void fn##_tcp(void)                                                       \
-	{                                                                                \
-		fn(TCP);                                                                 \
-	}
-#define CASES(name, fn)                                                                  \
-	{name " (inproc)", fn##_inproc}, {name " (ipc)", fn##_ipc},                      \
-	{                                                                                \
-		name " (tcp)", fn##_tcp                                                  \
-	}
+/* clang-format off */
+#define ON_ALL(fn)                                                                  \
+	static void fn##_inproc(void) { fn(INPROC); }                               \
+	static void fn##_ipc(void) { fn(IPC); }                                     \
+	static void fn##_tcp(void) { fn(TCP); }
+#define CASES(name, fn)                                                             \
+	{name " (inproc)", fn##_inproc}, {name " (ipc)", fn##_ipc},                 \
+	{name " (tcp)", fn##_tcp}
+/* clang-format on */
 
 /* serve: one request on rep, answered with "re:" in front of its first part. */
 static void
@@ -423,30 +414,18 @@ libzmq_req_zinc_rep(enum tr t, enum side b)
 	case_reset();
 }
 
-#define INTEROP(fn)                                                                      \
-	static void fn##_tcp_zb(void)                                                    \
-	{                                                                                \
-		fn(TCP, ZINC_BINDS);                                                     \
-	}                                                                                \
-	static void fn##_tcp_lb(void)                                                    \
-	{                                                                                \
-		fn(TCP, LIBZMQ_BINDS);                                                   \
-	}                                                                                \
-	static void fn##_ipc_zb(void)                                                    \
-	{                                                                                \
-		fn(IPC, ZINC_BINDS);                                                     \
-	}                                                                                \
-	static void fn##_ipc_lb(void)                                                    \
-	{                                                                                \
-		fn(IPC, LIBZMQ_BINDS);                                                   \
-	}
-#define INTEROP_CASES(name, fn)                                                          \
-	{name " (tcp, zinc binds)", fn##_tcp_zb},                                        \
-	        {name " (tcp, libzmq binds)", fn##_tcp_lb},                              \
-	        {name " (ipc, zinc binds)", fn##_ipc_zb},                                \
-	{                                                                                \
-		name " (ipc, libzmq binds)", fn##_ipc_lb                                 \
-	}
+/* clang-format off */
+#define INTEROP(fn)                                                                 \
+	static void fn##_tcp_zb(void) { fn(TCP, ZINC_BINDS); }                      \
+	static void fn##_tcp_lb(void) { fn(TCP, LIBZMQ_BINDS); }                    \
+	static void fn##_ipc_zb(void) { fn(IPC, ZINC_BINDS); }                      \
+	static void fn##_ipc_lb(void) { fn(IPC, LIBZMQ_BINDS); }
+#define INTEROP_CASES(name, fn)                                                     \
+	{name " (tcp, zinc binds)", fn##_tcp_zb},                                   \
+	{name " (tcp, libzmq binds)", fn##_tcp_lb},                                 \
+	{name " (ipc, zinc binds)", fn##_ipc_zb},                                   \
+	{name " (ipc, libzmq binds)", fn##_ipc_lb}
+/* clang-format on */
 
 INTEROP(zinc_req_libzmq_rep)
 INTEROP(libzmq_req_zinc_rep)

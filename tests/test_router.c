@@ -22,24 +22,15 @@
 #endif
 #include "reqrep_util.h"
 
-#define ON_ALL(fn)                                                                       \
-	static void fn##_inproc(void)                                                    \
-	{                                                                                \
-		fn(INPROC);                                                              \
-	}                                                                                \
-	static void fn##_ipc(void)                                                       \
-	{                                                                                \
-		fn(IPC);                                                                 \
-	}                                                                                \
-	static void fn##_tcp(void)                                                       \
-	{                                                                                \
-		fn(TCP);                                                                 \
-	}
-#define CASES(name, fn)                                                                  \
-	{name " (inproc)", fn##_inproc}, {name " (ipc)", fn##_ipc},                      \
-	{                                                                                \
-		name " (tcp)", fn##_tcp                                                  \
-	}
+/* clang-format off */
+#define ON_ALL(fn)                                                                  \
+	static void fn##_inproc(void) { fn(INPROC); }                               \
+	static void fn##_ipc(void) { fn(IPC); }                                     \
+	static void fn##_tcp(void) { fn(TCP); }
+#define CASES(name, fn)                                                             \
+	{name " (inproc)", fn##_inproc}, {name " (ipc)", fn##_ipc},                 \
+	{name " (tcp)", fn##_tcp}
+/* clang-format on */
 
 /* settle: on ipc and tcp, time for messages already sent to reach the receiving
  * socket's pipes (there is no event for "all queued"); inproc is synchronous. */
@@ -723,30 +714,18 @@ broker_libzmq_workers(enum tr t, enum side b)
 	case_reset();
 }
 
-#define INTEROP(fn)                                                                      \
-	static void fn##_tcp_zb(void)                                                    \
-	{                                                                                \
-		fn(TCP, ZINC_BINDS);                                                     \
-	}                                                                                \
-	static void fn##_tcp_lb(void)                                                    \
-	{                                                                                \
-		fn(TCP, LIBZMQ_BINDS);                                                   \
-	}                                                                                \
-	static void fn##_ipc_zb(void)                                                    \
-	{                                                                                \
-		fn(IPC, ZINC_BINDS);                                                     \
-	}                                                                                \
-	static void fn##_ipc_lb(void)                                                    \
-	{                                                                                \
-		fn(IPC, LIBZMQ_BINDS);                                                   \
-	}
-#define INTEROP_CASES(name, fn)                                                          \
-	{name " (tcp, zinc binds)", fn##_tcp_zb},                                        \
-	        {name " (tcp, libzmq binds)", fn##_tcp_lb},                              \
-	        {name " (ipc, zinc binds)", fn##_ipc_zb},                                \
-	{                                                                                \
-		name " (ipc, libzmq binds)", fn##_ipc_lb                                 \
-	}
+/* clang-format off */
+#define INTEROP(fn)                                                                 \
+	static void fn##_tcp_zb(void) { fn(TCP, ZINC_BINDS); }                      \
+	static void fn##_tcp_lb(void) { fn(TCP, LIBZMQ_BINDS); }                    \
+	static void fn##_ipc_zb(void) { fn(IPC, ZINC_BINDS); }                      \
+	static void fn##_ipc_lb(void) { fn(IPC, LIBZMQ_BINDS); }
+#define INTEROP_CASES(name, fn)                                                     \
+	{name " (tcp, zinc binds)", fn##_tcp_zb},                                   \
+	{name " (tcp, libzmq binds)", fn##_tcp_lb},                                 \
+	{name " (ipc, zinc binds)", fn##_ipc_zb},                                   \
+	{name " (ipc, libzmq binds)", fn##_ipc_lb}
+/* clang-format on */
 
 INTEROP(zinc_dealer_libzmq_router)
 INTEROP(libzmq_dealer_named)

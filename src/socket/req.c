@@ -127,7 +127,8 @@ req_send(struct socket *s, struct msg *m)
 		r->receiving_reply = false;
 		r->message_begins = true;
 	}
-	if (r->message_begins) {
+	bool first = r->message_begins;
+	if (first) {
 		int rc = req_send_envelope(r);
 		if (rc < 0) return rc;
 		r->message_begins = false;
@@ -135,11 +136,13 @@ req_send(struct socket *s, struct msg *m)
 	}
 	bool more = (m->flags & MSGF_MORE) != 0;
 	int rc = lb_send(&r->x.lb, m, NULL);
-	if (rc < 0) {
-		/* lb rolled back the whole request: the caller starts it again. */
+	if (rc < 0 && (rc == -ENOMEM || first)) {
+		/* The whole request goes (lb already dropped it on -ENOMEM); the
+		 * caller starts it again. */
+		lb_rollback(&r->x.lb);
 		r->message_begins = true;
-		return rc;
 	}
+	if (rc < 0) return rc;
 	if (!more) {
 		r->receiving_reply = true;
 		r->message_begins = true;

@@ -203,10 +203,10 @@ router_init(struct socket *s)
 	return 0;
 }
 
+/* router_peer_free: frees the record only (its pipe may be gone already). */
 static void
 router_peer_free(struct router_peer *peer)
 {
-	if (peer->pipe) peer->pipe->sock_data = NULL;
 	msg_close(&peer->id);
 	zn_free(peer);
 }
@@ -337,6 +337,7 @@ router_pipe_terminated(struct socket *s, struct pipe *p)
 	} else {
 		router_ignored_unlink(r, peer);
 	}
+	p->sock_data = NULL;
 	router_peer_free(peer);
 }
 
