@@ -1,19 +1,22 @@
 /*
  * zmq_proxy.c: the built-in proxy, zmq_proxy(3), zmq_proxy_steerable(3) and the
  * deprecated zmq_device(3), written on the public API alone (zmq_poll, zmq_msg_recv,
- * zmq_msg_send, ZMQ_RCVMORE, ZMQ_EVENTS).
+ * zmq_msg_send, ZMQ_RCVMORE).
  *
  * The proxy moves whole messages between a frontend and a backend socket, in both
  * directions, copying every part to the capture socket first when there is one. Once
- * the first part of a message has been forwarded the rest of that message follows
- * before anything else is done (ØMQ delivers a message's parts together, so they are
- * all there), so the two directions never interleave.
+ * the first part of a message has gone, the rest of that message follows before
+ * anything else is done (ØMQ delivers a message's parts together and never refuses the
+ * rest of a message it took the start of), so the two directions never interleave.
  *
- * Backpressure, as libzmq 4.3: a message is read from one side only when the other
- * side can take it (ZMQ_POLLOUT). When neither direction can move, the proxy sleeps in
- * zmq_poll, waiting for input on a side whose opposite side was writable and for
- * ZMQ_POLLOUT on a side that was not, so a full queue never makes it spin. Sends then
- * block as libzmq's do; they only would if a peer left between the poll and the send.
+ * Backpressure, as libzmq 4.3: a side is read only while the other side takes output
+ * (ZMQ_POLLOUT). Within a burst a first part goes with ZMQ_DONTWAIT; when it is
+ * refused the proxy holds it (one message per direction at most) and reads no more in
+ * that direction until the other side shows ZMQ_POLLOUT again. When nothing can move,
+ * the proxy sleeps in zmq_poll, waiting for input on a side whose opposite side takes
+ * output and for ZMQ_POLLOUT on a side that does not, so a full queue never makes it
+ * spin, and it never blocks in a send on a full queue: PAUSE, TERMINATE and ETERM get
+ * through. (libzmq 4.3.4 spins, and blocks in sends, in the same situations.)
  *
  * The control socket of zmq_proxy_steerable takes one single-part command at a time,
  * as libzmq 4.3.5: PAUSE, RESUME, TERMINATE (the proxy returns 0) and STATISTICS (an
@@ -45,24 +48,36 @@ struct proxy_stats {
 	uint64_t bytes_out;
 };
 
+/* One direction: from one side's socket to the other's. msg is the part in transit;
+ * when `holding`, it is a first part that `to` did not take yet (ZMQ_DONTWAIT gave
+ * EAGAIN), already captured and counted in, and sent as soon as `to` shows
+ * ZMQ_POLLOUT, before anything else is read from `from`. */
+struct proxy_dir {
+	void *from, *to;
+	struct proxy_stats *in, *out;
+	zmq_msg_t msg;
+	bool more; /* msg has ZMQ_RCVMORE: more parts follow */
+	bool holding;
+};
+
 enum proxy_state { PROXY_ACTIVE, PROXY_PAUSED, PROXY_TERMINATED };
 
 struct proxy {
 	void *frontend;
-	void *backend; /* may be the frontend itself */
+	void *backend; /* may be the frontend itself: then only dir[0] is used */
 	void *capture; /* NULL: none */
 	void *control; /* NULL: none */
 	bool control_is_rep;
 	enum proxy_state state;
 	struct proxy_stats front;
 	struct proxy_stats back;
-	zmq_msg_t msg; /* the part in transit, reused */
+	struct proxy_dir dir[2]; /* [0] frontend to backend, [1] backend to frontend */
+	int ndirs;
 };
 
-/* What the last look at the sockets found. */
+/* What the last look at the sockets found; index 0 is the frontend, 1 the backend. */
 struct proxy_ready {
-	bool front_in, front_out;
-	bool back_in, back_out;
+	bool in[2], out[2];
 	bool control_in;
 };
 
@@ -73,57 +88,53 @@ proxy_check_socket(void *s, int *type)
 {
 	int t;
 	size_t len = sizeof t;
-	if (zmq_getsockopt(s, ZMQ_TYPE, &t, &len) < 0)
-		return -1;
-	if (type)
-		*type = t;
+	if (zmq_getsockopt(s, ZMQ_TYPE, &t, &len) < 0) return -1;
+	if (type) *type = t;
 	return 0;
 }
 
 /* proxy_poll: polls the frontend, the backend (unless it is the frontend) and the
- * control socket with the given events and timeout, and records what is ready in *r.
- * Returns 0, or -1 with zmq_poll's errno (ETERM, EINTR). Blocks up to timeout ms. */
+ * control socket with the given events (ev[0] frontend, ev[1] backend) and timeout,
+ * and records what is ready in *r. Returns 0, or -1 with zmq_poll's errno (ETERM,
+ * EINTR). Blocks up to timeout ms. */
 static int
-proxy_poll(const struct proxy *p, short front_ev, short back_ev, long timeout,
-           struct proxy_ready *r)
+proxy_poll(const struct proxy *p, const short ev[2], long timeout, struct proxy_ready *r)
 {
 	zmq_pollitem_t items[3];
 	bool same = p->frontend == p->backend;
-	int n = 0, back = -1, control = -1;
+	int n = 0, back = 0, control = -1;
 
-	items[n++] = (zmq_pollitem_t){p->frontend, 0, same ? front_ev | back_ev : front_ev, 0};
+	items[n++] = (zmq_pollitem_t){p->frontend, 0, same ? ev[0] | ev[1] : ev[0], 0};
 	if (!same) {
 		back = n;
-		items[n++] = (zmq_pollitem_t){p->backend, 0, back_ev, 0};
+		items[n++] = (zmq_pollitem_t){p->backend, 0, ev[1], 0};
 	}
 	if (p->control) {
 		control = n;
 		items[n++] = (zmq_pollitem_t){p->control, 0, ZMQ_POLLIN, 0};
 	}
-	if (zmq_poll(items, n, timeout) < 0)
-		return -1;
+	if (zmq_poll(items, n, timeout) < 0) return -1;
 
-	short fr = items[0].revents, br = back >= 0 ? items[back].revents : fr;
-	r->front_in = (fr & ZMQ_POLLIN) != 0;
-	r->front_out = (fr & ZMQ_POLLOUT) != 0;
-	r->back_in = (br & ZMQ_POLLIN) != 0;
-	r->back_out = (br & ZMQ_POLLOUT) != 0;
+	for (int side = 0; side < 2; side++) {
+		short re = items[side == 0 ? 0 : back].revents;
+		r->in[side] = (re & ZMQ_POLLIN) != 0;
+		r->out[side] = (re & ZMQ_POLLOUT) != 0;
+	}
 	r->control_in = control >= 0 && (items[control].revents & ZMQ_POLLIN) != 0;
 	return 0;
 }
 
-/* proxy_capture: sends a copy of the part in p->msg to the capture socket, if any,
+/* proxy_capture: sends a copy of the part in d->msg to the capture socket, if any,
  * with ZMQ_SNDMORE when more parts follow. Blocks as a send does. Returns 0, or -1
- * with errno; p->msg is unchanged either way. */
+ * with errno; d->msg is unchanged either way. */
 static int
-proxy_capture(struct proxy *p, bool more)
+proxy_capture(struct proxy *p, struct proxy_dir *d)
 {
-	if (!p->capture)
-		return 0;
+	if (!p->capture) return 0;
 	zmq_msg_t copy;
 	zmq_msg_init(&copy);
-	if (zmq_msg_copy(&copy, &p->msg) < 0 ||
-	    zmq_msg_send(&copy, p->capture, more ? ZMQ_SNDMORE : 0) < 0) {
+	if (zmq_msg_copy(&copy, &d->msg) < 0 ||
+	    zmq_msg_send(&copy, p->capture, d->more ? ZMQ_SNDMORE : 0) < 0) {
 		int err = errno;
 		zmq_msg_close(&copy);
 		errno = err;
@@ -132,65 +143,65 @@ proxy_capture(struct proxy *p, bool more)
 	return 0;
 }
 
-/* proxy_can_send: whether `to` takes a message now (ZMQ_EVENTS has ZMQ_POLLOUT).
- * Returns 1, 0, or -1 with errno (ETERM). */
+/* proxy_recv_part: receives a part from d->from into d->msg, counts it, notes whether
+ * more follow and copies it to the capture socket. Returns 0, or -1 with errno (EAGAIN
+ * with ZMQ_DONTWAIT in flags when there is none). */
 static int
-proxy_can_send(void *to)
+proxy_recv_part(struct proxy *p, struct proxy_dir *d, int flags)
 {
-	int events;
-	size_t len = sizeof events;
-	if (zmq_getsockopt(to, ZMQ_EVENTS, &events, &len) < 0)
+	if (zmq_msg_recv(&d->msg, d->from, flags) < 0) return -1;
+	d->in->msgs_in++;
+	d->in->bytes_in += zmq_msg_size(&d->msg);
+	int more;
+	size_t len = sizeof more;
+	if (zmq_getsockopt(d->from, ZMQ_RCVMORE, &more, &len) < 0) return -1;
+	d->more = more != 0;
+	return proxy_capture(p, d);
+}
+
+/* proxy_send_part: sends d->msg to d->to with flags (plus ZMQ_SNDMORE as it came) and
+ * counts it. Returns 0, or -1 with errno; on error d->msg is still the proxy's. */
+static int
+proxy_send_part(struct proxy_dir *d, int flags)
+{
+	size_t size = zmq_msg_size(&d->msg);
+	if (zmq_msg_send(&d->msg, d->to, flags | (d->more ? ZMQ_SNDMORE : 0)) < 0)
 		return -1;
-	return (events & ZMQ_POLLOUT) != 0;
+	d->out->msgs_out++;
+	d->out->bytes_out += size;
+	return 0;
 }
 
-/* proxy_forward_one: moves one whole message from `from` to `to`, each part to the
- * capture socket first, counting parts and bytes. Returns 1 when a message moved, 0
- * when `from` had none, or -1 with errno. The first part is read without waiting; the
- * others are already there (a message arrives whole). */
+/* proxy_forward: moves up to PROXY_BURST whole messages along d, starting with the
+ * held first part if there is one (the caller saw d->to take output). A first part
+ * that d->to refuses is held; the rest of a message whose first part went follows at
+ * once (its parts are all there, and a socket never refuses the rest of a message).
+ * Returns 0 when the burst ends (d->from empty, d->to full, or PROXY_BURST messages
+ * moved), or -1 with errno. */
 static int
-proxy_forward_one(struct proxy *p, void *from, struct proxy_stats *in, void *to,
-                  struct proxy_stats *out)
-{
-	for (bool first = true;; first = false) {
-		int n = zmq_msg_recv(&p->msg, from, first ? ZMQ_DONTWAIT : 0);
-		if (n < 0)
-			return first && errno == EAGAIN ? 0 : -1;
-		size_t size = zmq_msg_size(&p->msg);
-		in->msgs_in++;
-		in->bytes_in += size;
-
-		int more;
-		size_t len = sizeof more;
-		if (zmq_getsockopt(from, ZMQ_RCVMORE, &more, &len) < 0)
-			return -1;
-		if (proxy_capture(p, more) < 0)
-			return -1;
-		if (zmq_msg_send(&p->msg, to, more ? ZMQ_SNDMORE : 0) < 0)
-			return -1;
-		out->msgs_out++;
-		out->bytes_out += size;
-		if (!more)
-			return 1;
-	}
-}
-
-/* proxy_forward: moves up to PROXY_BURST whole messages from `from` to `to` while
- * `from` has one and `to` can take it (the caller saw that it could take the first).
- * Returns 0, or -1 with errno. */
-static int
-proxy_forward(struct proxy *p, void *from, struct proxy_stats *in, void *to,
-              struct proxy_stats *out)
+proxy_forward(struct proxy *p, struct proxy_dir *d)
 {
 	for (int i = 0; i < PROXY_BURST; i++) {
-		if (i > 0) {
-			int rc = proxy_can_send(to);
-			if (rc <= 0)
-				return rc;
+		if (d->holding) {
+			/* d->to showed ZMQ_POLLOUT, so this send does not wait, except
+			 * where that says "some peer has room" and this message's peer
+			 * has none (ZMQ_ROUTER_MANDATORY): then it waits for that peer,
+			 * as libzmq's proxy does, instead of spinning on ZMQ_POLLOUT. */
+			if (proxy_send_part(d, 0) < 0) return -1;
+			d->holding = false;
+		} else {
+			if (proxy_recv_part(p, d, ZMQ_DONTWAIT) < 0)
+				return errno == EAGAIN ? 0 : -1;
+			if (proxy_send_part(d, ZMQ_DONTWAIT) < 0) {
+				if (errno != EAGAIN) return -1;
+				d->holding = true;
+				return 0;
+			}
 		}
-		int rc = proxy_forward_one(p, from, in, to, out);
-		if (rc <= 0)
-			return rc;
+		while (d->more) {
+			if (proxy_recv_part(p, d, 0) < 0 || proxy_send_part(d, 0) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -201,8 +212,9 @@ static int
 proxy_reply_stats(struct proxy *p)
 {
 	const uint64_t v[8] = {
-	        p->front.msgs_in, p->front.bytes_in, p->front.msgs_out, p->front.bytes_out,
-	        p->back.msgs_in,  p->back.bytes_in,  p->back.msgs_out,  p->back.bytes_out,
+	        p->front.msgs_in,   p->front.bytes_in, p->front.msgs_out,
+	        p->front.bytes_out, p->back.msgs_in,   p->back.bytes_in,
+	        p->back.msgs_out,   p->back.bytes_out,
 	};
 	for (int i = 0; i < 8; i++) {
 		if (zmq_send(p->control, &v[i], sizeof v[i], i < 7 ? ZMQ_SNDMORE : 0) < 0)
@@ -211,12 +223,12 @@ proxy_reply_stats(struct proxy *p)
 	return 0;
 }
 
-/* proxy_command_is: whether the part in p->msg is exactly the command `name`. */
+/* proxy_command_is: whether the command in m is exactly `name`. */
 static bool
-proxy_command_is(struct proxy *p, const char *name)
+proxy_command_is(zmq_msg_t *m, const char *name)
 {
 	size_t len = strlen(name);
-	return zmq_msg_size(&p->msg) == len && memcmp(zmq_msg_data(&p->msg), name, len) == 0;
+	return zmq_msg_size(m) == len && memcmp(zmq_msg_data(m), name, len) == 0;
 }
 
 /* proxy_control: reads one command from the control socket and acts on it; see the
@@ -224,64 +236,58 @@ proxy_command_is(struct proxy *p, const char *name)
 static int
 proxy_control(struct proxy *p)
 {
-	if (zmq_msg_recv(&p->msg, p->control, ZMQ_DONTWAIT) < 0)
-		return errno == EAGAIN ? 0 : -1;
-	if (proxy_command_is(p, "STATISTICS"))
-		return proxy_reply_stats(p);
-	if (proxy_command_is(p, "PAUSE"))
+	zmq_msg_t m;
+	zmq_msg_init(&m);
+	if (zmq_msg_recv(&m, p->control, ZMQ_DONTWAIT) < 0) {
+		int err = errno;
+		zmq_msg_close(&m);
+		errno = err;
+		return err == EAGAIN ? 0 : -1;
+	}
+	bool stats = proxy_command_is(&m, "STATISTICS");
+	if (proxy_command_is(&m, "PAUSE"))
 		p->state = PROXY_PAUSED;
-	else if (proxy_command_is(p, "RESUME"))
+	else if (proxy_command_is(&m, "RESUME"))
 		p->state = PROXY_ACTIVE;
-	else if (proxy_command_is(p, "TERMINATE"))
+	else if (proxy_command_is(&m, "TERMINATE"))
 		p->state = PROXY_TERMINATED;
-	if (p->control_is_rep && zmq_send(p->control, NULL, 0, 0) < 0)
-		return -1;
+	zmq_msg_close(&m);
+	if (stats) return proxy_reply_stats(p);
+	if (p->control_is_rep && zmq_send(p->control, NULL, 0, 0) < 0) return -1;
 	return 0;
 }
 
 /* proxy_step: one round: a control command if there is one, else a burst in each
- * direction that can move, else a wait in zmq_poll until something may have changed.
- * Returns 0, or -1 with errno. */
+ * direction that can move, else a wait in zmq_poll until something may have changed:
+ * input on a side whose opposite side takes output, room on a side that does not (or
+ * that a held message waits for). Returns 0, or -1 with errno. */
 static int
 proxy_step(struct proxy *p)
 {
+	static const short all[2] = {ZMQ_POLLIN | ZMQ_POLLOUT, ZMQ_POLLIN | ZMQ_POLLOUT};
 	struct proxy_ready r;
-	bool same = p->frontend == p->backend;
+	short ev[2] = {0, 0};
 
-	if (proxy_poll(p, ZMQ_POLLIN | ZMQ_POLLOUT, ZMQ_POLLIN | ZMQ_POLLOUT, 0, &r) < 0)
-		return -1;
-	if (r.control_in)
-		return proxy_control(p);
-
-	short front_ev = 0, back_ev = 0;
+	if (proxy_poll(p, all, 0, &r) < 0) return -1;
+	if (r.control_in) return proxy_control(p);
 	if (p->state == PROXY_ACTIVE) {
 		bool moved = false;
-		if (r.front_in && r.back_out) {
-			if (proxy_forward(p, p->frontend, &p->front, p->backend, &p->back) < 0)
-				return -1;
-			moved = true;
+		for (int k = 0; k < p->ndirs; k++) {
+			struct proxy_dir *d = &p->dir[k];
+			if (r.out[1 - k] && (d->holding || r.in[k])) {
+				if (proxy_forward(p, d) < 0) return -1;
+				moved = true;
+			}
 		}
-		if (!same && r.back_in && r.front_out) {
-			if (proxy_forward(p, p->backend, &p->back, p->frontend, &p->front) < 0)
-				return -1;
-			moved = true;
-		}
-		if (moved)
-			return 0;
-		/* Nothing can move: wait for input where the other side could take it,
-		 * and for room where it could not. */
-		if (r.back_out)
-			front_ev |= ZMQ_POLLIN;
-		else
-			back_ev |= ZMQ_POLLOUT;
-		if (!same) {
-			if (r.front_out)
-				back_ev |= ZMQ_POLLIN;
+		if (moved) return 0;
+		for (int k = 0; k < p->ndirs; k++) {
+			if (r.out[1 - k])
+				ev[k] |= ZMQ_POLLIN;
 			else
-				front_ev |= ZMQ_POLLOUT;
+				ev[1 - k] |= ZMQ_POLLOUT;
 		}
 	}
-	return proxy_poll(p, front_ev, back_ev, -1, &r);
+	return proxy_poll(p, ev, -1, &r);
 }
 
 /* proxy_run: validates the sockets and runs the proxy until TERMINATE (returns 0) or
@@ -304,18 +310,27 @@ proxy_run(void *frontend, void *backend, void *capture, void *control)
 		errno = EFAULT;
 		return -1;
 	}
-	if (proxy_check_socket(frontend, NULL) < 0 || proxy_check_socket(backend, NULL) < 0 ||
+	if (proxy_check_socket(frontend, NULL) < 0 ||
+	    proxy_check_socket(backend, NULL) < 0 ||
 	    (capture && proxy_check_socket(capture, NULL) < 0) ||
 	    (control && proxy_check_socket(control, &control_type) < 0))
 		return -1;
 	p.control_is_rep = control && control_type == ZMQ_REP;
 
-	zmq_msg_init(&p.msg);
+	p.dir[0] = (struct proxy_dir){
+	        .from = frontend, .to = backend, .in = &p.front, .out = &p.back};
+	p.dir[1] = (struct proxy_dir){
+	        .from = backend, .to = frontend, .in = &p.back, .out = &p.front};
+	p.ndirs = frontend == backend ? 1 : 2;
+	zmq_msg_init(&p.dir[0].msg);
+	zmq_msg_init(&p.dir[1].msg);
+
 	int rc = 0;
 	while (rc == 0 && p.state != PROXY_TERMINATED)
 		rc = proxy_step(&p);
 	int err = errno;
-	zmq_msg_close(&p.msg);
+	zmq_msg_close(&p.dir[0].msg); /* a held part is dropped, as libzmq drops it */
+	zmq_msg_close(&p.dir[1].msg);
 	errno = err;
 	return rc;
 }

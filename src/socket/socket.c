@@ -500,7 +500,14 @@ socket_process(struct own *o, const struct command *cmd)
 {
 	struct socket *s = socket_from_own(o);
 	switch (cmd->type) {
-	case CMD_STOP: s->ctx_terminated = true; break;
+	case CMD_STOP:
+		s->ctx_terminated = true;
+		/* As libzmq: a context that ends resolves inproc connects still waiting
+		 * for a bind (their messages are dropped), or zmq_ctx_term would wait
+		 * for a bind that can no longer come. */
+		if (own_is_terminating(&s->own))
+			socket_inproc_linger_expired(s);
+		break;
 	case CMD_BIND:
 		if (socket_attach_pipe(s, cmd->args.bind.pipe) < 0)
 			socket_refuse_pipe(s, cmd->args.bind.pipe);

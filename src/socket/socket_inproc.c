@@ -247,7 +247,7 @@ socket_inproc_close_pending(struct socket *s, int linger)
 {
 	if (!inproc_has_pending(s))
 		return;
-	if (linger == 0)
+	if (linger == 0 || s->ctx_terminated)
 		inproc_drop_all_pending(s);
 	else if (linger > 0)
 		socket_start_linger_timer(s, linger);

@@ -1,0 +1,244 @@
+/*
+ * shm_ring.h: the shared-memory half of shm:// (DESIGN.md, seed 002): the layout of the
+ * memfd two processes share, and the single-producer single-consumer byte-ring protocol
+ * that carries messages through it, one ring per direction.
+ *
+ * Layout. One sealed memfd (platform/shm.h) holds a 4 KiB control block (struct
+ * shm_ring_ctl: magic, version, ring size, and per direction the indices and sleep
+ * flags, each on its own cache line) followed by two byte rings of the same power-of-two
+ * size. Ring 0 carries the creator's (connecting side's) messages to the attaching side,
+ * ring 1 the other way.
+ *
+ * Records. A frame is a record at an 8-byte aligned offset: an 8-byte header (low 32
+ * bits the payload length, high 32 bits the SHM_REC_* flags), the payload, and padding
+ * to 8 bytes. A record never wraps: a PAD record fills the tail of the ring instead
+ * (its length is exactly the rest of the tail). A message too large to sit in the ring
+ * whole streams through as FRAG_FIRST (with an 8-byte total size after the header, and
+ * the MORE/COMMAND flags), FRAG_MID..., FRAG_LAST, and is reassembled into one message
+ * allocated once from the announced total.
+ *
+ * Indices. Per direction, `write` counts the bytes the producer made visible and `read`
+ * the bytes the consumer is done with; both only grow (64 bits never wrap). The producer
+ * stores `write` with release semantics once per batch and only at a message boundary,
+ * so a multipart message appears whole (unless it is larger than the ring and must
+ * stream); the consumer stores `read` once per batch likewise. Both keep their own index
+ * privately and never trust the shared copy of it.
+ *
+ * Sleeping. A consumer that finds nothing sets `reader_sleeping`, issues a full fence and
+ * looks at `write` again before it blocks on its eventfd; a producer issues a full fence
+ * after storing `write` and clears `reader_sleeping` with an atomic exchange: whoever
+ * turns it from 1 to 0 raises the eventfd, so there is at most one signal per sleep and
+ * none at all while the consumer is busy. A producer facing a full ring does the same
+ * with `writer_sleeping` and the consumer's releases.
+ *
+ * Trust. The other process can write anything anywhere in the shared memory at any time.
+ * Every index, length, flag and size this code takes from it is loaded once into a local
+ * and checked before use; a violation makes the reader or writer fail with -EPROTO (or
+ * -EMSGSIZE past maxmsgsize), stickily, and the caller closes the connection.
+ *
+ * Threads: a writer is used by one thread, a reader by one (possibly another) thread; a
+ * region is set up and torn down by one thread while neither is in use.
+ */
+#ifndef ZINC_TRANSPORT_SHM_RING_H
+#define ZINC_TRANSPORT_SHM_RING_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipe/msg.h"
+
+/* Ring size per direction: a power of two within these bounds. */
+#define SHM_RING_SIZE_MIN     ((uint64_t)4 << 10)
+#define SHM_RING_SIZE_MAX     ((uint64_t)256 << 20)
+#define SHM_RING_SIZE_DEFAULT ((uint64_t)1 << 20)
+
+#define SHM_RING_MAGIC    0x31304d53434e495aull /* "ZINCSM01" in memory order */
+#define SHM_RING_VERSION  1u
+#define SHM_RING_CTL_SIZE 4096u /* the control block; ring 0 starts right after it */
+#define SHM_RING_LINE     128   /* two cache lines: adjacent-line prefetch included */
+
+/* Record header flags (the high 32 bits of a header word). */
+#define SHM_REC_MORE       0x01u /* another part of this message follows */
+#define SHM_REC_COMMAND    0x02u /* a ZMTP command, never with MORE */
+#define SHM_REC_PAD        0x04u /* alone: skip to the start of the ring */
+#define SHM_REC_FRAG_FIRST 0x08u /* may carry MORE or COMMAND; 8-byte total follows */
+#define SHM_REC_FRAG_MID   0x10u /* alone */
+#define SHM_REC_FRAG_LAST  0x20u /* alone */
+#define SHM_REC_HDR        8u
+
+/* One direction's shared indices. Each field is written by one side only and sits on a
+ * line of its own, so the hot path shares no line that the other side writes often. */
+struct shm_ring_dir {
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t write;        /* producer */
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t read;         /* consumer */
+	_Alignas(SHM_RING_LINE) _Atomic uint32_t reader_sleeping; /* set: consumer */
+	_Alignas(SHM_RING_LINE) _Atomic uint32_t writer_sleeping; /* set: producer */
+};
+
+/* The control block at offset 0 of the memfd. */
+struct shm_ring_ctl {
+	uint64_t magic;     /* SHM_RING_MAGIC */
+	uint32_t version;   /* SHM_RING_VERSION */
+	uint32_t ctl_size;  /* SHM_RING_CTL_SIZE */
+	uint64_t ring_size; /* bytes per ring */
+	struct shm_ring_dir dir[2];
+};
+
+_Static_assert(sizeof(struct shm_ring_ctl) <= SHM_RING_CTL_SIZE, "control block size");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+               "shared-memory atomics must be lock-free (address-free)");
+
+/* One mapping of the shared memory. */
+struct shm_ring_region {
+	int fd;             /* the memfd; -1 once closed (the mapping stays valid) */
+	void *base;         /* the mapping: control block, ring 0, ring 1 */
+	size_t map_size;    /* SHM_RING_CTL_SIZE + 2 * ring_size */
+	uint64_t ring_size; /* bytes per ring */
+	bool creator;       /* writes ring 0 and reads ring 1; the attacher the reverse */
+};
+
+/* shm_ring_size_valid: whether ring_size is a power of two within the bounds. */
+bool shm_ring_size_valid(uint64_t ring_size);
+
+/* shm_ring_map_size: the memfd size for a valid ring size. */
+size_t shm_ring_map_size(uint64_t ring_size);
+
+/* shm_ring_region_create: makes, sizes, seals and maps a new memfd with a fresh control
+ * block for rings of ring_size bytes. On 0 g is the caller's (shm_ring_region_fini) and
+ * g->fd is what to pass to the peer, with ring_size. -EINVAL (ring size not valid),
+ * -ENOMEM, -EMFILE, -ENOSPC ...; then g holds nothing. */
+int shm_ring_region_create(struct shm_ring_region *g, uint64_t ring_size);
+
+/* shm_ring_region_attach: checks the peer's memfd fd (sealed, exactly the size that
+ * ring_size implies), maps it and checks its control block (magic, version, sizes),
+ * reading each field once. On 0 g owns fd. On failure fd is still the caller's and g
+ * holds nothing: -EPROTO (a bad ring size, file or control block), -ENOMEM. */
+int shm_ring_region_attach(struct shm_ring_region *g, int fd, uint64_t ring_size);
+
+/* shm_ring_region_fini: unmaps and closes. Safe on a zeroed region with fd -1, and
+ * twice. No writer or reader on g may be used afterwards. */
+void shm_ring_region_fini(struct shm_ring_region *g);
+
+/* ---- writer (the producer side of one ring) ----------------------------------------- */
+
+struct shm_ring_writer {
+	struct shm_ring_dir *ctl;
+	uint8_t *data;
+	uint64_t size, mask;
+	uint64_t wr;        /* bytes written, visible or not */
+	uint64_t boundary;  /* wr at the last point that may be made visible */
+	uint64_t pub;       /* the value last stored in ctl->write */
+	uint64_t rd_cache;  /* the last read index loaded, checked */
+	uint64_t need;      /* free bytes the last -EAGAIN was short of */
+	uint64_t batch;     /* publish by itself once this many bytes are publishable */
+	uint64_t plain_max; /* records up to this size are written whole */
+	uint64_t frag_max;  /* the largest fragment payload */
+	uint64_t frag_min;  /* the smallest fragment payload worth writing (but the last) */
+	const void *frag_data; /* the message streaming in fragments, or NULL */
+	uint64_t frag_total, frag_off;
+	uint32_t frag_flags; /* its MORE / COMMAND */
+	int error;           /* sticky -EPROTO */
+	bool in_multi;       /* the last message written had MORE */
+	bool wake;           /* an internal publish found the reader asleep */
+};
+
+/* shm_ring_writer_init: the producer of the ring g's side writes (ring 0 for the
+ * creator). Never fails, allocates nothing; there is no _fini. */
+void shm_ring_writer_init(struct shm_ring_writer *w, const struct shm_ring_region *g);
+
+/* shm_ring_write_msg: copies m into the ring as one record, or as fragments when it is
+ * too large to sit in the ring whole. Never blocks. Returns
+ *   0         m is entirely in the ring; m has been closed and reset to empty;
+ *   -EAGAIN   not enough room now; m is unchanged and still the caller's. When m is
+ *             streaming in fragments, part of it may already be in the ring: the next
+ *             call must pass the same message (same data and size) again;
+ *   -EINVAL   a message with both MORE and COMMAND, or a different message passed while
+ *             one is streaming; nothing happened;
+ *   -EPROTO   the peer corrupted the shared read index (sticky): close the connection.
+ * The bytes become visible to the reader at the next shm_ring_publish (a long message
+ * also publishes itself fragment by fragment). */
+int shm_ring_write_msg(struct shm_ring_writer *w, struct msg *m);
+
+/* shm_ring_publish: makes everything written up to the last message boundary visible
+ * (one release store), at the end of each batch of shm_ring_write_msg calls and always
+ * after one returned -EAGAIN. Returns 1 when the reader was asleep and the caller must
+ * raise the reader's eventfd (once), else 0. Never blocks. */
+int shm_ring_publish(struct shm_ring_writer *w);
+
+/* shm_ring_writer_streaming: whether a message is half-way through the ring in
+ * fragments (the caller must offer the same message again). */
+bool shm_ring_writer_streaming(const struct shm_ring_writer *w);
+
+/* shm_ring_writer_prepare_sleep: after shm_ring_write_msg returned -EAGAIN and
+ * shm_ring_publish ran, marks the writer asleep, fences, and looks at the read index
+ * again. Returns 0 when the caller may block on its eventfd (then it calls
+ * shm_ring_writer_end_sleep when woken), 1 when it must not (space has appeared, or
+ * there is something unpublished); the flag is then already cleared. -EPROTO as for
+ * shm_ring_write_msg. */
+int shm_ring_writer_prepare_sleep(struct shm_ring_writer *w);
+
+/* shm_ring_writer_end_sleep: clears the writer's sleeping flag after a wake-up. */
+void shm_ring_writer_end_sleep(struct shm_ring_writer *w);
+
+/* ---- reader (the consumer side of one ring) ----------------------------------------- */
+
+struct shm_ring_reader {
+	struct shm_ring_dir *ctl;
+	const uint8_t *data;
+	uint64_t size, mask;
+	uint64_t rd;         /* bytes consumed */
+	uint64_t released;   /* the value last stored in ctl->read */
+	uint64_t w_cache;    /* the last write index loaded, checked */
+	uint64_t batch;      /* release by itself once this many bytes are consumed */
+	uint64_t maxmsgsize; /* UINT64_MAX: unlimited */
+	struct msg frag;     /* the message being reassembled from fragments */
+	uint64_t frag_total, frag_got;
+	uint32_t frag_flags;
+	bool in_frag;
+	bool wake; /* an internal release found the writer asleep */
+	int error; /* sticky -EPROTO / -EMSGSIZE */
+};
+
+/* shm_ring_reader_init: the consumer of the ring g's side reads (ring 1 for the
+ * creator). maxmsgsize < 0: no limit. Never fails, allocates nothing. */
+void shm_ring_reader_init(struct shm_ring_reader *r, const struct shm_ring_region *g,
+                          int64_t maxmsgsize);
+
+/* shm_ring_reader_fini: drops a half-reassembled message. */
+void shm_ring_reader_fini(struct shm_ring_reader *r);
+
+/* shm_ring_read_msg: takes the next complete message out of the ring. Never blocks, and
+ * looks at the peer's write index at most once per call, so a peer cannot keep it busy.
+ * Returns
+ *   1          *m holds the message (overwritten without being closed: it must be
+ *              empty or closed), with MSGF_MORE / MSGF_COMMAND set; the caller owns it;
+ *   0          no complete message now (a long one may be half-way in);
+ *   -EPROTO    the peer broke the protocol: an index beyond the ring, a record that
+ *              does not fit or runs past the write index, an unknown flag or flag
+ *              combination, a PAD that does not end the ring, a fragment out of
+ *              sequence or with a wrong length (sticky);
+ *   -EMSGSIZE  a message (or announced total) larger than maxmsgsize (sticky);
+ *   -ENOMEM    the message could not be allocated; nothing was consumed and the next
+ *              call retries (the caller normally closes the connection).
+ * The space is returned to the writer at the next shm_ring_release (and by the reader
+ * itself every so often within a long batch). */
+int shm_ring_read_msg(struct shm_ring_reader *r, struct msg *m);
+
+/* shm_ring_release: makes the consumed space available to the writer, at the end of
+ * each batch of reads. Returns 1 when the writer was asleep and the caller must raise
+ * the writer's eventfd (once), else 0. Never blocks. */
+int shm_ring_release(struct shm_ring_reader *r);
+
+/* shm_ring_prepare_sleep: after shm_ring_read_msg returned 0 and shm_ring_release ran,
+ * marks the reader asleep, fences, and looks at the write index again. Returns 0 when
+ * the caller may block on its eventfd (then it calls shm_ring_end_sleep when woken), 1
+ * when it must not (data arrived meanwhile, or consumed space is unreleased); the flag
+ * is then already cleared. A sticky error is returned as is. */
+int shm_ring_prepare_sleep(struct shm_ring_reader *r);
+
+/* shm_ring_end_sleep: clears the reader's sleeping flag after a wake-up. */
+void shm_ring_end_sleep(struct shm_ring_reader *r);
+
+#endif
