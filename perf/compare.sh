@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # compare.sh: builds the perf tools in perf/ twice, against zinc and against the system
 # libzmq, runs latency and throughput over inproc, ipc and tcp for both, and prints a
-# markdown table with the ratio (> 1 means zinc is better).
+# markdown table with the ratio (> 1 means zinc is better). The "pubsub" transport is
+# PUB/SUB throughput over tcp (local_sub_thr and remote_pub_thr; no latency row).
 #
 # usage: perf/compare.sh [-t transports] [-s sizes] [-x tests] [-c factor] [-r n] [-n] [-k]
-#   -t  transports to run, default "inproc ipc tcp"
+#   -t  transports to run, default "inproc ipc tcp pubsub"
 #   -s  message sizes, default "64 1K 64K 1M" (bytes; K and M suffixes are KiB, MiB)
 #   -x  tests to run, default "lat thr"
 #   -c  multiply every message count by factor (e.g. 0.1 for a quick look), default 1
@@ -19,7 +20,7 @@
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-transports="inproc ipc tcp"
+transports="inproc ipc tcp pubsub"
 sizes="64 1K 64K 1M"
 tests="lat thr"
 factor=1
@@ -35,7 +36,7 @@ while getopts "t:s:x:c:r:nkh" opt; do
 	r) repeats=$OPTARG ;;
 	n) nobuild=1 ;;
 	k) keep=1 ;;
-	*) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	*) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -56,7 +57,8 @@ log() { echo "compare: $*" >&2; }
 
 # --- build ---------------------------------------------------------------------------
 
-tools="inproc_lat inproc_thr local_lat remote_lat local_thr remote_thr"
+tools="inproc_lat inproc_thr local_lat remote_lat local_thr remote_thr local_sub_thr
+	remote_pub_thr"
 cflags="-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra"
 
 # build_tools <dir> <extra cc args...>: compiles every tool into dir; 0 if all built.
@@ -114,7 +116,7 @@ next_endpoint() {
 	runs=$((runs + 1))
 	case $1 in
 	ipc) echo "ipc://$scratch/r$runs.ipc" ;;
-	tcp)
+	tcp | pubsub)
 		port=$((port + 1))
 		while [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
 			port=$((port + 1))
@@ -177,9 +179,13 @@ run_one() {
 		rc=$?
 		measured=$out
 	else
-		local ep
+		local ep ltool=local_$test rtool=remote_$test
+		if [ "$tr" = pubsub ]; then
+			ltool=local_sub_thr
+			rtool=remote_pub_thr
+		fi
 		ep=$(next_endpoint "$tr")
-		timeout 60 "$bin/local_$test" "$ep" "$size" "$n" </dev/null \
+		timeout 60 "$bin/$ltool" "$ep" "$size" "$n" </dev/null \
 			>"$out.local" 2>"$out.err" &
 		local lpid=$!
 		# Start the remote once the local side listens, so a connect that would
@@ -193,7 +199,7 @@ run_one() {
 			wait "$lpid"
 			rc=$?
 		else
-			timeout 60 "$bin/remote_$test" "$ep" "$size" "$n" </dev/null \
+			timeout 60 "$bin/$rtool" "$ep" "$size" "$n" </dev/null \
 				>"$out.remote" 2>>"$out.err" &
 			local rpid=$! first
 			wait -n -p first "$lpid" "$rpid"
@@ -264,6 +270,7 @@ echo "| transport | test | size | libzmq | zinc | ratio (> 1: zinc better; thr z
 echo "|---|---|---:|---:|---:|---:|"
 for tr in $transports; do
 	for test in $tests; do
+		[ "$tr:$test" = pubsub:lat ] && continue # no PUB/SUB latency tool
 		case $test in
 		lat) label="latency [us]" ;;
 		thr) label="throughput [msg/s]" ;;

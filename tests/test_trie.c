@@ -24,8 +24,7 @@ collect_fn(const uint8_t *prefix, size_t len, void *arg)
 	struct collect *c = arg;
 	c->calls++;
 	if (c->len + len + 2 < sizeof c->buf) {
-		if (len)
-			memcpy(c->buf + c->len, prefix, len);
+		if (len) memcpy(c->buf + c->len, prefix, len);
 		c->len += len;
 		c->buf[c->len++] = ';';
 		c->buf[c->len] = '\0';
@@ -161,7 +160,8 @@ test_all_byte_values_and_table_growth(void)
 	trie_init(&t);
 	/* Children added from the middle outwards widen the table both ways. */
 	for (int i = 0; i < 256; i++) {
-		uint8_t b[2] = {'x', (uint8_t)((128 + (i % 2 ? i / 2 + 1 : -(i / 2))) & 0xff)};
+		uint8_t b[2] = {'x',
+		                (uint8_t)((128 + (i % 2 ? i / 2 + 1 : -(i / 2))) & 0xff)};
 		CHECK_EQ(trie_add(&t, b, 2), 1);
 	}
 	for (int c = 0; c < 256; c++) {
@@ -225,8 +225,7 @@ static void
 seen_fn(void *owner, void *arg)
 {
 	struct owners_seen *s = arg;
-	if (s->n < 16)
-		s->owners[s->n++] = owner;
+	if (s->n < 16) s->owners[s->n++] = owner;
 }
 
 static int
@@ -360,20 +359,23 @@ test_out_of_memory_changes_nothing(void)
 }
 
 static const struct test tests[] = {
-	{"an empty trie matches nothing", test_empty_trie_matches_nothing},
-	{"a prefix matches what starts with it", test_prefix_matching},
-	{"the empty prefix matches everything", test_empty_prefix_matches_everything},
-	{"duplicate subscriptions are counted", test_duplicates_are_counted},
-	{"removal keeps longer and shorter prefixes", test_removal_keeps_longer_and_shorter_prefixes},
-	{"apply lists each prefix once, in order", test_apply_lists_each_prefix_once_in_order},
-	{"apply stops at the callback's error", test_apply_stops_at_callback_error},
-	{"every byte value, tables growing both ways", test_all_byte_values_and_table_growth},
-	{"a megabyte topic needs no recursion", test_long_topic_needs_no_recursion},
-	{"owner sets match, count once, remove", test_owner_sets},
-	{"an owner is removed everywhere", test_owner_removed_everywhere},
-	{"a thousand owners on one prefix", test_many_owners_stay_sorted},
-	{"out of memory changes nothing", test_out_of_memory_changes_nothing},
-	{NULL, NULL},
+        {"an empty trie matches nothing", test_empty_trie_matches_nothing},
+        {"a prefix matches what starts with it", test_prefix_matching},
+        {"the empty prefix matches everything", test_empty_prefix_matches_everything},
+        {"duplicate subscriptions are counted", test_duplicates_are_counted},
+        {"removal keeps longer and shorter prefixes",
+         test_removal_keeps_longer_and_shorter_prefixes},
+        {"apply lists each prefix once, in order",
+         test_apply_lists_each_prefix_once_in_order},
+        {"apply stops at the callback's error", test_apply_stops_at_callback_error},
+        {"every byte value, tables growing both ways",
+         test_all_byte_values_and_table_growth},
+        {"a megabyte topic needs no recursion", test_long_topic_needs_no_recursion},
+        {"owner sets match, count once, remove", test_owner_sets},
+        {"an owner is removed everywhere", test_owner_removed_everywhere},
+        {"a thousand owners on one prefix", test_many_owners_stay_sorted},
+        {"out of memory changes nothing", test_out_of_memory_changes_nothing},
+        {NULL, NULL},
 };
 
 int

@@ -35,8 +35,7 @@ static void
 dist_promote(struct dist *d, struct pipe *p)
 {
 	pipe_array_swap(&d->pipes, dist_index(d, p), d->eligible++);
-	if (!d->more)
-		pipe_array_swap(&d->pipes, dist_index(d, p), d->active++);
+	if (!d->more) pipe_array_swap(&d->pipes, dist_index(d, p), d->active++);
 }
 
 void
@@ -61,8 +60,7 @@ dist_demote(struct dist *d, struct pipe *p, bool out)
 {
 	if (dist_index(d, p) < d->matching)
 		pipe_array_swap(&d->pipes, dist_index(d, p), --d->matching);
-	if (!out)
-		return;
+	if (!out) return;
 	if (dist_index(d, p) < d->active)
 		pipe_array_swap(&d->pipes, dist_index(d, p), --d->active);
 	if (dist_index(d, p) < d->eligible)
@@ -72,8 +70,7 @@ dist_demote(struct dist *d, struct pipe *p, bool out)
 void
 dist_terminated(struct dist *d, struct pipe *p)
 {
-	if (!pipe_array_contains(&d->pipes, p))
-		return;
+	if (!pipe_array_contains(&d->pipes, p)) return;
 	dist_demote(d, p, true);
 	pipe_array_erase(&d->pipes, p);
 }
@@ -107,8 +104,7 @@ bool
 dist_check_hwm(struct dist *d)
 {
 	for (uint32_t i = 0; i < d->matching; i++)
-		if (!pipe_check_write(d->pipes.items[i]))
-			return false;
+		if (!pipe_check_write(d->pipes.items[i])) return false;
 	return true;
 }
 
@@ -129,10 +125,12 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 	uint32_t sent = 0;
 	for (uint32_t i = 0; i < d->matching;) {
 		struct pipe *p = d->pipes.items[i];
+		/* Copies share the payload; the last pipe takes m itself. */
+		bool last = i == d->matching - 1;
 		struct msg c;
 		msg_init(&c);
-		msg_copy(&c, m);
-		int rc = pipe_write(p, &c);
+		if (!last) msg_copy(&c, m);
+		int rc = pipe_write(p, last ? m : &c);
 		if (rc == 0) {
 			sent++;
 			i++;
@@ -146,8 +144,7 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 		nomem = nomem || rc == -ENOMEM;
 		dist_demote(d, p, rc != -ENOMEM); /* another pipe moved to index i */
 	}
-	if (sent == 0 && nomem)
-		return -ENOMEM;
+	if (sent == 0 && nomem) return -ENOMEM;
 	if (!more) {
 		for (uint32_t i = 0; i < d->matching; i++)
 			pipe_flush(d->pipes.items[i]);
@@ -155,7 +152,7 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 	} else {
 		d->more = true;
 	}
-	msg_close(m);
+	msg_close(m); /* dropped by every pipe, or (empty) moved into the last */
 	msg_init(m);
 	return 0;
 }
@@ -163,8 +160,7 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 int
 dist_send_to_all(struct dist *d, struct msg *m)
 {
-	if (!d->more)
-		d->matching = d->active;
+	if (!d->more) d->matching = d->active;
 	return dist_send_to_matching(d, m);
 }
 

@@ -15,8 +15,7 @@ static int
 pub_init(struct socket *s)
 {
 	int rc = xpub_init(s);
-	if (rc == 0)
-		((struct xpub *)(void *)s)->is_pub = true;
+	if (rc == 0) ((struct xpub *)(void *)s)->is_pub = true;
 	return rc;
 }
 
@@ -44,18 +43,18 @@ pub_has_in(struct socket *s)
 }
 
 const struct socket_ops pub_socket_ops = {
-	.type = ZMQ_PUB,
-	.size = sizeof(struct xpub),
-	.init = pub_init,
-	.fini = xpub_fini,
-	.attach_pipe = pub_attach_pipe,
-	.send = xpub_send,
-	.recv = pub_recv,
-	.has_in = pub_has_in,
-	.has_out = xpub_has_out,
-	.read_activated = xpub_read_activated,
-	.write_activated = xpub_write_activated,
-	.pipe_terminated = xpub_pipe_terminated,
-	.rollback = xpub_rollback,
-	.setsockopt = xpub_setsockopt,
+        .type = ZMQ_PUB,
+        .size = sizeof(struct xpub),
+        .init = pub_init,
+        .fini = xpub_fini,
+        .attach_pipe = pub_attach_pipe,
+        .send = xpub_send,
+        .recv = pub_recv,
+        .has_in = pub_has_in,
+        .has_out = xpub_has_out,
+        .read_activated = xpub_read_activated,
+        .write_activated = xpub_write_activated,
+        .pipe_terminated = xpub_pipe_terminated,
+        .rollback = xpub_rollback,
+        .setsockopt = xpub_setsockopt,
 };

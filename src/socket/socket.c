@@ -188,7 +188,7 @@ static int
 socket_check_scheme(const char *scheme, const char *addr)
 {
 	if (strcmp(scheme, "inproc") == 0 || strcmp(scheme, "tcp") == 0 ||
-	    strcmp(scheme, "ipc") == 0)
+	    strcmp(scheme, "ipc") == 0 || strcmp(scheme, "shm") == 0)
 		return addr[0] ? 0 : -EINVAL;
 	return -EPROTONOSUPPORT;
 }

@@ -57,6 +57,18 @@ st_resolve(struct socket *s, const char *scheme, const char *addr, bool bind,
 		return address_tcp(addr, bind, s->options.ipv6 != 0, sa, src, has_src);
 	}
 	*is_tcp = false;
+	if (strcmp(scheme, "shm") == 0) {
+		int rc = address_shm(addr, sa);
+		if (rc < 0 || !bind)
+			return rc;
+		/* A live binder keeps its name (EADDRINUSE); a dead one's file is
+		 * replaced. */
+		rc = zn_unix_alive(sa);
+		if (rc > 0)
+			return -EADDRINUSE;
+		zn_unlink(sa->u.un.sun_path);
+		return 0;
+	}
 	bool wildcard = false;
 	int rc = address_ipc(addr, sa, &wildcard);
 	if (rc < 0)
@@ -89,6 +101,16 @@ st_resolve_ipc(const char *spec, bool ipv6, struct zn_sockaddr *addr, struct zn_
 	return address_ipc(spec, addr, NULL);
 }
 
+static int
+st_resolve_shm(const char *spec, bool ipv6, struct zn_sockaddr *addr, struct zn_sockaddr *src,
+               bool *has_src)
+{
+	(void)ipv6;
+	(void)src;
+	*has_src = false;
+	return address_shm(spec, addr);
+}
+
 int
 socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
                       const char *addr)
@@ -113,7 +135,8 @@ socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
 		return -ENOMEM;
 	}
 	struct listener *l;
-	rc = listener_new(&l, io, &s->own, &s->options, &sa, is_tcp, dir[0] ? dir : NULL,
+	rc = listener_new(&l, io, &s->own, &s->options, &sa, is_tcp,
+	                  strcmp(scheme, "shm") == 0, dir[0] ? dir : NULL,
 	                  &s->monitor, resolved, 256);
 	if (rc < 0) {
 		socket_monitor_event(s, ZMQ_EVENT_BIND_FAILED, -rc, uri);
@@ -123,6 +146,10 @@ socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
 		zn_free(given);
 		zn_free(resolved);
 		return rc;
+	}
+	if (strcmp(scheme, "shm") == 0) {
+		listener_set_endpoint(l, uri);
+		snprintf(resolved, 256, "%s", uri);
 	}
 	r->uri = resolved;
 	r->given = given;
@@ -139,9 +166,12 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
                          const char *addr)
 {
 	bool is_tcp = strcmp(scheme, "tcp") == 0;
+	bool shm = strcmp(scheme, "shm") == 0;
 	struct zn_sockaddr sa;
 	/* Syntax only: names are resolved by the session before each attempt. */
-	int rc = is_tcp ? address_tcp_check(addr) : address_ipc(addr, &sa, NULL);
+	int rc = is_tcp ? address_tcp_check(addr)
+	         : shm  ? address_shm(addr, &sa)
+	                : address_ipc(addr, &sa, NULL);
 	if (rc < 0)
 		return rc;
 	struct io_thread *io = ctx_choose_io_thread(s->own.obj.ctx, s->options.affinity);
@@ -156,8 +186,8 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 		zn_free(u);
 		return -ENOMEM;
 	}
-	session_set_connect(sess, (size_t)(addr - uri), is_tcp,
-	                    is_tcp ? st_resolve_tcp : st_resolve_ipc);
+	session_set_connect(sess, (size_t)(addr - uri), is_tcp, shm,
+	                    is_tcp ? st_resolve_tcp : shm ? st_resolve_shm : st_resolve_ipc);
 	s->options.connect_routing_id.len = 0; /* it named this connection only */
 	if (!options_pipe_per_connection(&s->options)) {
 		/* The pipe exists before the connection: messages queue until it is up. */

@@ -72,6 +72,7 @@ void trie_match(const struct trie *t, const void *data, size_t size, trie_owner_
 /* trie_rm_owner_all: unsubscribes owner from everything. fn (may be NULL) is called
  * for each prefix the owner had, or with only_last for those that lost their last
  * owner; its return value is ignored. */
-void trie_rm_owner_all(struct trie *t, void *owner, trie_fn *fn, void *arg, bool only_last);
+void trie_rm_owner_all(struct trie *t, void *owner, trie_fn *fn, void *arg,
+                       bool only_last);
 
 #endif

@@ -16,7 +16,8 @@
 /* A (un)subscription or upstream message waiting for the XPUB application. */
 struct xpub_note {
 	struct msg msg;
-	struct pipe *pipe; /* where it came from (XPUB_MANUAL); NULL once that pipe ended */
+	struct pipe
+	        *pipe; /* where it came from (XPUB_MANUAL); NULL once that pipe ended */
 };
 
 struct xpub {
@@ -26,13 +27,14 @@ struct xpub {
 	struct trie manual_subs; /* XPUB_MANUAL: what each pipe asked for */
 	struct xpub_note *notes; /* ring of notes for recv */
 	uint32_t notes_head, notes_len, notes_cap;
-	struct pipe *last_pipe;  /* XPUB_MANUAL: the pipe of the last note received */
-	bool is_pub;             /* ZMQ_PUB: nothing is queued for recv */
-	bool verbose_subs;       /* XPUB_VERBOSE / VERBOSER */
-	bool verbose_unsubs;     /* XPUB_VERBOSER */
-	bool more_send;          /* sending a multipart message */
+	struct pipe *last_pipe; /* XPUB_MANUAL: the pipe of the last note received */
+	bool is_pub;            /* ZMQ_PUB: nothing is queued for recv */
+	bool verbose_subs;      /* XPUB_VERBOSE / VERBOSER */
+	bool verbose_unsubs;    /* XPUB_VERBOSER */
+	bool more_send;         /* sending a multipart message */
 };
 
+/* The XPUB members of socket_ops, with their contracts (socket.h). */
 int xpub_init(struct socket *s);
 void xpub_fini(struct socket *s);
 int xpub_attach_pipe(struct socket *s, struct pipe *p);

@@ -58,15 +58,12 @@ xsub_send_sub(const uint8_t *prefix, size_t len, void *arg)
 {
 	struct msg m;
 	int rc = msg_init_size(&m, len + 1);
-	if (rc < 0)
-		return rc;
+	if (rc < 0) return rc;
 	uint8_t *d = msg_data(&m);
 	d[0] = 1;
-	if (len)
-		memcpy(d + 1, prefix, len);
+	if (len) memcpy(d + 1, prefix, len);
 	rc = pipe_write(arg, &m);
-	if (rc < 0)
-		msg_close(&m);
+	if (rc < 0) msg_close(&m);
 	return rc == -ENOMEM ? rc : 0;
 }
 
@@ -75,10 +72,8 @@ xsub_attach_pipe(struct socket *s, struct pipe *p)
 {
 	struct xsub *x = XSUB(s);
 	int rc = fq_reserve(&x->fq);
-	if (rc == 0)
-		rc = dist_reserve(&x->dist);
-	if (rc == 0)
-		rc = trie_apply(&x->subs, xsub_send_sub, p);
+	if (rc == 0) rc = dist_reserve(&x->dist);
+	if (rc == 0) rc = trie_apply(&x->subs, xsub_send_sub, p);
 	if (rc < 0)
 		return rc; /* the socket ends the pipe; what was written is harmless */
 	fq_attach(&x->fq, p);
@@ -118,8 +113,7 @@ xsub_send(struct socket *s, struct msg *m)
 	if (size == 0 || d[0] > 1)
 		return dist_send_to_all(&x->dist, m); /* upstream data */
 	if (d[0] == 1) {
-		if ((rc = trie_add(&x->subs, d + 1, size - 1)) < 0)
-			return rc;
+		if ((rc = trie_add(&x->subs, d + 1, size - 1)) < 0) return rc;
 		/* Repeats go upstream too: an XPUB may want to see them (verbose). */
 		if ((rc = dist_send_to_all(&x->dist, m)) < 0)
 			(void)trie_rm(&x->subs, d + 1, size - 1);
@@ -160,8 +154,7 @@ xsub_drop(struct xsub *x, struct msg *m)
 	while (more) {
 		struct msg part;
 		msg_init(&part);
-		if (fq_recv(&x->fq, &part, NULL) < 0)
-			break;
+		if (fq_recv(&x->fq, &part, NULL) < 0) break;
 		more = (part.flags & MSGF_MORE) != 0;
 		msg_close(&part);
 	}
@@ -182,19 +175,16 @@ static bool
 xsub_fetch(struct xsub *x)
 {
 	bool conflate = x->base.options.conflate != 0;
-	if (x->has_next && !conflate)
-		return true;
+	if (x->has_next && !conflate) return true;
 	for (int n = 0; !conflate || n < XSUB_CONFLATE_BATCH; n++) {
 		struct msg m;
 		msg_init(&m);
-		if (fq_recv(&x->fq, &m, NULL) < 0)
-			break;
+		if (fq_recv(&x->fq, &m, NULL) < 0) break;
 		if (conflate)
 			msg_clear_flags(&m, MSGF_MORE); /* as libzmq: parts stand alone */
 		if (xsub_match(x, &m)) {
 			xsub_keep(x, &m);
-			if (!conflate)
-				return true;
+			if (!conflate) return true;
 		} else if (conflate) {
 			msg_close(&m);
 		} else {
@@ -208,16 +198,14 @@ int
 xsub_recv(struct socket *s, struct msg *m)
 {
 	struct xsub *x = XSUB(s);
-	if (!x->filter)
-		return fq_recv(&x->fq, m, NULL);
+	if (!x->filter) return fq_recv(&x->fq, m, NULL);
 	if (x->more_recv) {
 		/* The rest of a message whose first part matched. */
 		int rc = fq_recv(&x->fq, m, NULL);
 		x->more_recv = rc == 0 && (m->flags & MSGF_MORE);
 		return rc;
 	}
-	if (!xsub_fetch(x))
-		return -EAGAIN;
+	if (!xsub_fetch(x)) return -EAGAIN;
 	memcpy(m, &x->next, sizeof *m);
 	msg_init(&x->next);
 	x->has_next = false;
@@ -229,8 +217,7 @@ bool
 xsub_has_in(struct socket *s)
 {
 	struct xsub *x = XSUB(s);
-	if (!x->filter)
-		return fq_has_in(&x->fq);
+	if (!x->filter) return fq_has_in(&x->fq);
 	return x->more_recv || xsub_fetch(x);
 }
 
@@ -242,17 +229,17 @@ xsub_has_out(struct socket *s)
 }
 
 const struct socket_ops xsub_socket_ops = {
-	.type = ZMQ_XSUB,
-	.size = sizeof(struct xsub),
-	.init = xsub_init,
-	.fini = xsub_fini,
-	.attach_pipe = xsub_attach_pipe,
-	.send = xsub_send,
-	.recv = xsub_recv,
-	.has_in = xsub_has_in,
-	.has_out = xsub_has_out,
-	.read_activated = xsub_read_activated,
-	.write_activated = xsub_write_activated,
-	.pipe_terminated = xsub_pipe_terminated,
-	.rollback = xsub_rollback,
+        .type = ZMQ_XSUB,
+        .size = sizeof(struct xsub),
+        .init = xsub_init,
+        .fini = xsub_fini,
+        .attach_pipe = xsub_attach_pipe,
+        .send = xsub_send,
+        .recv = xsub_recv,
+        .has_in = xsub_has_in,
+        .has_out = xsub_has_out,
+        .read_activated = xsub_read_activated,
+        .write_activated = xsub_write_activated,
+        .pipe_terminated = xsub_pipe_terminated,
+        .rollback = xsub_rollback,
 };

@@ -16,15 +16,16 @@
 
 struct xsub {
 	struct socket base;
-	struct fq fq;        /* data from the publishers */
-	struct dist dist;    /* subscriptions (and XSUB's upstream data) to them */
-	struct trie subs;    /* counted: resent to every new pipe */
-	struct msg next;     /* SUB: a matching message read ahead by has_in */
+	struct fq fq;     /* data from the publishers */
+	struct dist dist; /* subscriptions (and XSUB's upstream data) to them */
+	struct trie subs; /* counted: resent to every new pipe */
+	struct msg next;  /* SUB: a matching message read ahead by has_in */
 	bool has_next;
-	bool more_recv;      /* SUB: the rest of a matching message follows */
-	bool filter;         /* SUB: deliver only what matches a subscription */
+	bool more_recv; /* SUB: the rest of a matching message follows */
+	bool filter;    /* SUB: deliver only what matches a subscription */
 };
 
+/* The XSUB members of socket_ops, with their contracts (socket.h). */
 int xsub_init(struct socket *s);
 void xsub_fini(struct socket *s);
 int xsub_attach_pipe(struct socket *s, struct pipe *p);
