@@ -74,7 +74,7 @@ zmq_strerror(int errnum)
 ZMQ_EXPORT int
 zmq_has(const char *capability)
 {
-	static const char *const have[] = {"inproc", "tcp", "ipc", NULL};
+	static const char *const have[] = {"inproc", "tcp", "ipc", "shm", NULL};
 	if (!capability)
 		return 0;
 	for (int i = 0; have[i]; i++)

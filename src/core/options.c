@@ -3,6 +3,7 @@
  * checked; the two routines below interpret it.
  */
 #include "core/options.h"
+#include "zinc.h"
 #include "zmq.h"
 
 #include <errno.h>
@@ -101,6 +102,8 @@ static const struct opt_desc opt_table[] = {
 	STR(ZMQ_BINDTODEVICE, bindtodevice),
 	STR(ZMQ_PLAIN_USERNAME, plain_username),
 	STR(ZMQ_PLAIN_PASSWORD, plain_password),
+	{ZINC_SHM_RING_SIZE, OPT_INT, OPT_RW, F(shm_ring_size), 4096, 256 << 20},
+	{ZINC_SHM_SPIN_US, OPT_INT, OPT_RW, F(shm_spin_us), 0, 1000000},
 	{ZMQ_CURVE_PUBLICKEY, OPT_KEY, OPT_RW, F(curve_public), 32, 32},
 	{ZMQ_CURVE_SECRETKEY, OPT_KEY, OPT_RW, F(curve_secret), 32, 32},
 	{ZMQ_CURVE_SERVERKEY, OPT_KEY, OPT_RW, F(curve_server), 32, 32},
@@ -136,6 +139,7 @@ options_init(struct options *o, int type)
 	o->use_fd = -1;
 	o->vmci_connect_timeout = -1;
 	o->mechanism = ZMQ_NULL;
+	o->shm_ring_size = 1 << 20;
 }
 
 static const struct opt_desc *

@@ -59,6 +59,9 @@ struct options {
 	struct options_blob gssapi_principal, gssapi_service_principal;
 	struct options_blob xpub_welcome;
 	char last_endpoint[OPTIONS_BLOB_MAX];
+	/* zinc's own (include/zinc.h) */
+	int shm_ring_size;
+	int shm_spin_us;
 };
 
 /* options_pipe_per_connection: does a connecting socket get a new pipe for each

@@ -223,6 +223,13 @@ pipe_write(struct pipe *p, struct msg *m)
 }
 
 void
+pipe_hiccup(struct pipe *p)
+{
+	if (p->state == PIPE_ACTIVE && p->peer)
+		pipe_send(p->peer, CMD_HICCUP);
+}
+
+void
 pipe_rollback(struct pipe *p)
 {
 	if (!p->out)
@@ -342,6 +349,10 @@ pipe_process(struct object *o, const struct command *cmd)
 			if (p->sink_ops)
 				p->sink_ops->write_activated(p->sink, p);
 		}
+		break;
+	case CMD_HICCUP:
+		if (p->state == PIPE_ACTIVE && p->sink_ops && p->sink_ops->hiccuped)
+			p->sink_ops->hiccuped(p->sink, p);
 		break;
 	case CMD_PIPE_TERM: pipe_process_pipe_term(p); break;
 	case CMD_PIPE_TERM_ACK: pipe_process_pipe_term_ack(p); break;

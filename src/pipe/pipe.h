@@ -102,6 +102,8 @@ bool pipe_check_write(struct pipe *p);
 /* pipe_write: on 0 the pipe owns m's content and m is reset to empty. On -EAGAIN
  * (full or terminating) or -ENOMEM, m is unchanged and still the caller's. */
 int pipe_write(struct pipe *p, struct msg *m);
+/* pipe_hiccup: tells the peer end's owner that a new peer is behind this end. */
+void pipe_hiccup(struct pipe *p);
 /* pipe_rollback: drops the parts of an unfinished multipart message. */
 void pipe_rollback(struct pipe *p);
 /* pipe_flush: publishes complete messages; wakes the reader if it slept. */

@@ -133,6 +133,14 @@ int zn_unlink(const char *path);
 /* zn_peer_cred_string: the Peer-Address libzmq gives an ipc peer:
  * "localhost:<uid>:<gid>:<pid>" from SO_PEERCRED. 0 or -errno. */
 int zn_peer_cred_string(int fd, char *buf, size_t len);
+/* zn_private_dir: a directory only this user can use, for shm:// rendezvous sockets:
+ * $XDG_RUNTIME_DIR/zinc when set, else /tmp/zinc-<uid>; made 0700 if missing, and
+ * refused (-EPERM) unless it is a real directory owned by us with no group/other
+ * access. The path is written to dir. 0 or -errno (-ENAMETOOLONG). */
+int zn_private_dir(char *dir, size_t len);
+/* zn_unix_alive: is a process listening on this Unix socket path (a connect
+ * succeeds)? 1, 0 (refused or no such file: a stale socket file), or -errno. */
+int zn_unix_alive(const struct zn_sockaddr *a);
 /* zn_file_id: the device and inode of a file (to recognise our own ipc socket file
  * later). 0 or -errno. */
 int zn_file_id(const char *path, uint64_t *dev, uint64_t *ino);

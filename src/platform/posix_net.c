@@ -356,6 +356,46 @@ zn_peer_cred_string(int fd, char *buf, size_t len)
 	return 0;
 }
 
+static int
+private_dir_check(const char *dir)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return zn_errno();
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+		return -EPERM;
+	return 0;
+}
+
+int
+zn_private_dir(char *dir, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n = xdg && xdg[0] == '/' ? snprintf(dir, len, "%s/zinc", xdg)
+	                             : snprintf(dir, len, "/tmp/zinc-%u", (unsigned)geteuid());
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return zn_errno();
+	return private_dir_check(dir);
+}
+
+int
+zn_unix_alive(const struct zn_sockaddr *a)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return zn_errno();
+	int rc = connect(fd, &a->u.sa, a->len);
+	int err = rc < 0 ? errno : 0;
+	close(fd);
+	if (rc == 0 || err == EAGAIN)
+		return 1; /* accepted, or a full backlog: alive either way */
+	if (err == ECONNREFUSED || err == ENOENT)
+		return 0;
+	return -err;
+}
+
 int
 zn_file_id(const char *path, uint64_t *dev, uint64_t *ino)
 {

@@ -11,7 +11,7 @@
  * written with one writev; when nothing is left the engine stops watching POLLOUT
  * until engine_restart_output.
  */
-#include "proto/engine.h"
+#include "proto/engine_impl.h"
 #include "proto/session.h"
 #include "proto/socket_type.h"
 #include "proto/zmtp_codec.h"
@@ -24,52 +24,14 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#define ENGINE_INBUF (64 * 1024)
-#define ENGINE_IOV 64
-#define GREETING_SIZE 64
-
-enum engine_state { ES_GREETING, ES_HANDSHAKE, ES_ACTIVE, ES_DEAD };
-enum { TIMER_HANDSHAKE = 1, TIMER_HB_IVL, TIMER_HB_TIMEOUT, TIMER_HB_TTL };
-
-struct engine {
-	int fd;
-	uint8_t state;
-	uint8_t peer_minor; /* ZMTP 3.minor of the peer */
-	bool input_stopped;
-	bool output_stopped;
-	bool has_stash; /* a decoded message waits for room in the pipe */
-	bool ready_sent;
-	bool out_more; /* the last message pulled had MORE: the next is not a first part */
-	bool raw;      /* ZMQ_STREAM: no ZMTP, bytes in and out as they come */
-	bool raw_has;  /* raw_out holds a message being written */
-	size_t raw_off;
-	struct msg raw_out;
-	bool timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
-	struct session *session;
-	struct poller *poller;
-	struct poll_handle *handle;
-	struct options opts;
-	char *peer_address;
-	struct metadata *meta; /* the peer's properties, attached to each message */
-	uint8_t peer_rid_len;  /* the peer's Identity, as sent */
-	uint8_t peer_rid[255];
-	struct msg stash;
-	uint8_t greeting[GREETING_SIZE];
-	size_t greeting_have;
-	size_t in_pos, in_len;
-	uint8_t *inbuf;
-	struct zmtp_decoder dec;
-	struct zmtp_encoder enc;
-};
-
 static const struct poll_handler_ops engine_handler;
 
-static void engine_fail(struct engine *e, enum engine_end why, int protocol_error);
 static int engine_process_input(struct engine *e);
 static void engine_raw_notify(struct engine *e);
 
 int
-engine_new(struct engine **out, int fd, const struct options *opts, const char *peer_address)
+engine_new(struct engine **out, int fd, const struct options *opts, const char *peer_address,
+           bool shm)
 {
 	struct engine *e = zn_calloc(1, sizeof *e);
 	size_t plen = peer_address ? strlen(peer_address) + 1 : 1;
@@ -89,6 +51,7 @@ engine_new(struct engine **out, int fd, const struct options *opts, const char *
 	e->inbuf = inbuf;
 	e->state = ES_GREETING;
 	e->raw = opts->type == ZMQ_STREAM;
+	e->shm = shm;
 	msg_init(&e->stash);
 	msg_init(&e->raw_out);
 	zmtp_decoder_init(&e->dec, opts->maxmsgsize);
@@ -169,6 +132,7 @@ engine_destroy(struct engine *e)
 		if (e->handle)
 			poller_rm_fd(e->poller, e->handle);
 	}
+	engine_shm_destroy(e);
 	zn_close_fd(e->fd);
 	msg_close(&e->stash);
 	msg_close(&e->raw_out);
@@ -190,7 +154,11 @@ engine_fd(const struct engine *e)
 bool
 engine_output_empty(const struct engine *e)
 {
-	return e->raw ? !e->raw_has : zmtp_encoder_empty(&e->enc);
+	if (e->raw)
+		return !e->raw_has;
+	if (engine_shm_active(e))
+		return zmtp_encoder_empty(&e->enc) && engine_shm_output_empty(e);
+	return zmtp_encoder_empty(&e->enc);
 }
 
 bool
@@ -214,7 +182,7 @@ engine_raw_notify(struct engine *e)
 
 /* engine_fail: the connection is over. The session destroys the engine: nothing may
  * touch e after this returns. */
-static void
+void
 engine_fail(struct engine *e, enum engine_end why, int protocol_error)
 {
 	bool handshaking = e->state != ES_ACTIVE;
@@ -274,8 +242,8 @@ engine_subscription(struct engine *e, struct msg *m)
 static void
 engine_fill(struct engine *e)
 {
-	if (e->state != ES_ACTIVE)
-		return;
+	if (e->state != ES_ACTIVE || e->shm)
+		return; /* shm:// messages go through the rings, not the stream */
 	bool subs = e->opts.type == ZMQ_SUB || e->opts.type == ZMQ_XSUB;
 	struct msg m;
 	while (zmtp_encoder_space(&e->enc)) {
@@ -298,6 +266,16 @@ engine_write(struct engine *e)
 	for (int round = 0; round < 16; round++) {
 		engine_fill(e);
 		int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
+		if (n == 0 && e->shm) {
+			/* The creator's SHM command waits for the READY to be out. */
+			int rc = engine_shm_flush_pending(e);
+			if (rc < 0) {
+				engine_fail_rc(e, rc);
+				return -1;
+			}
+			if (engine_shm_active(e))
+				return 0;
+		}
 		if (n == 0) {
 			if (!e->output_stopped && e->handle) {
 				e->output_stopped = true;
@@ -367,7 +345,12 @@ static void
 engine_out_event(void *arg)
 {
 	struct engine *e = arg;
-	(void)(e->raw ? engine_write_raw(e) : engine_write(e));
+	if (e->raw)
+		(void)engine_write_raw(e);
+	else if (engine_shm_active(e) && zmtp_encoder_empty(&e->enc))
+		(void)engine_shm_write(e);
+	else
+		(void)engine_write(e);
 }
 
 void
@@ -495,11 +478,13 @@ engine_process_ready(struct engine *e, const uint8_t *data, size_t len)
 	e->meta = rp.md;
 	e->state = ES_ACTIVE;
 	engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
-	if (e->opts.heartbeat_ivl > 0 && e->peer_minor >= 1)
+	if (e->opts.heartbeat_ivl > 0 && e->peer_minor >= 1 && !e->shm)
 		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl, &e->timer_hb_ivl);
 	rc = session_engine_ready(e->session, e->peer_rid, e->peer_rid_len);
 	if (rc < 0)
 		return rc;
+	if (e->shm)
+		return engine_shm_ready(e); /* the rings take over from here */
 	/* Messages may already wait in the pipe (a connect before the handshake). */
 	engine_start_output(e);
 	return 0;
@@ -532,6 +517,8 @@ engine_process_command(struct engine *e, struct msg *m)
 		return -ECONNRESET;
 	if (e->state == ES_HANDSHAKE)
 		return IS("READY") ? engine_process_ready(e, data, dlen) : -EPROTO;
+	if (IS("SHM") && e->shm)
+		return engine_shm_command(e, data, dlen);
 	if (IS("PING"))
 		return engine_process_ping(e, data, dlen);
 	if (IS("PONG"))
@@ -546,7 +533,16 @@ engine_process_command(struct engine *e, struct msg *m)
 
 /* engine_deliver: hands a decoded frame on. -EAGAIN when the pipe is full (the frame
  * is stashed), another negative value to end the connection. */
-static int
+void
+engine_stop_input(struct engine *e)
+{
+	e->input_stopped = true;
+	/* With shm:// the fd only reports the peer's death; keep watching it. */
+	if (e->handle && !engine_shm_active(e))
+		poller_reset_pollin(e->poller, e->handle);
+}
+
+int
 engine_deliver(struct engine *e, struct msg *m)
 {
 	if (m->flags & MSGF_COMMAND) {
@@ -563,9 +559,7 @@ engine_deliver(struct engine *e, struct msg *m)
 	if (rc == -EAGAIN) {
 		msg_move(&e->stash, m);
 		e->has_stash = true;
-		e->input_stopped = true;
-		if (e->handle)
-			poller_reset_pollin(e->poller, e->handle);
+		engine_stop_input(e);
 		return rc;
 	}
 	if (rc < 0)
@@ -617,7 +611,7 @@ engine_end_code(int rc, enum engine_end *why)
 	}
 }
 
-static void
+void
 engine_fail_rc(struct engine *e, int rc)
 {
 	enum engine_end why;
@@ -685,9 +679,18 @@ engine_in_event(void *arg)
 		engine_read_raw(e);
 		return;
 	}
-	int rc = engine_read_direct(e);
+	if (engine_shm_active(e)) {
+		/* After the switch the stream carries nothing: EOF is the peer's death. */
+		uint8_t b;
+		ssize_t n = zn_read(e->fd, &b, 1);
+		if (n != -EAGAIN)
+			engine_fail_rc(e, n == 1 ? -EPROTO : -ECONNRESET);
+		return;
+	}
+	int rc = e->shm ? 0 : engine_read_direct(e);
 	if (rc == 0) {
-		ssize_t n = zn_read(e->fd, e->inbuf, ENGINE_INBUF);
+		ssize_t n = e->shm ? engine_shm_recv(e, e->inbuf, ENGINE_INBUF)
+		                   : zn_read(e->fd, e->inbuf, ENGINE_INBUF);
 		if (n == -EAGAIN)
 			return;
 		if (n <= 0) {
@@ -719,6 +722,10 @@ engine_restart_input(struct engine *e)
 {
 	if (!e->input_stopped || e->state == ES_DEAD)
 		return;
+	if (engine_shm_active(e)) {
+		engine_shm_restart_input(e);
+		return;
+	}
 	if (e->has_stash) {
 		int rc = session_push_msg(e->session, &e->stash);
 		if (rc == -EAGAIN)

@@ -30,10 +30,11 @@ enum engine_end {
 	ENGINE_END_REFUSED,   /* the peer's READY was unacceptable (type, properties) */
 };
 
-/* engine_new: takes ownership of fd (closed on failure too). peer_address is the
- * remote end as a "tcp://..." / "ipc://..." string (copied). 0 or -ENOMEM. */
+/* engine_new: takes ownership of fd (closed on failure too). peer_address is what
+ * Peer-Address reports (copied). shm: the fd is a shm:// rendezvous socket, and after
+ * the handshake messages move through shared-memory rings. 0 or -ENOMEM. */
 int engine_new(struct engine **out, int fd, const struct options *opts,
-               const char *peer_address);
+               const char *peer_address, bool shm);
 /* engine_plug: starts the greeting; from now on the engine calls its session. */
 void engine_plug(struct engine *e, struct session *s, struct poller *p);
 /* engine_destroy: unplugs, closes the fd, frees. Idempotent only via the session. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
@@ -27,6 +28,7 @@ struct session {
 	struct engine *engine;
 	bool active;           /* made by zmq_connect: connects and reconnects */
 	bool is_tcp;
+	bool shm;              /* shm://: the engine moves to shared memory */
 	bool has_src;
 	bool incomplete_in;    /* a multipart message from the engine is half written */
 	bool term_pending;     /* terminating: waiting for the pipe and the output */
@@ -76,10 +78,11 @@ session_new(struct session **out, struct io_thread *io, struct own *socket,
 }
 
 void
-session_set_connect(struct session *s, size_t spec_offset, bool is_tcp,
+session_set_connect(struct session *s, size_t spec_offset, bool is_tcp, bool shm,
                     session_resolve_fn resolve)
 {
 	s->active = true;
+	s->shm = shm;
 	s->spec = s->endpoint + spec_offset;
 	s->is_tcp = is_tcp;
 	s->resolve = resolve;
@@ -90,6 +93,12 @@ session_attach_pipe(struct session *s, struct pipe *p)
 {
 	s->pipe = p;
 	pipe_set_sink(p, s, &session_sink_ops);
+}
+
+bool
+session_is_active(const struct session *s)
+{
+	return s->active;
 }
 
 void
@@ -275,6 +284,15 @@ session_peer_ip(const struct session *s, char *out, size_t len)
 static void
 session_connected(struct session *s, int fd)
 {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	if (s->shm && (zn_peer_uid(fd, &uid, &gid, &pid) < 0 || uid != geteuid())) {
+		/* shm:// shares memory: only with a process of our own user. */
+		zn_close_fd(fd);
+		session_schedule_reconnect(s);
+		return;
+	}
 	if (s->is_tcp) {
 		struct zn_tcp_opts o;
 		session_tcp_opts(s, &o);
@@ -286,7 +304,7 @@ session_connected(struct session *s, int fd)
 	else if (zn_peer_cred_string(fd, peer, sizeof peer) < 0)
 		peer[0] = '\0';
 	struct engine *e;
-	if (engine_new(&e, fd, &s->opts, peer) < 0) {
+	if (engine_new(&e, fd, &s->opts, peer, s->shm) < 0) {
 		session_schedule_reconnect(s); /* engine_new closed the fd */
 		return;
 	}
@@ -426,6 +444,9 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 	}
 	if (options_pipe_per_connection(&s->opts))
 		session_detach_pipe(s); /* the pipe was this connection's */
+	else if (s->pipe && !handshaking &&
+	         (s->opts.type == ZMQ_SUB || s->opts.type == ZMQ_XSUB))
+		pipe_hiccup(s->pipe); /* the next peer needs the subscriptions again */
 	if (s->term_pending) {
 		/* A pipe holding only its delimiter has nothing left to deliver. */
 		if (s->pipe)

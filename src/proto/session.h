@@ -41,12 +41,14 @@ typedef int (*session_resolve_fn)(const char *spec, bool ipv6, struct zn_sockadd
 /* session_set_connect: makes it the active side: once launched it connects to spec
  * (the endpoint after "scheme://", which must outlive the session's endpoint copy: it
  * is taken from that copy). */
-void session_set_connect(struct session *s, size_t spec_offset, bool is_tcp,
+void session_set_connect(struct session *s, size_t spec_offset, bool is_tcp, bool shm,
                          session_resolve_fn resolve);
 /* session_attach_pipe: its end of the pipe to the socket (before launch). */
 void session_attach_pipe(struct session *s, struct pipe *p);
 /* session_attach_engine: an accepted connection (sent as CMD_ATTACH by a listener). */
 void session_send_attach(struct session *s, struct engine *e);
+/* session_is_active: made by zmq_connect (it connects), not accepted. */
+bool session_is_active(const struct session *s);
 /* session_discard: frees a session that was never launched. */
 void session_discard(struct session *s);
 struct own *session_own(struct session *s);

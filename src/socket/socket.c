@@ -412,6 +412,13 @@ socket_write_activated(void *sink, struct pipe *p)
 }
 
 static void
+socket_hiccuped(void *sink, struct pipe *p)
+{
+	struct socket *s = sink;
+	if (s->ops->hiccuped) s->ops->hiccuped(s, p);
+}
+
+static void
 socket_pipe_terminated(void *sink, struct pipe *p)
 {
 	struct socket *s = sink;
@@ -443,6 +450,7 @@ socket_pipe_terminated(void *sink, struct pipe *p)
 static const struct pipe_sink_ops socket_sink_ops = {
 	.read_activated = socket_read_activated,
 	.write_activated = socket_write_activated,
+	.hiccuped = socket_hiccuped,
 	.terminated = socket_pipe_terminated,
 };
 

@@ -45,6 +45,8 @@ struct socket_ops {
 	bool (*has_out)(struct socket *s);
 	void (*read_activated)(struct socket *s, struct pipe *p);
 	void (*write_activated)(struct socket *s, struct pipe *p);
+	/* hiccuped: p's connection was replaced by a new one. May be NULL. */
+	void (*hiccuped)(struct socket *s, struct pipe *p);
 	/* pipe_terminated: forget p. */
 	void (*pipe_terminated)(struct socket *s, struct pipe *p);
 	/* rollback: drops the unfinished multipart message being sent (after an

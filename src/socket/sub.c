@@ -64,5 +64,6 @@ const struct socket_ops sub_socket_ops = {
         .read_activated = xsub_read_activated,
         .write_activated = xsub_write_activated,
         .pipe_terminated = xsub_pipe_terminated,
+        .hiccuped = xsub_hiccuped,
         .setsockopt = sub_setsockopt,
 };

@@ -101,6 +101,12 @@ xsub_pipe_terminated(struct socket *s, struct pipe *p)
 	dist_terminated(&XSUB(s)->dist, p);
 }
 
+void
+xsub_hiccuped(struct socket *s, struct pipe *p)
+{
+	if (trie_apply(&XSUB(s)->subs, xsub_send_sub, p) == 0) pipe_flush(p);
+}
+
 /* Sending. */
 
 int
@@ -241,5 +247,6 @@ const struct socket_ops xsub_socket_ops = {
         .read_activated = xsub_read_activated,
         .write_activated = xsub_write_activated,
         .pipe_terminated = xsub_pipe_terminated,
+        .hiccuped = xsub_hiccuped,
         .rollback = xsub_rollback,
 };

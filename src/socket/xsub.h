@@ -32,6 +32,7 @@ int xsub_attach_pipe(struct socket *s, struct pipe *p);
 void xsub_read_activated(struct socket *s, struct pipe *p);
 void xsub_write_activated(struct socket *s, struct pipe *p);
 void xsub_pipe_terminated(struct socket *s, struct pipe *p);
+void xsub_hiccuped(struct socket *s, struct pipe *p);
 /* xsub_send: a message whose first byte is 1 (0) subscribes (unsubscribes) to the
  * topic that follows; upstream data goes to every publisher. As socket_ops.send. */
 int xsub_send(struct socket *s, struct msg *m);

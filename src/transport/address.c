@@ -8,6 +8,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Longer than any DNS name (253), numeric address with zone, or interface name. */
@@ -223,5 +225,28 @@ address_ipc_wildcard(struct zn_sockaddr *addr, char *dir, size_t dirlen)
 	memcpy(addr->u.un.sun_path, dir, n);
 	memcpy(addr->u.un.sun_path + n, file, sizeof file);
 	addr->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + sizeof file);
+	return 0;
+}
+
+int
+address_shm(const char *name, struct zn_sockaddr *addr)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 64 || name[0] == '.')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+			return -EINVAL;
+	char dir[sizeof addr->u.un.sun_path];
+	int rc = zn_private_dir(dir, sizeof dir);
+	if (rc < 0)
+		return rc;
+	memset(addr, 0, sizeof *addr);
+	addr->u.un.sun_family = AF_UNIX;
+	int len = snprintf(addr->u.un.sun_path, sizeof addr->u.un.sun_path, "%s/%s.sock", dir,
+	                   name);
+	if (len < 0 || (size_t)len >= sizeof addr->u.un.sun_path)
+		return -ENAMETOOLONG;
+	addr->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)len + 1);
 	return 0;
 }

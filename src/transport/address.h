@@ -66,4 +66,9 @@ int address_ipc(const char *spec, struct zn_sockaddr *addr, bool *wildcard);
  * does not fit sun_path: then nothing is left behind), or mkdtemp's -errno. */
 int address_ipc_wildcard(struct zn_sockaddr *addr, char *dir, size_t dirlen);
 
+/* address_shm: the rendezvous Unix socket of shm://name: <private dir>/<name>.sock.
+ * A name is 1..64 characters of [A-Za-z0-9._-] (not starting with '.'); anything else
+ * is -EINVAL. -EPERM when the private directory is not safely ours. */
+int address_shm(const char *name, struct zn_sockaddr *addr);
+
 #endif

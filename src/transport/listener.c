@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
@@ -25,6 +26,7 @@ struct listener {
 	struct monitor_sink monitor;
 	int fd;
 	bool is_tcp;
+	bool shm;
 	char endpoint[256];
 	char ipc_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* to unlink */
 	uint64_t ipc_dev, ipc_ino; /* the file we made, so we never unlink another's */
@@ -51,7 +53,7 @@ listener_tcp_opts(const struct options *o, struct zn_tcp_opts *t)
 int
 listener_new(struct listener **out, struct io_thread *io, struct own *socket,
              const struct options *opts, const struct zn_sockaddr *addr, bool is_tcp,
-             const char *wildcard_dir, const struct monitor_sink *monitor,
+             bool shm, const char *wildcard_dir, const struct monitor_sink *monitor,
              char *endpoint, size_t endpoint_len)
 {
 	struct listener *l = zn_calloc(1, sizeof *l);
@@ -79,6 +81,7 @@ listener_new(struct listener **out, struct io_thread *io, struct own *socket,
 		l->monitor = *monitor;
 	l->fd = fd;
 	l->is_tcp = is_tcp;
+	l->shm = shm;
 	if (!is_tcp && addr->u.un.sun_path[0] != '\0') {
 		snprintf(l->ipc_path, sizeof l->ipc_path, "%s", addr->u.un.sun_path);
 		if (zn_file_id(l->ipc_path, &l->ipc_dev, &l->ipc_ino) < 0)
@@ -90,6 +93,12 @@ listener_new(struct listener **out, struct io_thread *io, struct own *socket,
 	monitor_event(&l->monitor, ZMQ_EVENT_LISTENING, fd, l->endpoint);
 	*out = l;
 	return 0;
+}
+
+void
+listener_set_endpoint(struct listener *l, const char *endpoint)
+{
+	snprintf(l->endpoint, sizeof l->endpoint, "%s", endpoint);
 }
 
 struct own *
@@ -120,6 +129,18 @@ listener_peer_ip(const struct zn_sockaddr *peer, bool is_tcp, char *out, size_t 
 	out[n] = '\0';
 }
 
+/* listener_peer_trusted: shm:// shares memory with the peer, so only a process of the
+ * same user may connect (seed 002; SO_PEERCRED). */
+static bool
+listener_peer_trusted(const struct listener *l, int fd)
+{
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	(void)l;
+	return zn_peer_uid(fd, &uid, &gid, &pid) == 0 && uid == geteuid();
+}
+
 /* listener_serve: gives an accepted connection its engine and session. */
 static void
 listener_serve(struct listener *l, int fd, const struct zn_sockaddr *peer)
@@ -138,7 +159,12 @@ listener_serve(struct listener *l, int fd, const struct zn_sockaddr *peer)
 	struct io_thread *io = ctx_choose_io_thread(ctx, l->opts.affinity);
 	struct engine *e;
 	struct session *s;
-	if (engine_new(&e, fd, &l->opts, ip) < 0) { /* closes fd */
+	if (l->shm && !listener_peer_trusted(l, fd)) {
+		zn_close_fd(fd);
+		monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, EACCES, l->endpoint);
+		return;
+	}
+	if (engine_new(&e, fd, &l->opts, ip, l->shm) < 0) { /* closes fd */
 		monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, ENOMEM, l->endpoint);
 		return;
 	}

@@ -26,8 +26,11 @@ struct listener;
  * listener (or NULL). -EADDRINUSE, -EADDRNOTAVAIL, -EACCES, -ENOMEM, ... */
 int listener_new(struct listener **out, struct io_thread *io, struct own *socket,
                  const struct options *opts, const struct zn_sockaddr *addr, bool is_tcp,
-                 const char *wildcard_dir, const struct monitor_sink *monitor,
+                 bool shm, const char *wildcard_dir, const struct monitor_sink *monitor,
                  char *endpoint, size_t endpoint_len);
 struct own *listener_own(struct listener *l);
+/* listener_set_endpoint: the name its events and ZMQ_LAST_ENDPOINT show (shm:// shows
+ * its own URI, not the rendezvous socket's path). Before launch only. */
+void listener_set_endpoint(struct listener *l, const char *endpoint);
 
 #endif

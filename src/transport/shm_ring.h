@@ -173,10 +173,12 @@ bool shm_ring_writer_streaming(const struct shm_ring_writer *w);
 
 /* shm_ring_writer_prepare_sleep: after shm_ring_write_msg returned -EAGAIN and
  * shm_ring_publish ran, marks the writer asleep, fences, and looks at the read index
- * again. Returns 0 when the caller may block on its eventfd (then it calls
- * shm_ring_writer_end_sleep when woken), 1 when it must not (space has appeared, or
- * there is something unpublished); the flag is then already cleared. -EPROTO as for
- * shm_ring_write_msg. */
+ * again. Returns 0 when the caller should block on its eventfd (then it calls
+ * shm_ring_writer_end_sleep when woken): the ring is still full, or the reader has
+ * already taken the flag and its signal is on the way; 1 when it must not block (space
+ * has appeared, or there is something unpublished), the flag being cleared again.
+ * -EPROTO as for shm_ring_write_msg. Every signal the reader sends therefore answers
+ * exactly one 0 from here. */
 int shm_ring_writer_prepare_sleep(struct shm_ring_writer *w);
 
 /* shm_ring_writer_end_sleep: clears the writer's sleeping flag after a wake-up. */
@@ -233,9 +235,11 @@ int shm_ring_release(struct shm_ring_reader *r);
 
 /* shm_ring_prepare_sleep: after shm_ring_read_msg returned 0 and shm_ring_release ran,
  * marks the reader asleep, fences, and looks at the write index again. Returns 0 when
- * the caller may block on its eventfd (then it calls shm_ring_end_sleep when woken), 1
- * when it must not (data arrived meanwhile, or consumed space is unreleased); the flag
- * is then already cleared. A sticky error is returned as is. */
+ * the caller should block on its eventfd (then it calls shm_ring_end_sleep when
+ * woken): nothing arrived, or the writer has already taken the flag and its signal is
+ * on the way; 1 when it must not block (data arrived meanwhile, or consumed space is
+ * unreleased), the flag being cleared again. A sticky error is returned as is. Every
+ * signal the writer sends therefore answers exactly one 0 from here. */
 int shm_ring_prepare_sleep(struct shm_ring_reader *r);
 
 /* shm_ring_end_sleep: clears the reader's sleeping flag after a wake-up. */

@@ -1,0 +1,23 @@
+/*
+ * zinc.h: zinc's own additions to the libzmq API. Option numbers sit far outside
+ * libzmq's range, so they can never collide with a future libzmq option; libzmq itself
+ * answers them with EINVAL.
+ */
+#ifndef ZINC_ZINC_H
+#define ZINC_ZINC_H
+
+#include "zmq.h"
+
+/* shm:// (zmq_setsockopt / zmq_getsockopt, int). */
+
+/* ZINC_SHM_RING_SIZE: bytes per direction of the shared-memory ring a connecting
+ * socket creates; a power of two from 4096 to 256 MiB (default 1 MiB). Takes effect for
+ * connections made after it is set. */
+#define ZINC_SHM_RING_SIZE 0x7a6e0001
+
+/* ZINC_SHM_SPIN_US: how long, in microseconds, the waiting side of a shm:// ring spins
+ * before it sleeps on its eventfd (default 0: sleep at once). Stored; spinning is not
+ * built yet (see README). */
+#define ZINC_SHM_SPIN_US 0x7a6e0002
+
+#endif
