@@ -358,6 +358,11 @@ engine_restart_output(struct engine *e)
 {
 	if (e->state == ES_DEAD)
 		return;
+	if (engine_shm_active(e)) {
+		/* The rings need no POLLOUT: a full ring wakes us through the eventfd. */
+		(void)engine_shm_write(e);
+		return;
+	}
 	engine_start_output(e);
 	/* Write now rather than after the next poll: one wake-up less per message. */
 	engine_out_event(e);
