@@ -23,6 +23,7 @@
 
 #define SHM_CMD_LEN 14 /* flags, size, "\3SHM", 8-byte ring size */
 #define SHM_READ_BUDGET 1024
+#define SHM_WRITE_BUDGET 4096
 
 struct engine_shm {
 	struct shm_ring_region region;
@@ -139,7 +140,13 @@ int
 engine_shm_write(struct engine *e)
 {
 	struct engine_shm *st = e->shm_state;
-	for (int round = 0; round < 4096; round++) {
+	for (int round = 0;; round++) {
+		if (round == SHM_WRITE_BUDGET) {
+			/* Let the other connections of this thread run; our eventfd
+			 * brings us back (the pipe will not: its reader is not asleep). */
+			signaler_raise(&st->mine);
+			break;
+		}
 		if (!st->out_has) {
 			msg_init(&st->out);
 			if (session_pull_msg(e->session, &st->out) < 0)
