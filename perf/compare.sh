@@ -5,7 +5,8 @@
 # PUB/SUB throughput over tcp (local_sub_thr and remote_pub_thr; no latency row).
 #
 # usage: perf/compare.sh [-t transports] [-s sizes] [-x tests] [-c factor] [-r n] [-n] [-k]
-#   -t  transports to run, default "inproc ipc tcp pubsub"
+#   -t  transports to run, default "inproc ipc tcp shm pubsub" (shm: zinc's shm://
+#       against libzmq's ipc://, libzmq having no shm)
 #   -s  message sizes, default "64 1K 64K 1M" (bytes; K and M suffixes are KiB, MiB)
 #   -x  tests to run, default "lat thr"
 #   -c  multiply every message count by factor (e.g. 0.1 for a quick look), default 1
@@ -20,7 +21,7 @@
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-transports="inproc ipc tcp pubsub"
+transports="inproc ipc tcp shm pubsub"
 sizes="64 1K 64K 1M"
 tests="lat thr"
 factor=1
@@ -116,6 +117,7 @@ next_endpoint() {
 	runs=$((runs + 1))
 	case $1 in
 	ipc) echo "ipc://$scratch/r$runs.ipc" ;;
+	shm) echo "shm://zinc-perf-$$-r$runs" ;;
 	tcp | pubsub)
 		port=$((port + 1))
 		while [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
@@ -126,11 +128,17 @@ next_endpoint() {
 	esac
 }
 
+# shm_dir: where zinc puts shm:// rendezvous sockets.
+shm_dir() {
+	if [ -n "${XDG_RUNTIME_DIR:-}" ]; then echo "$XDG_RUNTIME_DIR/zinc"; else echo "/tmp/zinc-$(id -u)"; fi
+}
+
 # listening <endpoint>: true once something listens on endpoint.
 listening() {
 	case $1 in
 	ipc://*) [ -S "${1#ipc://}" ] ;;
 	tcp://*) [ -n "$(ss -Hltn "sport = :${1##*:}" 2>/dev/null)" ] ;;
+	shm://*) [ -S "$(shm_dir)/${1#shm://}.sock" ] ;;
 	esac
 }
 
@@ -184,7 +192,12 @@ run_one() {
 			ltool=local_sub_thr
 			rtool=remote_pub_thr
 		fi
-		ep=$(next_endpoint "$tr")
+		# shm:// is zinc's own: libzmq's figure for that row is its ipc://.
+		if [ "$tr" = shm ] && [ "$lib" = libzmq ]; then
+			ep=$(next_endpoint ipc)
+		else
+			ep=$(next_endpoint "$tr")
+		fi
 		timeout 60 "$bin/$ltool" "$ep" "$size" "$n" </dev/null \
 			>"$out.local" 2>"$out.err" &
 		local lpid=$!
@@ -296,7 +309,9 @@ for tr in $transports; do
 			zn=$(median $zns)
 			secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 			log "$tr $test $size x $n: libzmq$lzs, zinc$zns (${secs} s)"
-			echo "| $tr | $label | $(human "$size") | $lz | $zn | $(ratio "$test" "$lz" "$zn") |"
+			trl=$tr
+			[ "$tr" = shm ] && trl="shm (libzmq: ipc)"
+			echo "| $trl | $label | $(human "$size") | $lz | $zn | $(ratio "$test" "$lz" "$zn") |"
 		done
 	done
 done
