@@ -11,7 +11,7 @@
 /* shm:// (zmq_setsockopt / zmq_getsockopt, int). */
 
 /* ZINC_SHM_RING_SIZE: bytes per direction of the shared-memory ring a connecting
- * socket creates; a power of two from 4096 to 256 MiB (default 1 MiB). Takes effect for
+ * socket creates; a power of two from 4096 to 256 MiB (default 4 MiB). Takes effect for
  * connections made after it is set. */
 #define ZINC_SHM_RING_SIZE 0x7a6e0001
 

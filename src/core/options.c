@@ -139,7 +139,7 @@ options_init(struct options *o, int type)
 	o->use_fd = -1;
 	o->vmci_connect_timeout = -1;
 	o->mechanism = ZMQ_NULL;
-	o->shm_ring_size = 1 << 20;
+	o->shm_ring_size = 4 << 20;
 }
 
 static const struct opt_desc *
