@@ -169,7 +169,10 @@ full_peer_dropped_or_eagain(enum tr t)
 	int ev;
 	size_t len = sizeof ev;
 	CHECK_OK(zmq_getsockopt(router, ZMQ_EVENTS, &ev, &len));
-	CHECK_EQ(ev & ZMQ_POLLOUT, 0);
+	/* Only inproc is still full for sure: over ipc/tcp the I/O thread may have
+	 * moved a message into the kernel meanwhile (it does under valgrind). */
+	if (t == INPROC)
+		CHECK_EQ(ev & ZMQ_POLLOUT, 0);
 	/* Once the peer reads, it is writable again. */
 	char buf[16];
 	CHECK_OK(zmq_recv(dealer, buf, sizeof buf, 0));
