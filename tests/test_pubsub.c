@@ -690,10 +690,8 @@ test_many_subscribers(void)
 }
 
 /* The publisher goes away and a new one binds the same tcp endpoint: the subscriber
- * reconnects, and its subscriptions must reach the new publisher. Known gap, skipped
- * unless named or ZINC_PUBSUB_KNOWN_GAPS is set: a connecting session keeps its pipe
- * across reconnects and nothing tells the SUB that a new peer is behind it (libzmq's
- * pipe "hiccup"), so it does not resend. libzmq passes it. */
+ * reconnects, and its subscriptions must reach the new publisher (the session's
+ * CMD_HICCUP makes the SUB resend them into the pipe it kept across the reconnect). */
 static void
 test_resubscribe_after_publisher_restart(void)
 {
@@ -1362,7 +1360,7 @@ static const struct test tests[] = {
         ENTRIES(case_xsub_sends_upstream, "xsub sends data upstream to xpub"),
         {"a sub connecting before the bind subscribes (inproc)", case_early_inproc},
         {"a sub connecting before the bind subscribes (ipc)", case_early_ipc},
-        {"known gap: a sub resubscribes after the publisher restarts (tcp)",
+        {"a sub resubscribes after the publisher restarts (tcp)",
          test_resubscribe_after_publisher_restart},
         {"interop: libzmq pub to zinc sub, zinc binds", interop_1},
         {"interop: libzmq pub to zinc sub, libzmq binds", interop_2},
