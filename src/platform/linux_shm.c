@@ -33,7 +33,7 @@
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 
-#define SEALS_REQUIRED (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+#define SEALS_REQUIRED  (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 #define SEALS_FORBIDDEN (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
 
 /* Room for more descriptors than we accept, so that extras arrive (and are closed)
@@ -108,8 +108,9 @@ zn_shm_map(int fd, size_t size, void **addr)
 {
 	*addr = NULL;
 	if (size == 0) return -EINVAL;
-	/* MAP_POPULATE: the page tables are filled now, so the hot path takes no faults. */
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	/* MAP_POPULATE: page tables filled now, so the hot path takes no faults. */
+	int prot = PROT_READ | PROT_WRITE;
+	void *p = mmap(NULL, size, prot, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED) return zn_errno();
 	*addr = p;
 	return 0;
@@ -164,7 +165,8 @@ zn_shm_eventfd_verify(int fd)
 	if (fdinfo_says_eventfd(fd) == 0) return -EPROTO;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0) return -EPROTO;
-	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return zn_errno();
+	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return zn_errno();
 	return 0;
 }
 

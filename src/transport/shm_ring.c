@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define REC_KIND_MASK                                                                  \
+#define REC_KIND_MASK                                                                    \
 	(SHM_REC_PAD | SHM_REC_FRAG_FIRST | SHM_REC_FRAG_MID | SHM_REC_FRAG_LAST)
 #define REC_MSG_FLAGS (SHM_REC_MORE | SHM_REC_COMMAND)
 #define FIRST_HDR     (SHM_REC_HDR + 8u) /* header plus the total size */
@@ -49,8 +49,17 @@ put_hdr(uint8_t *p, uint64_t len, uint32_t flags)
 	memcpy(p, &h, sizeof h);
 }
 
-/* ---- region --------------------------------------------------------------------------
- */
+/* take_flag: clears a sleeping flag; true when this call turned it from set to clear,
+ * so exactly one side acts on each sleep. The plain load first keeps the usual case
+ * (nobody asleep) free of a locked instruction. */
+static bool
+take_flag(_Atomic uint32_t *flag)
+{
+	if (atomic_load_explicit(flag, memory_order_relaxed) == 0) return false;
+	return atomic_exchange_explicit(flag, 0, memory_order_relaxed) != 0;
+}
+
+/* ---- region ---- */
 
 bool
 shm_ring_size_valid(uint64_t ring_size)
@@ -150,8 +159,7 @@ region_ring(const struct shm_ring_region *g, int k, struct shm_ring_dir **ctl,
 	*data = (uint8_t *)g->base + SHM_RING_CTL_SIZE + (size_t)k * g->ring_size;
 }
 
-/* ---- writer --------------------------------------------------------------------------
- */
+/* ---- writer ---- */
 
 void
 shm_ring_writer_init(struct shm_ring_writer *w, const struct shm_ring_region *g)
@@ -211,8 +219,7 @@ writer_store(struct shm_ring_writer *w)
 	atomic_store_explicit(&d->write, w->boundary, memory_order_release);
 	w->pub = w->boundary;
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&d->reader_sleeping, memory_order_relaxed) == 0) return false;
-	return atomic_exchange_explicit(&d->reader_sleeping, 0, memory_order_relaxed) != 0;
+	return take_flag(&d->reader_sleeping);
 }
 
 /* writer_advance: accounts n bytes written; publishable says whether the ring may be
@@ -279,9 +286,10 @@ write_fragment(struct shm_ring_writer *w)
 	uint64_t off = w->wr & w->mask;
 	uint64_t room = min64(w->size - off, writer_free(w)) - hdr; /* a multiple of 8 */
 	uint64_t chunk = min64(min64(remaining, w->frag_max), room);
-	uint32_t flags = first ? SHM_REC_FRAG_FIRST | w->frag_flags
-	                 : chunk == remaining ? SHM_REC_FRAG_LAST
-	                                      : SHM_REC_FRAG_MID;
+	/* A first fragment is never the whole message: what streams is longer than
+	 * plain_max (ring/2), a fragment at most frag_max (<= ring/4). */
+	uint32_t flags = chunk == remaining ? SHM_REC_FRAG_LAST : SHM_REC_FRAG_MID;
+	if (first) flags = SHM_REC_FRAG_FIRST | w->frag_flags;
 	uint8_t *p = w->data + off;
 	put_hdr(p, chunk, flags);
 	if (first) memcpy(p + SHM_REC_HDR, &w->frag_total, sizeof w->frag_total);
@@ -366,11 +374,8 @@ shm_ring_writer_prepare_sleep(struct shm_ring_writer *w)
 	int rc = writer_refresh(w);
 	if (rc < 0 || writer_free(w) >= w->need) {
 		/* Take the flag back, unless the reader took it first: then its signal is
-		 * on the way, and sleeping on it costs nothing while keeping one signal per
-		 * sleep. */
-		if (atomic_exchange_explicit(&d->writer_sleeping, 0, memory_order_relaxed) ||
-		    rc < 0)
-			return rc < 0 ? rc : 1;
+		 * on the way, and sleeping on it keeps one signal per sleep. */
+		if (take_flag(&d->writer_sleeping) || rc < 0) return rc < 0 ? rc : 1;
 	}
 	return 0;
 }
@@ -381,8 +386,7 @@ shm_ring_writer_end_sleep(struct shm_ring_writer *w)
 	atomic_store_explicit(&w->ctl->writer_sleeping, 0, memory_order_relaxed);
 }
 
-/* ---- reader --------------------------------------------------------------------------
- */
+/* ---- reader ---- */
 
 void
 shm_ring_reader_init(struct shm_ring_reader *r, const struct shm_ring_region *g,
@@ -438,8 +442,7 @@ reader_store(struct shm_ring_reader *r)
 	atomic_store_explicit(&d->read, r->rd, memory_order_release);
 	r->released = r->rd;
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&d->writer_sleeping, memory_order_relaxed) == 0) return false;
-	return atomic_exchange_explicit(&d->writer_sleeping, 0, memory_order_relaxed) != 0;
+	return take_flag(&d->writer_sleeping);
 }
 
 static void
@@ -555,12 +558,11 @@ shm_ring_read_msg(struct shm_ring_reader *r, struct msg *m)
 		}
 		uint64_t off = r->rd & r->mask, tail = r->size - off;
 		uint64_t h = load_once(r->data + off);
-		struct rec c = {
-			.p = r->data + off,
-			.room = min64(tail, avail),
-			.len = (uint32_t)h,
-			.flags = (uint32_t)(h >> 32),
-		};
+		struct rec c;
+		c.p = r->data + off;
+		c.room = min64(tail, avail);
+		c.len = (uint32_t)h;
+		c.flags = (uint32_t)(h >> 32);
 		uint32_t kind = c.flags & REC_KIND_MASK;
 		if ((c.flags & ~(REC_KIND_MASK | REC_MSG_FLAGS)) != 0)
 			return reader_fail(r, -EPROTO);
@@ -578,8 +580,8 @@ shm_ring_read_msg(struct shm_ring_reader *r, struct msg *m)
 			rc = read_first(r, &c);
 		else if (c.flags == SHM_REC_FRAG_MID || c.flags == SHM_REC_FRAG_LAST)
 			rc = read_next(r, &c, m);
-		else
-			rc = reader_fail(r, -EPROTO); /* two kinds, or flags on MID/LAST */
+		else /* two kinds at once, or flags on MID / LAST */
+			rc = reader_fail(r, -EPROTO);
 		if (rc != 0) return rc;
 	}
 }
@@ -603,7 +605,7 @@ shm_ring_prepare_sleep(struct shm_ring_reader *r)
 	atomic_store_explicit(&d->reader_sleeping, 1, memory_order_seq_cst);
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&d->write, memory_order_acquire) != r->rd &&
-	    atomic_exchange_explicit(&d->reader_sleeping, 0, memory_order_relaxed) != 0)
+	    take_flag(&d->reader_sleeping))
 		return 1;
 	/* Asleep, or the writer took the flag first and its signal is on the way. */
 	return 0;

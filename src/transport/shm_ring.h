@@ -71,8 +71,8 @@
 /* One direction's shared indices. Each field is written by one side only and sits on a
  * line of its own, so the hot path shares no line that the other side writes often. */
 struct shm_ring_dir {
-	_Alignas(SHM_RING_LINE) _Atomic uint64_t write;        /* producer */
-	_Alignas(SHM_RING_LINE) _Atomic uint64_t read;         /* consumer */
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t write;           /* producer */
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t read;            /* consumer */
 	_Alignas(SHM_RING_LINE) _Atomic uint32_t reader_sleeping; /* set: consumer */
 	_Alignas(SHM_RING_LINE) _Atomic uint32_t writer_sleeping; /* set: producer */
 };
@@ -121,7 +121,7 @@ int shm_ring_region_attach(struct shm_ring_region *g, int fd, uint64_t ring_size
  * twice. No writer or reader on g may be used afterwards. */
 void shm_ring_region_fini(struct shm_ring_region *g);
 
-/* ---- writer (the producer side of one ring) ----------------------------------------- */
+/* ---- writer: the producer side of one ring ---- */
 
 struct shm_ring_writer {
 	struct shm_ring_dir *ctl;
@@ -135,7 +135,7 @@ struct shm_ring_writer {
 	uint64_t batch;     /* publish by itself once this many bytes are publishable */
 	uint64_t plain_max; /* records up to this size are written whole */
 	uint64_t frag_max;  /* the largest fragment payload */
-	uint64_t frag_min;  /* the smallest fragment payload worth writing (but the last) */
+	uint64_t frag_min;  /* the least fragment payload worth writing (but the last) */
 	const void *frag_data; /* the message streaming in fragments, or NULL */
 	uint64_t frag_total, frag_off;
 	uint32_t frag_flags; /* its MORE / COMMAND */
@@ -157,8 +157,10 @@ void shm_ring_writer_init(struct shm_ring_writer *w, const struct shm_ring_regio
  *   -EINVAL   a message with both MORE and COMMAND, or a different message passed while
  *             one is streaming; nothing happened;
  *   -EPROTO   the peer corrupted the shared read index (sticky): close the connection.
- * The bytes become visible to the reader at the next shm_ring_publish (a long message
- * also publishes itself fragment by fragment). */
+ * The bytes become visible to the reader at the next shm_ring_publish. A long message
+ * also publishes itself fragment by fragment, and a long batch of messages every ring/8
+ * bytes; when such a publication finds the reader asleep, the next shm_ring_publish
+ * returns 1, so the caller must always call it after a batch. */
 int shm_ring_write_msg(struct shm_ring_writer *w, struct msg *m);
 
 /* shm_ring_publish: makes everything written up to the last message boundary visible
@@ -170,6 +172,15 @@ int shm_ring_publish(struct shm_ring_writer *w);
 /* shm_ring_writer_streaming: whether a message is half-way through the ring in
  * fragments (the caller must offer the same message again). */
 bool shm_ring_writer_streaming(const struct shm_ring_writer *w);
+
+/* shm_ring_writer_progress: the bytes written so far. It grows also across calls that
+ * return -EAGAIN while a long message streams, so a caller with a spin budget can tell
+ * a slow peer from a stalled one. */
+static inline uint64_t
+shm_ring_writer_progress(const struct shm_ring_writer *w)
+{
+	return w->wr;
+}
 
 /* shm_ring_writer_prepare_sleep: after shm_ring_write_msg returned -EAGAIN and
  * shm_ring_publish ran, marks the writer asleep, fences, and looks at the read index
@@ -184,7 +195,7 @@ int shm_ring_writer_prepare_sleep(struct shm_ring_writer *w);
 /* shm_ring_writer_end_sleep: clears the writer's sleeping flag after a wake-up. */
 void shm_ring_writer_end_sleep(struct shm_ring_writer *w);
 
-/* ---- reader (the consumer side of one ring) ----------------------------------------- */
+/* ---- reader: the consumer side of one ring ---- */
 
 struct shm_ring_reader {
 	struct shm_ring_dir *ctl;
@@ -227,6 +238,14 @@ void shm_ring_reader_fini(struct shm_ring_reader *r);
  * The space is returned to the writer at the next shm_ring_release (and by the reader
  * itself every so often within a long batch). */
 int shm_ring_read_msg(struct shm_ring_reader *r, struct msg *m);
+
+/* shm_ring_reader_progress: the bytes consumed so far; grows also across calls that
+ * return 0 while a long message streams in (see shm_ring_writer_progress). */
+static inline uint64_t
+shm_ring_reader_progress(const struct shm_ring_reader *r)
+{
+	return r->rd;
+}
 
 /* shm_ring_release: makes the consumed space available to the writer, at the end of
  * each batch of reads. Returns 1 when the writer was asleep and the caller must raise
