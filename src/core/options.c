@@ -197,6 +197,16 @@ static int
 options_set_special(struct options *o, int option, const void *val, size_t len)
 {
 	int v;
+	if (option == ZINC_SHM_RING_SIZE) {
+		/* The ring indexes with a mask: a power of two only. */
+		if (len != sizeof(int))
+			return -EINVAL;
+		memcpy(&v, val, sizeof v);
+		if (v < 4096 || v > (256 << 20) || (v & (v - 1)))
+			return -EINVAL;
+		o->shm_ring_size = v;
+		return 0;
+	}
 	if (option != ZMQ_PLAIN_SERVER && option != ZMQ_CURVE_SERVER &&
 	    option != ZMQ_GSSAPI_SERVER)
 		return 1;

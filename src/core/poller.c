@@ -55,9 +55,30 @@ poller_fini(struct poller *p)
 	p->epfd = -1;
 }
 
+void
+poller_suspend(struct poller *p, struct poll_handle *h)
+{
+	if (h->suspended)
+		return;
+	epoll_ctl(p->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	h->suspended = true;
+}
+
+void
+poller_resume(struct poller *p, struct poll_handle *h)
+{
+	if (!h->suspended)
+		return;
+	struct epoll_event ev = {.events = h->events, .data.ptr = h};
+	epoll_ctl(p->epfd, EPOLL_CTL_ADD, h->fd, &ev);
+	h->suspended = false;
+}
+
 static void
 poller_update(struct poller *p, struct poll_handle *h)
 {
+	if (h->suspended)
+		return; /* applied by poller_resume */
 	struct epoll_event ev = {.events = h->events, .data.ptr = h};
 	epoll_ctl(p->epfd, EPOLL_CTL_MOD, h->fd, &ev);
 }
@@ -102,7 +123,8 @@ poller_add_fd(struct poller *p, int fd, const struct poll_handler_ops *ops, void
 void
 poller_rm_fd(struct poller *p, struct poll_handle *h)
 {
-	epoll_ctl(p->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	if (!h->suspended)
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 	h->retired = true;
 	h->retired_next = p->retired;
 	p->retired = h;

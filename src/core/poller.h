@@ -26,6 +26,7 @@ struct poll_handle {
 	const struct poll_handler_ops *ops;
 	void *arg;
 	bool retired;
+	bool suspended;
 	struct poll_handle *retired_next;
 };
 
@@ -56,6 +57,11 @@ int poller_add_handle(struct poller *p, struct poll_handle *h, int fd,
                       const struct poll_handler_ops *ops, void *arg);
 /* poller_rm_fd: stop watching; the handle is freed after the current dispatch round. */
 void poller_rm_fd(struct poller *p, struct poll_handle *h);
+/* poller_suspend / poller_resume: stop and restart watching h altogether (epoll reports
+ * a hang-up whatever events are asked for, so an owner that cannot act on it now must
+ * take the fd out). */
+void poller_suspend(struct poller *p, struct poll_handle *h);
+void poller_resume(struct poller *p, struct poll_handle *h);
 void poller_set_pollin(struct poller *p, struct poll_handle *h);
 void poller_reset_pollin(struct poller *p, struct poll_handle *h);
 void poller_set_pollout(struct poller *p, struct poll_handle *h);

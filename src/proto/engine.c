@@ -678,18 +678,27 @@ static void
 engine_in_event(void *arg)
 {
 	struct engine *e = arg;
-	if (e->input_stopped)
-		return;
-	if (e->raw) {
-		engine_read_raw(e);
-		return;
-	}
 	if (engine_shm_active(e)) {
-		/* After the switch the stream carries nothing: EOF is the peer's death. */
+		/* After the switch the stream carries nothing: EOF is the peer's death
+		 * (whether or not our input is stopped: an unread EOF spins epoll). */
 		uint8_t b;
 		ssize_t n = zn_read(e->fd, &b, 1);
-		if (n != -EAGAIN)
+		if (n == 0)
+			engine_shm_peer_gone(e);
+		else if (n != -EAGAIN)
 			engine_fail_rc(e, n == 1 ? -EPROTO : -ECONNRESET);
+		return;
+	}
+	if (e->input_stopped) {
+		/* Only a hang-up gets here (POLLIN is off): epoll would report it again
+		 * and again, so stop watching until the pipe has room; what the peer
+		 * sent before it left is read then. */
+		if (e->handle)
+			poller_suspend(e->poller, e->handle);
+		return;
+	}
+	if (e->raw) {
+		engine_read_raw(e);
 		return;
 	}
 	int rc = e->shm ? 0 : engine_read_direct(e);
@@ -748,8 +757,10 @@ engine_restart_input(struct engine *e)
 		return;
 	}
 	session_flush(e->session);
-	if (!e->input_stopped && e->handle)
+	if (!e->input_stopped && e->handle) {
 		poller_set_pollin(e->poller, e->handle);
+		poller_resume(e->poller, e->handle);
+	}
 }
 
 /* Timers. */

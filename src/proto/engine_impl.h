@@ -64,6 +64,7 @@ int engine_shm_ready(struct engine *e);
 int engine_shm_command(struct engine *e, const uint8_t *data, size_t len);
 ssize_t engine_shm_recv(struct engine *e, void *buf, size_t len);
 bool engine_shm_active(const struct engine *e);
+void engine_shm_peer_gone(struct engine *e);
 int engine_shm_write(struct engine *e);
 int engine_shm_flush_pending(struct engine *e);
 void engine_shm_restart_input(struct engine *e);

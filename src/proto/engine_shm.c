@@ -37,12 +37,14 @@ struct engine_shm {
 	bool send_pending;    /* creator: the SHM command is still to be sent */
 	bool reader_asleep, writer_asleep;
 	bool out_has;
+	bool peer_gone; /* the rendezvous socket hit EOF: drain the ring, then end */
 	struct msg out; /* a message the ring had no room for yet */
 	int fds[ZN_SHM_FDS_MAX];
 	int nfds; /* attacher: descriptors received before the SHM command */
 };
 
 static const struct poll_handler_ops shm_handler;
+static int shm_read(struct engine *e);
 
 static struct engine_shm *
 shm_state_get(struct engine *e)
@@ -57,6 +59,21 @@ shm_state_get(struct engine *e)
 		e->shm_state = st;
 	}
 	return e->shm_state;
+}
+
+void
+engine_shm_peer_gone(struct engine *e)
+{
+	struct engine_shm *st = e->shm_state;
+	st->peer_gone = true;
+	/* Stop watching the socket at all: a hung-up fd reports EPOLLHUP whatever we
+	 * ask for, and would spin this thread while the pipe is full. */
+	if (e->handle) {
+		poller_rm_fd(e->poller, e->handle);
+		e->handle = NULL;
+	}
+	if (!e->input_stopped)
+		(void)shm_read(e); /* else engine_shm_restart_input drains, then ends */
 }
 
 bool
@@ -102,6 +119,12 @@ shm_read(struct engine *e)
 		struct msg m;
 		msg_init(&m);
 		int rc = shm_ring_read_msg(&st->r, &m);
+		if (rc == 0 && st->peer_gone) {
+			/* Everything the peer published before it went is delivered. */
+			session_flush(e->session);
+			engine_fail(e, ENGINE_END_CLOSED, 0);
+			return -1;
+		}
 		if (rc == 0)
 			break;
 		if (rc < 0) {
