@@ -8,7 +8,7 @@
 
 #include "zmq.h"
 
-#define COUNT 1000000
+#define COUNT  1000000
 #define ROUNDS 10000
 
 static void *

@@ -26,7 +26,8 @@ echo(void *ctx)
 	zmq_msg_t m;
 	zmq_msg_init(&m);
 	for (int i = 0; i < roundtrips; i++) {
-		if (zmq_msg_recv(&m, s, 0) != (int)msg_size || zmq_msg_send(&m, s, 0) < 0) {
+		if (zmq_msg_recv(&m, s, 0) != (int)msg_size ||
+		    zmq_msg_send(&m, s, 0) < 0) {
 			fprintf(stderr, "echo: %s\n", zmq_strerror(zmq_errno()));
 			exit(1);
 		}
@@ -62,7 +63,8 @@ main(int argc, char **argv)
 	memset(zmq_msg_data(&m), 0, msg_size);
 	void *watch = zmq_stopwatch_start();
 	for (int i = 0; i < roundtrips; i++) {
-		if (zmq_msg_send(&m, s, 0) < 0 || zmq_msg_recv(&m, s, 0) != (int)msg_size) {
+		if (zmq_msg_send(&m, s, 0) < 0 ||
+		    zmq_msg_recv(&m, s, 0) != (int)msg_size) {
 			fprintf(stderr, "lat: %s\n", zmq_strerror(zmq_errno()));
 			return 1;
 		}

@@ -27,18 +27,22 @@ main(int argc, char **argv)
 	void *ctx = perf_ctx_new(tool);
 	static const int types[] = {ZMQ_REP, ZMQ_PAIR, -1};
 	void *s = perf_socket(tool, ctx, types);
-	if (zmq_bind(s, bind_to) != 0) perf_die(tool, "zmq_bind");
+	if (zmq_bind(s, bind_to) != 0)
+		perf_die(tool, "zmq_bind");
 
 	zmq_msg_t m;
-	if (zmq_msg_init(&m) != 0) perf_die(tool, "zmq_msg_init");
+	if (zmq_msg_init(&m) != 0)
+		perf_die(tool, "zmq_msg_init");
 	for (int i = 0; i != roundtrips; i++) {
 		int n = zmq_msg_recv(&m, s, 0);
-		if (n < 0) perf_die(tool, "zmq_msg_recv");
+		if (n < 0)
+			perf_die(tool, "zmq_msg_recv");
 		if (n != msg_size) {
 			fprintf(stderr, "%s: message of bad size: %d\n", tool, n);
 			return 1;
 		}
-		if (zmq_msg_send(&m, s, 0) < 0) perf_die(tool, "zmq_msg_send");
+		if (zmq_msg_send(&m, s, 0) < 0)
+			perf_die(tool, "zmq_msg_send");
 	}
 	zmq_msg_close(&m);
 	zmq_close(s);

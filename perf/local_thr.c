@@ -18,7 +18,8 @@ static void
 recv_one(zmq_msg_t *m, void *s, int msg_size)
 {
 	int n = zmq_msg_recv(m, s, 0);
-	if (n < 0) perf_die(tool, "zmq_msg_recv");
+	if (n < 0)
+		perf_die(tool, "zmq_msg_recv");
 	if (n != msg_size) {
 		fprintf(stderr, "%s: message of bad size: %d\n", tool, n);
 		exit(1);
@@ -40,16 +41,19 @@ main(int argc, char **argv)
 	void *ctx = perf_ctx_new(tool);
 	static const int types[] = {ZMQ_PULL, -1};
 	void *s = perf_socket(tool, ctx, types);
-	if (zmq_bind(s, bind_to) != 0) perf_die(tool, "zmq_bind");
+	if (zmq_bind(s, bind_to) != 0)
+		perf_die(tool, "zmq_bind");
 
 	zmq_msg_t m;
-	if (zmq_msg_init(&m) != 0) perf_die(tool, "zmq_msg_init");
+	if (zmq_msg_init(&m) != 0)
+		perf_die(tool, "zmq_msg_init");
 	recv_one(&m, s, msg_size);
 	void *watch = zmq_stopwatch_start();
 	for (int i = 1; i != msg_count; i++)
 		recv_one(&m, s, msg_size);
 	unsigned long elapsed = zmq_stopwatch_stop(watch);
-	if (elapsed == 0) elapsed = 1;
+	if (elapsed == 0)
+		elapsed = 1;
 	zmq_msg_close(&m);
 
 	double thr = (double)msg_count / (double)elapsed * 1000000.0;

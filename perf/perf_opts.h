@@ -65,7 +65,8 @@ static inline void
 perf_apply(const char *tool, void *target, int is_ctx)
 {
 	const char *env = getenv("ZINC_PERF_OPTS");
-	if (!env) return;
+	if (!env)
+		return;
 	char buf[512];
 	if (strlen(env) >= sizeof buf) {
 		fprintf(stderr, "%s: ZINC_PERF_OPTS too long\n", tool);
@@ -90,7 +91,8 @@ perf_apply(const char *tool, void *target, int is_ctx)
 			        tok);
 			exit(1);
 		}
-		if (o->is_ctx != is_ctx) continue;
+		if (o->is_ctx != is_ctx)
+			continue;
 		char *end;
 		long v = strtol(eq + 1, &end, 10);
 		if (end == eq + 1 || *end || v < 0 || v > 0x7fffffffL) {
@@ -101,7 +103,8 @@ perf_apply(const char *tool, void *target, int is_ctx)
 		int iv = (int)v;
 		int rc = is_ctx ? zmq_ctx_set(target, o->option, iv)
 		                : zmq_setsockopt(target, o->option, &iv, sizeof iv);
-		if (rc != 0) perf_die(tool, o->name);
+		if (rc != 0)
+			perf_die(tool, o->name);
 	}
 }
 
@@ -110,7 +113,8 @@ static inline void *
 perf_ctx_new(const char *tool)
 {
 	void *ctx = zmq_ctx_new();
-	if (!ctx) perf_die(tool, "zmq_ctx_new");
+	if (!ctx)
+		perf_die(tool, "zmq_ctx_new");
 	perf_apply(tool, ctx, 1);
 	return ctx;
 }
@@ -126,7 +130,8 @@ perf_socket(const char *tool, void *ctx, const int *types)
 	void *s = NULL;
 	for (; *types != -1 && !s; types++)
 		s = zmq_socket(ctx, *types);
-	if (!s) perf_die(tool, "zmq_socket");
+	if (!s)
+		perf_die(tool, "zmq_socket");
 	perf_apply(tool, s, 0);
 	return s;
 }

@@ -29,7 +29,8 @@ main(int argc, char **argv)
 	void *ctx = perf_ctx_new(tool);
 	static const int types[] = {ZMQ_REQ, ZMQ_PAIR, -1};
 	void *s = perf_socket(tool, ctx, types);
-	if (zmq_connect(s, connect_to) != 0) perf_die(tool, "zmq_connect");
+	if (zmq_connect(s, connect_to) != 0)
+		perf_die(tool, "zmq_connect");
 
 	zmq_msg_t m;
 	if (zmq_msg_init_size(&m, (size_t)msg_size) != 0)
@@ -38,9 +39,11 @@ main(int argc, char **argv)
 
 	void *watch = zmq_stopwatch_start();
 	for (int i = 0; i != roundtrips; i++) {
-		if (zmq_msg_send(&m, s, 0) < 0) perf_die(tool, "zmq_msg_send");
+		if (zmq_msg_send(&m, s, 0) < 0)
+			perf_die(tool, "zmq_msg_send");
 		int n = zmq_msg_recv(&m, s, 0);
-		if (n < 0) perf_die(tool, "zmq_msg_recv");
+		if (n < 0)
+			perf_die(tool, "zmq_msg_recv");
 		if (n != msg_size) {
 			fprintf(stderr, "%s: message of bad size: %d\n", tool, n);
 			return 1;

@@ -34,7 +34,8 @@ main(int argc, char **argv)
 	int one = 1;
 	if (zmq_setsockopt(s, ZMQ_XPUB_NODROP, &one, sizeof one) != 0)
 		perf_die(tool, "ZMQ_XPUB_NODROP");
-	if (zmq_connect(s, connect_to) != 0) perf_die(tool, "zmq_connect");
+	if (zmq_connect(s, connect_to) != 0)
+		perf_die(tool, "zmq_connect");
 	char sub[16];
 	if (zmq_recv(s, sub, sizeof sub, 0) < 0)
 		perf_die(tool, "zmq_recv (subscription)");
@@ -43,7 +44,8 @@ main(int argc, char **argv)
 		zmq_msg_t m;
 		if (zmq_msg_init_size(&m, (size_t)msg_size) != 0)
 			perf_die(tool, "zmq_msg_init_size");
-		if (zmq_msg_send(&m, s, 0) < 0) perf_die(tool, "zmq_msg_send");
+		if (zmq_msg_send(&m, s, 0) < 0)
+			perf_die(tool, "zmq_msg_send");
 	}
 
 	zmq_close(s);

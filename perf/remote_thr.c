@@ -27,13 +27,15 @@ main(int argc, char **argv)
 	void *ctx = perf_ctx_new(tool);
 	static const int types[] = {ZMQ_PUSH, -1};
 	void *s = perf_socket(tool, ctx, types);
-	if (zmq_connect(s, connect_to) != 0) perf_die(tool, "zmq_connect");
+	if (zmq_connect(s, connect_to) != 0)
+		perf_die(tool, "zmq_connect");
 
 	for (int i = 0; i != msg_count; i++) {
 		zmq_msg_t m;
 		if (zmq_msg_init_size(&m, (size_t)msg_size) != 0)
 			perf_die(tool, "zmq_msg_init_size");
-		if (zmq_msg_send(&m, s, 0) < 0) perf_die(tool, "zmq_msg_send");
+		if (zmq_msg_send(&m, s, 0) < 0)
+			perf_die(tool, "zmq_msg_send");
 	}
 
 	zmq_close(s);

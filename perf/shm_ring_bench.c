@@ -38,7 +38,8 @@ static inline void
 cpu_relax(void)
 {
 	static _Thread_local unsigned n;
-	if (++n % 32 != 0) return;
+	if (++n % 32 != 0)
+		return;
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #elif defined(__aarch64__)
@@ -80,9 +81,11 @@ struct wait {
 static bool
 keep_spinning(const struct side *s, struct wait *wt, uint64_t pos)
 {
-	if (s->budget_us == 0) return false;
+	if (s->budget_us == 0)
+		return false;
 	cpu_relax();
-	if (s->budget_us < 0) return true;
+	if (s->budget_us < 0)
+		return true;
 	if (wt->spins++ == 0 || pos != wt->pos) {
 		wt->spins = 1;
 		wt->t0 = now_s();
@@ -107,19 +110,25 @@ send_msg(struct shm_ring_writer *w, struct side *s, struct msg *m, bool flush)
 	struct wait wt = {0, 0, 0};
 	for (;;) {
 		int rc = shm_ring_write_msg(w, m);
-		if (rc == 0) break;
-		if (rc != -EAGAIN) die("write", rc);
+		if (rc == 0)
+			break;
+		if (rc != -EAGAIN)
+			die("write", rc);
 		wake_peer(s, shm_ring_publish(w));
-		if (keep_spinning(s, &wt, shm_ring_writer_progress(w))) continue;
+		if (keep_spinning(s, &wt, shm_ring_writer_progress(w)))
+			continue;
 		rc = shm_ring_writer_prepare_sleep(w);
-		if (rc < 0) die("writer sleep", rc);
-		if (rc == 1) continue;
+		if (rc < 0)
+			die("writer sleep", rc);
+		if (rc == 1)
+			continue;
 		s->sleeps++;
 		signaler_wait(s->mine, -1);
 		signaler_drain(s->mine);
 		shm_ring_writer_end_sleep(w);
 	}
-	if (flush) wake_peer(s, shm_ring_publish(w));
+	if (flush)
+		wake_peer(s, shm_ring_publish(w));
 }
 
 /* recv_msg: the next message into m, releasing and waiting as needed. */
@@ -129,13 +138,18 @@ recv_msg(struct shm_ring_reader *r, struct side *s, struct msg *m)
 	struct wait wt = {0, 0, 0};
 	for (;;) {
 		int rc = shm_ring_read_msg(r, m);
-		if (rc == 1) return;
-		if (rc < 0) die("read", rc);
+		if (rc == 1)
+			return;
+		if (rc < 0)
+			die("read", rc);
 		wake_peer(s, shm_ring_release(r));
-		if (keep_spinning(s, &wt, shm_ring_reader_progress(r))) continue;
+		if (keep_spinning(s, &wt, shm_ring_reader_progress(r)))
+			continue;
 		rc = shm_ring_prepare_sleep(r);
-		if (rc < 0) die("reader sleep", rc);
-		if (rc == 1) continue;
+		if (rc < 0)
+			die("reader sleep", rc);
+		if (rc == 1)
+			continue;
 		s->sleeps++;
 		signaler_wait(s->mine, -1);
 		signaler_drain(s->mine);
@@ -163,7 +177,8 @@ thr_writer(void *arg)
 	struct msg m;
 	shm_ring_writer_init(&w, &x->a);
 	for (uint64_t i = 0; i < x->count; i++) {
-		if (msg_init_size(&m, x->len) < 0) die("msg_init_size", -ENOMEM);
+		if (msg_init_size(&m, x->len) < 0)
+			die("msg_init_size", -ENOMEM);
 		memcpy(msg_data(&m), &i, sizeof i);
 		send_msg(&w, &x->sa, &m, (i & 63) == 63);
 		msg_close(&m);
@@ -183,9 +198,11 @@ thr_reader(void *arg)
 		recv_msg(&r, &x->sb, &m);
 		uint64_t seq;
 		memcpy(&seq, msg_data(&m), sizeof seq);
-		if (seq != i || msg_size(&m) != x->len) die("out of sequence", -EPROTO);
+		if (seq != i || msg_size(&m) != x->len)
+			die("out of sequence", -EPROTO);
 		msg_close(&m);
-		if ((i & 63) == 63) wake_peer(&x->sb, shm_ring_release(&r));
+		if ((i & 63) == 63)
+			wake_peer(&x->sb, shm_ring_release(&r));
 	}
 	wake_peer(&x->sb, shm_ring_release(&r));
 	shm_ring_reader_fini(&r);
@@ -204,7 +221,8 @@ lat_ping(void *arg)
 	shm_ring_writer_init(&w, &x->a);
 	shm_ring_reader_init(&r, &x->a, -1);
 	for (uint64_t i = 0; i < x->count; i++) {
-		if (msg_init_size(&m, x->len) < 0) die("msg_init_size", -ENOMEM);
+		if (msg_init_size(&m, x->len) < 0)
+			die("msg_init_size", -ENOMEM);
 		memcpy(msg_data(&m), &i, sizeof i);
 		send_msg(&w, &x->sa, &m, true);
 		msg_close(&m);
@@ -240,9 +258,11 @@ run_case(struct run *x, uint64_t ring_size, void *(*fa)(void *), void *(*fb)(voi
 {
 	int rc;
 	pthread_t ta, tb;
-	if ((rc = shm_ring_region_create(&x->a, ring_size)) < 0) die("region", rc);
+	if ((rc = shm_ring_region_create(&x->a, ring_size)) < 0)
+		die("region", rc);
 	int fd = dup(x->a.fd);
-	if ((rc = shm_ring_region_attach(&x->b, fd, ring_size)) < 0) die("attach", rc);
+	if ((rc = shm_ring_region_attach(&x->b, fd, ring_size)) < 0)
+		die("attach", rc);
 	if (signaler_init(&x->ev_a) < 0 || signaler_init(&x->ev_b) < 0)
 		die("eventfd", -EMFILE);
 	int b = x->budget_us;
@@ -295,7 +315,8 @@ int
 main(int argc, char **argv)
 {
 	uint64_t ring_size = SHM_RING_SIZE_DEFAULT;
-	if (argc > 1) ring_size = strtoull(argv[1], NULL, 0);
+	if (argc > 1)
+		ring_size = strtoull(argv[1], NULL, 0);
 	double scale = argc > 2 ? atof(argv[2]) : 1.0;
 	static const size_t sizes[] = {64, 1024, 65536, 1 << 20};
 	if (!shm_ring_size_valid(ring_size) || scale <= 0) {
@@ -312,7 +333,8 @@ main(int argc, char **argv)
 		for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 			/* 512 MiB or 4 M messages per run, whichever is fewer. */
 			uint64_t n = ((uint64_t)512 << 20) / sizes[k];
-			if (n > 4000000) n = 4000000;
+			if (n > 4000000)
+				n = 4000000;
 			struct run x = {.len = sizes[k], .budget_us = budget};
 			x.count = (uint64_t)((double)n * scale) + 1;
 			double secs = median_secs(&x, ring_size, thr_writer, thr_reader);

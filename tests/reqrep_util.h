@@ -86,7 +86,8 @@ static inline pid_t
 rr_spawn(char *const argv[], int *in_fd, int *out_fd)
 {
 	int in[2], out[2];
-	if (pipe2(in, O_CLOEXEC) < 0) return -1;
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -1;
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		close(in[0]);
 		close(in[1]);
@@ -117,9 +118,11 @@ rr_python_has_zmq(void)
 {
 	char *argv[] = {RR_PYTHON, "-c", "import zmq", NULL};
 	int in_fd, out_fd;
-	if (access(RR_PYTHON, X_OK) != 0) return 0;
+	if (access(RR_PYTHON, X_OK) != 0)
+		return 0;
 	pid_t pid = rr_spawn(argv, &in_fd, &out_fd);
-	if (pid < 0) return 0;
+	if (pid < 0)
+		return 0;
 	close(in_fd);
 	close(out_fd);
 	int status;
@@ -143,14 +146,19 @@ peer_readline(struct rr_peer *p, int timeout_ms, char *line, size_t cap)
 			memmove(p->buf, nl + 1, p->len);
 			return 1;
 		}
-		if (p->out_fd < 0) return 0;
+		if (p->out_fd < 0)
+			return 0;
 		long long left = deadline - test_now_ms();
-		if (left <= 0) return -1;
+		if (left <= 0)
+			return -1;
 		struct pollfd pfd = {.fd = p->out_fd, .events = POLLIN};
-		if (poll(&pfd, 1, (int)left) <= 0) continue;
-		if (p->len == sizeof p->buf) p->len = 0; /* an overlong line: drop it */
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		if (p->len == sizeof p->buf)
+			p->len = 0; /* an overlong line: drop it */
 		ssize_t got = read(p->out_fd, p->buf + p->len, sizeof p->buf - p->len);
-		if (got < 0 && errno == EINTR) continue;
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got <= 0) {
 			close(p->out_fd);
 			p->out_fd = -1;
@@ -172,8 +180,10 @@ peer_kill(struct rr_peer *p)
 			;
 		p->pid = 0;
 	}
-	if (p->out_fd >= 0) close(p->out_fd);
-	if (p->in_fd >= 0) close(p->in_fd);
+	if (p->out_fd >= 0)
+		close(p->out_fd);
+	if (p->in_fd >= 0)
+		close(p->in_fd);
 	p->out_fd = p->in_fd = -1;
 }
 
@@ -219,13 +229,15 @@ peer_finish(struct rr_peer *p, char *last, size_t cap)
 {
 	char line[300];
 	int r;
-	if (last && cap) last[0] = '\0';
+	if (last && cap)
+		last[0] = '\0';
 	if (p->in_fd >= 0) {
 		close(p->in_fd);
 		p->in_fd = -1;
 	}
 	while ((r = peer_readline(p, 3 * RR_WAIT_MS, line, sizeof line)) > 0)
-		if (last) snprintf(last, cap, "%s", line);
+		if (last)
+			snprintf(last, cap, "%s", line);
 	if (r < 0) {
 		peer_kill(p);
 		return -1;
@@ -253,7 +265,8 @@ case_reset(void)
 		zmq_close(rr.socks[i]);
 	}
 	rr.nsocks = 0;
-	if (rr.ctx) zmq_ctx_term(rr.ctx);
+	if (rr.ctx)
+		zmq_ctx_term(rr.ctx);
 	rr.ctx = NULL;
 	for (int i = 0; i < rr.nthreads; i++)
 		pthread_join(rr.threads[i], NULL);
@@ -285,7 +298,8 @@ tsock(int type)
 {
 	CHECK(rr.nsocks < RR_MAX_SOCKS);
 	void *s = zmq_socket(rr.ctx, type);
-	if (!s) TEST_FAIL("zmq_socket(%d): %s", type, strerror(errno));
+	if (!s)
+		TEST_FAIL("zmq_socket(%d): %s", type, strerror(errno));
 	rr.socks[rr.nsocks++] = s;
 	set_int(s, ZMQ_LINGER, 0);
 	set_int(s, ZMQ_RCVTIMEO, RR_WAIT_MS);
@@ -318,7 +332,8 @@ tbind(void *s, enum tr t, char *ep, size_t cap)
 		         (int)getpid(), rr.seq++);
 	else
 		snprintf(want, sizeof want, "tcp://127.0.0.1:*");
-	if (zmq_bind(s, want) != 0) TEST_FAIL("bind %s: %s", want, strerror(errno));
+	if (zmq_bind(s, want) != 0)
+		TEST_FAIL("bind %s: %s", want, strerror(errno));
 	size_t len = cap;
 	CHECK_OK(zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len));
 }
@@ -326,7 +341,8 @@ tbind(void *s, enum tr t, char *ep, size_t cap)
 static inline void
 tconnect(void *s, const char *ep)
 {
-	if (zmq_connect(s, ep) != 0) TEST_FAIL("connect %s: %s", ep, strerror(errno));
+	if (zmq_connect(s, ep) != 0)
+		TEST_FAIL("connect %s: %s", ep, strerror(errno));
 }
 
 static inline void
@@ -343,7 +359,8 @@ static inline void
 sendb(void *s, const void *data, size_t len, int flags)
 {
 	int n = zmq_send(s, data, len, flags);
-	if (n < 0) TEST_FAIL("zmq_send(%zu bytes): %s", len, strerror(errno));
+	if (n < 0)
+		TEST_FAIL("zmq_send(%zu bytes): %s", len, strerror(errno));
 	CHECK_EQ(n, (long long)len);
 }
 
@@ -413,7 +430,8 @@ expectv(void *s, const char *first, ...)
 			          i < f.n ? "\"" : "", f.n);
 		}
 	va_end(ap);
-	if (f.n != i) TEST_FAIL("want %d parts, got %d", i, f.n);
+	if (f.n != i)
+		TEST_FAIL("want %d parts, got %d", i, f.n);
 }
 
 /* expect_quiet: nothing arrives on s for RR_QUIET_MS. */

@@ -215,7 +215,8 @@ test_close_delivers_pending(void)
 static void
 test_close_pending_connect_linger(void)
 {
-	/* Connect before bind, send, close: with a linger the messages wait for the bind. */
+	/* Connect before bind, send, close: with a linger the messages wait for the bind.
+	 */
 	void *ctx = zmq_ctx_new();
 	void *push = zmq_socket(ctx, ZMQ_PUSH);
 	set_int(push, ZMQ_LINGER, 10000);
@@ -409,7 +410,8 @@ test_fan_in_fan_out(void)
 	for (int i = 0; i < 4; i++) {
 		for (int k = 0; k < 10; k++) {
 			int v;
-			CHECK_EQ(zmq_recv(pulls[i], &v, sizeof v, ZMQ_DONTWAIT), (int)sizeof v);
+			CHECK_EQ(zmq_recv(pulls[i], &v, sizeof v, ZMQ_DONTWAIT),
+			         (int)sizeof v);
 		}
 		CHECK_OK(zmq_close(pulls[i]));
 	}
@@ -467,25 +469,25 @@ test_bad_arguments(void)
 }
 
 static const struct test tests[] = {
-	{"pair exchange, bind first", test_pair_bind_first},
-	{"pair exchange, connect first", test_pair_connect_first},
-	{"push/pull keeps 100k messages in order", test_push_pull_order},
-	{"multipart arrives whole, in order", test_multipart},
-	{"inproc does not copy the payload", test_zero_copy},
-	{"HWM blocks: EAGAIN with DONTWAIT", test_hwm_dontwait},
-	{"send and recv timeouts", test_timeouts},
-	{"push cannot recv, pull cannot send", test_wrong_direction},
-	{"close delivers pending messages", test_close_delivers_pending},
-	{"pending connect lingers until bind", test_close_pending_connect_linger},
-	{"linger 0 drops pending messages", test_close_linger_zero_drops},
-	{"linger 0 then bind: no crash, no hang", test_close_linger_zero_then_bind},
-	{"ctx_term unblocks recv with ETERM", test_term_unblocks_recv},
-	{"ETERM after ctx_shutdown", test_eterm_after_shutdown},
-	{"socket migrates between threads", test_socket_migration},
-	{"fan-in fair queue, fan-out load balance", test_fan_in_fan_out},
-	{"unbind and disconnect", test_unbind_disconnect},
-	{"bad arguments give the documented errno", test_bad_arguments},
-	{NULL, NULL},
+        {"pair exchange, bind first", test_pair_bind_first},
+        {"pair exchange, connect first", test_pair_connect_first},
+        {"push/pull keeps 100k messages in order", test_push_pull_order},
+        {"multipart arrives whole, in order", test_multipart},
+        {"inproc does not copy the payload", test_zero_copy},
+        {"HWM blocks: EAGAIN with DONTWAIT", test_hwm_dontwait},
+        {"send and recv timeouts", test_timeouts},
+        {"push cannot recv, pull cannot send", test_wrong_direction},
+        {"close delivers pending messages", test_close_delivers_pending},
+        {"pending connect lingers until bind", test_close_pending_connect_linger},
+        {"linger 0 drops pending messages", test_close_linger_zero_drops},
+        {"linger 0 then bind: no crash, no hang", test_close_linger_zero_then_bind},
+        {"ctx_term unblocks recv with ETERM", test_term_unblocks_recv},
+        {"ETERM after ctx_shutdown", test_eterm_after_shutdown},
+        {"socket migrates between threads", test_socket_migration},
+        {"fan-in fair queue, fan-out load balance", test_fan_in_fan_out},
+        {"unbind and disconnect", test_unbind_disconnect},
+        {"bad arguments give the documented errno", test_bad_arguments},
+        {NULL, NULL},
 };
 
 int

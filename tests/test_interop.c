@@ -108,7 +108,8 @@ make_child_env(void)
 	while (environ[n])
 		n++;
 	char **env = calloc(n + 1, sizeof *env);
-	if (!env) return NULL;
+	if (!env)
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(environ[i], "LD_LIBRARY_PATH=", 16) == 0 ||
 		    strncmp(environ[i], "LD_PRELOAD=", 11) == 0)
@@ -128,7 +129,8 @@ spawn(char *const argv[], int io[2])
 	posix_spawn_file_actions_t fa;
 	pid_t pid = -1;
 	int rc;
-	if (io && pipe2(in, O_CLOEXEC) < 0) return -1;
+	if (io && pipe2(in, O_CLOEXEC) < 0)
+		return -1;
 	if (io && pipe2(out, O_CLOEXEC) < 0) {
 		rc = errno;
 		close(in[0]);
@@ -147,7 +149,8 @@ spawn(char *const argv[], int io[2])
 	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, child_env);
 	posix_spawn_file_actions_destroy(&fa);
 	if (!io) {
-		if (rc != 0) errno = rc;
+		if (rc != 0)
+			errno = rc;
 		return rc != 0 ? -1 : pid;
 	}
 	close(in[0]);
@@ -172,9 +175,12 @@ reap(pid_t pid, int timeout_ms)
 	int status;
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid) return status;
-		if (r < 0 && errno != EINTR) return -1;
-		if (test_now_ms() >= deadline) break;
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (test_now_ms() >= deadline)
+			break;
 		struct timespec ts = {0, 2 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
@@ -201,17 +207,22 @@ peer_readline(struct peer *p, int timeout_ms, char *line, size_t cap)
 			memmove(p->buf, nl + 1, p->len);
 			return 1;
 		}
-		if (p->fd < 0) return 0;
+		if (p->fd < 0)
+			return 0;
 		long long left = deadline - test_now_ms();
-		if (left <= 0) return -1;
+		if (left <= 0)
+			return -1;
 		struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
 		int r = poll(&pfd, 1, (int)left);
-		if (r < 0 && errno != EINTR) return -1;
-		if (r <= 0) continue;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r <= 0)
+			continue;
 		if (p->len == sizeof p->buf) /* a line longer than buf: drop it */
 			p->len = 0;
 		ssize_t got = read(p->fd, p->buf + p->len, sizeof p->buf - p->len);
-		if (got < 0 && errno == EINTR) continue;
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got <= 0) {
 			close(p->fd);
 			p->fd = -1;
@@ -336,7 +347,8 @@ case_reset(void)
 	for (int i = 0; i < cs.npeers; i++)
 		peer_kill(&cs.peers[i]);
 	cs.npeers = 0;
-	if (cs.msg_live) zmq_msg_close(&cs.msg);
+	if (cs.msg_live)
+		zmq_msg_close(&cs.msg);
 	cs.msg_live = 0;
 	for (int i = 0; i < cs.nsocks; i++) {
 		int zero = 0;
@@ -344,7 +356,8 @@ case_reset(void)
 		zmq_close(cs.socks[i]);
 	}
 	cs.nsocks = 0;
-	if (cs.ctx) zmq_ctx_term(cs.ctx);
+	if (cs.ctx)
+		zmq_ctx_term(cs.ctx);
 	cs.ctx = NULL;
 }
 
@@ -410,7 +423,8 @@ static void
 send_buf(void *s, const void *buf, size_t len, int flags)
 {
 	int n = zmq_send(s, buf, len, flags);
-	if (n < 0) TEST_FAIL("zmq_send(%zu bytes) failed: %s", len, strerror(errno));
+	if (n < 0)
+		TEST_FAIL("zmq_send(%zu bytes) failed: %s", len, strerror(errno));
 	CHECK_EQ(n, (long long)len);
 }
 
@@ -463,7 +477,8 @@ end_echo(void *s, struct peer *p, int skip_stale)
 	send_str(s, "END");
 	for (;;) {
 		size_t n = recv_msg(s, "END echo");
-		if (n == 3 && memcmp(zmq_msg_data(&cs.msg), "END", 3) == 0) break;
+		if (n == 3 && memcmp(zmq_msg_data(&cs.msg), "END", 3) == 0)
+			break;
 		if (!skip_stale)
 			TEST_FAIL("unexpected %zu-byte message before END echo", n);
 	}
@@ -535,7 +550,8 @@ case_pull_from_push(enum tr t, enum side b)
 static size_t
 part_size(int i, int j)
 {
-	if (j == 1 && i % 5 == 0) return 0;
+	if (j == 1 && i % 5 == 0)
+		return 0;
 	return (size_t)(i * 7 + j * 13) % 300;
 }
 
@@ -632,7 +648,8 @@ static int
 wait_event(void *mon, int timeout_ms)
 {
 	set_int(mon, ZMQ_RCVTIMEO, timeout_ms);
-	if (zmq_msg_recv(&cs.msg, mon, 0) < 0) return -1;
+	if (zmq_msg_recv(&cs.msg, mon, 0) < 0)
+		return -1;
 	CHECK_EQ(zmq_msg_size(&cs.msg), 6);
 	CHECK(zmq_msg_more(&cs.msg));
 	uint16_t ev;
@@ -668,7 +685,8 @@ case_heartbeat(enum tr t, enum side b)
 
 	/* A peer that answers PINGs stays connected. */
 	CHECK_EQ(peer_readline(p, HB_HEALTHY_MS, line, sizeof line), -1);
-	if (mon) CHECK_EQ(wait_event(mon, 0), -1);
+	if (mon)
+		CHECK_EQ(wait_event(mon, 0), -1);
 
 	CHECK_OK(kill(p->pid, SIGSTOP));
 	long long t0 = test_now_ms();
@@ -726,7 +744,8 @@ case_reconnect(enum tr t, enum side b)
 		else if (errno != EAGAIN)
 			TEST_FAIL("zmq_msg_recv: %s", strerror(errno));
 	}
-	if (!resumed) TEST_FAIL("no echo from the restarted peer within %d ms", WAIT_MS);
+	if (!resumed)
+		TEST_FAIL("no echo from the restarted peer within %d ms", WAIT_MS);
 	set_int(s, ZMQ_RCVTIMEO, WAIT_MS);
 	end_echo(s, p, 1);
 	case_reset();
@@ -789,9 +808,11 @@ static int
 python_has_zmq(void)
 {
 	char *argv[] = {PYTHON, "-c", "import zmq", NULL};
-	if (access(PYTHON, X_OK) != 0) return 0;
+	if (access(PYTHON, X_OK) != 0)
+		return 0;
 	pid_t pid = spawn(argv, NULL);
-	if (pid < 0) return 0;
+	if (pid < 0)
+		return 0;
 	int status = reap(pid, 30000);
 	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
@@ -822,11 +843,13 @@ static void
 probe(void)
 {
 	void *ctx = zmq_ctx_new();
-	if (!ctx) return;
+	if (!ctx)
+		return;
 	for (int t = TCP; t <= IPC; t++) {
 		char ep[256];
 		void *s = zmq_socket(ctx, ZMQ_PAIR);
-		if (!s) break;
+		if (!s)
+			break;
 		bind_endpoint((enum tr)t, ep, sizeof ep);
 		if (zmq_bind(s, ep) != 0)
 			printf("note: zmq_bind(%s) fails: %s; the %s cases will fail\n",
@@ -861,7 +884,8 @@ main(int argc, char **argv)
 	int major, minor, patch;
 	zmq_version(&major, &minor, &patch);
 	printf("test_interop: this side is ØMQ %d.%d.%d\n", major, minor, patch);
-	if (!(child_env = make_child_env())) return 1;
+	if (!(child_env = make_child_env()))
+		return 1;
 	if (!python_has_zmq()) {
 		printf("SKIP: %s cannot import zmq (install python3-zmq)\n", PYTHON);
 		free(child_env);
@@ -898,7 +922,8 @@ main(int argc, char **argv)
 	long long t0 = test_now_ms();
 	size_t n = 0;
 	for (const struct test *t = tests; t->name; t++)
-		if (argc < 2 || strstr(t->name, argv[1])) chosen[n++] = *t;
+		if (argc < 2 || strstr(t->name, argv[1]))
+			chosen[n++] = *t;
 	int rc = test_main(chosen);
 	case_reset();
 	printf("test_interop: %.1f s\n", (double)(test_now_ms() - t0) / 1000);

@@ -38,7 +38,8 @@ to_str(const struct zn_sockaddr *a)
 {
 	static char buf[ZN_ADDRSTRLEN];
 	int n = zn_sockaddr_to_string(a, buf, sizeof buf);
-	if (n < 0) TEST_FAIL("zn_sockaddr_to_string: %d", n);
+	if (n < 0)
+		TEST_FAIL("zn_sockaddr_to_string: %d", n);
 	CHECK_EQ(n, strlen(buf));
 	return buf;
 }
@@ -56,7 +57,8 @@ connect_pair(const struct zn_sockaddr *at, const struct zn_sockaddr *src, int *l
 	CHECK_EQ(zn_listen(at, 16, NULL, lfd), 0);
 	CHECK_EQ(zn_local_address(*lfd, &bound), 0);
 	rc = zn_connect(&bound, src, NULL, cfd);
-	if (rc != 0 && rc != -EINPROGRESS) TEST_FAIL("zn_connect: %s", strerror(-rc));
+	if (rc != 0 && rc != -EINPROGRESS)
+		TEST_FAIL("zn_connect: %s", strerror(-rc));
 	CHECK(*cfd >= 0);
 	CHECK(wait_fd(*lfd, POLLIN) & POLLIN);
 	CHECK_EQ(zn_accept(*lfd, sfd, peer), 0);
@@ -131,7 +133,8 @@ have_ipv6_loopback(void)
 	struct zn_sockaddr a;
 	int fd;
 	v6(&a, "::1", 0);
-	if (zn_listen(&a, 1, NULL, &fd) < 0) return false;
+	if (zn_listen(&a, 1, NULL, &fd) < 0)
+		return false;
 	zn_close_fd(fd);
 	return true;
 }
@@ -182,7 +185,8 @@ static const struct tcp_case tcp_cases[] = {
         {"127.0.0.1: 5", true, false, -EINVAL, NULL, NULL},
         {"*", true, false, -EINVAL, NULL, NULL},
         {"", true, false, -EINVAL, NULL, NULL},
-        {":5555", true, false, -ENODEV, NULL, NULL}, /* libzmq: "" is looked up as an interface */
+        {":5555", true, false, -ENODEV, NULL,
+         NULL}, /* libzmq: "" is looked up as an interface */
         {"[]:5555", true, true, -EINVAL, NULL, NULL},
         {"[::1:5555", true, true, -EINVAL, NULL, NULL},
         {"::1]:5555", true, true, -EINVAL, NULL, NULL},
@@ -248,7 +252,8 @@ test_address_tcp_table(void)
 			TEST_FAIL("\"%s\": got %s, want %s", c->spec, to_str(&a),
 			          c->addr);
 		CHECK_EQ(has_src, c->src != NULL);
-		if (c->src) CHECK_STR(to_str(&s), c->src);
+		if (c->src)
+			CHECK_STR(to_str(&s), c->src);
 	}
 }
 
@@ -568,7 +573,8 @@ test_writev_full_buffer_is_eagain(void)
 		CHECK(wait_fd(s, POLLIN) & POLLIN);
 		for (;;) {
 			ssize_t n = zn_read(s, sink, sizeof sink);
-			if (n == -EAGAIN) break;
+			if (n == -EAGAIN)
+				break;
 			CHECK(n > 0);
 			for (ssize_t i = 0; i < n; i++)
 				if (sink[i] != big[(received + (size_t)i) % sizeof big])
@@ -854,7 +860,8 @@ write_until_error(int fd)
 	struct iovec iov = {(void *)"x", 1};
 	for (int i = 0; i < 4; i++) {
 		ssize_t n = zn_writev(fd, &iov, 1);
-		if (n < 0) return n;
+		if (n < 0)
+			return n;
 		/* the byte went out; the peer's reset arrives as POLLERR/POLLHUP */
 		CHECK(wait_fd(fd, 0) != 0);
 	}

@@ -118,7 +118,8 @@ sink_read_activated(void *arg, struct pipe *p)
 	struct sink *s = arg;
 	s->read_activated++;
 	s->last = p;
-	if (s->fq) fq_activated(s->fq, p);
+	if (s->fq)
+		fq_activated(s->fq, p);
 }
 
 static void
@@ -127,7 +128,8 @@ sink_write_activated(void *arg, struct pipe *p)
 	struct sink *s = arg;
 	s->write_activated++;
 	s->last = p;
-	if (s->lb) lb_activated(s->lb, p);
+	if (s->lb)
+		lb_activated(s->lb, p);
 }
 
 static void
@@ -144,9 +146,12 @@ sink_terminated(void *arg, struct pipe *p)
 	struct sink *s = arg;
 	s->terminated++;
 	s->last = p;
-	if (s->fq) fq_terminated(s->fq, p);
-	if (s->lb) lb_terminated(s->lb, p);
-	if (p->user) *(struct pipe **)p->user = NULL;
+	if (s->fq)
+		fq_terminated(s->fq, p);
+	if (s->lb)
+		lb_terminated(s->lb, p);
+	if (p->user)
+		*(struct pipe **)p->user = NULL;
 }
 
 static const struct pipe_sink_ops sink_ops = {
@@ -184,7 +189,8 @@ pairs_destroy(struct harness *h, struct pair *prs, int n)
 	drain_all(h);
 	for (int i = 0; i < n; i++) {
 		CHECK(!prs[i].end[0] == !prs[i].end[1]);
-		if (prs[i].end[0]) pipe_destroy_pair_unused(prs[i].end[0]);
+		if (prs[i].end[0])
+			pipe_destroy_pair_unused(prs[i].end[0]);
 		prs[i].end[0] = prs[i].end[1] = NULL;
 	}
 }
@@ -197,7 +203,8 @@ msg_make(struct msg *m, uint32_t tag, bool more)
 	CHECK_EQ(msg_init_size(m, 100), 0);
 	memset(msg_data(m), 0xab, 100);
 	memcpy(msg_data(m), &tag, sizeof tag);
-	if (more) msg_set_flags(m, MSGF_MORE);
+	if (more)
+		msg_set_flags(m, MSGF_MORE);
 }
 
 static uint32_t
@@ -227,7 +234,8 @@ expect_read(struct pipe *p, uint32_t tag, bool more)
 {
 	struct msg m;
 	msg_init(&m);
-	if (!pipe_read(p, &m)) TEST_FAIL("expected message %u, nothing to read", tag);
+	if (!pipe_read(p, &m))
+		TEST_FAIL("expected message %u, nothing to read", tag);
 	uint32_t got = msg_tag(&m);
 	bool got_more = (msg_flags(&m) & MSGF_MORE) != 0;
 	msg_close(&m);
@@ -278,7 +286,8 @@ settle(struct harness *h, struct pair *prs, int n)
 				}
 			}
 		}
-		if (drain_all(h) == 0 && moved == 0) return;
+		if (drain_all(h) == 0 && moved == 0)
+			return;
 	}
 }
 
@@ -710,7 +719,8 @@ fq_expect(struct fq *fq, struct pipe *from, uint32_t tag, bool more)
 	struct pipe *got_from = NULL;
 	msg_init(&m);
 	int rc = fq_recv(fq, &m, &got_from);
-	if (rc != 0) TEST_FAIL("expected %u from fq, got %d", tag, rc);
+	if (rc != 0)
+		TEST_FAIL("expected %u from fq, got %d", tag, rc);
 	uint32_t got = msg_tag(&m);
 	bool got_more = (msg_flags(&m) & MSGF_MORE) != 0;
 	msg_close(&m);
@@ -1023,10 +1033,12 @@ test_lb_skips_full_pipes(void)
 	for (;; tag++) {
 		struct pipe *to = NULL;
 		int rc = lb_send_tag(&lb, tag, false, &to);
-		if (rc == -EAGAIN) break;
+		if (rc == -EAGAIN)
+			break;
 		CHECK_EQ(rc, 0);
 		for (int i = 0; i < N; i++)
-			if (to == prs[i].end[0]) sent[i]++;
+			if (to == prs[i].end[0])
+				sent[i]++;
 	}
 	CHECK_EQ(tag, 7);
 	CHECK_EQ(sent[0], 3);

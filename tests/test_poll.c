@@ -259,7 +259,8 @@ send_later(void *s)
 	/* Only so that the main thread is (most likely) already blocked in zmq_poll when
 	 * the message arrives; the test passes whichever comes first. */
 	usleep(50 * 1000);
-	if (zmq_send(s, "wake", 4, 0) != 4) return (void *)1;
+	if (zmq_send(s, "wake", 4, 0) != 4)
+		return (void *)1;
 	return NULL;
 }
 

@@ -44,7 +44,8 @@ static void *
 proxy_socket(void *ctx, int type)
 {
 	void *s = zmq_socket(ctx, type);
-	if (!s) TEST_FAIL("zmq_socket(%d): %s", type, strerror(errno));
+	if (!s)
+		TEST_FAIL("zmq_socket(%d): %s", type, strerror(errno));
 	set_int(s, ZMQ_LINGER, 0);
 	return s;
 }
@@ -91,7 +92,8 @@ recv_str(void *s, const char *want, bool more)
 {
 	char buf[256];
 	int n = zmq_recv(s, buf, sizeof buf - 1, 0);
-	if (n < 0) TEST_FAIL("recv \"%s\": %s", want, strerror(errno));
+	if (n < 0)
+		TEST_FAIL("recv \"%s\": %s", want, strerror(errno));
 	buf[n < 255 ? n : 255] = '\0';
 	CHECK_STR(buf, want);
 	int m;
@@ -108,7 +110,8 @@ part_fill(char *buf, int src, int seq, int part)
 {
 	int n = snprintf(buf, 96, "%d.%d.%d", src, seq, part);
 	size_t len = 8 + (size_t)((seq * 7 + part * 13 + src) % 68);
-	if (len < (size_t)n) len = (size_t)n;
+	if (len < (size_t)n)
+		len = (size_t)n;
 	for (size_t i = (size_t)n; i < len; i++)
 		buf[i] = (char)('a' + (i + (size_t)seq) % 26);
 	return len;
@@ -133,7 +136,8 @@ send_msg(void *s, int src, int seq, int flags)
 		size_t len = part_fill(buf, src, seq, p);
 		int more = p + 1 < parts ? ZMQ_SNDMORE : 0;
 		int rc = zmq_send(s, buf, len, (p == 0 ? flags : 0) | more);
-		if (rc < 0 && p == 0 && errno == EAGAIN) return -1;
+		if (rc < 0 && p == 0 && errno == EAGAIN)
+			return -1;
 		if (rc != (int)len)
 			TEST_FAIL("send %d.%d.%d: %s", src, seq, p, strerror(errno));
 	}
@@ -150,7 +154,8 @@ recv_msg(void *s, int *next, int nsrc, int *src_out)
 	int src = -1, seq = -1;
 	for (int p = 0;; p++) {
 		int n = zmq_recv(s, buf, sizeof buf - 1, 0);
-		if (n < 0) TEST_FAIL("recv part %d: %s", p, strerror(errno));
+		if (n < 0)
+			TEST_FAIL("recv part %d: %s", p, strerror(errno));
 		buf[n < 127 ? n : 127] = '\0';
 		if (p == 0) {
 			CHECK_EQ(sscanf(buf, "%d.%d.", &src, &seq), 2);
@@ -164,10 +169,12 @@ recv_msg(void *s, int *next, int nsrc, int *src_out)
 		size_t ml = sizeof more;
 		CHECK_OK(zmq_getsockopt(s, ZMQ_RCVMORE, &more, &ml));
 		CHECK_EQ(more != 0, p + 1 < parts_of(seq));
-		if (!more) break;
+		if (!more)
+			break;
 	}
 	next[src]++;
-	if (src_out) *src_out = src;
+	if (src_out)
+		*src_out = src;
 }
 
 /* pump: sends n messages from each of the nsrc producers, round robin, without ever
@@ -221,11 +228,13 @@ have_types(void *ctx, const char *what, ...)
 			zmq_close(s);
 			continue;
 		}
-		if (errno != ENOTSUP) TEST_FAIL("zmq_socket(%d): %s", t, strerror(errno));
+		if (errno != ENOTSUP)
+			TEST_FAIL("zmq_socket(%d): %s", t, strerror(errno));
 		ok = false;
 	}
 	va_end(ap);
-	if (!ok) printf("     note: skipped, %s not available yet (ENOTSUP)\n", what);
+	if (!ok)
+		printf("     note: skipped, %s not available yet (ENOTSUP)\n", what);
 	return ok;
 }
 
@@ -262,9 +271,12 @@ proxy_main(void *arg)
 	}
 	pt->err = errno;
 	zmq_close(pt->frontend);
-	if (pt->backend != pt->frontend) zmq_close(pt->backend);
-	if (pt->capture) zmq_close(pt->capture);
-	if (pt->control) zmq_close(pt->control);
+	if (pt->backend != pt->frontend)
+		zmq_close(pt->backend);
+	if (pt->capture)
+		zmq_close(pt->capture);
+	if (pt->control)
+		zmq_close(pt->control);
 	atomic_store(&pt->done, true);
 	return NULL;
 }
@@ -313,7 +325,8 @@ streamer_setup_with(struct streamer *st, const char *transport, bool connect_con
 	bind_any(st->pt.frontend, transport, ep, sizeof ep);
 	CHECK_OK(zmq_connect(st->producer, ep));
 	bind_any(st->pt.backend, transport, ep, sizeof ep);
-	if (connect_consumer) CHECK_OK(zmq_connect(st->consumer, ep));
+	if (connect_consumer)
+		CHECK_OK(zmq_connect(st->consumer, ep));
 }
 
 static void
@@ -850,12 +863,14 @@ worker_main(void *arg)
 	for (;;) {
 		int n = zmq_recv(w->sock, buf, sizeof buf - 1, 0);
 		if (n < 0) {
-			if (errno == EAGAIN) continue;
+			if (errno == EAGAIN)
+				continue;
 			break;
 		}
 		buf[n < 63 ? n : 63] = '\0';
 		int len = snprintf(reply, sizeof reply, "ok:%s", buf);
-		if (zmq_send(w->sock, reply, (size_t)len, 0) < 0) break;
+		if (zmq_send(w->sock, reply, (size_t)len, 0) < 0)
+			break;
 		w->served++;
 	}
 	zmq_close(w->sock);
@@ -1007,7 +1022,8 @@ test_xsub_xpub_forwarder(void)
 		send_str(pub, "other topic", 0);
 		send_str(pub, "news flash", 0);
 		zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
-		if (zmq_poll(&item, 1, 20) > 0) n = zmq_recv(sub, buf, sizeof buf - 1, 0);
+		if (zmq_poll(&item, 1, 20) > 0)
+			n = zmq_recv(sub, buf, sizeof buf - 1, 0);
 	}
 	CHECK_EQ(n, 10);
 	CHECK(memcmp(buf, "news flash", 10) == 0);

@@ -76,7 +76,8 @@ set_int(void *s, int option, int v)
 static void *
 ctx_get(void)
 {
-	if (!cs.ctx) CHECK((cs.ctx = zmq_ctx_new()) != NULL);
+	if (!cs.ctx)
+		CHECK((cs.ctx = zmq_ctx_new()) != NULL);
 	return cs.ctx;
 }
 
@@ -86,7 +87,8 @@ sock(int type)
 {
 	CHECK(cs.nsocks < MAX_SOCKS);
 	void *s = zmq_socket(ctx_get(), type);
-	if (!s) TEST_FAIL("zmq_socket(%d): %s", type, strerror(errno));
+	if (!s)
+		TEST_FAIL("zmq_socket(%d): %s", type, strerror(errno));
 	cs.socks[cs.nsocks++] = s;
 	set_int(s, ZMQ_LINGER, 0);
 	set_int(s, ZMQ_RCVTIMEO, WAIT_MS);
@@ -131,7 +133,8 @@ bind_any(void *s, enum tr t, char *ep, size_t cap)
 		break;
 	case TCP: snprintf(want, sizeof want, "tcp://127.0.0.1:*"); break;
 	}
-	if (zmq_bind(s, want) != 0) TEST_FAIL("zmq_bind(%s): %s", want, strerror(errno));
+	if (zmq_bind(s, want) != 0)
+		TEST_FAIL("zmq_bind(%s): %s", want, strerror(errno));
 	size_t len = cap;
 	CHECK_OK(zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len));
 }
@@ -168,13 +171,15 @@ static int
 recv_at(void *s, char *buf, size_t cap, int *more, int line)
 {
 	int n = zmq_recv(s, buf, cap - 1, 0);
-	if (n < 0) TEST_FAIL("line %d: zmq_recv: %s", line, strerror(errno));
+	if (n < 0)
+		TEST_FAIL("line %d: zmq_recv: %s", line, strerror(errno));
 	CHECK(n < (int)cap);
 	buf[n] = '\0';
 	int m = 0;
 	size_t len = sizeof m;
 	CHECK_OK(zmq_getsockopt(s, ZMQ_RCVMORE, &m, &len));
-	if (more) *more = m;
+	if (more)
+		*more = m;
 	return n;
 }
 
@@ -192,7 +197,8 @@ expect_at(void *s, const void *want, size_t len, int more, int line)
 		TEST_FAIL(
 		        "line %d: received \"%s\" (%d bytes), want \"%.*s\" (%zu bytes)",
 		        line, buf, n, (int)len, (const char *)want, len);
-	if (m != more) TEST_FAIL("line %d: \"%s\": more %d, want %d", line, buf, m, more);
+	if (m != more)
+		TEST_FAIL("line %d: \"%s\": more %d, want %d", line, buf, m, more);
 }
 
 #define expect_mem(s, want, len, more) expect_at((s), (want), (len), (more), __LINE__)
@@ -205,7 +211,8 @@ expect_none(void *s)
 {
 	char buf[64];
 	int n = zmq_recv(s, buf, sizeof buf - 1, ZMQ_DONTWAIT);
-	if (n >= 0) TEST_FAIL("unexpected message \"%.*s\"", n < 63 ? n : 63, buf);
+	if (n >= 0)
+		TEST_FAIL("unexpected message \"%.*s\"", n < 63 ? n : 63, buf);
 	CHECK_EQ(errno, EAGAIN);
 }
 
@@ -226,7 +233,8 @@ expect_pumping(void *s, void *other, const void *want, size_t len)
 		zmq_pollitem_t items[] = {{.socket = s, .events = ZMQ_POLLIN},
 		                          {.socket = other, .events = ZMQ_POLLIN}};
 		CHECK(zmq_poll(items, 2, PROBE_MS) >= 0);
-		if (items[0].revents & ZMQ_POLLIN) break;
+		if (items[0].revents & ZMQ_POLLIN)
+			break;
 		if (test_now_ms() > deadline)
 			TEST_FAIL("nothing to receive within %d ms", WAIT_MS);
 	}
@@ -260,7 +268,8 @@ sync_subs(void *pub, int n, void *const *subs, const char *const *topics)
 			TEST_FAIL("no probe reached %d subscriber(s) within %d ms", left,
 			          WAIT_MS);
 		for (int i = 0; i < n; i++) {
-			if (got[i]) continue;
+			if (got[i])
+				continue;
 			snprintf(buf, sizeof buf, "%s#probe", topics[i]);
 			(void)zmq_send(pub, buf, strlen(buf),
 			               ZMQ_DONTWAIT); /* NODROP: EAGAIN */
@@ -271,7 +280,8 @@ sync_subs(void *pub, int n, void *const *subs, const char *const *topics)
 			        (zmq_pollitem_t){.socket = subs[i], .events = ZMQ_POLLIN};
 		CHECK(zmq_poll(items, n, PROBE_MS) >= 0);
 		for (int i = 0; i < n; i++) {
-			if (!(items[i].revents & ZMQ_POLLIN) || got[i]) continue;
+			if (!(items[i].revents & ZMQ_POLLIN) || got[i])
+				continue;
 			int k;
 			while ((k = zmq_recv(subs[i], buf, sizeof buf - 1,
 			                     ZMQ_DONTWAIT)) >= 0) {
@@ -298,7 +308,8 @@ sync_subs(void *pub, int n, void *const *subs, const char *const *topics)
 			if (!sent[i] &&
 			    (best < 0 || strlen(topics[i]) > strlen(topics[best])))
 				best = i;
-		if (best < 0) break;
+		if (best < 0)
+			break;
 		for (int i = 0; i < n; i++)
 			sent[i] = sent[i] || strcmp(topics[i], topics[best]) == 0;
 		snprintf(buf, sizeof buf, "%s#sync", topics[best]);
@@ -309,7 +320,8 @@ sync_subs(void *pub, int n, void *const *subs, const char *const *topics)
 		snprintf(own, sizeof own, "%s#sync", topics[i]);
 		for (;;) {
 			recv_buf(subs[i], buf, sizeof buf, NULL);
-			if (strcmp(buf, own) == 0) break;
+			if (strcmp(buf, own) == 0)
+				break;
 			if (!ends_with(buf, "#probe") && !ends_with(buf, "#sync"))
 				TEST_FAIL("subscriber %d: unexpected \"%s\" in the sync",
 				          i, buf);
@@ -335,7 +347,8 @@ make_child_env(void)
 	while (environ[n])
 		n++;
 	char **env = calloc(n + 1, sizeof *env);
-	if (!env) return NULL;
+	if (!env)
+		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "LD_LIBRARY_PATH=", 16) != 0 &&
 		    strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
@@ -351,7 +364,8 @@ spawn(char *const argv[], int io[2])
 	int in[2] = {-1, -1}, out[2] = {-1, -1};
 	posix_spawn_file_actions_t fa;
 	pid_t pid = -1;
-	if (io && pipe2(in, O_CLOEXEC) < 0) return -1;
+	if (io && pipe2(in, O_CLOEXEC) < 0)
+		return -1;
 	if (io && pipe2(out, O_CLOEXEC) < 0) {
 		close(in[0]);
 		close(in[1]);
@@ -389,8 +403,10 @@ reap(pid_t pid, int timeout_ms)
 	int status;
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid) return status;
-		if ((r < 0 && errno != EINTR) || test_now_ms() >= deadline) break;
+		if (r == pid)
+			return status;
+		if ((r < 0 && errno != EINTR) || test_now_ms() >= deadline)
+			break;
 		struct timespec ts = {0,
 		                      2 * 1000 * 1000}; /* polling a child, not a sync */
 		nanosleep(&ts, NULL);
@@ -416,14 +432,19 @@ peer_line(struct peer *p, int timeout_ms, char *line, size_t cap)
 			memmove(p->buf, nl + 1, p->len);
 			return 1;
 		}
-		if (p->fd < 0) return 0;
+		if (p->fd < 0)
+			return 0;
 		long long left = deadline - test_now_ms();
-		if (left <= 0) return -1;
+		if (left <= 0)
+			return -1;
 		struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
-		if (poll(&pfd, 1, (int)left) <= 0) continue;
-		if (p->len == sizeof p->buf) p->len = 0;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		if (p->len == sizeof p->buf)
+			p->len = 0;
 		ssize_t got = read(p->fd, p->buf + p->len, sizeof p->buf - p->len);
-		if (got < 0 && errno == EINTR) continue;
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got <= 0) {
 			close(p->fd);
 			p->fd = -1;
@@ -441,8 +462,10 @@ peer_kill(struct peer *p)
 		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	if (p->fd >= 0) close(p->fd);
-	if (p->in_fd >= 0) close(p->in_fd);
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->in_fd >= 0)
+		close(p->in_fd);
 	memset(p, 0, sizeof *p);
 	p->fd = p->in_fd = -1;
 }
@@ -681,7 +704,8 @@ test_many_subscribers(void)
 			for (int i = 0; i < N; i++)
 				expect_mem(subs[k], topics[i], strlen(topics[i]), 0);
 		for (int i = 0; i < N + ALL; i++)
-			if (!round || i >= N || i % 2 == 0) expect_none(subs[i]);
+			if (!round || i >= N || i % 2 == 0)
+				expect_none(subs[i]);
 		(void)live;
 		if (round == 0)
 			for (int i = 1; i < N; i += 2)
@@ -1144,7 +1168,8 @@ expect_script(void *sub)
 static void
 interop_libzmq_pub_to_zinc_sub(bool zinc_binds)
 {
-	if (!interop_ready()) return;
+	if (!interop_ready())
+		return;
 	void *sub = sock(ZMQ_SUB);
 	subscribe(sub, "A");
 	struct peer *p;
@@ -1167,7 +1192,8 @@ interop_libzmq_pub_to_zinc_sub(bool zinc_binds)
 static void
 interop_zinc_pub_to_libzmq_sub(bool zinc_binds, int type)
 {
-	if (!interop_ready()) return;
+	if (!interop_ready())
+		return;
 	void *pub = sock(type);
 	struct peer *p;
 	if (zinc_binds) {
@@ -1207,7 +1233,8 @@ interop_zinc_pub_to_libzmq_sub(bool zinc_binds, int type)
 static void
 interop_libzmq_xpub_sees_zinc_subscriptions(bool zinc_binds)
 {
-	if (!interop_ready()) return;
+	if (!interop_ready())
+		return;
 	void *sub = sock(ZMQ_SUB);
 	struct peer *p;
 	subscribe(sub, "A");
@@ -1240,8 +1267,10 @@ case_reset(void)
 {
 	while (cs.nsocks > 0)
 		zmq_close(cs.socks[--cs.nsocks]);
-	if (cs.peer.pid) peer_kill(&cs.peer);
-	if (cs.ctx) zmq_ctx_term(cs.ctx);
+	if (cs.peer.pid)
+		peer_kill(&cs.peer);
+	if (cs.ctx)
+		zmq_ctx_term(cs.ctx);
 	cs.ctx = NULL;
 }
 
@@ -1378,9 +1407,11 @@ static bool
 python_has_zmq(void)
 {
 	char *argv[] = {PYTHON, "-c", "import zmq", NULL};
-	if (access(PYTHON, X_OK) != 0) return false;
+	if (access(PYTHON, X_OK) != 0)
+		return false;
 	pid_t pid = spawn(argv, NULL);
-	if (pid < 0) return false;
+	if (pid < 0)
+		return false;
 	int status = reap(pid, 30000);
 	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
@@ -1412,7 +1443,8 @@ main(int argc, char **argv)
 	zmq_version(&major, &minor, &patch);
 	printf("test_pubsub: this side is ØMQ %d.%d.%d\n", major, minor, patch);
 	signal(SIGPIPE, SIG_IGN);
-	if (!(child_env = make_child_env())) return 1;
+	if (!(child_env = make_child_env()))
+		return 1;
 	have_python = python_has_zmq();
 	if (have_python && !find_peer_py()) {
 		fprintf(stderr, "cannot find %s (set ZINC_PUBSUB_PEER)\n", peer_py);
@@ -1423,7 +1455,8 @@ main(int argc, char **argv)
 	 * it failed and longjmp'd out. */
 	int passed = 0, failed = 0;
 	for (const struct test *volatile t = tests; t->name; t++) {
-		if (argc >= 2 && !strstr(t->name, argv[1])) continue;
+		if (argc >= 2 && !strstr(t->name, argv[1]))
+			continue;
 		if (argc < 2 && strncmp(t->name, "known gap", 9) == 0 &&
 		    !getenv("ZINC_PUBSUB_KNOWN_GAPS")) {
 			printf("skip %s\n", t->name);
@@ -1445,6 +1478,7 @@ main(int argc, char **argv)
 	printf("test_pubsub: %d passed, %d failed%s\n", passed, failed,
 	       interop_skipped ? ", interop skipped" : "");
 	free(child_env);
-	if (failed) return 1;
+	if (failed)
+		return 1;
 	return interop_skipped ? SKIP_CODE : 0;
 }

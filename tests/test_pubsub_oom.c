@@ -27,7 +27,8 @@
 static bool
 ok_(bool ok, const char *what, int line)
 {
-	if (ok) return true;
+	if (ok)
+		return true;
 	if (errno != ENOMEM && errno != EAGAIN)
 		TEST_FAIL("line %d: %s failed with %s", line, what, strerror(errno));
 	return false;
@@ -46,7 +47,8 @@ send_parts(void *s, const char *const *parts, int n)
 			if (!OK(zmq_send(s, parts[i], strlen(parts[i]),
 			                 i < n - 1 ? ZMQ_SNDMORE : 0)))
 				break;
-		if (i == n) return true;
+		if (i == n)
+			return true;
 	}
 	return false;
 }
@@ -62,7 +64,8 @@ recv_parts(void *s, const char *const *parts, int n, const char *skip)
 		if (i == 0 && skip && k == (int)strlen(skip) &&
 		    memcmp(buf, skip, (size_t)k) == 0)
 			k = zmq_recv(s, buf, sizeof buf, 0);
-		if (!OK(k)) return false;
+		if (!OK(k))
+			return false;
 		CHECK_EQ(k, (int)strlen(parts[i]));
 		CHECK(memcmp(buf, parts[i], (size_t)k) == 0);
 		int more;
@@ -117,7 +120,8 @@ scenario(void *const *s)
 			done += recv_parts(s1, msg, 3, NULL);
 			done += recv_parts(s2, msg, 3, NULL);
 		}
-		if (send_parts(pub, other, 2)) done += recv_parts(s2, other, 2, NULL);
+		if (send_parts(pub, other, 2))
+			done += recv_parts(s2, other, 2, NULL);
 	}
 	/* s1 drops it whatever the publisher did. */
 	if (sub(s1, ZMQ_UNSUBSCRIBE, topic) && send_parts(pub, msg, 3))
@@ -128,8 +132,10 @@ scenario(void *const *s)
 		done++;
 		done += recv_parts(xsub, welcome, 1, NULL);
 	}
-	if (send_parts(xsub, up, 2)) done += recv_parts(xpub, up, 2, NULL);
-	if (send_parts(xpub, down, 1)) done += recv_parts(xsub, down, 1, "welcome");
+	if (send_parts(xsub, up, 2))
+		done += recv_parts(xpub, up, 2, NULL);
+	if (send_parts(xpub, down, 1))
+		done += recv_parts(xsub, down, 1, "welcome");
 	return done;
 }
 
@@ -154,14 +160,17 @@ run(long n, bool sticky, struct result *r)
 	}
 	int i;
 	for (i = 0; i < 5; i++)
-		if (!(s[i] = sock(ctx, types[i]))) break;
-	if (i == 5) r->done = scenario(s);
+		if (!(s[i] = sock(ctx, types[i])))
+			break;
+	if (i == 5)
+		r->done = scenario(s);
 	if (sticky) {
 		r->failures = zn_alloc_failures();
 		zn_alloc_fail_after(0, 0);
 	}
 	for (i = 0; i < 5; i++)
-		if (s[i]) CHECK_OK(zmq_close(s[i]));
+		if (s[i])
+			CHECK_OK(zmq_close(s[i]));
 	CHECK_OK(zmq_ctx_term(ctx));
 out:
 	if (!sticky || !ctx) {

@@ -196,7 +196,8 @@ which(void **s, int n)
 	int rc = zmq_poll(it, n, RR_WAIT_MS);
 	CHECK(rc > 0);
 	for (int i = 0; i < n; i++)
-		if (it[i].revents & ZMQ_POLLIN) return i;
+		if (it[i].revents & ZMQ_POLLIN)
+			return i;
 	TEST_FAIL("poll said ready, but no socket is");
 }
 
@@ -237,7 +238,8 @@ send_when_routable(void *router, const char *id, const char *a, const char *b)
 {
 	long long deadline = test_now_ms() + RR_WAIT_MS;
 	for (;;) {
-		if (zmq_send(router, id, strlen(id), ZMQ_SNDMORE) >= 0) break;
+		if (zmq_send(router, id, strlen(id), ZMQ_SNDMORE) >= 0)
+			break;
 		CHECK_EQ(errno, EHOSTUNREACH);
 		CHECK(test_now_ms() < deadline);
 		test_sleep_ms(5);

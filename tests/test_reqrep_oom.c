@@ -28,7 +28,8 @@
 static bool
 ok_(bool ok, const char *what, int line)
 {
-	if (ok) return true;
+	if (ok)
+		return true;
 	if (errno != ENOMEM && errno != EAGAIN)
 		TEST_FAIL("line %d: %s failed with %s", line, what, strerror(errno));
 	return false;
@@ -44,7 +45,8 @@ send_retry(void *s, const char *const *parts, int n)
 			if (!OK(zmq_send(s, parts[i], strlen(parts[i]),
 			                 i < n - 1 ? ZMQ_SNDMORE : 0)))
 				break;
-		if (i == n) return true;
+		if (i == n)
+			return true;
 	}
 	return false;
 }
@@ -55,7 +57,8 @@ recv_is(void *s, const char *want, bool more)
 {
 	char buf[256];
 	int n = zmq_recv(s, buf, sizeof buf, 0);
-	if (!OK(n)) return false;
+	if (!OK(n))
+		return false;
 	CHECK_EQ(n, (int)strlen(want));
 	CHECK(memcmp(buf, want, (size_t)n) == 0);
 	int rcvmore;
@@ -90,8 +93,10 @@ static bool
 req_rep(void *req, void *rep, bool *stuck)
 {
 	const char *q[] = {"question"}, *a[] = {"answer", "in two"};
-	if (*stuck || !send_retry(req, q, 1)) return false;
-	if (!recv_is(rep, "question", false)) return false;
+	if (*stuck || !send_retry(req, q, 1))
+		return false;
+	if (!recv_is(rep, "question", false))
+		return false;
 	if (!send_retry(rep, a, 2)) {
 		*stuck = true;
 		return false;
@@ -105,12 +110,15 @@ static bool
 dealer_router(void *dealer, void *router, bool *probed)
 {
 	const char *hello[] = {"hello"}, *back[] = {long_id, "back"};
-	if (!send_retry(dealer, hello, 1)) return false;
+	if (!send_retry(dealer, hello, 1))
+		return false;
 	if (!recv_is(router, long_id, true) || !recv_is(router, "hello", false))
 		return false;
-	if (!send_retry(router, back, 2)) return false;
+	if (!send_retry(router, back, 2))
+		return false;
 	if (!*probed) {
-		if (!recv_is(dealer, "", false)) return false;
+		if (!recv_is(dealer, "", false))
+			return false;
 		*probed = true;
 	}
 	return recv_is(dealer, "back", false);
@@ -135,7 +143,8 @@ run(long n, bool sticky, struct result *r)
 	static const int types[5] = {ZMQ_REQ, ZMQ_REP, ZMQ_DEALER, ZMQ_ROUTER,
 	                             ZMQ_DEALER};
 	for (int i = 0; i < 5; i++)
-		if (!(s[i] = sock(ctx, types[i]))) goto close;
+		if (!(s[i] = sock(ctx, types[i])))
+			goto close;
 	void *req = s[0], *rep = s[1], *dealer = s[2], *router = s[3], *twin = s[4];
 	int one = 1;
 	CHECK_OK(zmq_setsockopt(req, ZMQ_REQ_CORRELATE, &one, sizeof one));
@@ -163,8 +172,10 @@ close:
 		zn_alloc_fail_after(0, 0);
 	}
 	for (int i = 0; i < 5; i++)
-		if (s[i]) CHECK_OK(zmq_close(s[i]));
-	if (ctx) CHECK_OK(zmq_ctx_term(ctx));
+		if (s[i])
+			CHECK_OK(zmq_close(s[i]));
+	if (ctx)
+		CHECK_OK(zmq_ctx_term(ctx));
 out:
 	if (!sticky || !ctx) {
 		r->failures = zn_alloc_failures();

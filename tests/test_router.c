@@ -37,7 +37,8 @@
 static void
 settle(enum tr t)
 {
-	if (t != INPROC) test_sleep_ms(300);
+	if (t != INPROC)
+		test_sleep_ms(300);
 }
 
 /* send_when_routable: sends [id, part] from a ROUTER with ZMQ_ROUTER_MANDATORY set,
@@ -161,7 +162,8 @@ full_peer_dropped_or_eagain(enum tr t)
 	int i, rc = 0;
 	for (i = 0; i < TRIES; i++) {
 		rc = zmq_send(router, "slow", 4, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-		if (rc < 0) break;
+		if (rc < 0)
+			break;
 		sendb(router, big, SIZE, ZMQ_DONTWAIT);
 	}
 	CHECK_EQ(rc, -1);
@@ -255,7 +257,8 @@ await_in(void *s, void *other)
 	for (;;) {
 		zmq_pollitem_t it[2] = {{s, 0, ZMQ_POLLIN, 0}, {other, 0, ZMQ_POLLIN, 0}};
 		CHECK(zmq_poll(it, 2, 10) >= 0);
-		if (it[0].revents & ZMQ_POLLIN) return;
+		if (it[0].revents & ZMQ_POLLIN)
+			return;
 		CHECK(test_now_ms() < deadline);
 	}
 }
@@ -418,7 +421,8 @@ forward(void *from, void *to)
 			zmq_msg_close(&m);
 			return -1;
 		}
-		if (!more) return 0;
+		if (!more)
+			return 0;
 	}
 }
 
@@ -461,13 +465,16 @@ workers_run(void *arg)
 		it[k] = (zmq_pollitem_t){w->rep[k], 0, ZMQ_POLLIN, 0};
 	while (zmq_poll(it, w->n, -1) >= 0) {
 		for (int k = 0; k < w->n; k++) {
-			if (!(it[k].revents & ZMQ_POLLIN)) continue;
+			if (!(it[k].revents & ZMQ_POLLIN))
+				continue;
 			char req[64], rep[80];
 			int n = zmq_recv(w->rep[k], req, sizeof req - 1, 0);
-			if (n < 0) goto out;
+			if (n < 0)
+				goto out;
 			req[n < (int)sizeof req - 1 ? n : (int)sizeof req - 1] = '\0';
 			snprintf(rep, sizeof rep, "w%d:%s", k, req);
-			if (zmq_send(w->rep[k], rep, strlen(rep), 0) < 0) goto out;
+			if (zmq_send(w->rep[k], rep, strlen(rep), 0) < 0)
+				goto out;
 			w->handled[k]++;
 		}
 	}

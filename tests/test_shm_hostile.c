@@ -57,9 +57,11 @@ raw_recv(int fd, void *p, size_t n)
 {
 	for (size_t got = 0; got < n;) {
 		struct pollfd q = {fd, POLLIN, 0};
-		if (poll(&q, 1, WAIT_MS) != 1) TEST_FAIL("raw peer: nothing from zinc");
+		if (poll(&q, 1, WAIT_MS) != 1)
+			TEST_FAIL("raw peer: nothing from zinc");
 		ssize_t r = read(fd, (uint8_t *)p + got, n - got);
-		if (r <= 0) TEST_FAIL("raw peer: zinc closed during the handshake");
+		if (r <= 0)
+			TEST_FAIL("raw peer: zinc closed during the handshake");
 		got += (size_t)r;
 	}
 }
@@ -185,10 +187,13 @@ hello(struct hostile *h, uint64_t at, const char *word)
 static void
 h_fini(struct hostile *h)
 {
-	if (h->sock >= 0) close(h->sock);
+	if (h->sock >= 0)
+		close(h->sock);
 	shm_ring_region_fini(&h->g);
-	if (h->a >= 0) close(h->a);
-	if (h->b >= 0) close(h->b);
+	if (h->a >= 0)
+		close(h->a);
+	if (h->b >= 0)
+		close(h->b);
 }
 
 /* ---------------------------------------------------------------------------- */
@@ -550,7 +555,8 @@ kid_hostile(void *arg)
 	(void)arg;
 	for (;;) {
 		int i = hear(kid_in, WAIT_MS * 4, -1);
-		if (i == 0xff) return;
+		if (i == 0xff)
+			return;
 		const struct hcase *c = &hcases[i];
 		struct hostile h = {.sock = -1, .a = -1, .b = -1, .index = i};
 		h.g.fd = -1;
@@ -565,7 +571,8 @@ kid_hostile(void *arg)
 				                     ? (uint64_t)4
 				                     : (uint64_t)1 << 40);
 			hello(&h, 0, "hello");
-			if (c->fn) c->fn(&h);
+			if (c->fn)
+				c->fn(&h);
 		}
 		/* zinc must close the connection: EOF (or a reset), whatever came first.
 		 */
@@ -577,7 +584,8 @@ kid_hostile(void *arg)
 				TEST_FAIL("case \"%s\": zinc kept the connection",
 				          c->name);
 			char buf[256];
-			if (read(h.sock, buf, sizeof buf) <= 0) break;
+			if (read(h.sock, buf, sizeof buf) <= 0)
+				break;
 		}
 		h_fini(&h);
 		tell(kid_out, 'E');

@@ -117,10 +117,12 @@ make_msg(struct msg *m, size_t len, uint64_t seed, unsigned flags)
 static bool
 msg_ok(struct msg *m, size_t len, uint64_t seed)
 {
-	if (msg_size(m) != len) return false;
+	if (msg_size(m) != len)
+		return false;
 	const uint8_t *p = msg_data(m);
 	for (size_t i = 0; i < len; i++)
-		if (p[i] != pattern(seed, i)) return false;
+		if (p[i] != pattern(seed, i))
+			return false;
 	return true;
 }
 
@@ -155,7 +157,8 @@ roundtrip(struct fx *f, size_t len, uint64_t seed, unsigned flags)
 	make_msg(&in, len, seed, flags);
 	pump(f, &in, &out);
 	CHECK_EQ(msg_size(&in), 0); /* consumed and reset */
-	if (!msg_ok(&out, len, seed)) TEST_FAIL("message of %zu bytes garbled", len);
+	if (!msg_ok(&out, len, seed))
+		TEST_FAIL("message of %zu bytes garbled", len);
 	CHECK_EQ(msg_flags(&out) & (MSGF_MORE | MSGF_COMMAND), flags);
 	msg_close(&out);
 	msg_close(&in);
@@ -515,7 +518,8 @@ test_multipart_larger_than_ring_streams(void)
 		int rc = shm_ring_read_msg(&f.r, &out);
 		CHECK(rc == 0 || rc == 1);
 		shm_ring_release(&f.r);
-		if (rc == 0) continue;
+		if (rc == 0)
+			continue;
 		if (got++ == 0) {
 			CHECK(!written); /* part 1 came out while part 2 streamed in */
 			CHECK(msg_ok(&out, 1000, 1) && (msg_flags(&out) & MSGF_MORE));
@@ -564,7 +568,8 @@ move_to(struct fx *f, uint64_t target)
 		uint64_t dist = (target - off) & f->w.mask, tail = size - off;
 		/* Never past the end of the ring (no PAD), nor past a whole record. */
 		uint64_t rec = dist < tail ? dist : tail;
-		if (rec > size / 2) rec = size / 2;
+		if (rec > size / 2)
+			rec = size / 2;
 		make_msg(&m, rec - SHM_REC_HDR, 0, 0);
 		pump(f, &m, &out);
 		msg_close(&out);
@@ -620,7 +625,8 @@ struct duo {
 static size_t
 duo_len(const struct duo *d, uint64_t i)
 {
-	if (d->sizes) return d->sizes[i];
+	if (d->sizes)
+		return d->sizes[i];
 	return d->len ? d->len : (size_t)(i * 7 % 300);
 }
 
@@ -636,25 +642,32 @@ duo_writer(void *arg)
 	struct duo *d = arg;
 	struct msg m;
 	for (uint64_t i = 0; i < d->count && !atomic_load(&d->failed); i++) {
-		if (msg_init_size(&m, duo_len(d, i)) < 0) goto fail;
+		if (msg_init_size(&m, duo_len(d, i)) < 0)
+			goto fail;
 		uint8_t *p = msg_data(&m);
 		for (size_t j = 0; j < msg_size(&m); j++)
 			p[j] = pattern(i, j);
 		msg_set_flags(&m, duo_flags(d, i));
 		for (;;) {
 			int rc = shm_ring_write_msg(&d->f.w, &m);
-			if (rc == 0) break;
-			if (rc != -EAGAIN) goto fail;
+			if (rc == 0)
+				break;
+			if (rc != -EAGAIN)
+				goto fail;
 			if (shm_ring_publish(&d->f.w)) {
 				signaler_raise(&d->to_reader);
 				d->writer_signals++;
 			}
-			if (d->spin) continue;
+			if (d->spin)
+				continue;
 			rc = shm_ring_writer_prepare_sleep(&d->f.w);
-			if (rc < 0) goto fail;
-			if (rc == 1) continue;
+			if (rc < 0)
+				goto fail;
+			if (rc == 1)
+				continue;
 			d->writer_sleeps++;
-			if (signaler_wait(&d->to_writer, 20000) != 0) goto fail;
+			if (signaler_wait(&d->to_writer, 20000) != 0)
+				goto fail;
 			signaler_drain(&d->to_writer);
 			shm_ring_writer_end_sleep(&d->f.w);
 		}
@@ -692,18 +705,24 @@ duo_reader(void *arg)
 			d->received++;
 			continue;
 		}
-		if (rc < 0) goto fail;
+		if (rc < 0)
+			goto fail;
 		if (shm_ring_release(&d->f.r)) {
 			signaler_raise(&d->to_writer);
 			d->reader_signals++;
 		}
-		if (d->reader_delay_us) usleep((useconds_t)d->reader_delay_us);
-		if (d->spin) continue;
+		if (d->reader_delay_us)
+			usleep((useconds_t)d->reader_delay_us);
+		if (d->spin)
+			continue;
 		rc = shm_ring_prepare_sleep(&d->f.r);
-		if (rc < 0) goto fail;
-		if (rc == 1) continue;
+		if (rc < 0)
+			goto fail;
+		if (rc == 1)
+			continue;
 		d->reader_sleeps++;
-		if (signaler_wait(&d->to_reader, 20000) != 0) goto fail;
+		if (signaler_wait(&d->to_reader, 20000) != 0)
+			goto fail;
 		signaler_drain(&d->to_reader);
 		shm_ring_end_sleep(&d->f.r);
 	}
@@ -825,18 +844,22 @@ multi_writer(void *arg)
 	for (uint64_t i = 0; i < mt->n && !atomic_load(&mt->failed); i++) {
 		for (int part = 0; part < 3; part++) {
 			size_t len = multi_len(i, part);
-			if (msg_init_size(&m, len) < 0) goto fail;
+			if (msg_init_size(&m, len) < 0)
+				goto fail;
 			uint8_t *p = msg_data(&m);
 			for (size_t j = 0; j < len; j++)
 				p[j] = pattern(i * 3 + (uint64_t)part, j);
-			if (part < 2) msg_set_flags(&m, MSGF_MORE);
+			if (part < 2)
+				msg_set_flags(&m, MSGF_MORE);
 			int rc;
 			while ((rc = shm_ring_write_msg(&mt->f.w, &m)) == -EAGAIN) {
 				shm_ring_publish(&mt->f.w);
-				if (atomic_load(&mt->failed)) break;
+				if (atomic_load(&mt->failed))
+					break;
 				sched_yield();
 			}
-			if (rc != 0) goto fail;
+			if (rc != 0)
+				goto fail;
 			shm_ring_publish(&mt->f.w);
 		}
 	}
@@ -860,9 +883,11 @@ test_multipart_is_whole_with_two_threads(void)
 	int part = 0;
 	while (got < mt.n && !atomic_load(&mt.failed)) {
 		int rc = shm_ring_read_msg(&mt.f.r, &m);
-		if (rc < 0) break;
+		if (rc < 0)
+			break;
 		if (rc == 0) {
-			if (part != 0) torn++; /* a later part was not there */
+			if (part != 0)
+				torn++; /* a later part was not there */
 			shm_ring_release(&mt.f.r);
 			sched_yield();
 			continue;
@@ -879,7 +904,8 @@ test_multipart_is_whole_with_two_threads(void)
 		}
 	}
 	shm_ring_release(&mt.f.r);
-	if (got < mt.n) atomic_store(&mt.failed, 1);
+	if (got < mt.n)
+		atomic_store(&mt.failed, 1);
 	pthread_join(tw, NULL);
 	fx_fini(&mt.f);
 	CHECK_EQ(got, mt.n);
@@ -909,7 +935,8 @@ child_main(int sock)
 	struct shm_ring_reader r;
 	struct msg m;
 
-	if (poll(&pfd, 1, 20000) != 1) return 10;
+	if (poll(&pfd, 1, 20000) != 1)
+		return 10;
 	if (zn_shm_recv_fds(sock, &ring_size, sizeof ring_size, fds, &n) != 8 || n != 3)
 		return 11;
 	if (zn_shm_eventfd_verify(fds[1]) < 0 || zn_shm_eventfd_verify(fds[2]) < 0) {
@@ -951,7 +978,8 @@ child_main(int sock)
 			counts[1]++;
 		}
 		got = shm_ring_prepare_sleep(&r);
-		if (got == 1) continue;
+		if (got == 1)
+			continue;
 		counts[0]++;
 		if (got < 0 || signaler_wait(&to_me, 20000) != 0) {
 			rc = 16;
@@ -1015,7 +1043,8 @@ test_two_processes_one_million_messages(void)
 			p[j] = pattern(seq, j);
 		for (;;) {
 			int rc = shm_ring_write_msg(&w, &m);
-			if (rc == 0) break;
+			if (rc == 0)
+				break;
 			if (rc != -EAGAIN) {
 				failed = true;
 				break;
@@ -1025,7 +1054,8 @@ test_two_processes_one_million_messages(void)
 				signals++;
 			}
 			rc = shm_ring_writer_prepare_sleep(&w);
-			if (rc == 1) continue;
+			if (rc == 1)
+				continue;
 			sleeps++;
 			if (rc < 0 || signaler_wait(&sig_me, 20000) != 0) {
 				failed = true;
@@ -1040,11 +1070,13 @@ test_two_processes_one_million_messages(void)
 			signals++;
 		}
 	}
-	if (shm_ring_publish(&w)) signaler_raise(&sig_child);
+	if (shm_ring_publish(&w))
+		signaler_raise(&sig_child);
 
 	int status = 0;
 	uint64_t child[2] = {0, 0}; /* its sleeps, its signals to us */
-	if (failed) kill(pid, SIGKILL);
+	if (failed)
+		kill(pid, SIGKILL);
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
 	ssize_t n = read(sv[0], child, sizeof child);
 	printf("     writer: %llu sleeps, %llu signals; "
@@ -1104,7 +1136,8 @@ hostile_read(struct fx *f)
 {
 	struct msg m;
 	int rc = shm_ring_read_msg(&f->r, &m);
-	if (rc == 1) msg_close(&m);
+	if (rc == 1)
+		msg_close(&m);
 	return rc;
 }
 
@@ -1171,7 +1204,8 @@ test_hostile_read_index_ahead_of_write(void)
 		make_msg(&m, 200, 1, 0);
 		rc = shm_ring_write_msg(&f.w, &m);
 		msg_close(&m);
-		if (rc != 0) break;
+		if (rc != 0)
+			break;
 	}
 	CHECK_EQ(rc, -EPROTO);
 	make_msg(&m, 1, 1, 0);
@@ -1210,7 +1244,8 @@ test_hostile_read_index_ahead_of_write(void)
 			make_msg(&m, 1000, 1, 0);
 			rc = shm_ring_write_msg(&f.w, &m);
 			msg_close(&m);
-			if (rc != 0) break;
+			if (rc != 0)
+				break;
 		}
 		CHECK_EQ(rc, -EPROTO);
 		fx_fini(&f);
@@ -1382,7 +1417,8 @@ frag_case(const struct prec *recs, int n, int err)
 	poke_write(&f, off);
 	int rc;
 	for (int i = 0; i < 2 * n + 1; i++)
-		if ((rc = hostile_read(&f)) < 0) break;
+		if ((rc = hostile_read(&f)) < 0)
+			break;
 	CHECK_EQ(rc, err);
 	expect_sticky(&f, err);
 	fx_fini(&f); /* frees a half-built message, if any */
@@ -1490,7 +1526,8 @@ test_hostile_random_garbage_never_crashes(void)
 		for (int i = 0; i < n; i++) {
 			uint64_t x = rnd(&s);
 			uint32_t flags = flag_set[x % 8];
-			if (x % 97 == 0) flags = (uint32_t)(x >> 32);
+			if (x % 97 == 0)
+				flags = (uint32_t)(x >> 32);
 			uint32_t len;
 			switch ((x >> 8) % 6) {
 			case 0: len = (uint32_t)(x >> 16) % 64; break;
@@ -1505,10 +1542,12 @@ test_hostile_random_garbage_never_crashes(void)
 		}
 		uint64_t y = rnd(&s);
 		uint64_t wi = y % 5 == 0 ? y : f.r.rd + (pos - f.r.rd) % (size + 16);
-		if (y % 7 == 0) wi &= ~(uint64_t)7;
+		if (y % 7 == 0)
+			wi &= ~(uint64_t)7;
 		poke_write(&f, wi);
 		int rc = hostile_read(&f);
-		if (rc == 0 && y % 3 == 0) rc = hostile_read(&f);
+		if (rc == 0 && y % 3 == 0)
+			rc = hostile_read(&f);
 		if (rc == 1 || rc == 0) {
 			counts[rc]++;
 			shm_ring_release(&f.r);

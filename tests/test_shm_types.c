@@ -145,7 +145,8 @@ kid_fan_out(void *arg)
 		uint64_t v;
 		int n = zmq_recv(s, &v, sizeof v, 0);
 		CHECK(n == 8 || n == 3);
-		if (n == 3) break; /* "end": all that was meant for us came before */
+		if (n == 3)
+			break; /* "end": all that was meant for us came before */
 		CHECK(count == 0 || v > last);
 		last = v;
 		count++;
@@ -181,9 +182,11 @@ fan_out(void)
 		struct pollfd p[FAN];
 		for (int i = 0; i < FAN; i++)
 			p[i] = (struct pollfd){kids[k[i]].from, told[i] ? 0 : POLLIN, 0};
-		if (poll(p, FAN, 100) <= 0) continue;
+		if (poll(p, FAN, 100) <= 0)
+			continue;
 		for (int i = 0; i < FAN; i++) {
-			if (!(p[i].revents & POLLIN)) continue;
+			if (!(p[i].revents & POLLIN))
+				continue;
 			count[i] = hear_u64(kids[k[i]].from, 0);
 			told[i] = true;
 			reported++;
@@ -213,7 +216,8 @@ recv_skip(void *s, const char *skip, const char *want)
 			TEST_FAIL("zmq_recv (want \"%s\"): %s", want,
 			          zmq_strerror(errno));
 		buf[n < 63 ? n : 63] = '\0';
-		if (strncmp(buf, skip, strlen(skip)) != 0) break;
+		if (strncmp(buf, skip, strlen(skip)) != 0)
+			break;
 	}
 	CHECK_STR(buf, want);
 }
@@ -248,7 +252,8 @@ kid_sub(void *arg)
 	char want[32];
 	for (int i = 0; i < 700; i++) {
 		const char *t = topics[i % NTOPICS];
-		if (t[0] != 'A' && t[0] != 'C') continue; /* filtered at the publisher */
+		if (t[0] != 'A' && t[0] != 'C')
+			continue; /* filtered at the publisher */
 		snprintf(want, sizeof want, "%s-%d", t, i);
 		recv_skip(s, "A-probe", want);
 	}
@@ -436,7 +441,8 @@ dealer_router(void)
 	for (;;) {
 		errno = 0;
 		int rc = zmq_send(s, "d0", 2, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-		if (rc < 0 && errno == EHOSTUNREACH) break;
+		if (rc < 0 && errno == EHOSTUNREACH)
+			break;
 		CHECK(rc == 2);
 		send_str(s, "lost", 0); /* the pipe is not gone yet: complete it */
 		CHECK(test_now_ms() < end);

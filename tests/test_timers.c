@@ -22,7 +22,8 @@ struct log {
 static void
 log_add(struct log *l, int id)
 {
-	if (l->calls < (int)(sizeof(l->ids) / sizeof(l->ids[0]))) l->ids[l->calls] = id;
+	if (l->calls < (int)(sizeof(l->ids) / sizeof(l->ids[0])))
+		l->ids[l->calls] = id;
 	l->calls++;
 }
 
@@ -57,7 +58,8 @@ add_another(int id, void *arg)
 {
 	struct log *l = arg;
 	log_add(l, id);
-	if (l->other_id == 0) l->other_id = zmq_timers_add(l->timers, 0, on_timer, l);
+	if (l->other_id == 0)
+		l->other_id = zmq_timers_add(l->timers, 0, on_timer, l);
 }
 
 static void
@@ -420,7 +422,8 @@ test_many_timers_fire_in_order(void)
 		int cancelled = 0;
 		for (int j = 0; j < 400; j += 3)
 			cancelled |= (j * 7) % 400 == i;
-		if (cancelled) continue;
+		if (cancelled)
+			continue;
 		CHECK(expect < l.calls);
 		CHECK_EQ(l.ids[expect], ids[i]);
 		expect++;

@@ -40,7 +40,8 @@ recv_u32(void *s)
 {
 	uint32_t v = 0;
 	int n = zmq_recv(s, &v, sizeof v, 0);
-	if (n < 0) TEST_FAIL("zmq_recv: %s", zmq_strerror(errno));
+	if (n < 0)
+		TEST_FAIL("zmq_recv: %s", zmq_strerror(errno));
 	CHECK_EQ(n, (int)sizeof v);
 	return v;
 }
@@ -60,7 +61,8 @@ send_sized(void *s, size_t size, int flags)
 {
 	zmq_msg_t m;
 	CHECK_OK(zmq_msg_init_size(&m, size));
-	if (size) memcpy(zmq_msg_data(&m), pattern(size), size);
+	if (size)
+		memcpy(zmq_msg_data(&m), pattern(size), size);
 	if (zmq_msg_send(&m, s, flags) != (int)size) {
 		int e = errno;
 		zmq_msg_close(&m);
@@ -80,8 +82,10 @@ recv_sized(void *s, size_t size, bool more)
 	          (size == 0 || memcmp(zmq_msg_data(&m), pattern(size), size) == 0);
 	bool m_more = zmq_msg_more(&m) != 0;
 	zmq_msg_close(&m);
-	if (n < 0) TEST_FAIL("zmq_msg_recv (want %zu bytes): %s", size, zmq_strerror(e));
-	if (!ok) TEST_FAIL("message of %d bytes, want %zu bytes of pattern", n, size);
+	if (n < 0)
+		TEST_FAIL("zmq_msg_recv (want %zu bytes): %s", size, zmq_strerror(e));
+	if (!ok)
+		TEST_FAIL("message of %d bytes, want %zu bytes of pattern", n, size);
 	CHECK_EQ(m_more, more);
 }
 
@@ -157,7 +161,8 @@ test_push_pull_ordered(enum tr t)
 	thread_start(sender_run, &sd);
 	for (uint32_t i = 0; i < sd.n; i++) {
 		uint32_t v = recv_u32(pull);
-		if (v != i) TEST_FAIL("message %u: got %u", i, v);
+		if (v != i)
+			TEST_FAIL("message %u: got %u", i, v);
 	}
 	threads_join();
 	CHECK_EQ(sd.err, 0);
@@ -211,7 +216,8 @@ test_sizes(enum tr t)
 	CHECK_OK(zmq_connect(b, ep));
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		size_t size = sizes[i];
-		if (size > pat_max) continue;
+		if (size > pat_max)
+			continue;
 		/* a -> b, then b echoes the message it received back to a. */
 		send_sized(a, size, 0);
 		zmq_msg_t m;
@@ -358,7 +364,8 @@ test_reconnect(enum tr t)
 	long long deadline = test_now_ms() + WAIT_MS;
 	for (;;) {
 		send_u32(push, probe++, 0);
-		if (readable(pull, 20)) break;
+		if (readable(pull, 20))
+			break;
 		if (test_now_ms() > deadline)
 			TEST_FAIL("no delivery after the new bind (%u probes)", probe);
 	}
@@ -369,7 +376,8 @@ test_reconnect(enum tr t)
 		CHECK(v < probe);
 	for (uint32_t i = 0; i < 100; i++) {
 		CHECK_EQ(v, 1000000 + i);
-		if (i + 1 < 100) v = recv_u32(pull);
+		if (i + 1 < 100)
+			v = recv_u32(pull);
 	}
 	(void)push_ctx;
 	ctx_close();
@@ -412,7 +420,8 @@ wait_file_gone(const char *path)
 {
 	long long deadline = test_now_ms() + WAIT_MS;
 	while (access(path, F_OK) == 0) {
-		if (test_now_ms() > deadline) return false;
+		if (test_now_ms() > deadline)
+			return false;
 		struct timespec ts = {0, 1000000};
 		nanosleep(&ts, NULL);
 	}
@@ -699,7 +708,8 @@ recv_check_meta(void *s, enum tr t, const char *type)
 	snprintf(pa_copy, sizeof pa_copy, "%s", pa ? pa : "(none)");
 	zmq_msg_close(&m);
 	CHECK_STR(st_copy, type);
-	if (t == TCP) CHECK_STR(pa_copy, "127.0.0.1");
+	if (t == TCP)
+		CHECK_STR(pa_copy, "127.0.0.1");
 }
 
 static void

@@ -76,8 +76,10 @@ poll_with(void *mon, void *s, int ms)
 	for (;;) {
 		long long left = deadline - test_now_ms();
 		CHECK(zmq_poll(items, 2, left > 0 ? (long)left : 0) >= 0);
-		if (items[0].revents & ZMQ_POLLIN) return true;
-		if (left <= 0) return false;
+		if (items[0].revents & ZMQ_POLLIN)
+			return true;
+		if (left <= 0)
+			return false;
 	}
 }
 
@@ -129,7 +131,8 @@ test_monitor_events(enum tr t)
 	CHECK(poll_with(mc2, b, WAIT_MS));
 	CHECK(expect_ep(mc2, ZMQ_EVENT_DISCONNECTED, ep) >= 0);
 	/* As in libzmq, the connection that the unbind ended is not reported. */
-	if (poll_with(mb, b, 50)) no_event(mb, 0); /* fails, naming the event */
+	if (poll_with(mb, b, 50))
+		no_event(mb, 0); /* fails, naming the event */
 	ctx_close();
 }
 BOTH(test_monitor_events)
@@ -151,7 +154,8 @@ test_monitor_stop(enum tr t)
 	send_str(c, "x", 0);
 	recv_str(b, "x");
 	CHECK_OK(zmq_unbind(b, ep));
-	if (poll_with(mb, b, 100)) no_event(mb, 0); /* fails, naming the event */
+	if (poll_with(mb, b, 100))
+		no_event(mb, 0); /* fails, naming the event */
 	ctx_close();
 }
 BOTH(test_monitor_stop)
@@ -172,7 +176,8 @@ test_monitor_disconnect_silent(enum tr t)
 	send_str(c, "x", 0);
 	recv_str(b, "x");
 	CHECK_OK(zmq_disconnect(c, ep));
-	if (poll_with(mc, c, 100)) no_event(mc, 0); /* fails, naming the event */
+	if (poll_with(mc, c, 100))
+		no_event(mc, 0); /* fails, naming the event */
 	ctx_close();
 }
 BOTH(test_monitor_disconnect_silent)
@@ -271,7 +276,8 @@ raw_read(int fd, void *buf, size_t n)
 		if (left <= 0 || !raw_wait(fd, left))
 			TEST_FAIL("raw peer: read timed out");
 		ssize_t r = read(fd, p, n);
-		if (r == 0 || (r < 0 && errno == ECONNRESET)) return false;
+		if (r == 0 || (r < 0 && errno == ECONNRESET))
+			return false;
 		CHECK(r > 0);
 		p += r;
 		n -= (size_t)r;
@@ -323,7 +329,8 @@ raw_count_pings(int fd)
 			size = sz[0];
 		}
 		CHECK(size <= sizeof body);
-		if (!raw_read(fd, body, (size_t)size)) break;
+		if (!raw_read(fd, body, (size_t)size))
+			break;
 		if ((flags & 0x04) && size >= 5 && memcmp(body, "\4PING", 5) == 0)
 			pings++;
 	}

@@ -24,7 +24,8 @@ collect_fn(const uint8_t *prefix, size_t len, void *arg)
 	struct collect *c = arg;
 	c->calls++;
 	if (c->len + len + 2 < sizeof c->buf) {
-		if (len) memcpy(c->buf + c->len, prefix, len);
+		if (len)
+			memcpy(c->buf + c->len, prefix, len);
 		c->len += len;
 		c->buf[c->len++] = ';';
 		c->buf[c->len] = '\0';
@@ -225,7 +226,8 @@ static void
 seen_fn(void *owner, void *arg)
 {
 	struct owners_seen *s = arg;
-	if (s->n < 16) s->owners[s->n++] = owner;
+	if (s->n < 16)
+		s->owners[s->n++] = owner;
 }
 
 static int

@@ -338,7 +338,8 @@ test_spare_chunk_needs_no_allocation(void)
 	for (int k = 0; k < 2 * YPIPE_CHUNK - 1 && rc == 0; k++) {
 		struct tcell x = make_cell(seq);
 		rc = ypipe_write(&p, &x, false);
-		if (rc == 0) seq++;
+		if (rc == 0)
+			seq++;
 	}
 	long failures_before = zn_alloc_failures();
 	struct tcell x = make_cell(seq);
@@ -427,9 +428,11 @@ stress_writer(void *arg)
 	uint64_t rnd = 88172645463325252ull;
 	uint64_t seq = 0, batch_end = 0;
 	while (seq < st->n && !atomic_load(&st->failed)) {
-		if (seq >= batch_end) batch_end = seq + 1 + xorshift(&rnd) % 300;
+		if (seq >= batch_end)
+			batch_end = seq + 1 + xorshift(&rnd) % 300;
 		uint32_t parts = 1 + (uint32_t)(xorshift(&rnd) % 3);
-		if (seq + parts > st->n) parts = (uint32_t)(st->n - seq);
+		if (seq + parts > st->n)
+			parts = (uint32_t)(st->n - seq);
 		for (uint32_t k = 0; k < parts; k++) {
 			struct tcell c = make_cell(seq++);
 			c.parts_left = parts - 1 - k;
@@ -442,7 +445,8 @@ stress_writer(void *arg)
 		if (seq >= batch_end || seq == st->n) {
 			if (!ypipe_flush(&st->p)) {
 				atomic_fetch_add(&st->wakeups, 1);
-				if (st->sleepy) sem_post(&st->wake);
+				if (st->sleepy)
+					sem_post(&st->wake);
 			}
 		}
 	}
@@ -462,7 +466,8 @@ stress_wait(struct stress *st)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 60; /* a hang guard, not a timing assertion */
 	while (sem_timedwait(&st->wake, &ts) != 0) {
-		if (errno != EINTR) return false;
+		if (errno != EINTR)
+			return false;
 	}
 	return true;
 }
@@ -526,7 +531,8 @@ run_stress(uint64_t n, bool sleepy)
 	bool leftover = ypipe_read(&st.p, &c);
 	ypipe_fini(&st.p);
 	sem_destroy(&st.wake);
-	if (atomic_load(&st.failed)) TEST_FAIL("%s", st.error);
+	if (atomic_load(&st.failed))
+		TEST_FAIL("%s", st.error);
 	CHECK(!leftover);
 	if (sleepy) /* every sleep was ended by exactly one wake-up */
 		CHECK_EQ(atomic_load(&st.wakeups), atomic_load(&st.sleeps));

@@ -86,7 +86,8 @@ test_encode_bad_size_is_null(void)
 {
 	char text[16];
 	for (size_t size = 1; size < 8; size++) {
-		if (size % 4 == 0) continue;
+		if (size % 4 == 0)
+			continue;
 		errno = 0;
 		CHECK(zmq_z85_encode(text, hello_bytes, size) == NULL);
 		CHECK_EQ(errno, EINVAL);

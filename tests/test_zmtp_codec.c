@@ -71,7 +71,8 @@ bytes_add(struct bytes *b, const void *p, size_t n)
 		b->p = q;
 		b->cap = cap;
 	}
-	if (n > 0) memcpy(b->p + b->len, p, n);
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
 
@@ -106,11 +107,13 @@ drain(struct zmtp_encoder *e, struct bytes *out, size_t max_write, bool random_s
 		int n = zmtp_encoder_iov(e, iov, ZMTP_SEGS);
 		CHECK(n > 0);
 		size_t budget = max_write ? max_write : SIZE_MAX;
-		if (random_sizes && max_write) budget = 1 + rng() % max_write;
+		if (random_sizes && max_write)
+			budget = 1 + rng() % max_write;
 		size_t done = 0;
 		for (int i = 0; i < n && done < budget; i++) {
 			size_t k = iov[i].iov_len;
-			if (k > budget - done) k = budget - done;
+			if (k > budget - done)
+				k = budget - done;
 			bytes_add(out, iov[i].iov_base, k);
 			done += k;
 		}
@@ -131,7 +134,8 @@ decode(const struct bytes *in, enum feed_mode mode, const size_t *sizes,
 	size_t pos = 0, got = 0, directs = 0;
 	while (pos < in->len) {
 		size_t chunk = in->len - pos;
-		if (mode == FEED_BYTES) chunk = 1;
+		if (mode == FEED_BYTES)
+			chunk = 1;
 		if (mode == FEED_RANDOM && chunk > 1)
 			chunk = 1 + rng() % (chunk < 70000 ? chunk : 70000);
 		uint8_t *dbuf;
@@ -150,7 +154,8 @@ decode(const struct bytes *in, enum feed_mode mode, const size_t *sizes,
 			CHECK(rc == 0 || rc == 1);
 			CHECK(rc == 0 || k == dlen);
 		} else {
-			if (mode == FEED_DIRECT && chunk > 4096) chunk = 4096;
+			if (mode == FEED_DIRECT && chunk > 4096)
+				chunk = 4096;
 			rc = zmtp_decoder_feed(&d, in->p + pos, chunk, &used, &m);
 			CHECK(rc == 0 || rc == 1);
 			CHECK(used <= chunk);
@@ -166,7 +171,8 @@ decode(const struct bytes *in, enum feed_mode mode, const size_t *sizes,
 		}
 	}
 	CHECK_EQ(got, n);
-	if (mode == FEED_DIRECT && in->len > 2 * ZMTP_DIRECT_MIN) CHECK(directs > 0);
+	if (mode == FEED_DIRECT && in->len > 2 * ZMTP_DIRECT_MIN)
+		CHECK(directs > 0);
 	zmtp_decoder_fini(&d);
 }
 
@@ -719,7 +725,8 @@ test_partial_writes_exact_stream(void)
 				else
 					size = 100000 + rng() % 100000;
 				unsigned fl = (rng() % 3 == 0) ? MSGF_MORE : 0;
-				if (rng() % 10 == 0) fl = MSGF_COMMAND;
+				if (rng() % 10 == 0)
+					fl = MSGF_COMMAND;
 				if (rng() % 20 == 0) {
 					uint8_t raw[37];
 					for (size_t k = 0; k < sizeof(raw); k++)
@@ -738,12 +745,14 @@ test_partial_writes_exact_stream(void)
 			}
 			/* One "writev" of a random size up to step_max. */
 			int n = zmtp_encoder_iov(e, iov, ZMTP_SEGS);
-			if (n == 0) continue;
+			if (n == 0)
+				continue;
 			size_t budget = 1 + rng() % step_max[v], done = 0;
 			for (int k = 0; k < n && done < budget; k++) {
 				size_t len = iov[k].iov_len;
 				CHECK(len > 0);
-				if (len > budget - done) len = budget - done;
+				if (len > budget - done)
+					len = budget - done;
 				bytes_add(&out, iov[k].iov_base, len);
 				done += len;
 			}
@@ -799,7 +808,8 @@ static int
 collect(void *arg, const char *name, size_t nlen, const uint8_t *val, size_t vlen)
 {
 	struct props_seen *ps = arg;
-	if (ps->n >= 4 || nlen >= 32 || vlen >= 32) return -E2BIG;
+	if (ps->n >= 4 || nlen >= 32 || vlen >= 32)
+		return -E2BIG;
 	memcpy(ps->names[ps->n], name, nlen);
 	ps->names[ps->n][nlen] = '\0';
 	memcpy(ps->vals[ps->n], val, vlen);

@@ -362,15 +362,18 @@ static void *peer;
 static void
 cleanup(void)
 {
-	if (raw_fd >= 0) close(raw_fd);
+	if (raw_fd >= 0)
+		close(raw_fd);
 	raw_fd = -1;
-	if (peer) zmq_close(peer);
+	if (peer)
+		zmq_close(peer);
 	peer = NULL;
 	if (srv.sock) {
 		zmq_socket_monitor(srv.sock, NULL, 0);
 		zmq_close(srv.sock);
 	}
-	if (srv.mon) zmq_close(srv.mon);
+	if (srv.mon)
+		zmq_close(srv.mon);
 	memset(&srv, 0, sizeof srv);
 }
 
@@ -380,7 +383,8 @@ mon_next(struct server *s, int *value, int ms)
 {
 	for (;;) {
 		zmq_pollitem_t it = {s->mon, 0, ZMQ_POLLIN, 0};
-		if (zmq_poll(&it, 1, ms) <= 0) return -1;
+		if (zmq_poll(&it, 1, ms) <= 0)
+			return -1;
 		uint8_t head[6];
 		char ep[256];
 		uint16_t ev;
@@ -389,7 +393,8 @@ mon_next(struct server *s, int *value, int ms)
 		CHECK(zmq_recv(s->mon, ep, sizeof ep, 0) >= 0);
 		memcpy(&ev, head, 2);
 		memcpy(&v, head + 2, 4);
-		if (ev == ZMQ_EVENT_LISTENING) continue;
+		if (ev == ZMQ_EVENT_LISTENING)
+			continue;
 		*value = (int)v;
 		return ev;
 	}
@@ -401,7 +406,8 @@ expect_event(struct server *s, int ev, int val, const char *when)
 {
 	int v = 0, got = mon_next(s, &v, WAIT_MS);
 	char want[16] = "any";
-	if (val != ANY) snprintf(want, sizeof want, "0x%x", (unsigned)val);
+	if (val != ANY)
+		snprintf(want, sizeof want, "0x%x", (unsigned)val);
 	if (got < 0)
 		TEST_FAIL("%s: expected event 0x%x (%s), got none in %d ms", when, ev,
 		          want, WAIT_MS);
@@ -438,8 +444,10 @@ raw_send(int fd, const struct wire *w)
 	size_t off = 0;
 	while (off < w->n) {
 		ssize_t n = send(fd, w->b + off, w->n - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR) continue;
-		if (n <= 0) return;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
 		off += (size_t)n;
 	}
 }
@@ -477,7 +485,8 @@ raw_expect_close(int fd, const char *name)
 		if (left <= 0 || !wait_in(fd, (int)left))
 			TEST_FAIL("%s: zinc kept the connection open", name);
 		ssize_t n = read(fd, buf, sizeof buf);
-		if (n == 0 || (n < 0 && errno == ECONNRESET)) return;
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return;
 		if (n < 0 && errno != EINTR && errno != EAGAIN)
 			TEST_FAIL("%s: read: %s", name, strerror(errno));
 	}
@@ -566,7 +575,8 @@ run_case(const struct hcase *c, int type, const char *bind_to)
 		raw_expect_close(raw_fd, c->name);
 	}
 	expect_event(s, ZMQ_EVENT_ACCEPTED, ANY, when);
-	if (c->hs_event) expect_event(s, c->hs_event, c->hs_value, when);
+	if (c->hs_event)
+		expect_event(s, c->hs_event, c->hs_value, when);
 	expect_event(s, ZMQ_EVENT_DISCONNECTED, ANY, when);
 	if (type == ZMQ_PAIR) {
 		/* A PAIR takes one peer: a hostile peer that finished its handshake left
@@ -686,7 +696,8 @@ vm_peak_kb(void)
 	FILE *f = fopen("/proc/self/status", "r");
 	CHECK(f != NULL);
 	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmPeak: %ld kB", &kb) == 1) break;
+		if (sscanf(line, "VmPeak: %ld kB", &kb) == 1)
+			break;
 	fclose(f);
 	return kb;
 }

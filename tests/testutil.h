@@ -23,51 +23,51 @@ struct test {
 static jmp_buf test_jmp;
 static const char *test_current;
 
-#define TEST_FAIL(...)                                                              \
-	do {                                                                        \
-		fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);                   \
-		fprintf(stderr, __VA_ARGS__);                                       \
-		fprintf(stderr, "\n");                                              \
-		longjmp(test_jmp, 1);                                               \
+#define TEST_FAIL(...)                                                                   \
+	do {                                                                             \
+		fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);                        \
+		fprintf(stderr, __VA_ARGS__);                                            \
+		fprintf(stderr, "\n");                                                   \
+		longjmp(test_jmp, 1);                                                    \
 	} while (0)
 
-#define CHECK(cond)                                                                 \
-	do {                                                                        \
-		if (!(cond))                                                        \
-			TEST_FAIL("check failed: %s", #cond);                       \
+#define CHECK(cond)                                                                      \
+	do {                                                                             \
+		if (!(cond))                                                             \
+			TEST_FAIL("check failed: %s", #cond);                            \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                              \
-	do {                                                                        \
-		long long a_ = (long long)(a), b_ = (long long)(b);                 \
-		if (a_ != b_)                                                       \
-			TEST_FAIL("%s == %s failed: %lld != %lld", #a, #b, a_, b_);  \
+#define CHECK_EQ(a, b)                                                                   \
+	do {                                                                             \
+		long long a_ = (long long)(a), b_ = (long long)(b);                      \
+		if (a_ != b_)                                                            \
+			TEST_FAIL("%s == %s failed: %lld != %lld", #a, #b, a_, b_);      \
 	} while (0)
 
 /* CHECK_OK: a zmq_* call that returns -1 on error must not fail. */
-#define CHECK_OK(call)                                                              \
-	do {                                                                        \
-		if ((call) == -1)                                                   \
-			TEST_FAIL("%s failed: %s", #call, strerror(errno));         \
+#define CHECK_OK(call)                                                                   \
+	do {                                                                             \
+		if ((call) == -1)                                                        \
+			TEST_FAIL("%s failed: %s", #call, strerror(errno));              \
 	} while (0)
 
 /* CHECK_ERR: a zmq_* call must fail with exactly this errno. */
-#define CHECK_ERR(call, err)                                                        \
-	do {                                                                        \
-		errno = 0;                                                          \
-		long long r_ = (long long)(call);                                   \
-		int e_ = errno;                                                     \
-		if (r_ != -1 || e_ != (err))                                        \
-			TEST_FAIL("%s: expected -1/%s, got %lld/%s", #call, #err, r_, \
-			          strerror(e_));                                    \
+#define CHECK_ERR(call, err)                                                             \
+	do {                                                                             \
+		errno = 0;                                                               \
+		long long r_ = (long long)(call);                                        \
+		int e_ = errno;                                                          \
+		if (r_ != -1 || e_ != (err))                                             \
+			TEST_FAIL("%s: expected -1/%s, got %lld/%s", #call, #err, r_,    \
+			          strerror(e_));                                         \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                             \
-	do {                                                                        \
-		const char *a_ = (a), *b_ = (b);                                    \
-		if (!a_ || !b_ || strcmp(a_, b_) != 0)                              \
-			TEST_FAIL("%s == %s failed: \"%s\" != \"%s\"", #a, #b,       \
-			          a_ ? a_ : "(null)", b_ ? b_ : "(null)");          \
+#define CHECK_STR(a, b)                                                                  \
+	do {                                                                             \
+		const char *a_ = (a), *b_ = (b);                                         \
+		if (!a_ || !b_ || strcmp(a_, b_) != 0)                                   \
+			TEST_FAIL("%s == %s failed: \"%s\" != \"%s\"", #a, #b,           \
+			          a_ ? a_ : "(null)", b_ ? b_ : "(null)");               \
 	} while (0)
 
 static inline long long

@@ -128,8 +128,10 @@ ctx_term_one(void *c)
 		}
 	}
 	for (int i = 0; i < cs.nctxs; i++)
-		if (cs.ctxs[i] == c) cs.ctxs[i] = cs.ctxs[--cs.nctxs];
-	if (cs.ctx == c) cs.ctx = cs.nctxs ? cs.ctxs[cs.nctxs - 1] : NULL;
+		if (cs.ctxs[i] == c)
+			cs.ctxs[i] = cs.ctxs[--cs.nctxs];
+	if (cs.ctx == c)
+		cs.ctx = cs.nctxs ? cs.ctxs[cs.nctxs - 1] : NULL;
 	CHECK_OK(zmq_ctx_term(c));
 }
 
@@ -256,7 +258,8 @@ ep_unbound(enum tr t, char *ep, size_t len)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	socklen_t al = sizeof a;
 	int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
-	if (rc == 0) rc = getsockname(fd, (struct sockaddr *)&a, &al);
+	if (rc == 0)
+		rc = getsockname(fd, (struct sockaddr *)&a, &al);
 	close(fd);
 	CHECK_EQ(rc, 0);
 	snprintf(ep, len, "tcp://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
@@ -292,7 +295,8 @@ recv_str(void *s, const char *want)
 {
 	char buf[256];
 	int n = zmq_recv(s, buf, sizeof buf - 1, 0);
-	if (n < 0) TEST_FAIL("zmq_recv (want \"%s\"): %s", want, zmq_strerror(errno));
+	if (n < 0)
+		TEST_FAIL("zmq_recv (want \"%s\"): %s", want, zmq_strerror(errno));
 	buf[n < 255 ? n : 255] = '\0';
 	CHECK_STR(buf, want);
 }
@@ -330,7 +334,8 @@ monitor_open(void *s, int events)
 static inline int
 monitor_next(void *m, int ms, int *value, char *ep, size_t eplen)
 {
-	if (!readable(m, ms)) return 0;
+	if (!readable(m, ms))
+		return 0;
 	uint8_t head[16];
 	int n = zmq_recv(m, head, sizeof head, 0);
 	CHECK_EQ(n, 6);
@@ -348,8 +353,10 @@ monitor_next(void *m, int ms, int *value, char *ep, size_t eplen)
 	buf[n] = '\0';
 	CHECK_OK(zmq_getsockopt(m, ZMQ_RCVMORE, &more, &ml));
 	CHECK(!more);
-	if (value) *value = (int)v;
-	if (ep) snprintf(ep, eplen, "%s", buf);
+	if (value)
+		*value = (int)v;
+	if (ep)
+		snprintf(ep, eplen, "%s", buf);
 	return ev;
 }
 
@@ -358,7 +365,8 @@ static inline void
 monitor_expect(void *m, int event, int *value, char *ep, size_t eplen)
 {
 	int ev = monitor_next(m, WAIT_MS, value, ep, eplen);
-	if (ev != event) TEST_FAIL("monitor: expected event 0x%x, got 0x%x", event, ev);
+	if (ev != event)
+		TEST_FAIL("monitor: expected event 0x%x, got 0x%x", event, ev);
 }
 
 /* ---------------------------------------------------------------------------- */
@@ -402,13 +410,15 @@ transport_main(int argc, char **argv, const struct test *tests, size_t max_size,
 	}
 	pat_max = quick && quick_max_size < max_size ? quick_max_size : max_size;
 	pat = malloc(pat_max + 251);
-	if (!pat) return 1;
+	if (!pat)
+		return 1;
 	for (size_t i = 0; i < pat_max + 251; i++)
 		pat[i] = (unsigned char)(i * 7 + (i >> 9));
 	static struct test picked[64];
 	size_t k = 0;
 	for (const struct test *t = tests; t->name && k + 1 < 64; t++)
-		if (argc < 2 || strstr(t->name, argv[1])) picked[k++] = *t;
+		if (argc < 2 || strstr(t->name, argv[1]))
+			picked[k++] = *t;
 	int rc = test_main(picked);
 	alarm(0);
 	case_reset();

@@ -34,9 +34,12 @@ static short
 poll_fd_events(short events)
 {
 	short ev = 0;
-	if (events & ZMQ_POLLIN) ev |= POLLIN;
-	if (events & ZMQ_POLLOUT) ev |= POLLOUT;
-	if (events & ZMQ_POLLPRI) ev |= POLLPRI;
+	if (events & ZMQ_POLLIN)
+		ev |= POLLIN;
+	if (events & ZMQ_POLLOUT)
+		ev |= POLLOUT;
+	if (events & ZMQ_POLLPRI)
+		ev |= POLLPRI;
 	return ev;
 }
 
@@ -45,10 +48,14 @@ static short
 poll_fd_revents(short revents)
 {
 	short ev = 0;
-	if (revents & POLLIN) ev |= ZMQ_POLLIN;
-	if (revents & POLLOUT) ev |= ZMQ_POLLOUT;
-	if (revents & POLLPRI) ev |= ZMQ_POLLPRI;
-	if (revents & ~(POLLIN | POLLOUT | POLLPRI)) ev |= ZMQ_POLLERR;
+	if (revents & POLLIN)
+		ev |= ZMQ_POLLIN;
+	if (revents & POLLOUT)
+		ev |= ZMQ_POLLOUT;
+	if (revents & POLLPRI)
+		ev |= ZMQ_POLLPRI;
+	if (revents & ~(POLLIN | POLLOUT | POLLPRI))
+		ev |= ZMQ_POLLERR;
 	return ev;
 }
 
@@ -62,7 +69,8 @@ poll_prepare(const zmq_pollitem_t *items, int n, struct pollfd *pfd)
 	for (int i = 0; i < n; i++) {
 		if (items[i].socket) {
 			struct socket *s = items[i].socket;
-			if (!socket_check_tag(s)) return -ENOTSOCK;
+			if (!socket_check_tag(s))
+				return -ENOTSOCK;
 			pfd[i].fd = socket_fd(s);
 			pfd[i].events = items[i].events ? POLLIN : 0;
 		} else {
@@ -86,13 +94,15 @@ poll_collect(zmq_pollitem_t *items, int n, const struct pollfd *pfd)
 		items[i].revents = 0;
 		if (items[i].socket) {
 			int ev, rc = socket_events(items[i].socket, &ev);
-			if (rc < 0) return rc;
+			if (rc < 0)
+				return rc;
 			items[i].revents = (short)(ev & items[i].events &
 			                           (ZMQ_POLLIN | ZMQ_POLLOUT));
 		} else {
 			items[i].revents = poll_fd_revents(pfd[i].revents);
 		}
-		if (items[i].revents) ready++;
+		if (items[i].revents)
+			ready++;
 	}
 	return ready;
 }
@@ -103,7 +113,8 @@ static int
 poll_remaining(int64_t deadline)
 {
 	int64_t left = deadline - clock_now_ms();
-	if (left <= 0) return 0;
+	if (left <= 0)
+		return 0;
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -118,17 +129,22 @@ poll_run(zmq_pollitem_t *items, int n, struct pollfd *pfd, int fds, long timeout
 	int64_t deadline = INT64_MAX;
 	if (timeout > 0) {
 		int64_t now = clock_now_ms();
-		if ((int64_t)timeout < INT64_MAX - now) deadline = now + (int64_t)timeout;
+		if ((int64_t)timeout < INT64_MAX - now)
+			deadline = now + (int64_t)timeout;
 	}
 	for (bool first = true;; first = false) {
 		if (!first || fds > 0) {
 			int wait = 0;
-			if (!first) wait = timeout < 0 ? -1 : poll_remaining(deadline);
-			if (poll(pfd, (nfds_t)n, wait) < 0) return zn_errno();
+			if (!first)
+				wait = timeout < 0 ? -1 : poll_remaining(deadline);
+			if (poll(pfd, (nfds_t)n, wait) < 0)
+				return zn_errno();
 		}
 		int ready = poll_collect(items, n, pfd);
-		if (ready != 0) return ready;
-		if (timeout == 0 || (timeout > 0 && clock_now_ms() >= deadline)) return 0;
+		if (ready != 0)
+			return ready;
+		if (timeout == 0 || (timeout > 0 && clock_now_ms() >= deadline))
+			return 0;
 	}
 }
 
@@ -158,8 +174,10 @@ zmq_poll(zmq_pollitem_t *items, int nitems, long timeout)
 		}
 	}
 	int rc = poll_prepare(items, nitems, pfd);
-	if (rc >= 0) rc = poll_run(items, nitems, pfd, rc, timeout);
-	if (pfd != local) zn_free(pfd);
+	if (rc >= 0)
+		rc = poll_run(items, nitems, pfd, rc, timeout);
+	if (pfd != local)
+		zn_free(pfd);
 	if (rc < 0) {
 		errno = -rc;
 		return -1;

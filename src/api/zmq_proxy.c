@@ -88,8 +88,10 @@ proxy_check_socket(void *s, int *type)
 {
 	int t;
 	size_t len = sizeof t;
-	if (zmq_getsockopt(s, ZMQ_TYPE, &t, &len) < 0) return -1;
-	if (type) *type = t;
+	if (zmq_getsockopt(s, ZMQ_TYPE, &t, &len) < 0)
+		return -1;
+	if (type)
+		*type = t;
 	return 0;
 }
 
@@ -113,7 +115,8 @@ proxy_poll(const struct proxy *p, const short ev[2], long timeout, struct proxy_
 		control = n;
 		items[n++] = (zmq_pollitem_t){p->control, 0, ZMQ_POLLIN, 0};
 	}
-	if (zmq_poll(items, n, timeout) < 0) return -1;
+	if (zmq_poll(items, n, timeout) < 0)
+		return -1;
 
 	for (int side = 0; side < 2; side++) {
 		short re = items[side == 0 ? 0 : back].revents;
@@ -130,7 +133,8 @@ proxy_poll(const struct proxy *p, const short ev[2], long timeout, struct proxy_
 static int
 proxy_capture(struct proxy *p, struct proxy_dir *d)
 {
-	if (!p->capture) return 0;
+	if (!p->capture)
+		return 0;
 	zmq_msg_t copy;
 	zmq_msg_init(&copy);
 	if (zmq_msg_copy(&copy, &d->msg) < 0 ||
@@ -149,12 +153,14 @@ proxy_capture(struct proxy *p, struct proxy_dir *d)
 static int
 proxy_recv_part(struct proxy *p, struct proxy_dir *d, int flags)
 {
-	if (zmq_msg_recv(&d->msg, d->from, flags) < 0) return -1;
+	if (zmq_msg_recv(&d->msg, d->from, flags) < 0)
+		return -1;
 	d->in->msgs_in++;
 	d->in->bytes_in += zmq_msg_size(&d->msg);
 	int more;
 	size_t len = sizeof more;
-	if (zmq_getsockopt(d->from, ZMQ_RCVMORE, &more, &len) < 0) return -1;
+	if (zmq_getsockopt(d->from, ZMQ_RCVMORE, &more, &len) < 0)
+		return -1;
 	d->more = more != 0;
 	return proxy_capture(p, d);
 }
@@ -187,13 +193,15 @@ proxy_forward(struct proxy *p, struct proxy_dir *d)
 			 * where that says "some peer has room" and this message's peer
 			 * has none (ZMQ_ROUTER_MANDATORY): then it waits for that peer,
 			 * as libzmq's proxy does, instead of spinning on ZMQ_POLLOUT. */
-			if (proxy_send_part(d, 0) < 0) return -1;
+			if (proxy_send_part(d, 0) < 0)
+				return -1;
 			d->holding = false;
 		} else {
 			if (proxy_recv_part(p, d, ZMQ_DONTWAIT) < 0)
 				return errno == EAGAIN ? 0 : -1;
 			if (proxy_send_part(d, ZMQ_DONTWAIT) < 0) {
-				if (errno != EAGAIN) return -1;
+				if (errno != EAGAIN)
+					return -1;
 				d->holding = true;
 				return 0;
 			}
@@ -252,8 +260,10 @@ proxy_control(struct proxy *p)
 	else if (proxy_command_is(&m, "TERMINATE"))
 		p->state = PROXY_TERMINATED;
 	zmq_msg_close(&m);
-	if (stats) return proxy_reply_stats(p);
-	if (p->control_is_rep && zmq_send(p->control, NULL, 0, 0) < 0) return -1;
+	if (stats)
+		return proxy_reply_stats(p);
+	if (p->control_is_rep && zmq_send(p->control, NULL, 0, 0) < 0)
+		return -1;
 	return 0;
 }
 
@@ -268,18 +278,22 @@ proxy_step(struct proxy *p)
 	struct proxy_ready r;
 	short ev[2] = {0, 0};
 
-	if (proxy_poll(p, all, 0, &r) < 0) return -1;
-	if (r.control_in) return proxy_control(p);
+	if (proxy_poll(p, all, 0, &r) < 0)
+		return -1;
+	if (r.control_in)
+		return proxy_control(p);
 	if (p->state == PROXY_ACTIVE) {
 		bool moved = false;
 		for (int k = 0; k < p->ndirs; k++) {
 			struct proxy_dir *d = &p->dir[k];
 			if (r.out[1 - k] && (d->holding || r.in[k])) {
-				if (proxy_forward(p, d) < 0) return -1;
+				if (proxy_forward(p, d) < 0)
+					return -1;
 				moved = true;
 			}
 		}
-		if (moved) return 0;
+		if (moved)
+			return 0;
 		for (int k = 0; k < p->ndirs; k++) {
 			if (r.out[1 - k])
 				ev[k] |= ZMQ_POLLIN;

@@ -52,10 +52,12 @@ z85_group(const char *s, uint32_t *value)
 	uint64_t v = 0;
 	for (int i = 0; i < 5; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 32 || c > 127 || z85_digit[c - 32] == 0xff) return false;
+		if (c < 32 || c > 127 || z85_digit[c - 32] == 0xff)
+			return false;
 		v = v * 85 + z85_digit[c - 32];
 	}
-	if (v > UINT32_MAX) return false;
+	if (v > UINT32_MAX)
+		return false;
 	*value = (uint32_t)v;
 	return true;
 }
@@ -95,9 +97,11 @@ zmq_z85_decode(uint8_t *dest, const char *string)
 	}
 	size_t len = strlen(string);
 	uint32_t v;
-	if (len % 5 != 0) goto fail_inval;
+	if (len % 5 != 0)
+		goto fail_inval;
 	for (size_t i = 0; i < len; i += 5)
-		if (!z85_group(string + i, &v)) goto fail_inval;
+		if (!z85_group(string + i, &v))
+			goto fail_inval;
 	for (size_t i = 0, o = 0; i < len; i += 5, o += 4) {
 		z85_group(string + i, &v);
 		dest[o] = (uint8_t)(v >> 24);
@@ -156,7 +160,8 @@ ZMQ_EXPORT unsigned long
 zmq_stopwatch_intermediate(void *watch)
 {
 	struct stopwatch *w = watch;
-	if (!w) return 0;
+	if (!w)
+		return 0;
 	return (unsigned long)((uint64_t)clock_now_us() - w->start_us);
 }
 
@@ -174,7 +179,8 @@ ZMQ_EXPORT void
 zmq_sleep(int seconds)
 {
 	struct timespec deadline;
-	if (seconds <= 0 || clock_gettime(CLOCK_MONOTONIC, &deadline) != 0) return;
+	if (seconds <= 0 || clock_gettime(CLOCK_MONOTONIC, &deadline) != 0)
+		return;
 	deadline.tv_sec += seconds;
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
 		;
@@ -240,7 +246,8 @@ zmq_atomic_counter_value(void *counter)
 ZMQ_EXPORT void
 zmq_atomic_counter_destroy(void **counter_p)
 {
-	if (!counter_p) return;
+	if (!counter_p)
+		return;
 	zn_free(*counter_p);
 	*counter_p = NULL;
 }
@@ -279,7 +286,8 @@ ZMQ_EXPORT void
 zmq_threadclose(void *thread)
 {
 	struct zn_thread *t = thread;
-	if (!t) return;
+	if (!t)
+		return;
 	zn_thread_join(t);
 	zn_free(t);
 }
@@ -347,7 +355,8 @@ timers_sift_up(struct timers *t, size_t i)
 {
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
-		if (!timer_before(&t->heap[i], &t->heap[parent])) return;
+		if (!timer_before(&t->heap[i], &t->heap[parent]))
+			return;
 		timers_swap(t, i, parent);
 		i = parent;
 	}
@@ -362,7 +371,8 @@ timers_sift_down(struct timers *t, size_t i)
 			least = left;
 		if (right < t->count && timer_before(&t->heap[right], &t->heap[least]))
 			least = right;
-		if (least == i) return;
+		if (least == i)
+			return;
 		timers_swap(t, i, least);
 		i = least;
 	}
@@ -382,9 +392,11 @@ timers_fix(struct timers *t, size_t i)
 static long
 timers_find(const struct timers *t, int id)
 {
-	if (id <= 0) return -1;
+	if (id <= 0)
+		return -1;
 	for (size_t i = 0; i < t->count; i++)
-		if (t->heap[i].id == id) return (long)i;
+		if (t->heap[i].id == id)
+			return (long)i;
 	return -1;
 }
 
@@ -392,7 +404,8 @@ static void
 timers_remove_at(struct timers *t, size_t i)
 {
 	t->count--;
-	if (i == t->count) return;
+	if (i == t->count)
+		return;
 	t->heap[i] = t->heap[t->count];
 	timers_fix(t, i);
 }
@@ -411,11 +424,14 @@ timers_reschedule(struct timers *t, size_t i, uint64_t now, size_t interval)
 static int
 timers_grow(struct timers *t)
 {
-	if (t->count < t->cap) return 0;
+	if (t->count < t->cap)
+		return 0;
 	size_t cap = t->cap ? t->cap * 2 : 8;
-	if (cap > SIZE_MAX / sizeof(struct timer)) return -ENOMEM;
+	if (cap > SIZE_MAX / sizeof(struct timer))
+		return -ENOMEM;
 	struct timer *heap = zn_realloc(t->heap, cap * sizeof(struct timer));
-	if (!heap) return -ENOMEM;
+	if (!heap)
+		return -ENOMEM;
 	t->heap = heap;
 	t->cap = cap;
 	return 0;
@@ -433,7 +449,8 @@ timers_new_id(struct timers *t)
 		} else {
 			t->next_id = id + 1;
 		}
-		if (!t->ids_wrapped || timers_find(t, id) < 0) return id;
+		if (!t->ids_wrapped || timers_find(t, id) < 0)
+			return id;
 	}
 }
 
@@ -442,7 +459,8 @@ static int
 timers_insert(struct timers *t, size_t interval, zmq_timer_fn *handler, void *arg)
 {
 	int rc = timers_grow(t);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	int id = timers_new_id(t);
 	t->heap[t->count] = (struct timer){
 	        .due = timers_due((uint64_t)clock_now_ms(), interval),
@@ -470,7 +488,8 @@ static struct timers *
 timers_get(void *timers)
 {
 	struct timers *t = timers;
-	if (!t || t->tag != TIMERS_TAG) return NULL;
+	if (!t || t->tag != TIMERS_TAG)
+		return NULL;
 	return t;
 }
 
@@ -594,9 +613,11 @@ zmq_timers_timeout(void *timers)
 		errno = EFAULT;
 		return -1;
 	}
-	if (t->count == 0) return -1;
+	if (t->count == 0)
+		return -1;
 	uint64_t now = (uint64_t)clock_now_ms(), due = t->heap[0].due;
-	if (due <= now) return 0;
+	if (due <= now)
+		return 0;
 	return due - now > (uint64_t)LONG_MAX ? LONG_MAX : (long)(due - now);
 }
 
@@ -619,7 +640,8 @@ zmq_timers_execute(void *timers)
 	 * first one of those at the top means the due ones are done. */
 	while (!t->destroyed && t->count > 0) {
 		struct timer *top = &t->heap[0];
-		if (top->due > now || top->seq >= first_new_seq) break;
+		if (top->due > now || top->seq >= first_new_seq)
+			break;
 		int id = top->id;
 		zmq_timer_fn *handler = top->handler;
 		void *arg = top->arg;
@@ -627,6 +649,7 @@ zmq_timers_execute(void *timers)
 		handler(id, arg); /* may change the heap: no pointer into it survives */
 	}
 	t->running--;
-	if (t->destroyed && t->running == 0) timers_free(t);
+	if (t->destroyed && t->running == 0)
+		timers_free(t);
 	return 0;
 }

@@ -14,26 +14,26 @@ struct own;
 struct pipe;
 
 enum command_type {
-	CMD_STOP = 1,       /* ctx -> socket / io thread / reaper: the context ends */
-	CMD_PLUG,           /* owner -> new child: start working in your thread */
-	CMD_OWN,            /* owner -> itself: register a launched child */
-	CMD_ATTACH,         /* socket -> session: here is your engine/pipe */
-	CMD_BIND,           /* connecting socket -> bound socket: attach this pipe */
-	CMD_ACTIVATE_READ,  /* pipe writer -> reader: data arrived while you slept */
-	CMD_ACTIVATE_WRITE, /* pipe reader -> writer: msgs_read, you may write again */
-	CMD_HICCUP,         /* pipe writer -> reader: the out-ypipe was replaced */
-	CMD_PIPE_TERM,      /* pipe end -> peer: please terminate */
-	CMD_PIPE_TERM_ACK,  /* pipe end -> peer: terminated */
-	CMD_PIPE_HWM,       /* pipe end -> peer: new watermarks */
-	CMD_TERM_REQ,       /* child -> owner: please terminate me */
-	CMD_TERM,           /* owner -> child: terminate, with this linger */
-	CMD_TERM_ACK,       /* child -> owner: I have terminated */
-	CMD_TERM_ENDPOINT,  /* socket -> owned object: stop serving an endpoint */
-	CMD_REAP,           /* socket -> reaper: finish my shutdown for me */
-	CMD_REAPED,         /* socket -> reaper: I am gone */
-	CMD_SEQNUM,         /* bump processed_seqnum only */
+	CMD_STOP = 1,         /* ctx -> socket / io thread / reaper: the context ends */
+	CMD_PLUG,             /* owner -> new child: start working in your thread */
+	CMD_OWN,              /* owner -> itself: register a launched child */
+	CMD_ATTACH,           /* socket -> session: here is your engine/pipe */
+	CMD_BIND,             /* connecting socket -> bound socket: attach this pipe */
+	CMD_ACTIVATE_READ,    /* pipe writer -> reader: data arrived while you slept */
+	CMD_ACTIVATE_WRITE,   /* pipe reader -> writer: msgs_read, you may write again */
+	CMD_HICCUP,           /* pipe writer -> reader: the out-ypipe was replaced */
+	CMD_PIPE_TERM,        /* pipe end -> peer: please terminate */
+	CMD_PIPE_TERM_ACK,    /* pipe end -> peer: terminated */
+	CMD_PIPE_HWM,         /* pipe end -> peer: new watermarks */
+	CMD_TERM_REQ,         /* child -> owner: please terminate me */
+	CMD_TERM,             /* owner -> child: terminate, with this linger */
+	CMD_TERM_ACK,         /* child -> owner: I have terminated */
+	CMD_TERM_ENDPOINT,    /* socket -> owned object: stop serving an endpoint */
+	CMD_REAP,             /* socket -> reaper: finish my shutdown for me */
+	CMD_REAPED,           /* socket -> reaper: I am gone */
+	CMD_SEQNUM,           /* bump processed_seqnum only */
 	CMD_INPROC_CONNECTED, /* binder -> connecting socket: your pending pipe is live */
-	CMD_DONE,           /* reaper -> ctx: every socket is gone */
+	CMD_DONE,             /* reaper -> ctx: every socket is gone */
 };
 
 struct command {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CTX_TERM_TID 0
+#define CTX_TERM_TID   0
 #define CTX_REAPER_TID 1
 
 struct ctx *
@@ -311,11 +311,11 @@ ctx_set(struct ctx *c, int option, const void *val, size_t len)
 		/* libzmq takes an int here; accept a string too. */
 		zn_mutex_lock(&c->opt_sync);
 		if (len == sizeof(int))
-			snprintf(c->thread_name_prefix, sizeof c->thread_name_prefix, "%d",
-			         *(const int *)val);
+			snprintf(c->thread_name_prefix, sizeof c->thread_name_prefix,
+			         "%d", *(const int *)val);
 		else
-			snprintf(c->thread_name_prefix, sizeof c->thread_name_prefix, "%.*s",
-			         (int)len, (const char *)val);
+			snprintf(c->thread_name_prefix, sizeof c->thread_name_prefix,
+			         "%.*s", (int)len, (const char *)val);
 		zn_mutex_unlock(&c->opt_sync);
 		return 0;
 	}

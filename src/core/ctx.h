@@ -24,14 +24,14 @@ struct reaper;
 struct poller;
 
 #define CTX_TAG_ALIVE 0xabadcafeu
-#define CTX_TAG_DEAD 0xdeadbeefu
+#define CTX_TAG_DEAD  0xdeadbeefu
 
 /* One bound inproc endpoint. */
 struct ctx_endpoint {
 	char *name;
 	struct own *socket; /* the bound socket's tree root */
 	int sndhwm, rcvhwm;
-	uint8_t rid_len;    /* the bound socket's ZMQ_ROUTING_ID */
+	uint8_t rid_len; /* the bound socket's ZMQ_ROUTING_ID */
 	uint8_t rid[255];
 	struct ctx_endpoint *next;
 };
@@ -106,7 +106,8 @@ void ctx_socket_defaults(struct ctx *c, int *linger, int *ipv6);
 int ctx_socket_open(struct ctx *c, uint32_t *tid);
 /* ctx_socket_register: publishes the socket in its slot. If the context is already
  * terminating the socket is sent CMD_STOP at once. */
-void ctx_socket_register(struct ctx *c, uint32_t tid, struct mailbox *mb, struct object *s);
+void ctx_socket_register(struct ctx *c, uint32_t tid, struct mailbox *mb,
+                         struct object *s);
 /* ctx_socket_release: gives back a slot reserved by ctx_socket_open that was never
  * registered (the socket's construction failed). */
 void ctx_socket_release(struct ctx *c, uint32_t tid);

@@ -8,7 +8,8 @@
 #include <errno.h>
 #include <stddef.h>
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define container_of(p, type, member)                                                    \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 static void
 io_thread_in_event(void *arg)

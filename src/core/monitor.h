@@ -14,7 +14,8 @@ struct monitor_sink {
 };
 
 static inline void
-monitor_event(const struct monitor_sink *m, int event, int64_t value, const char *endpoint)
+monitor_event(const struct monitor_sink *m, int event, int64_t value,
+              const char *endpoint)
 {
 	if (m && m->event)
 		m->event(m->arg, event, value, endpoint);

@@ -32,81 +32,96 @@ struct opt_desc {
 };
 
 #define F(field) ((uint16_t)offsetof(struct options, field))
-#define INT(opt, field, lo) {opt, OPT_INT, OPT_RW, F(field), lo, INT_MAX}
-#define BOOL(opt, field) {opt, OPT_BOOL, OPT_RW, F(field), 0, 1}
-#define SBOOL(opt, field) {opt, OPT_BOOL, OPT_SET_ONLY, F(field), 0, 1}
-#define BLOB(opt, field, lo, hi) {opt, OPT_BLOB, OPT_RW, F(field), lo, hi}
-#define STR(opt, field) {opt, OPT_STRING, OPT_RW, F(field), 0, OPTIONS_BLOB_MAX - 1}
+#define INT(opt, field, lo)                                                              \
+	{                                                                                \
+		opt, OPT_INT, OPT_RW, F(field), lo, INT_MAX                              \
+	}
+#define BOOL(opt, field)                                                                 \
+	{                                                                                \
+		opt, OPT_BOOL, OPT_RW, F(field), 0, 1                                    \
+	}
+#define SBOOL(opt, field)                                                                \
+	{                                                                                \
+		opt, OPT_BOOL, OPT_SET_ONLY, F(field), 0, 1                              \
+	}
+#define BLOB(opt, field, lo, hi)                                                         \
+	{                                                                                \
+		opt, OPT_BLOB, OPT_RW, F(field), lo, hi                                  \
+	}
+#define STR(opt, field)                                                                  \
+	{                                                                                \
+		opt, OPT_STRING, OPT_RW, F(field), 0, OPTIONS_BLOB_MAX - 1               \
+	}
 
 static const struct opt_desc opt_table[] = {
-	{ZMQ_AFFINITY, OPT_UINT64, OPT_RW, F(affinity), 0, 0},
-	{ZMQ_ROUTING_ID, OPT_BLOB, OPT_RW, F(routing_id), 1, 255},
-	INT(ZMQ_RATE, rate, 1),
-	INT(ZMQ_RECOVERY_IVL, recovery_ivl, 0),
-	INT(ZMQ_SNDBUF, sndbuf, -1),
-	INT(ZMQ_RCVBUF, rcvbuf, -1),
-	{ZMQ_TYPE, OPT_INT, OPT_GET_ONLY, F(type), 0, 0},
-	INT(ZMQ_LINGER, linger, -1),
-	INT(ZMQ_RECONNECT_IVL, reconnect_ivl, -1),
-	INT(ZMQ_BACKLOG, backlog, 0),
-	INT(ZMQ_RECONNECT_IVL_MAX, reconnect_ivl_max, 0),
-	{ZMQ_MAXMSGSIZE, OPT_INT64, OPT_RW, F(maxmsgsize), -1, INT64_MAX},
-	INT(ZMQ_SNDHWM, sndhwm, 0),
-	INT(ZMQ_RCVHWM, rcvhwm, 0),
-	INT(ZMQ_MULTICAST_HOPS, multicast_hops, 1),
-	INT(ZMQ_RCVTIMEO, rcvtimeo, -1),
-	INT(ZMQ_SNDTIMEO, sndtimeo, -1),
-	{ZMQ_LAST_ENDPOINT, OPT_STRING, OPT_GET_ONLY, F(last_endpoint), 0, 0},
-	SBOOL(ZMQ_ROUTER_MANDATORY, router_mandatory),
-	INT(ZMQ_TCP_KEEPALIVE, tcp_keepalive, -1),
-	INT(ZMQ_TCP_KEEPALIVE_CNT, tcp_keepalive_cnt, -1),
-	INT(ZMQ_TCP_KEEPALIVE_IDLE, tcp_keepalive_idle, -1),
-	INT(ZMQ_TCP_KEEPALIVE_INTVL, tcp_keepalive_intvl, -1),
-	BOOL(ZMQ_IMMEDIATE, immediate),
-	SBOOL(ZMQ_XPUB_VERBOSE, xpub_verbose),
-	SBOOL(ZMQ_ROUTER_RAW, router_raw),
-	BOOL(ZMQ_IPV6, ipv6),
-	{ZMQ_MECHANISM, OPT_INT, OPT_GET_ONLY, F(mechanism), 0, 0},
-	SBOOL(ZMQ_PROBE_ROUTER, probe_router),
-	SBOOL(ZMQ_REQ_CORRELATE, req_correlate),
-	SBOOL(ZMQ_REQ_RELAXED, req_relaxed),
-	BOOL(ZMQ_CONFLATE, conflate),
-	STR(ZMQ_ZAP_DOMAIN, zap_domain),
-	SBOOL(ZMQ_ROUTER_HANDOVER, router_handover),
-	INT(ZMQ_TOS, tos, 0),
-	{ZMQ_CONNECT_ROUTING_ID, OPT_BLOB, OPT_SET_ONLY, F(connect_routing_id), 1, 255},
-	STR(ZMQ_GSSAPI_PRINCIPAL, gssapi_principal),
-	STR(ZMQ_GSSAPI_SERVICE_PRINCIPAL, gssapi_service_principal),
-	BOOL(ZMQ_GSSAPI_PLAINTEXT, gssapi_plaintext),
-	INT(ZMQ_HANDSHAKE_IVL, handshake_ivl, 0),
-	STR(ZMQ_SOCKS_PROXY, socks_proxy),
-	SBOOL(ZMQ_XPUB_NODROP, xpub_nodrop),
-	SBOOL(ZMQ_XPUB_MANUAL, xpub_manual),
-	{ZMQ_XPUB_WELCOME_MSG, OPT_BLOB, OPT_SET_ONLY, F(xpub_welcome), 0, 255},
-	SBOOL(ZMQ_STREAM_NOTIFY, stream_notify),
-	BOOL(ZMQ_INVERT_MATCHING, invert_matching),
-	INT(ZMQ_HEARTBEAT_IVL, heartbeat_ivl, 0),
-	{ZMQ_HEARTBEAT_TTL, OPT_INT, OPT_RW, F(heartbeat_ttl), 0, 6553599},
-	INT(ZMQ_HEARTBEAT_TIMEOUT, heartbeat_timeout, 0),
-	SBOOL(ZMQ_XPUB_VERBOSER, xpub_verboser),
-	INT(ZMQ_CONNECT_TIMEOUT, connect_timeout, 0),
-	INT(ZMQ_TCP_MAXRT, tcp_maxrt, 0),
-	INT(ZMQ_MULTICAST_MAXTPDU, multicast_maxtpdu, 1),
-	{ZMQ_VMCI_BUFFER_SIZE, OPT_UINT64, OPT_RW, F(vmci_buffer_size), 0, 0},
-	{ZMQ_VMCI_BUFFER_MIN_SIZE, OPT_UINT64, OPT_RW, F(vmci_buffer_min_size), 0, 0},
-	{ZMQ_VMCI_BUFFER_MAX_SIZE, OPT_UINT64, OPT_RW, F(vmci_buffer_max_size), 0, 0},
-	INT(ZMQ_VMCI_CONNECT_TIMEOUT, vmci_connect_timeout, -1),
-	INT(ZMQ_USE_FD, use_fd, -1),
-	INT(ZMQ_GSSAPI_PRINCIPAL_NAMETYPE, gssapi_principal_nt, 0),
-	INT(ZMQ_GSSAPI_SERVICE_PRINCIPAL_NAMETYPE, gssapi_service_principal_nt, 0),
-	STR(ZMQ_BINDTODEVICE, bindtodevice),
-	STR(ZMQ_PLAIN_USERNAME, plain_username),
-	STR(ZMQ_PLAIN_PASSWORD, plain_password),
-	{ZINC_SHM_RING_SIZE, OPT_INT, OPT_RW, F(shm_ring_size), 4096, 256 << 20},
-	{ZINC_SHM_SPIN_US, OPT_INT, OPT_RW, F(shm_spin_us), 0, 1000000},
-	{ZMQ_CURVE_PUBLICKEY, OPT_KEY, OPT_RW, F(curve_public), 32, 32},
-	{ZMQ_CURVE_SECRETKEY, OPT_KEY, OPT_RW, F(curve_secret), 32, 32},
-	{ZMQ_CURVE_SERVERKEY, OPT_KEY, OPT_RW, F(curve_server), 32, 32},
+        {ZMQ_AFFINITY, OPT_UINT64, OPT_RW, F(affinity), 0, 0},
+        {ZMQ_ROUTING_ID, OPT_BLOB, OPT_RW, F(routing_id), 1, 255},
+        INT(ZMQ_RATE, rate, 1),
+        INT(ZMQ_RECOVERY_IVL, recovery_ivl, 0),
+        INT(ZMQ_SNDBUF, sndbuf, -1),
+        INT(ZMQ_RCVBUF, rcvbuf, -1),
+        {ZMQ_TYPE, OPT_INT, OPT_GET_ONLY, F(type), 0, 0},
+        INT(ZMQ_LINGER, linger, -1),
+        INT(ZMQ_RECONNECT_IVL, reconnect_ivl, -1),
+        INT(ZMQ_BACKLOG, backlog, 0),
+        INT(ZMQ_RECONNECT_IVL_MAX, reconnect_ivl_max, 0),
+        {ZMQ_MAXMSGSIZE, OPT_INT64, OPT_RW, F(maxmsgsize), -1, INT64_MAX},
+        INT(ZMQ_SNDHWM, sndhwm, 0),
+        INT(ZMQ_RCVHWM, rcvhwm, 0),
+        INT(ZMQ_MULTICAST_HOPS, multicast_hops, 1),
+        INT(ZMQ_RCVTIMEO, rcvtimeo, -1),
+        INT(ZMQ_SNDTIMEO, sndtimeo, -1),
+        {ZMQ_LAST_ENDPOINT, OPT_STRING, OPT_GET_ONLY, F(last_endpoint), 0, 0},
+        SBOOL(ZMQ_ROUTER_MANDATORY, router_mandatory),
+        INT(ZMQ_TCP_KEEPALIVE, tcp_keepalive, -1),
+        INT(ZMQ_TCP_KEEPALIVE_CNT, tcp_keepalive_cnt, -1),
+        INT(ZMQ_TCP_KEEPALIVE_IDLE, tcp_keepalive_idle, -1),
+        INT(ZMQ_TCP_KEEPALIVE_INTVL, tcp_keepalive_intvl, -1),
+        BOOL(ZMQ_IMMEDIATE, immediate),
+        SBOOL(ZMQ_XPUB_VERBOSE, xpub_verbose),
+        SBOOL(ZMQ_ROUTER_RAW, router_raw),
+        BOOL(ZMQ_IPV6, ipv6),
+        {ZMQ_MECHANISM, OPT_INT, OPT_GET_ONLY, F(mechanism), 0, 0},
+        SBOOL(ZMQ_PROBE_ROUTER, probe_router),
+        SBOOL(ZMQ_REQ_CORRELATE, req_correlate),
+        SBOOL(ZMQ_REQ_RELAXED, req_relaxed),
+        BOOL(ZMQ_CONFLATE, conflate),
+        STR(ZMQ_ZAP_DOMAIN, zap_domain),
+        SBOOL(ZMQ_ROUTER_HANDOVER, router_handover),
+        INT(ZMQ_TOS, tos, 0),
+        {ZMQ_CONNECT_ROUTING_ID, OPT_BLOB, OPT_SET_ONLY, F(connect_routing_id), 1, 255},
+        STR(ZMQ_GSSAPI_PRINCIPAL, gssapi_principal),
+        STR(ZMQ_GSSAPI_SERVICE_PRINCIPAL, gssapi_service_principal),
+        BOOL(ZMQ_GSSAPI_PLAINTEXT, gssapi_plaintext),
+        INT(ZMQ_HANDSHAKE_IVL, handshake_ivl, 0),
+        STR(ZMQ_SOCKS_PROXY, socks_proxy),
+        SBOOL(ZMQ_XPUB_NODROP, xpub_nodrop),
+        SBOOL(ZMQ_XPUB_MANUAL, xpub_manual),
+        {ZMQ_XPUB_WELCOME_MSG, OPT_BLOB, OPT_SET_ONLY, F(xpub_welcome), 0, 255},
+        SBOOL(ZMQ_STREAM_NOTIFY, stream_notify),
+        BOOL(ZMQ_INVERT_MATCHING, invert_matching),
+        INT(ZMQ_HEARTBEAT_IVL, heartbeat_ivl, 0),
+        {ZMQ_HEARTBEAT_TTL, OPT_INT, OPT_RW, F(heartbeat_ttl), 0, 6553599},
+        INT(ZMQ_HEARTBEAT_TIMEOUT, heartbeat_timeout, 0),
+        SBOOL(ZMQ_XPUB_VERBOSER, xpub_verboser),
+        INT(ZMQ_CONNECT_TIMEOUT, connect_timeout, 0),
+        INT(ZMQ_TCP_MAXRT, tcp_maxrt, 0),
+        INT(ZMQ_MULTICAST_MAXTPDU, multicast_maxtpdu, 1),
+        {ZMQ_VMCI_BUFFER_SIZE, OPT_UINT64, OPT_RW, F(vmci_buffer_size), 0, 0},
+        {ZMQ_VMCI_BUFFER_MIN_SIZE, OPT_UINT64, OPT_RW, F(vmci_buffer_min_size), 0, 0},
+        {ZMQ_VMCI_BUFFER_MAX_SIZE, OPT_UINT64, OPT_RW, F(vmci_buffer_max_size), 0, 0},
+        INT(ZMQ_VMCI_CONNECT_TIMEOUT, vmci_connect_timeout, -1),
+        INT(ZMQ_USE_FD, use_fd, -1),
+        INT(ZMQ_GSSAPI_PRINCIPAL_NAMETYPE, gssapi_principal_nt, 0),
+        INT(ZMQ_GSSAPI_SERVICE_PRINCIPAL_NAMETYPE, gssapi_service_principal_nt, 0),
+        STR(ZMQ_BINDTODEVICE, bindtodevice),
+        STR(ZMQ_PLAIN_USERNAME, plain_username),
+        STR(ZMQ_PLAIN_PASSWORD, plain_password),
+        {ZINC_SHM_RING_SIZE, OPT_INT, OPT_RW, F(shm_ring_size), 4096, 256 << 20},
+        {ZINC_SHM_SPIN_US, OPT_INT, OPT_RW, F(shm_spin_us), 0, 1000000},
+        {ZMQ_CURVE_PUBLICKEY, OPT_KEY, OPT_RW, F(curve_public), 32, 32},
+        {ZMQ_CURVE_SECRETKEY, OPT_KEY, OPT_RW, F(curve_secret), 32, 32},
+        {ZMQ_CURVE_SERVERKEY, OPT_KEY, OPT_RW, F(curve_server), 32, 32},
 };
 
 void
@@ -181,8 +196,9 @@ options_apply_side_effects(struct options *o, int option)
 	switch (option) {
 	case ZMQ_PLAIN_USERNAME:
 	case ZMQ_PLAIN_PASSWORD:
-		o->mechanism = (o->plain_username.len || o->plain_password.len) ? ZMQ_PLAIN
-		                                                                : ZMQ_NULL;
+		o->mechanism = (o->plain_username.len || o->plain_password.len)
+		                       ? ZMQ_PLAIN
+		                       : ZMQ_NULL;
 		o->as_server = 0;
 		break;
 	case ZMQ_CURVE_SERVERKEY:
@@ -333,19 +349,23 @@ options_get(const struct options *o, int option, void *val, size_t *len)
 	case OPT_INT64:
 	case OPT_UINT64: return opt_get_copy(val, len, field, sizeof(int64_t));
 	case OPT_BLOB: {
-		const struct options_blob *b = (const struct options_blob *)(const void *)field;
+		const struct options_blob *b =
+		        (const struct options_blob *)(const void *)field;
 		return opt_get_copy(val, len, b->data, b->len);
 	}
 	case OPT_STRING: {
 		if (option == ZMQ_LAST_ENDPOINT)
 			return opt_get_copy(val, len, field, strlen(field) + 1);
-		const struct options_blob *b = (const struct options_blob *)(const void *)field;
+		const struct options_blob *b =
+		        (const struct options_blob *)(const void *)field;
 		char tmp[OPTIONS_BLOB_MAX + 1];
 		memcpy(tmp, b->data, b->len);
 		tmp[b->len] = '\0';
 		return opt_get_copy(val, len, tmp, (size_t)b->len + 1);
 	}
-	case OPT_KEY: return opt_get_key((const struct options_blob *)(const void *)field, val, len);
+	case OPT_KEY:
+		return opt_get_key((const struct options_blob *)(const void *)field, val,
+		                   len);
 	}
 	return -EINVAL;
 }

@@ -71,7 +71,8 @@ struct options {
 static inline int
 options_pipe_per_connection(const struct options *o)
 {
-	return o->immediate || o->type == 6 /* ZMQ_ROUTER */ || o->type == 11 /* ZMQ_STREAM */;
+	return o->immediate || o->type == 6 /* ZMQ_ROUTER */ ||
+	       o->type == 11 /* ZMQ_STREAM */;
 }
 
 /* options_init: libzmq's defaults for a socket of this type. */

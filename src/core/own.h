@@ -36,11 +36,11 @@ struct own {
 	struct object obj;
 	const struct own_ops *ops;
 	struct own *owner;
-	struct own *children;               /* owned objects, intrusive list */
-	struct own *sib_next, *sib_prev;    /* links in the owner's list */
+	struct own *children;            /* owned objects, intrusive list */
+	struct own *sib_next, *sib_prev; /* links in the owner's list */
 	bool in_owner_list;
 	bool terminating;
-	int linger;                         /* for a root's own termination */
+	int linger; /* for a root's own termination */
 	int term_acks;
 	atomic_uint_fast64_t sent_seqnum;
 	uint64_t processed_seqnum;

@@ -36,7 +36,7 @@ struct poller {
 	int epfd;
 	struct poll_timer *timers; /* sorted by deadline */
 	struct poll_handle *retired;
-	atomic_int load;           /* registered fds, to pick the least busy thread */
+	atomic_int load; /* registered fds, to pick the least busy thread */
 	bool stopping;
 	struct zn_thread thread;
 };

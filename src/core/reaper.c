@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define container_of(p, type, member)                                                    \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 struct reaper {
 	struct object obj;

@@ -12,7 +12,8 @@
 static struct ychunk *
 ypipe_chunk_get(struct ypipe *p)
 {
-	struct ychunk *c = atomic_exchange_explicit(&p->spare, NULL, memory_order_acquire);
+	struct ychunk *c =
+	        atomic_exchange_explicit(&p->spare, NULL, memory_order_acquire);
 	if (!c)
 		c = zn_malloc(sizeof *c);
 	return c;
@@ -116,9 +117,8 @@ ypipe_check_read(struct ypipe *p)
 		return true;
 	/* Nothing known: fetch the published end, or go to sleep if it is still here. */
 	struct ycell *expected = here;
-	if (atomic_compare_exchange_strong_explicit(&p->c, &expected, NULL,
-	                                            memory_order_acq_rel,
-	                                            memory_order_acquire)) {
+	if (atomic_compare_exchange_strong_explicit(
+	            &p->c, &expected, NULL, memory_order_acq_rel, memory_order_acquire)) {
 		p->rend = NULL;
 		return false;
 	}

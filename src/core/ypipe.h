@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define YPIPE_CELL 64
+#define YPIPE_CELL  64
 #define YPIPE_CHUNK 128
 
 struct ycell {

@@ -40,7 +40,8 @@ struct metadata {
 static bool
 refcnt_drop(atomic_uint *cnt)
 {
-	if (atomic_fetch_sub_explicit(cnt, 1, memory_order_release) != 1) return false;
+	if (atomic_fetch_sub_explicit(cnt, 1, memory_order_release) != 1)
+		return false;
 	(void)atomic_load_explicit(cnt, memory_order_acquire);
 	return true;
 }
@@ -50,8 +51,10 @@ refcnt_drop(atomic_uint *cnt)
 static void
 content_rele(struct msg_content *c)
 {
-	if (!refcnt_drop(&c->refcnt)) return;
-	if (c->ffn != NULL) c->ffn(c->data, c->hint);
+	if (!refcnt_drop(&c->refcnt))
+		return;
+	if (c->ffn != NULL)
+		c->ffn(c->data, c->hint);
 	zn_free(c);
 }
 
@@ -70,9 +73,11 @@ msg_init_size(struct msg *m, size_t size)
 		m->inline_size = (uint8_t)size;
 		return 0;
 	}
-	if (size > SIZE_MAX - sizeof(struct msg_content)) return -ENOMEM;
+	if (size > SIZE_MAX - sizeof(struct msg_content))
+		return -ENOMEM;
 	struct msg_content *c = zn_malloc(sizeof(*c) + size);
-	if (c == NULL) return -ENOMEM;
+	if (c == NULL)
+		return -ENOMEM;
 	atomic_init(&c->refcnt, 1);
 	c->size = size;
 	c->data = c + 1;
@@ -87,8 +92,10 @@ int
 msg_init_buffer(struct msg *m, const void *data, size_t size)
 {
 	int rc = msg_init_size(m, size);
-	if (rc < 0) return rc;
-	if (size > 0) memcpy(msg_data(m), data, size);
+	if (rc < 0)
+		return rc;
+	if (size > 0)
+		memcpy(msg_data(m), data, size);
 	return 0;
 }
 
@@ -103,7 +110,8 @@ msg_init_data(struct msg *m, void *data, size_t size, zmq_free_fn *ffn, void *hi
 		return 0;
 	}
 	struct msg_content *c = zn_malloc(sizeof(*c));
-	if (c == NULL) return -ENOMEM;
+	if (c == NULL)
+		return -ENOMEM;
 	atomic_init(&c->refcnt, 1);
 	c->size = size;
 	c->data = data;
@@ -126,8 +134,10 @@ msg_close(struct msg *m)
 {
 	if (!msg_is_valid(m))
 		return; /* closing twice is harmless inside; the API reports EFAULT */
-	if (m->type == MSG_HEAP) content_rele(m->u.heap.content);
-	if (m->meta != NULL) metadata_rele(m->meta);
+	if (m->type == MSG_HEAP)
+		content_rele(m->u.heap.content);
+	if (m->meta != NULL)
+		metadata_rele(m->meta);
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_INVALID;
 }
@@ -135,7 +145,8 @@ msg_close(struct msg *m)
 void
 msg_move(struct msg *dst, struct msg *src)
 {
-	if (dst == src) return;
+	if (dst == src)
+		return;
 	msg_close(dst);
 	*dst = *src;
 	msg_init(src);
@@ -144,12 +155,14 @@ msg_move(struct msg *dst, struct msg *src)
 void
 msg_copy(struct msg *dst, struct msg *src)
 {
-	if (dst == src) return;
+	if (dst == src)
+		return;
 	msg_close(dst);
 	if (src->type == MSG_HEAP)
 		atomic_fetch_add_explicit(&src->u.heap.content->refcnt, 1,
 		                          memory_order_relaxed);
-	if (src->meta != NULL) metadata_hold(src->meta);
+	if (src->meta != NULL)
+		metadata_hold(src->meta);
 	*dst = *src;
 }
 
@@ -188,7 +201,8 @@ msg_is_valid(const struct msg *m)
 bool
 msg_is_shared(const struct msg *m)
 {
-	if (m->type == MSG_CONST) return true;
+	if (m->type == MSG_CONST)
+		return true;
 	if (m->type == MSG_HEAP)
 		return atomic_load_explicit(&m->u.heap.content->refcnt,
 		                            memory_order_relaxed) > 1;
@@ -198,8 +212,10 @@ msg_is_shared(const struct msg *m)
 void
 msg_set_metadata(struct msg *m, struct metadata *meta)
 {
-	if (meta != NULL) metadata_hold(meta);
-	if (m->meta != NULL) metadata_rele(m->meta);
+	if (meta != NULL)
+		metadata_hold(meta);
+	if (m->meta != NULL)
+		metadata_rele(m->meta);
 	m->meta = meta;
 }
 
@@ -210,7 +226,8 @@ metadata_new(size_t cap)
 		return NULL;
 	struct metadata *md =
 	        zn_malloc(sizeof(struct metadata) + cap * sizeof(struct metadata_pair));
-	if (md == NULL) return NULL;
+	if (md == NULL)
+		return NULL;
 	atomic_init(&md->refcnt, 1);
 	md->cap = cap;
 	md->n = 0;
@@ -220,14 +237,18 @@ metadata_new(size_t cap)
 int
 metadata_add(struct metadata *md, const char *name, const char *value, size_t vlen)
 {
-	if (md->n == md->cap) return -ENOSPC;
+	if (md->n == md->cap)
+		return -ENOSPC;
 	size_t nlen = strlen(name);
-	if (vlen > SIZE_MAX - nlen - 2) return -ENOMEM;
+	if (vlen > SIZE_MAX - nlen - 2)
+		return -ENOMEM;
 	char *buf = zn_malloc(nlen + 1 + vlen + 1);
-	if (buf == NULL) return -ENOMEM;
+	if (buf == NULL)
+		return -ENOMEM;
 	memcpy(buf, name, nlen + 1);
 	char *v = buf + nlen + 1;
-	if (vlen > 0) memcpy(v, value, vlen);
+	if (vlen > 0)
+		memcpy(v, value, vlen);
 	v[vlen] = '\0';
 	md->pairs[md->n].name = buf;
 	md->pairs[md->n].value = v;
@@ -241,19 +262,25 @@ name_eq(const char *a, const char *b)
 {
 	for (;; a++, b++) {
 		unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
-		if (ca >= 'A' && ca <= 'Z') ca = (unsigned char)(ca - 'A' + 'a');
-		if (cb >= 'A' && cb <= 'Z') cb = (unsigned char)(cb - 'A' + 'a');
-		if (ca != cb) return false;
-		if (ca == '\0') return true;
+		if (ca >= 'A' && ca <= 'Z')
+			ca = (unsigned char)(ca - 'A' + 'a');
+		if (cb >= 'A' && cb <= 'Z')
+			cb = (unsigned char)(cb - 'A' + 'a');
+		if (ca != cb)
+			return false;
+		if (ca == '\0')
+			return true;
 	}
 }
 
 const char *
 metadata_get(const struct metadata *md, const char *name)
 {
-	if (md == NULL || name == NULL) return NULL;
+	if (md == NULL || name == NULL)
+		return NULL;
 	for (size_t i = 0; i < md->n; i++)
-		if (name_eq(md->pairs[i].name, name)) return md->pairs[i].value;
+		if (name_eq(md->pairs[i].name, name))
+			return md->pairs[i].value;
 	return NULL;
 }
 
@@ -266,7 +293,8 @@ metadata_hold(struct metadata *md)
 void
 metadata_rele(struct metadata *md)
 {
-	if (!refcnt_drop(&md->refcnt)) return;
+	if (!refcnt_drop(&md->refcnt))
+		return;
 	for (size_t i = 0; i < md->n; i++)
 		zn_free(md->pairs[i].name);
 	zn_free(md);

@@ -46,8 +46,8 @@ enum msg_flag {
 struct msg_content {
 	atomic_uint refcnt; /* starts at 1: the message that created it */
 	size_t size;
-	void *data;         /* == (void *)(content + 1) when zinc allocated it */
-	zmq_free_fn *ffn;   /* NULL when zinc allocated the data */
+	void *data;       /* == (void *)(content + 1) when zinc allocated it */
+	zmq_free_fn *ffn; /* NULL when zinc allocated the data */
 	void *hint;
 };
 

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define container_of(p, type, member)                                                    \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 static const struct object_ops pipe_object_ops;
 
@@ -301,7 +302,8 @@ pipe_process_pipe_term(struct pipe *p)
 	case PIPE_ACTIVE:
 		if (p->delay) {
 			p->state = PIPE_WAITING_FOR_DELIMITER;
-			/* The owner may not be reading: tell it, so it reads to the end. */
+			/* The owner may not be reading: tell it, so it reads to the end.
+			 */
 			if (!p->in_active && p->sink_ops) {
 				p->in_active = true;
 				p->sink_ops->read_activated(p->sink, p);

@@ -33,8 +33,9 @@ struct pipe_sink_ops {
 
 enum pipe_state {
 	PIPE_ACTIVE,
-	PIPE_DELIMITER_RECEIVED,   /* read the delimiter before the peer's PIPE_TERM */
-	PIPE_WAITING_FOR_DELIMITER, /* peer asked to end; pending messages still readable */
+	PIPE_DELIMITER_RECEIVED,    /* read the delimiter before the peer's PIPE_TERM */
+	PIPE_WAITING_FOR_DELIMITER, /* peer asked to end; pending messages still readable
+	                             */
 	PIPE_TERM_ACK_SENT,
 	PIPE_TERM_REQ_SENT1,
 	PIPE_TERM_REQ_SENT2,
@@ -46,24 +47,25 @@ enum { PIPE_ARRAY_SOCKET, PIPE_ARRAY_FQ, PIPE_ARRAY_LB, PIPE_ARRAY_DIST, PIPE_AR
 struct pipe {
 	struct object obj;
 	struct pipe *peer;
-	struct ypipe inq;   /* read here; freed by this end */
-	struct ypipe *out;  /* the peer's inq; NULL once we stopped writing */
+	struct ypipe inq;  /* read here; freed by this end */
+	struct ypipe *out; /* the peer's inq; NULL once we stopped writing */
 	bool in_active;
 	bool out_active;
-	bool delay;         /* on peer termination, let pending messages be read first */
-	uint8_t state;      /* enum pipe_state */
-	int64_t hwm;        /* max messages in flight from this end; 0 = unlimited */
-	int64_t lwm;        /* reader's batch for ACTIVATE_WRITE */
+	bool delay;    /* on peer termination, let pending messages be read first */
+	uint8_t state; /* enum pipe_state */
+	int64_t hwm;   /* max messages in flight from this end; 0 = unlimited */
+	int64_t lwm;   /* reader's batch for ACTIVATE_WRITE */
 	uint64_t msgs_read;
 	uint64_t msgs_written;
 	uint64_t peers_msgs_read;
 	void *sink;
 	const struct pipe_sink_ops *sink_ops;
 	uint32_t index[PIPE_ARRAYS];
-	void *user;         /* the sink's per-pipe data (endpoint record) */
-	void *sock_data;    /* the socket type's per-pipe data (ROUTER's peer record) */
-	/* The peer's routing id, as it announced it (ZMTP Identity, inproc ZMQ_ROUTING_ID)
-	 * or as ZMQ_CONNECT_ROUTING_ID named it; set before the end reaches its socket. */
+	void *user;      /* the sink's per-pipe data (endpoint record) */
+	void *sock_data; /* the socket type's per-pipe data (ROUTER's peer record) */
+	/* The peer's routing id, as it announced it (ZMTP Identity, inproc
+	 * ZMQ_ROUTING_ID) or as ZMQ_CONNECT_ROUTING_ID named it; set before the end
+	 * reaches its socket. */
 	uint8_t peer_rid_len;
 	uint8_t peer_rid[255];
 };

@@ -47,7 +47,8 @@ open_memfd(const char *name)
 {
 	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 	int fd = memfd_create(name, flags | MFD_NOEXEC_SEAL);
-	if (fd < 0 && errno == EINVAL) fd = memfd_create(name, flags);
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create(name, flags);
 	return fd < 0 ? zn_errno() : fd;
 }
 
@@ -60,8 +61,10 @@ size_file(int fd, off_t size)
 	do
 		rc = fallocate(fd, 0, 0, size);
 	while (rc < 0 && errno == EINTR);
-	if (rc == 0) return 0;
-	if (errno != EOPNOTSUPP && errno != ENOSYS) return zn_errno();
+	if (rc == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return zn_errno();
 	do
 		rc = ftruncate(fd, size);
 	while (rc < 0 && errno == EINTR);
@@ -74,10 +77,13 @@ zn_shm_memfd_create(const char *name, size_t size, int *fd)
 	int rc;
 
 	*fd = -1;
-	if (size == 0 || (uint64_t)size > (uint64_t)INT64_MAX) return -EINVAL;
+	if (size == 0 || (uint64_t)size > (uint64_t)INT64_MAX)
+		return -EINVAL;
 	int f = open_memfd(name != NULL ? name : "zinc-shm");
-	if (f < 0) return f;
-	if ((rc = size_file(f, (off_t)size)) < 0) goto fail;
+	if (f < 0)
+		return f;
+	if ((rc = size_file(f, (off_t)size)) < 0)
+		goto fail;
 	if (fcntl(f, F_ADD_SEALS, SEALS_REQUIRED) < 0) {
 		rc = zn_errno();
 		goto fail;
@@ -95,11 +101,14 @@ zn_shm_memfd_verify(int fd, size_t size)
 	struct stat st;
 
 	int seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0) return -EPROTO; /* not a memfd (EINVAL) or not a descriptor */
+	if (seals < 0)
+		return -EPROTO; /* not a memfd (EINVAL) or not a descriptor */
 	if ((seals & SEALS_REQUIRED) != SEALS_REQUIRED || (seals & SEALS_FORBIDDEN) != 0)
 		return -EPROTO;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return -EPROTO;
-	if (st.st_size < 0 || (uint64_t)st.st_size != (uint64_t)size) return -EPROTO;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -EPROTO;
+	if (st.st_size < 0 || (uint64_t)st.st_size != (uint64_t)size)
+		return -EPROTO;
 	return 0;
 }
 
@@ -107,11 +116,13 @@ int
 zn_shm_map(int fd, size_t size, void **addr)
 {
 	*addr = NULL;
-	if (size == 0) return -EINVAL;
+	if (size == 0)
+		return -EINVAL;
 	/* MAP_POPULATE: page tables filled now, so the hot path takes no faults. */
 	int prot = PROT_READ | PROT_WRITE;
 	void *p = mmap(NULL, size, prot, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (p == MAP_FAILED) return zn_errno();
+	if (p == MAP_FAILED)
+		return zn_errno();
 	*addr = p;
 	return 0;
 }
@@ -119,7 +130,8 @@ zn_shm_map(int fd, size_t size, void **addr)
 void
 zn_shm_unmap(void *addr, size_t size)
 {
-	if (addr != NULL) munmap(addr, size);
+	if (addr != NULL)
+		munmap(addr, size);
 }
 
 int
@@ -145,10 +157,12 @@ fdinfo_says_eventfd(int fd)
 
 	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
 	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0) return -ENOENT;
+	if (f < 0)
+		return -ENOENT;
 	do {
 		n = read(f, buf + have, sizeof buf - 1 - have);
-		if (n > 0) have += (size_t)n;
+		if (n > 0)
+			have += (size_t)n;
 	} while ((n > 0 && have < sizeof buf - 1) || (n < 0 && errno == EINTR));
 	close(f);
 	buf[have] = '\0';
@@ -161,10 +175,13 @@ zn_shm_eventfd_verify(int fd)
 	struct stat st;
 
 	/* An eventfd is an anonymous inode: no file type bits at all. */
-	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != 0) return -EPROTO;
-	if (fdinfo_says_eventfd(fd) == 0) return -EPROTO;
+	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != 0)
+		return -EPROTO;
+	if (fdinfo_says_eventfd(fd) == 0)
+		return -EPROTO;
 	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0) return -EPROTO;
+	if (fl < 0)
+		return -EPROTO;
 	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return zn_errno();
 	return 0;
@@ -184,7 +201,8 @@ zn_shm_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
 	struct iovec iov;
 	ssize_t n;
 
-	if (len == 0 || len > 4096 || nfds < 0 || nfds > ZN_SHM_FDS_MAX) return -EINVAL;
+	if (len == 0 || len > 4096 || nfds < 0 || nfds > ZN_SHM_FDS_MAX)
+		return -EINVAL;
 	memset(&mh, 0, sizeof mh);
 	iov.iov_base = (void *)buf; /* sendmsg does not write through it */
 	iov.iov_len = len;
@@ -235,7 +253,8 @@ zn_shm_recv_fds(int sock, void *buf, size_t len, int *fds, int *nfds)
 	bool extra = false;
 
 	*nfds = 0;
-	if (len == 0 || len > INT_MAX) return -EINVAL;
+	if (len == 0 || len > INT_MAX)
+		return -EINVAL;
 	memset(&mh, 0, sizeof mh);
 	iov.iov_base = buf;
 	iov.iov_len = len;
@@ -246,10 +265,12 @@ zn_shm_recv_fds(int sock, void *buf, size_t len, int *fds, int *nfds)
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	if (n < 0) return zn_errno(); /* nothing was received, descriptors included */
+	if (n < 0)
+		return zn_errno(); /* nothing was received, descriptors included */
 
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_len < CMSG_LEN(0)) continue;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_len < CMSG_LEN(0))
+			continue;
 		if (c->cmsg_type == SCM_RIGHTS) {
 			take_fds(c, fds, nfds, &extra);
 #ifdef SCM_PIDFD

@@ -54,8 +54,10 @@ struct zn_tcp_opts {
 static inline uint16_t
 zn_sockaddr_port(const struct zn_sockaddr *a)
 {
-	if (a->u.sa.sa_family == AF_INET6) return ntohs(a->u.in6.sin6_port);
-	if (a->u.sa.sa_family == AF_INET) return ntohs(a->u.in4.sin_port);
+	if (a->u.sa.sa_family == AF_INET6)
+		return ntohs(a->u.in6.sin6_port);
+	if (a->u.sa.sa_family == AF_INET)
+		return ntohs(a->u.in4.sin_port);
 	return 0;
 }
 

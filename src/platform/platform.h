@@ -31,10 +31,10 @@ struct zn_thread {
 	bool started;
 };
 struct zn_thread_opts {
-	int priority;       /* -1: leave the OS default */
-	int sched_policy;   /* -1: leave the OS default */
-	uint64_t cpu_mask;  /* 0: no affinity */
-	const char *name;   /* may be NULL */
+	int priority;      /* -1: leave the OS default */
+	int sched_policy;  /* -1: leave the OS default */
+	uint64_t cpu_mask; /* 0: no affinity */
+	const char *name;  /* may be NULL */
 };
 /* zn_thread_start: runs fn(arg) in a new thread with all signals blocked. 0 or -errno. */
 int zn_thread_start(struct zn_thread *t, void (*fn)(void *), void *arg,

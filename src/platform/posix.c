@@ -69,7 +69,8 @@ thread_trampoline(void *arg)
 static void
 thread_apply_opts(struct zn_thread *t, const struct zn_thread_opts *o)
 {
-	/* Best effort, as libzmq: a refused priority or affinity does not stop the thread. */
+	/* Best effort, as libzmq: a refused priority or affinity does not stop the
+	 * thread. */
 	if (o->name && o->name[0]) {
 		char name[16];
 		strncpy(name, o->name, sizeof name - 1);

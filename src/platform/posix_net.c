@@ -80,7 +80,8 @@ open_socket(int family)
 #else
 	int fd = socket(family, SOCK_STREAM, 0);
 #endif
-	if (fd < 0) return zn_errno();
+	if (fd < 0)
+		return zn_errno();
 	return new_fd(fd);
 }
 
@@ -93,7 +94,8 @@ set_device(int fd, const char *dev)
 	char cur[IFNAMSIZ + 1];
 	socklen_t len = IFNAMSIZ;
 	size_t n = strlen(dev);
-	if (n >= IFNAMSIZ) return -ENODEV; /* the kernel would silently truncate it */
+	if (n >= IFNAMSIZ)
+		return -ENODEV; /* the kernel would silently truncate it */
 	memset(cur, 0, sizeof cur);
 	if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, cur, &len) == 0 &&
 	    strcmp(cur, dev) == 0)
@@ -119,9 +121,12 @@ set_pre_connect(int fd, const struct zn_tcp_opts *o)
 		setopt_int(fd, IPPROTO_IPV6, IPV6_TCLASS, o->tos);
 #endif
 	}
-	if (o->sndbuf >= 0) setopt_int(fd, SOL_SOCKET, SO_SNDBUF, o->sndbuf);
-	if (o->rcvbuf >= 0) setopt_int(fd, SOL_SOCKET, SO_RCVBUF, o->rcvbuf);
-	if (o->bindtodevice && o->bindtodevice[0]) return set_device(fd, o->bindtodevice);
+	if (o->sndbuf >= 0)
+		setopt_int(fd, SOL_SOCKET, SO_SNDBUF, o->sndbuf);
+	if (o->rcvbuf >= 0)
+		setopt_int(fd, SOL_SOCKET, SO_RCVBUF, o->rcvbuf);
+	if (o->bindtodevice && o->bindtodevice[0])
+		return set_device(fd, o->bindtodevice);
 	return 0;
 }
 
@@ -129,7 +134,8 @@ int
 zn_tune_tcp(int fd, const struct zn_tcp_opts *o)
 {
 	setopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-	if (!o) return 0;
+	if (!o)
+		return 0;
 	if (o->keepalive != -1) {
 		setopt_int(fd, SOL_SOCKET, SO_KEEPALIVE, o->keepalive);
 		if (o->keepalive) {
@@ -151,7 +157,8 @@ zn_tune_tcp(int fd, const struct zn_tcp_opts *o)
 		}
 	}
 #ifdef TCP_USER_TIMEOUT
-	if (o->maxrt > 0) setopt_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, o->maxrt);
+	if (o->maxrt > 0)
+		setopt_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, o->maxrt);
 #endif
 	return set_pre_connect(fd, o);
 }
@@ -163,11 +170,14 @@ zn_listen(const struct zn_sockaddr *a, int backlog, const struct zn_tcp_opts *o,
 	int s, rc;
 
 	*fd = -1;
-	if ((s = open_socket(family)) < 0) return s;
+	if ((s = open_socket(family)) < 0)
+		return s;
 	if (is_ip(family)) {
 		setopt_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
-		if (family == AF_INET6) setopt_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
-		if (o && (rc = set_pre_connect(s, o)) < 0) goto fail;
+		if (family == AF_INET6)
+			setopt_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+		if (o && (rc = set_pre_connect(s, o)) < 0)
+			goto fail;
 	}
 	if (bind(s, &a->u.sa, a->len) < 0 || listen(s, backlog) < 0) {
 		rc = zn_errno();
@@ -185,7 +195,8 @@ zn_local_address(int fd, struct zn_sockaddr *out)
 {
 	memset(out, 0, sizeof *out);
 	out->len = sizeof out->u;
-	if (getsockname(fd, &out->u.sa, &out->len) < 0) return zn_errno();
+	if (getsockname(fd, &out->u.sa, &out->len) < 0)
+		return zn_errno();
 	return 0;
 }
 
@@ -225,7 +236,8 @@ zn_accept(int lfd, int *fd, struct zn_sockaddr *peer)
 #else
 		s = accept(lfd, &p->u.sa, &p->len);
 #endif
-		if (s >= 0) break;
+		if (s >= 0)
+			break;
 		if (!accept_skip(errno)) {
 			*fd = -1;
 			return zn_errno();
@@ -247,10 +259,13 @@ zn_connect(const struct zn_sockaddr *dst, const struct zn_sockaddr *src,
 	int s, rc;
 
 	*fd = -1;
-	if ((s = open_socket(family)) < 0) return s;
+	if ((s = open_socket(family)) < 0)
+		return s;
 	if (is_ip(family)) {
-		if (family == AF_INET6) setopt_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
-		if ((rc = zn_tune_tcp(s, o)) < 0) goto fail;
+		if (family == AF_INET6)
+			setopt_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+		if ((rc = zn_tune_tcp(s, o)) < 0)
+			goto fail;
 	}
 	if (src) {
 		setopt_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
@@ -279,8 +294,10 @@ zn_connect_result(int fd)
 {
 	int err = 0;
 	socklen_t len = sizeof err;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return zn_errno();
-	if (err == EWOULDBLOCK) err = EAGAIN;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return zn_errno();
+	if (err == EWOULDBLOCK)
+		err = EAGAIN;
 	return -err;
 }
 
@@ -300,7 +317,8 @@ zn_writev(int fd, const struct iovec *iov, int n)
 	struct msghdr mh;
 	ssize_t r;
 
-	if (n <= 0) return 0;
+	if (n <= 0)
+		return 0;
 	memset(&mh, 0, sizeof mh);
 	mh.msg_iov = (struct iovec *)iov; /* sendmsg does not write through it */
 	mh.msg_iovlen = n > IOV_MAX ? IOV_MAX : n;
@@ -314,7 +332,8 @@ void
 zn_close_fd(int fd)
 {
 	/* Not retried on EINTR: on Linux the descriptor is gone either way. */
-	if (fd >= 0) close(fd);
+	if (fd >= 0)
+		close(fd);
 }
 
 int
@@ -323,10 +342,14 @@ zn_peer_uid(int fd, uid_t *uid, gid_t *gid, pid_t *pid)
 #ifdef SO_PEERCRED
 	struct ucred cr;
 	socklen_t len = sizeof cr;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) return zn_errno();
-	if (uid) *uid = cr.uid;
-	if (gid) *gid = cr.gid;
-	if (pid) *pid = cr.pid;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return zn_errno();
+	if (uid)
+		*uid = cr.uid;
+	if (gid)
+		*gid = cr.gid;
+	if (pid)
+		*pid = cr.pid;
 	return 0;
 #else
 	(void)fd;
@@ -371,8 +394,9 @@ int
 zn_private_dir(char *dir, size_t len)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	int n = xdg && xdg[0] == '/' ? snprintf(dir, len, "%s/zinc", xdg)
-	                             : snprintf(dir, len, "/tmp/zinc-%u", (unsigned)geteuid());
+	int n = xdg && xdg[0] == '/'
+	                ? snprintf(dir, len, "%s/zinc", xdg)
+	                : snprintf(dir, len, "/tmp/zinc-%u", (unsigned)geteuid());
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -431,8 +455,10 @@ zn_mkdtemp(char *dir, size_t dirlen)
 	}
 	bl = strlen(base);
 	n = snprintf(dir, dirlen, "%s%stmpXXXXXX", base, base[bl - 1] == '/' ? "" : "/");
-	if (n < 0 || (size_t)n >= dirlen) return -ENAMETOOLONG;
-	if (!mkdtemp(dir)) return zn_errno();
+	if (n < 0 || (size_t)n >= dirlen)
+		return -ENAMETOOLONG;
+	if (!mkdtemp(dir))
+		return zn_errno();
 	return 0;
 }
 
@@ -447,7 +473,8 @@ unix_to_string(const struct zn_sockaddr *a, char *buf, size_t len)
 	size_t n, total;
 	bool abstract;
 
-	if (plen > sizeof a->u.un.sun_path) plen = sizeof a->u.un.sun_path;
+	if (plen > sizeof a->u.un.sun_path)
+		plen = sizeof a->u.un.sun_path;
 	abstract = plen >= 2 && p[0] == '\0' && p[1] != '\0';
 	if (abstract) {
 		p++;
@@ -455,9 +482,11 @@ unix_to_string(const struct zn_sockaddr *a, char *buf, size_t len)
 	}
 	n = strnlen(p, plen);
 	total = strlen("ipc://") + (abstract ? 1 : 0) + n;
-	if (total >= len) return -ENOSPC;
+	if (total >= len)
+		return -ENOSPC;
 	memcpy(buf, "ipc://", 6);
-	if (abstract) buf[6] = '@';
+	if (abstract)
+		buf[6] = '@';
 	memcpy(buf + total - n, p, n);
 	buf[total] = '\0';
 	return (int)total;
@@ -471,8 +500,10 @@ zn_sockaddr_to_string(const struct zn_sockaddr *a, char *buf, size_t len)
 	socklen_t sl;
 	int n;
 
-	if (family == AF_UNIX) return unix_to_string(a, buf, len);
-	if (!is_ip(family)) return -EAFNOSUPPORT;
+	if (family == AF_UNIX)
+		return unix_to_string(a, buf, len);
+	if (!is_ip(family))
+		return -EAFNOSUPPORT;
 	sl = family == AF_INET6 ? sizeof a->u.in6 : sizeof a->u.in4;
 	if (getnameinfo(&a->u.sa, sl, host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
 		return -EINVAL;
@@ -482,7 +513,8 @@ zn_sockaddr_to_string(const struct zn_sockaddr *a, char *buf, size_t len)
 	else
 		n = snprintf(buf, len, "tcp://%s:%u", host,
 		             (unsigned)zn_sockaddr_port(a));
-	if (n < 0 || (size_t)n >= len) return -ENOSPC;
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
 	return n;
 }
 
@@ -493,15 +525,18 @@ parse_zone(const char *z, uint32_t *scope)
 	char *end;
 	unsigned long v;
 
-	if (!z[0]) return -EINVAL;
+	if (!z[0])
+		return -EINVAL;
 	if (isalpha((unsigned char)z[0])) {
 		*scope = if_nametoindex(z);
 		return *scope ? 0 : -EINVAL;
 	}
-	if (!isdigit((unsigned char)z[0])) return -EINVAL;
+	if (!isdigit((unsigned char)z[0]))
+		return -EINVAL;
 	errno = 0;
 	v = strtoul(z, &end, 10);
-	if (*end || errno || v == 0 || v > UINT32_MAX) return -EINVAL;
+	if (*end || errno || v == 0 || v > UINT32_MAX)
+		return -EINVAL;
 	*scope = (uint32_t)v;
 	return 0;
 }
@@ -528,17 +563,20 @@ zn_resolve_host(const char *host, bool ipv6, bool passive, struct zn_sockaddr *o
 	uint32_t scope = 0;
 	int rc;
 
-	if (hl >= sizeof name) return -EHOSTUNREACH; /* longer than any host name */
+	if (hl >= sizeof name)
+		return -EHOSTUNREACH; /* longer than any host name */
 	memcpy(name, host, hl);
 	name[hl] = '\0';
-	if (pct && (rc = parse_zone(pct + 1, &scope)) < 0) return rc;
+	if (pct && (rc = parse_zone(pct + 1, &scope)) < 0)
+		return rc;
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = ipv6 ? AF_INET6 : AF_INET;
 	hints.ai_socktype = SOCK_STREAM; /* one answer per address, not per protocol */
 	hints.ai_flags = passive ? AI_PASSIVE | AI_NUMERICHOST : 0;
 #ifdef AI_V4MAPPED
-	if (ipv6) hints.ai_flags |= AI_V4MAPPED;
+	if (ipv6)
+		hints.ai_flags |= AI_V4MAPPED;
 #endif
 	rc = getaddrinfo(name, NULL, &hints, &res);
 #ifdef AI_V4MAPPED
@@ -547,16 +585,19 @@ zn_resolve_host(const char *host, bool ipv6, bool passive, struct zn_sockaddr *o
 		rc = getaddrinfo(name, NULL, &hints, &res);
 	}
 #endif
-	if (rc != 0) return gai_to_errno(rc);
+	if (rc != 0)
+		return gai_to_errno(rc);
 	if (!res || res->ai_addrlen > sizeof out->u) {
-		if (res) freeaddrinfo(res);
+		if (res)
+			freeaddrinfo(res);
 		return -EHOSTUNREACH;
 	}
 	memset(out, 0, sizeof *out);
 	memcpy(&out->u, res->ai_addr, res->ai_addrlen);
 	out->len = res->ai_addrlen;
 	freeaddrinfo(res);
-	if (pct && out->u.sa.sa_family == AF_INET6) out->u.in6.sin6_scope_id = scope;
+	if (pct && out->u.sa.sa_family == AF_INET6)
+		out->u.in6.sin6_scope_id = scope;
 	zn_sockaddr_set_port(out, 0);
 	return 0;
 }

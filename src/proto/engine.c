@@ -30,8 +30,8 @@ static int engine_process_input(struct engine *e);
 static void engine_raw_notify(struct engine *e);
 
 int
-engine_new(struct engine **out, int fd, const struct options *opts, const char *peer_address,
-           bool shm)
+engine_new(struct engine **out, int fd, const struct options *opts,
+           const char *peer_address, bool shm)
 {
 	struct engine *e = zn_calloc(1, sizeof *e);
 	size_t plen = peer_address ? strlen(peer_address) + 1 : 1;
@@ -118,7 +118,8 @@ engine_plug(struct engine *e, struct session *s, struct poller *p)
 	engine_queue_greeting(e);
 	poller_set_pollout(p, e->handle);
 	if (e->opts.handshake_ivl > 0)
-		engine_add_timer(e, TIMER_HANDSHAKE, e->opts.handshake_ivl, &e->timer_handshake);
+		engine_add_timer(e, TIMER_HANDSHAKE, e->opts.handshake_ivl,
+		                 &e->timer_handshake);
 }
 
 void
@@ -376,7 +377,8 @@ engine_send_ready(struct engine *e)
 	uint8_t props[512];
 	size_t n = 0;
 	const char *type = socket_type_name(e->opts.type);
-	n += zmtp_props_write(props + n, sizeof props - n, "Socket-Type", type, strlen(type));
+	n += zmtp_props_write(props + n, sizeof props - n, "Socket-Type", type,
+	                      strlen(type));
 	int t = e->opts.type;
 	if (t == ZMQ_REQ || t == ZMQ_DEALER || t == ZMQ_ROUTER)
 		n += zmtp_props_write(props + n, sizeof props - n, "Identity",
@@ -429,7 +431,8 @@ struct ready_parse {
 };
 
 static int
-engine_ready_prop(void *arg, const char *name, size_t nlen, const uint8_t *val, size_t vlen)
+engine_ready_prop(void *arg, const char *name, size_t nlen, const uint8_t *val,
+                  size_t vlen)
 {
 	struct ready_parse *rp = arg;
 	char key[256];
@@ -484,7 +487,8 @@ engine_process_ready(struct engine *e, const uint8_t *data, size_t len)
 	e->state = ES_ACTIVE;
 	engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
 	if (e->opts.heartbeat_ivl > 0 && e->peer_minor >= 1 && !e->shm)
-		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl, &e->timer_hb_ivl);
+		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl,
+		                 &e->timer_hb_ivl);
 	rc = session_engine_ready(e->session, e->peer_rid, e->peer_rid_len);
 	if (rc < 0)
 		return rc;
@@ -529,8 +533,10 @@ engine_process_command(struct engine *e, struct msg *m)
 	if (IS("PONG"))
 		return 0;
 	if (IS("SUBSCRIBE") || IS("CANCEL")) {
-		int rc2 = session_push_command(e->session, m, IS("SUBSCRIBE"), data, dlen);
-		return rc2 == -EAGAIN ? 0 : rc2; /* a full pipe drops it, as a PUB would */
+		int rc2 =
+		        session_push_command(e->session, m, IS("SUBSCRIBE"), data, dlen);
+		return rc2 == -EAGAIN ? 0
+		                      : rc2; /* a full pipe drops it, as a PUB would */
 	}
 	return -EPROTO;
 #undef IS
@@ -587,8 +593,8 @@ engine_process_input(struct engine *e)
 		size_t used = 0;
 		struct msg m;
 		msg_init(&m);
-		int rc = zmtp_decoder_feed(&e->dec, e->inbuf + e->in_pos, e->in_len - e->in_pos,
-		                           &used, &m);
+		int rc = zmtp_decoder_feed(&e->dec, e->inbuf + e->in_pos,
+		                           e->in_len - e->in_pos, &used, &m);
 		e->in_pos += used;
 		if (rc < 0)
 			return rc;
@@ -606,13 +612,17 @@ engine_end_code(int rc, enum engine_end *why)
 {
 	switch (rc) {
 	case -ENOMEM: *why = ENGINE_END_NOMEM; return 0;
-	case -EMSGSIZE: *why = ENGINE_END_PROTOCOL; return ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED;
+	case -EMSGSIZE:
+		*why = ENGINE_END_PROTOCOL;
+		return ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED;
 	case -EPROTONOSUPPORT:
 		*why = ENGINE_END_PROTOCOL;
 		return ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH;
 	case -ENOTSUP: *why = ENGINE_END_REFUSED; return 0;
 	case -ECONNRESET: *why = ENGINE_END_CLOSED; return 0;
-	default: *why = ENGINE_END_PROTOCOL; return ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND;
+	default:
+		*why = ENGINE_END_PROTOCOL;
+		return ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND;
 	}
 }
 
@@ -786,8 +796,10 @@ engine_timer_event(void *arg, int id)
 		int timeout = e->opts.heartbeat_timeout >= 0 ? e->opts.heartbeat_timeout
 		                                             : e->opts.heartbeat_ivl;
 		if (timeout > 0 && !e->timer_hb_timeout)
-			engine_add_timer(e, TIMER_HB_TIMEOUT, timeout, &e->timer_hb_timeout);
-		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl, &e->timer_hb_ivl);
+			engine_add_timer(e, TIMER_HB_TIMEOUT, timeout,
+			                 &e->timer_hb_timeout);
+		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl,
+		                 &e->timer_hb_ivl);
 		return;
 	}
 	case TIMER_HB_TIMEOUT:
@@ -802,7 +814,7 @@ engine_timer_event(void *arg, int id)
 }
 
 static const struct poll_handler_ops engine_handler = {
-	.in_event = engine_in_event,
-	.out_event = engine_out_event,
-	.timer_event = engine_timer_event,
+        .in_event = engine_in_event,
+        .out_event = engine_out_event,
+        .timer_event = engine_timer_event,
 };

@@ -23,11 +23,11 @@ struct session;
 
 /* Why an engine ended, for the session and the monitor. */
 enum engine_end {
-	ENGINE_END_CLOSED,    /* the peer closed or the connection broke */
-	ENGINE_END_PROTOCOL,  /* the peer broke the protocol */
-	ENGINE_END_TIMEOUT,   /* handshake or heartbeat timeout */
-	ENGINE_END_NOMEM,     /* no memory for what the peer sent */
-	ENGINE_END_REFUSED,   /* the peer's READY was unacceptable (type, properties) */
+	ENGINE_END_CLOSED,   /* the peer closed or the connection broke */
+	ENGINE_END_PROTOCOL, /* the peer broke the protocol */
+	ENGINE_END_TIMEOUT,  /* handshake or heartbeat timeout */
+	ENGINE_END_NOMEM,    /* no memory for what the peer sent */
+	ENGINE_END_REFUSED,  /* the peer's READY was unacceptable (type, properties) */
 };
 
 /* engine_new: takes ownership of fd (closed on failure too). peer_address is what

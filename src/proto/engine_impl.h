@@ -10,8 +10,8 @@
 #include "proto/zmtp_codec.h"
 #include "transport/shm_ring.h"
 
-#define ENGINE_INBUF (64 * 1024)
-#define ENGINE_IOV 64
+#define ENGINE_INBUF  (64 * 1024)
+#define ENGINE_IOV    64
 #define GREETING_SIZE 64
 
 enum engine_state { ES_GREETING, ES_HANDSHAKE, ES_ACTIVE, ES_DEAD };
@@ -27,7 +27,8 @@ struct engine {
 	bool output_stopped;
 	bool has_stash; /* a decoded message waits for room in the pipe */
 	bool ready_sent;
-	bool out_more; /* the last message pulled had MORE: the next is not a first part */
+	bool out_more; /* the last message pulled had MORE: the next is not a first part
+	                */
 	bool raw;      /* ZMQ_STREAM: no ZMTP, bytes in and out as they come */
 	bool raw_has;  /* raw_out holds a message being written */
 	size_t raw_off;
@@ -48,10 +49,9 @@ struct engine {
 	uint8_t *inbuf;
 	struct zmtp_decoder dec;
 	struct zmtp_encoder enc;
-	bool shm;                 /* shm://: after the handshake, data goes through rings */
+	bool shm; /* shm://: after the handshake, data goes through rings */
 	struct engine_shm *shm_state; /* NULL until the rings are set up */
 };
-
 
 /* Shared between engine.c and engine_shm.c. */
 void engine_fail(struct engine *e, enum engine_end why, int protocol_error);

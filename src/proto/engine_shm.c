@@ -21,8 +21,8 @@
 #include <errno.h>
 #include <string.h>
 
-#define SHM_CMD_LEN 14 /* flags, size, "\3SHM", 8-byte ring size */
-#define SHM_READ_BUDGET 1024
+#define SHM_CMD_LEN      14 /* flags, size, "\3SHM", 8-byte ring size */
+#define SHM_READ_BUDGET  1024
 #define SHM_WRITE_BUDGET 4096
 
 struct engine_shm {
@@ -34,7 +34,7 @@ struct engine_shm {
 	struct poll_handle *handle;
 	bool active;
 	bool creator;
-	bool send_pending;    /* creator: the SHM command is still to be sent */
+	bool send_pending; /* creator: the SHM command is still to be sent */
 	bool reader_asleep, writer_asleep;
 	bool out_has;
 	bool peer_gone; /* the rendezvous socket hit EOF: drain the ring, then end */
@@ -166,7 +166,8 @@ engine_shm_write(struct engine *e)
 	for (int round = 0;; round++) {
 		if (round == SHM_WRITE_BUDGET) {
 			/* Let the other connections of this thread run; our eventfd
-			 * brings us back (the pipe will not: its reader is not asleep). */
+			 * brings us back (the pipe will not: its reader is not asleep).
+			 */
 			signaler_raise(&st->mine);
 			break;
 		}
@@ -193,7 +194,8 @@ engine_shm_write(struct engine *e)
 			return -1;
 		}
 		if (rc == 0) {
-			st->writer_asleep = true; /* the reader raises us when it makes room */
+			st->writer_asleep =
+			        true; /* the reader raises us when it makes room */
 			return 0;
 		}
 	}
@@ -360,7 +362,8 @@ engine_shm_command(struct engine *e, const uint8_t *data, size_t len)
 	uint64_t size = 0;
 	for (int i = 0; i < 8; i++)
 		size = size << 8 | data[i];
-	if (zn_shm_eventfd_verify(st->fds[1]) < 0 || zn_shm_eventfd_verify(st->fds[2]) < 0)
+	if (zn_shm_eventfd_verify(st->fds[1]) < 0 ||
+	    zn_shm_eventfd_verify(st->fds[2]) < 0)
 		return -EPROTO;
 	int rc = shm_ring_region_attach(&st->region, st->fds[0], size);
 	if (rc < 0)

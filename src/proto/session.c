@@ -11,7 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define container_of(p, type, member)                                                    \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 enum { TIMER_RECONNECT = 1, TIMER_CONNECT, TIMER_LINGER };
 
@@ -26,13 +27,13 @@ struct session {
 	struct pipe *pipe;
 	int pipes_terminating; /* old pipes (ZMQ_IMMEDIATE) still ending */
 	struct engine *engine;
-	bool active;           /* made by zmq_connect: connects and reconnects */
+	bool active; /* made by zmq_connect: connects and reconnects */
 	bool is_tcp;
-	bool shm;              /* shm://: the engine moves to shared memory */
+	bool shm; /* shm://: the engine moves to shared memory */
 	bool has_src;
-	bool incomplete_in;    /* a multipart message from the engine is half written */
-	bool term_pending;     /* terminating: waiting for the pipe and the output */
-	int term_linger;       /* the linger it was asked to terminate with */
+	bool incomplete_in; /* a multipart message from the engine is half written */
+	bool term_pending;  /* terminating: waiting for the pipe and the output */
+	int term_linger;    /* the linger it was asked to terminate with */
 	bool timer_reconnect, timer_connect, timer_linger;
 	struct zn_sockaddr addr, src;
 	const char *spec;
@@ -208,8 +209,8 @@ session_tcp_opts(const struct session *s, struct zn_tcp_opts *o)
 	o->sndbuf = s->opts.sndbuf;
 	o->rcvbuf = s->opts.rcvbuf;
 	o->maxrt = s->opts.tcp_maxrt;
-	o->bindtodevice = s->opts.bindtodevice.len ? (const char *)s->opts.bindtodevice.data
-	                                           : NULL;
+	o->bindtodevice =
+	        s->opts.bindtodevice.len ? (const char *)s->opts.bindtodevice.data : NULL;
 }
 
 static void
@@ -332,8 +333,8 @@ session_connect_event(void *arg)
 }
 
 static const struct poll_handler_ops session_connect_handler = {
-	.in_event = session_connect_event,
-	.out_event = session_connect_event,
+        .in_event = session_connect_event,
+        .out_event = session_connect_event,
 };
 
 static void
@@ -347,7 +348,8 @@ session_start_connecting(struct session *s)
 		session_schedule_reconnect(s);
 		return;
 	}
-	rc = zn_connect(&s->addr, s->has_src ? &s->src : NULL, s->is_tcp ? &o : NULL, &fd);
+	rc = zn_connect(&s->addr, s->has_src ? &s->src : NULL, s->is_tcp ? &o : NULL,
+	                &fd);
 	if (rc == 0) {
 		session_connected(s, fd);
 		return;
@@ -356,7 +358,8 @@ session_start_connecting(struct session *s)
 		session_schedule_reconnect(s);
 		return;
 	}
-	if (poller_add_fd(s->poller, fd, &session_connect_handler, s, &s->connect_handle) < 0) {
+	if (poller_add_fd(s->poller, fd, &session_connect_handler, s,
+	                  &s->connect_handle) < 0) {
 		zn_close_fd(fd);
 		session_schedule_reconnect(s);
 		return;
@@ -365,7 +368,8 @@ session_start_connecting(struct session *s)
 	poller_set_pollout(s->poller, s->connect_handle);
 	session_event(s, ZMQ_EVENT_CONNECT_DELAYED, EINPROGRESS);
 	if (s->opts.connect_timeout > 0)
-		session_add_timer(s, TIMER_CONNECT, s->opts.connect_timeout, &s->timer_connect);
+		session_add_timer(s, TIMER_CONNECT, s->opts.connect_timeout,
+		                  &s->timer_connect);
 }
 
 /* The engine's life. */
@@ -505,7 +509,8 @@ session_drop(struct session *s)
 	session_stop_connecting(s);
 	if (s->pipe) {
 		pipe_terminate(s->pipe, false);
-		/* Still s->pipe until its terminated callback: the ack is counted there. */
+		/* Still s->pipe until its terminated callback: the ack is counted there.
+		 */
 	}
 	if (s->engine) {
 		struct engine *e = s->engine;
@@ -575,9 +580,9 @@ session_destroy(struct own *o)
 }
 
 static const struct own_ops session_own_ops = {
-	.process = session_process,
-	.process_term = session_process_term,
-	.destroy = session_destroy,
+        .process = session_process,
+        .process_term = session_process_term,
+        .destroy = session_destroy,
 };
 
 /* The pipe to the socket. */
@@ -621,9 +626,9 @@ session_pipe_terminated(void *sink, struct pipe *p)
 }
 
 static const struct pipe_sink_ops session_sink_ops = {
-	.read_activated = session_read_activated,
-	.write_activated = session_write_activated,
-	.terminated = session_pipe_terminated,
+        .read_activated = session_read_activated,
+        .write_activated = session_write_activated,
+        .terminated = session_pipe_terminated,
 };
 
 static void
@@ -654,5 +659,5 @@ session_timer_event(void *arg, int id)
 }
 
 static const struct poll_handler_ops session_handler = {
-	.timer_event = session_timer_event,
+        .timer_event = session_timer_event,
 };

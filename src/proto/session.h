@@ -59,8 +59,8 @@ int session_push_msg(struct session *s, struct msg *m);
 int session_pull_msg(struct session *s, struct msg *m);
 void session_flush(struct session *s);
 /* session_push_command: a SUBSCRIBE / CANCEL command for the socket. */
-int session_push_command(struct session *s, struct msg *m, bool subscribe, const void *topic,
-                         size_t len);
+int session_push_command(struct session *s, struct msg *m, bool subscribe,
+                         const void *topic, size_t len);
 /* session_engine_ready: the handshake succeeded; 0 or -ENOMEM. */
 int session_engine_ready(struct session *s, const void *peer_rid, size_t rid_len);
 /* session_engine_failed: the session destroys the engine before returning. */

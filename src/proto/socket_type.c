@@ -7,27 +7,27 @@
 #include <string.h>
 
 static const char *const type_names[] = {
-	[ZMQ_PAIR] = "PAIR",     [ZMQ_PUB] = "PUB",       [ZMQ_SUB] = "SUB",
-	[ZMQ_REQ] = "REQ",       [ZMQ_REP] = "REP",       [ZMQ_DEALER] = "DEALER",
-	[ZMQ_ROUTER] = "ROUTER", [ZMQ_PULL] = "PULL",     [ZMQ_PUSH] = "PUSH",
-	[ZMQ_XPUB] = "XPUB",     [ZMQ_XSUB] = "XSUB",     [ZMQ_STREAM] = "STREAM",
+        [ZMQ_PAIR] = "PAIR",     [ZMQ_PUB] = "PUB",   [ZMQ_SUB] = "SUB",
+        [ZMQ_REQ] = "REQ",       [ZMQ_REP] = "REP",   [ZMQ_DEALER] = "DEALER",
+        [ZMQ_ROUTER] = "ROUTER", [ZMQ_PULL] = "PULL", [ZMQ_PUSH] = "PUSH",
+        [ZMQ_XPUB] = "XPUB",     [ZMQ_XSUB] = "XSUB", [ZMQ_STREAM] = "STREAM",
 };
 
 /* Each type's allowed peers, as a bit set of types. */
 #define T(x) (1u << (x))
 static const unsigned type_peers[] = {
-	[ZMQ_PAIR] = T(ZMQ_PAIR),
-	[ZMQ_PUB] = T(ZMQ_SUB) | T(ZMQ_XSUB),
-	[ZMQ_SUB] = T(ZMQ_PUB) | T(ZMQ_XPUB),
-	[ZMQ_REQ] = T(ZMQ_REP) | T(ZMQ_ROUTER),
-	[ZMQ_REP] = T(ZMQ_REQ) | T(ZMQ_DEALER),
-	[ZMQ_DEALER] = T(ZMQ_REP) | T(ZMQ_DEALER) | T(ZMQ_ROUTER),
-	[ZMQ_ROUTER] = T(ZMQ_REQ) | T(ZMQ_DEALER) | T(ZMQ_ROUTER),
-	[ZMQ_PULL] = T(ZMQ_PUSH),
-	[ZMQ_PUSH] = T(ZMQ_PULL),
-	[ZMQ_XPUB] = T(ZMQ_SUB) | T(ZMQ_XSUB),
-	[ZMQ_XSUB] = T(ZMQ_PUB) | T(ZMQ_XPUB),
-	[ZMQ_STREAM] = 0,
+        [ZMQ_PAIR] = T(ZMQ_PAIR),
+        [ZMQ_PUB] = T(ZMQ_SUB) | T(ZMQ_XSUB),
+        [ZMQ_SUB] = T(ZMQ_PUB) | T(ZMQ_XPUB),
+        [ZMQ_REQ] = T(ZMQ_REP) | T(ZMQ_ROUTER),
+        [ZMQ_REP] = T(ZMQ_REQ) | T(ZMQ_DEALER),
+        [ZMQ_DEALER] = T(ZMQ_REP) | T(ZMQ_DEALER) | T(ZMQ_ROUTER),
+        [ZMQ_ROUTER] = T(ZMQ_REQ) | T(ZMQ_DEALER) | T(ZMQ_ROUTER),
+        [ZMQ_PULL] = T(ZMQ_PUSH),
+        [ZMQ_PUSH] = T(ZMQ_PULL),
+        [ZMQ_XPUB] = T(ZMQ_SUB) | T(ZMQ_XSUB),
+        [ZMQ_XSUB] = T(ZMQ_PUB) | T(ZMQ_XPUB),
+        [ZMQ_STREAM] = 0,
 };
 
 #define NTYPES ((int)(sizeof type_names / sizeof type_names[0]))

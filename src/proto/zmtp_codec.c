@@ -108,13 +108,15 @@ dec_size(struct zmtp_decoder *d)
 	uint64_t size;
 	if (d->flags & ZMTP_FLAG_LONG) {
 		size = get_be64(d->size_buf);
-		if (size >> 63) return dec_fail(d, -EPROTO);
+		if (size >> 63)
+			return dec_fail(d, -EPROTO);
 	} else {
 		size = d->size_buf[0];
 	}
 	if (d->maxmsgsize >= 0 && size > (uint64_t)d->maxmsgsize)
 		return dec_fail(d, -EMSGSIZE);
-	if (size > SIZE_MAX) return dec_fail(d, -EMSGSIZE); /* cannot be held here */
+	if (size > SIZE_MAX)
+		return dec_fail(d, -EMSGSIZE); /* cannot be held here */
 	d->body_size = size;
 	d->state = DEC_ALLOC;
 	return 0;
@@ -131,8 +133,10 @@ dec_alloc(struct zmtp_decoder *d)
 		return rc;
 	}
 	unsigned f = 0;
-	if (d->flags & ZMTP_FLAG_MORE) f |= MSGF_MORE;
-	if (d->flags & ZMTP_FLAG_COMMAND) f |= MSGF_COMMAND;
+	if (d->flags & ZMTP_FLAG_MORE)
+		f |= MSGF_MORE;
+	if (d->flags & ZMTP_FLAG_COMMAND)
+		f |= MSGF_COMMAND;
 	msg_set_flags(&d->msg, f);
 	d->body_off = 0;
 	d->state = DEC_BODY;
@@ -162,34 +166,42 @@ zmtp_decoder_feed(struct zmtp_decoder *d, const uint8_t *buf, size_t len, size_t
 	while (rc == 0) {
 		switch (d->state) {
 		case DEC_FLAGS:
-			if (pos == len) goto out;
+			if (pos == len)
+				goto out;
 			rc = dec_flags(d, buf[pos++]);
 			break;
 		case DEC_SIZE: {
-			if (pos == len) goto out;
+			if (pos == len)
+				goto out;
 			size_t n = (size_t)(d->size_need - d->size_have);
-			if (n > len - pos) n = len - pos;
+			if (n > len - pos)
+				n = len - pos;
 			memcpy(d->size_buf + d->size_have, buf + pos, n);
 			pos += n;
 			d->size_have = (uint8_t)(d->size_have + n);
-			if (d->size_have == d->size_need) rc = dec_size(d);
+			if (d->size_have == d->size_need)
+				rc = dec_size(d);
 			break;
 		}
 		case DEC_ALLOC: rc = dec_alloc(d); break;
 		case DEC_BODY: {
-			if (pos == len) goto out;
+			if (pos == len)
+				goto out;
 			size_t n = (size_t)d->body_size - d->body_off;
-			if (n > len - pos) n = len - pos;
+			if (n > len - pos)
+				n = len - pos;
 			memcpy((uint8_t *)msg_data(&d->msg) + d->body_off, buf + pos, n);
 			pos += n;
 			d->body_off += n;
-			if (d->body_off == d->body_size) rc = 1;
+			if (d->body_off == d->body_size)
+				rc = 1;
 			break;
 		}
 		default: rc = dec_fail(d, -EPROTO); break; /* unreachable */
 		}
 	}
-	if (rc == 1) dec_deliver(d, m);
+	if (rc == 1)
+		dec_deliver(d, m);
 out:
 	*used = pos;
 	return rc;
@@ -198,9 +210,11 @@ out:
 int
 zmtp_decoder_direct(struct zmtp_decoder *d, uint8_t **buf, size_t *len)
 {
-	if (d->error || d->state != DEC_BODY) return 0;
+	if (d->error || d->state != DEC_BODY)
+		return 0;
 	size_t left = (size_t)d->body_size - d->body_off;
-	if (left < ZMTP_DIRECT_MIN) return 0;
+	if (left < ZMTP_DIRECT_MIN)
+		return 0;
 	*buf = (uint8_t *)msg_data(&d->msg) + d->body_off;
 	*len = left;
 	return 1;
@@ -209,10 +223,13 @@ zmtp_decoder_direct(struct zmtp_decoder *d, uint8_t **buf, size_t *len)
 int
 zmtp_decoder_direct_done(struct zmtp_decoder *d, size_t n, struct msg *m)
 {
-	if (d->error || d->state != DEC_BODY) return -EINVAL;
-	if (n > (size_t)d->body_size - d->body_off) return -EINVAL;
+	if (d->error || d->state != DEC_BODY)
+		return -EINVAL;
+	if (n > (size_t)d->body_size - d->body_off)
+		return -EINVAL;
 	d->body_off += n;
-	if (d->body_off < d->body_size) return 0;
+	if (d->body_off < d->body_size)
+		return 0;
 	dec_deliver(d, m);
 	return 1;
 }
@@ -264,7 +281,8 @@ enc_append(struct zmtp_encoder *e, const void *p, size_t n)
 		t = enc_push(e);
 		t->start = e->batch_in;
 	}
-	if (n > 0) memcpy(e->batch + e->batch_in, p, n);
+	if (n > 0)
+		memcpy(e->batch + e->batch_in, p, n);
 	e->batch_in += n;
 	t->len += n;
 }
@@ -282,7 +300,8 @@ zmtp_encoder_fini(struct zmtp_encoder *e)
 {
 	for (unsigned i = 0; i < e->count; i++) {
 		struct zmtp_seg *s = enc_seg(e, i);
-		if (s->is_msg) msg_close(&s->msg);
+		if (s->is_msg)
+			msg_close(&s->msg);
 	}
 	zmtp_encoder_init(e);
 }
@@ -318,7 +337,8 @@ zmtp_encoder_load(struct zmtp_encoder *e, struct msg *m)
 	enc_append(e, hdr, hlen);
 
 	if (size < ZMTP_COPY_MAX && size <= ZMTP_BATCH - e->batch_in) {
-		if (size > 0) enc_append(e, msg_data(m), size);
+		if (size > 0)
+			enc_append(e, msg_data(m), size);
 		msg_close(m);
 	} else {
 		struct zmtp_seg *s = enc_push(e);
@@ -332,9 +352,12 @@ zmtp_encoder_load(struct zmtp_encoder *e, struct msg *m)
 int
 zmtp_encoder_raw(struct zmtp_encoder *e, const void *data, size_t len)
 {
-	if (len == 0) return 0;
-	if (len > ZMTP_BATCH - e->batch_in) return -ENOSPC;
-	if (e->count + enc_batch_need(e) > ZMTP_SEGS) return -ENOSPC;
+	if (len == 0)
+		return 0;
+	if (len > ZMTP_BATCH - e->batch_in)
+		return -ENOSPC;
+	if (e->count + enc_batch_need(e) > ZMTP_SEGS)
+		return -ENOSPC;
 	enc_append(e, data, len);
 	return 0;
 }
@@ -362,7 +385,8 @@ enc_compact(struct zmtp_encoder *e)
 	struct zmtp_seg *first = NULL;
 	for (unsigned i = 0; i < e->count && first == NULL; i++) {
 		struct zmtp_seg *s = enc_seg(e, i);
-		if (!s->is_msg) first = s;
+		if (!s->is_msg)
+			first = s;
 	}
 	if (first == NULL) {
 		e->batch_in = 0;
@@ -372,12 +396,14 @@ enc_compact(struct zmtp_encoder *e)
 	first->len -= first->off;
 	first->off = 0;
 	size_t delta = first->start;
-	if (delta == 0) return;
+	if (delta == 0)
+		return;
 	memmove(e->batch, e->batch + delta, e->batch_in - delta);
 	e->batch_in -= delta;
 	for (unsigned i = 0; i < e->count; i++) {
 		struct zmtp_seg *s = enc_seg(e, i);
-		if (!s->is_msg) s->start -= delta;
+		if (!s->is_msg)
+			s->start -= delta;
 	}
 }
 
@@ -392,11 +418,13 @@ zmtp_encoder_written(struct zmtp_encoder *e, size_t n)
 			break;
 		}
 		n -= left;
-		if (s->is_msg) msg_close(&s->msg);
+		if (s->is_msg)
+			msg_close(&s->msg);
 		e->head = (e->head + 1) % ZMTP_SEGS;
 		e->count--;
 	}
-	if (e->count == 0) e->head = 0;
+	if (e->count == 0)
+		e->head = 0;
 	enc_compact(e);
 }
 
@@ -428,9 +456,11 @@ zmtp_command_parse(const struct msg *m, const char **name, size_t *name_len,
 	/* msg_data does not write; it takes a non-const message only for the API's sake.
 	 */
 	const uint8_t *body = msg_data((struct msg *)m);
-	if (size < 1 || body == NULL) return -EPROTO;
+	if (size < 1 || body == NULL)
+		return -EPROTO;
 	size_t nlen = body[0];
-	if (nlen == 0 || nlen > size - 1) return -EPROTO;
+	if (nlen == 0 || nlen > size - 1)
+		return -EPROTO;
 	*name = (const char *)body + 1;
 	*name_len = nlen;
 	*data = body + 1 + nlen;
@@ -442,14 +472,18 @@ int
 zmtp_command_build(struct msg *m, const char *name, const void *data, size_t len)
 {
 	size_t nlen = strlen(name);
-	if (nlen == 0 || nlen > UINT8_MAX) return -EINVAL;
-	if (len > SIZE_MAX - 1 - nlen) return -ENOMEM;
+	if (nlen == 0 || nlen > UINT8_MAX)
+		return -EINVAL;
+	if (len > SIZE_MAX - 1 - nlen)
+		return -ENOMEM;
 	int rc = msg_init_size(m, 1 + nlen + len);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	uint8_t *p = msg_data(m);
 	p[0] = (uint8_t)nlen;
 	memcpy(p + 1, name, nlen);
-	if (len > 0) memcpy(p + 1 + nlen, data, len);
+	if (len > 0)
+		memcpy(p + 1 + nlen, data, len);
 	msg_set_flags(m, MSGF_COMMAND);
 	return 0;
 }
@@ -463,15 +497,19 @@ zmtp_props_parse(const uint8_t *data, size_t len,
 	size_t pos = 0;
 	while (pos < len) {
 		size_t nlen = data[pos++];
-		if (nlen == 0 || nlen > len - pos) return -EPROTO;
+		if (nlen == 0 || nlen > len - pos)
+			return -EPROTO;
 		const char *name = (const char *)data + pos;
 		pos += nlen;
-		if (len - pos < 4) return -EPROTO;
+		if (len - pos < 4)
+			return -EPROTO;
 		uint32_t vlen = get_be32(data + pos);
 		pos += 4;
-		if (vlen > INT32_MAX || vlen > len - pos) return -EPROTO;
+		if (vlen > INT32_MAX || vlen > len - pos)
+			return -EPROTO;
 		int rc = cb(arg, name, nlen, data + pos, vlen);
-		if (rc < 0) return rc;
+		if (rc < 0)
+			return rc;
 		pos += vlen;
 	}
 	return 0;
@@ -481,12 +519,15 @@ size_t
 zmtp_props_write(uint8_t *out, size_t cap, const char *name, const void *val, size_t vlen)
 {
 	size_t nlen = strlen(name);
-	if (nlen == 0 || nlen > UINT8_MAX || vlen > INT32_MAX) return 0;
+	if (nlen == 0 || nlen > UINT8_MAX || vlen > INT32_MAX)
+		return 0;
 	size_t need = 1 + nlen + 4 + vlen;
-	if (need > cap) return need;
+	if (need > cap)
+		return need;
 	out[0] = (uint8_t)nlen;
 	memcpy(out + 1, name, nlen);
 	put_be32(out + 1 + nlen, (uint32_t)vlen);
-	if (vlen > 0) memcpy(out + 1 + nlen + 4, val, vlen);
+	if (vlen > 0)
+		memcpy(out + 1 + nlen + 4, val, vlen);
 	return need;
 }

@@ -35,7 +35,8 @@ static void
 dist_promote(struct dist *d, struct pipe *p)
 {
 	pipe_array_swap(&d->pipes, dist_index(d, p), d->eligible++);
-	if (!d->more) pipe_array_swap(&d->pipes, dist_index(d, p), d->active++);
+	if (!d->more)
+		pipe_array_swap(&d->pipes, dist_index(d, p), d->active++);
 }
 
 void
@@ -60,7 +61,8 @@ dist_demote(struct dist *d, struct pipe *p, bool out)
 {
 	if (dist_index(d, p) < d->matching)
 		pipe_array_swap(&d->pipes, dist_index(d, p), --d->matching);
-	if (!out) return;
+	if (!out)
+		return;
 	if (dist_index(d, p) < d->active)
 		pipe_array_swap(&d->pipes, dist_index(d, p), --d->active);
 	if (dist_index(d, p) < d->eligible)
@@ -70,7 +72,8 @@ dist_demote(struct dist *d, struct pipe *p, bool out)
 void
 dist_terminated(struct dist *d, struct pipe *p)
 {
-	if (!pipe_array_contains(&d->pipes, p)) return;
+	if (!pipe_array_contains(&d->pipes, p))
+		return;
 	dist_demote(d, p, true);
 	pipe_array_erase(&d->pipes, p);
 }
@@ -104,7 +107,8 @@ bool
 dist_check_hwm(struct dist *d)
 {
 	for (uint32_t i = 0; i < d->matching; i++)
-		if (!pipe_check_write(d->pipes.items[i])) return false;
+		if (!pipe_check_write(d->pipes.items[i]))
+			return false;
 	return true;
 }
 
@@ -129,7 +133,8 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 		bool last = i == d->matching - 1;
 		struct msg c;
 		msg_init(&c);
-		if (!last) msg_copy(&c, m);
+		if (!last)
+			msg_copy(&c, m);
 		int rc = pipe_write(p, last ? m : &c);
 		if (rc == 0) {
 			sent++;
@@ -144,7 +149,8 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 		nomem = nomem || rc == -ENOMEM;
 		dist_demote(d, p, rc != -ENOMEM); /* another pipe moved to index i */
 	}
-	if (sent == 0 && nomem) return -ENOMEM;
+	if (sent == 0 && nomem)
+		return -ENOMEM;
 	if (!more) {
 		for (uint32_t i = 0; i < d->matching; i++)
 			pipe_flush(d->pipes.items[i]);
@@ -160,7 +166,8 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 int
 dist_send_to_all(struct dist *d, struct msg *m)
 {
-	if (!d->more) d->matching = d->active;
+	if (!d->more)
+		d->matching = d->active;
 	return dist_send_to_matching(d, m);
 }
 

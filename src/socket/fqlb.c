@@ -26,8 +26,10 @@ fqlb_probe(struct pipe *p)
 	struct msg m;
 	msg_init(&m);
 	int rc = pipe_write(p, &m);
-	if (rc == -ENOMEM) return rc;
-	if (rc == 0) pipe_flush(p);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc == 0)
+		pipe_flush(p);
 	return 0;
 }
 
@@ -35,9 +37,12 @@ int
 fqlb_attach(struct fqlb *x, struct pipe *p, bool probe)
 {
 	int rc = fq_reserve(&x->fq);
-	if (rc == 0) rc = lb_reserve(&x->lb);
-	if (rc == 0 && probe) rc = fqlb_probe(p);
-	if (rc < 0) return rc;
+	if (rc == 0)
+		rc = lb_reserve(&x->lb);
+	if (rc == 0 && probe)
+		rc = fqlb_probe(p);
+	if (rc < 0)
+		return rc;
 	fq_attach(&x->fq, p);
 	lb_attach(&x->lb, p);
 	return 0;

@@ -89,8 +89,9 @@ lb_send(struct lb *lb, struct msg *m, struct pipe **to)
 			return rc;
 		}
 		if (lb->more) {
-			/* The pipe is ending mid-message (HWM counts whole messages, so it
-			 * is not full): drop what it had and the rest of the message. */
+			/* The pipe is ending mid-message (HWM counts whole messages, so
+			 * it is not full): drop what it had and the rest of the message.
+			 */
 			pipe_rollback(p);
 			lb_deactivate(lb, lb->current);
 			lb->more = lb->dropping = more;

@@ -15,7 +15,8 @@ static int
 pub_init(struct socket *s)
 {
 	int rc = xpub_init(s);
-	if (rc == 0) ((struct xpub *)(void *)s)->is_pub = true;
+	if (rc == 0)
+		((struct xpub *)(void *)s)->is_pub = true;
 	return rc;
 }
 

@@ -77,15 +77,15 @@ pull_has_out(struct socket *s)
 }
 
 const struct socket_ops pull_socket_ops = {
-	.type = ZMQ_PULL,
-	.size = sizeof(struct pull),
-	.init = pull_init,
-	.fini = pull_fini,
-	.attach_pipe = pull_attach_pipe,
-	.send = pull_send,
-	.recv = pull_recv,
-	.has_in = pull_has_in,
-	.has_out = pull_has_out,
-	.read_activated = pull_read_activated,
-	.pipe_terminated = pull_pipe_terminated,
+        .type = ZMQ_PULL,
+        .size = sizeof(struct pull),
+        .init = pull_init,
+        .fini = pull_fini,
+        .attach_pipe = pull_attach_pipe,
+        .send = pull_send,
+        .recv = pull_recv,
+        .has_in = pull_has_in,
+        .has_out = pull_has_out,
+        .read_activated = pull_read_activated,
+        .pipe_terminated = pull_pipe_terminated,
 };

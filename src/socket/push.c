@@ -85,16 +85,16 @@ push_has_out(struct socket *s)
 }
 
 const struct socket_ops push_socket_ops = {
-	.type = ZMQ_PUSH,
-	.size = sizeof(struct push),
-	.init = push_init,
-	.fini = push_fini,
-	.attach_pipe = push_attach_pipe,
-	.send = push_send,
-	.recv = push_recv,
-	.has_in = push_has_in,
-	.has_out = push_has_out,
-	.write_activated = push_write_activated,
-	.rollback = push_rollback,
-	.pipe_terminated = push_pipe_terminated,
+        .type = ZMQ_PUSH,
+        .size = sizeof(struct push),
+        .init = push_init,
+        .fini = push_fini,
+        .attach_pipe = push_attach_pipe,
+        .send = push_send,
+        .recv = push_recv,
+        .has_in = push_has_in,
+        .has_out = push_has_out,
+        .write_activated = push_write_activated,
+        .rollback = push_rollback,
+        .pipe_terminated = push_pipe_terminated,
 };

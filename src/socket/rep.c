@@ -34,7 +34,8 @@ rep_init(struct socket *s)
 {
 	struct rep *r = REP(s);
 	r->env = zn_malloc(REP_ENV_MIN * sizeof *r->env);
-	if (!r->env) return -ENOMEM;
+	if (!r->env)
+		return -ENOMEM;
 	r->env_n = 0;
 	r->env_cap = REP_ENV_MIN;
 	fq_init(&r->fq);
@@ -70,7 +71,8 @@ rep_env_push(struct rep *r, struct msg *m)
 	if (r->env_n == r->env_cap) {
 		uint32_t cap = r->env_cap * 2;
 		struct msg *env = zn_realloc(r->env, cap * sizeof *env);
-		if (!env) return -ENOMEM;
+		if (!env)
+			return -ENOMEM;
 		r->env = env;
 		r->env_cap = cap;
 	}
@@ -86,7 +88,8 @@ static int
 rep_attach_pipe(struct socket *s, struct pipe *p)
 {
 	int rc = fq_reserve(&REP(s)->fq);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	fq_attach(&REP(s)->fq, p);
 	return 0;
 }
@@ -95,8 +98,10 @@ static void
 rep_pipe_terminated(struct socket *s, struct pipe *p)
 {
 	struct rep *r = REP(s);
-	if (r->reply_pipe == p) r->reply_pipe = NULL;
-	if (r->out == p) r->out = NULL;
+	if (r->reply_pipe == p)
+		r->reply_pipe = NULL;
+	if (r->out == p)
+		r->out = NULL;
 	fq_terminated(&r->fq, p);
 }
 
@@ -128,7 +133,8 @@ rep_recv_envelope(struct rep *r, struct msg *m)
 	for (;;) {
 		struct pipe *from;
 		int rc = fq_recv(&r->fq, m, &from);
-		if (rc < 0) return rc;
+		if (rc < 0)
+			return rc;
 		if (r->env_n > 0 && from != r->reply_pipe)
 			rep_env_clear(r); /* a part of a request whose pipe vanished */
 		r->reply_pipe = from;
@@ -147,7 +153,8 @@ rep_recv_envelope(struct rep *r, struct msg *m)
 			rep_skip_rest(r, m);
 			continue;
 		}
-		if (bottom) return 0;
+		if (bottom)
+			return 0;
 	}
 }
 
@@ -155,14 +162,17 @@ static int
 rep_recv(struct socket *s, struct msg *m)
 {
 	struct rep *r = REP(s);
-	if (r->sending_reply) return -EFSM;
+	if (r->sending_reply)
+		return -EFSM;
 	if (r->request_begins) {
 		int rc = rep_recv_envelope(r, m);
-		if (rc < 0) return rc;
+		if (rc < 0)
+			return rc;
 		r->request_begins = false;
 	}
 	int rc = fq_recv(&r->fq, m, NULL);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	if (!(m->flags & MSGF_MORE)) {
 		r->sending_reply = true;
 		r->request_begins = true;
@@ -178,7 +188,8 @@ rep_send_envelope(struct rep *r)
 {
 	struct pipe *p = r->reply_pipe;
 	r->out = NULL;
-	if (!p || !pipe_check_write(p)) return 0;
+	if (!p || !pipe_check_write(p))
+		return 0;
 	for (uint32_t i = 0; i < r->env_n; i++) {
 		struct msg c;
 		msg_init(&c);
@@ -198,10 +209,12 @@ static int
 rep_send(struct socket *s, struct msg *m)
 {
 	struct rep *r = REP(s);
-	if (!r->sending_reply) return -EFSM;
+	if (!r->sending_reply)
+		return -EFSM;
 	if (!r->reply_started) {
 		int rc = rep_send_envelope(r);
-		if (rc < 0) return rc;
+		if (rc < 0)
+			return rc;
 		r->reply_started = true;
 	}
 	bool more = (m->flags & MSGF_MORE) != 0;
@@ -222,7 +235,8 @@ rep_send(struct socket *s, struct msg *m)
 	msg_close(m); /* empty when it was written; dropped otherwise */
 	msg_init(m);
 	if (!more) {
-		if (r->out) pipe_flush(r->out);
+		if (r->out)
+			pipe_flush(r->out);
 		r->out = NULL;
 		rep_env_clear(r);
 		r->reply_started = false;
@@ -235,7 +249,8 @@ static void
 rep_rollback(struct socket *s)
 {
 	struct rep *r = REP(s);
-	if (r->out) pipe_rollback(r->out);
+	if (r->out)
+		pipe_rollback(r->out);
 	r->out = NULL;
 	r->reply_started = false;
 }
@@ -261,7 +276,8 @@ rep_setsockopt(struct socket *s, int option, const void *val, size_t len)
 	(void)len;
 	/* libzmq's REP is a ROUTER underneath and takes ROUTER's options (without
 	 * effect on a REP); the REQ ones are another type's. */
-	if (option == ZMQ_REQ_CORRELATE || option == ZMQ_REQ_RELAXED) return -EINVAL;
+	if (option == ZMQ_REQ_CORRELATE || option == ZMQ_REQ_RELAXED)
+		return -EINVAL;
 	return 1;
 }
 

@@ -60,7 +60,8 @@ static void
 req_pipe_terminated(struct socket *s, struct pipe *p)
 {
 	struct req *r = REQ(s);
-	if (r->reply_pipe == p) r->reply_pipe = NULL;
+	if (r->reply_pipe == p)
+		r->reply_pipe = NULL;
 	fqlb_terminated(&r->x, p);
 }
 
@@ -100,7 +101,8 @@ req_send_envelope(struct req *r)
 	r->reply_pipe = NULL;
 	if (r->base.options.req_correlate) {
 		uint32_t id = r->request_id + 1;
-		if ((rc = msg_init_buffer(&m, &id, sizeof id)) < 0) return rc;
+		if ((rc = msg_init_buffer(&m, &id, sizeof id)) < 0)
+			return rc;
 		msg_set_flags(&m, MSGF_MORE);
 		rc = lb_send(&r->x.lb, &m, &r->reply_pipe);
 		if (rc < 0) {
@@ -122,7 +124,8 @@ req_send(struct socket *s, struct msg *m)
 {
 	struct req *r = REQ(s);
 	if (r->receiving_reply) {
-		if (!s->options.req_relaxed) return -EFSM;
+		if (!s->options.req_relaxed)
+			return -EFSM;
 		/* ZMQ_REQ_RELAXED: abandon the request still waiting for its reply. */
 		r->receiving_reply = false;
 		r->message_begins = true;
@@ -130,7 +133,8 @@ req_send(struct socket *s, struct msg *m)
 	bool first = r->message_begins;
 	if (first) {
 		int rc = req_send_envelope(r);
-		if (rc < 0) return rc;
+		if (rc < 0)
+			return rc;
 		r->message_begins = false;
 		req_drop_input(r);
 	}
@@ -142,7 +146,8 @@ req_send(struct socket *s, struct msg *m)
 		lb_rollback(&r->x.lb);
 		r->message_begins = true;
 	}
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	if (!more) {
 		r->receiving_reply = true;
 		r->message_begins = true;
@@ -155,7 +160,8 @@ req_rollback(struct socket *s)
 {
 	struct req *r = REQ(s);
 	lb_rollback(&r->x.lb);
-	if (!r->receiving_reply) r->message_begins = true;
+	if (!r->receiving_reply)
+		r->message_begins = true;
 }
 
 /* req_recv_reply_pipe: the next part from the pipe the request went to; parts from
@@ -166,8 +172,10 @@ req_recv_reply_pipe(struct req *r, struct msg *m)
 	for (;;) {
 		struct pipe *from;
 		int rc = fq_recv(&r->x.fq, m, &from);
-		if (rc < 0) return rc;
-		if (from == r->reply_pipe) return 0;
+		if (rc < 0)
+			return rc;
+		if (from == r->reply_pipe)
+			return 0;
 		msg_close(m);
 		msg_init(m);
 	}
@@ -192,7 +200,8 @@ static bool
 req_check_id(struct req *r, struct msg *m)
 {
 	uint32_t id;
-	if (!(m->flags & MSGF_MORE) || msg_size(m) != sizeof id) return false;
+	if (!(m->flags & MSGF_MORE) || msg_size(m) != sizeof id)
+		return false;
 	memcpy(&id, msg_data(m), sizeof id);
 	return id == r->request_id;
 }
@@ -201,11 +210,13 @@ static int
 req_recv(struct socket *s, struct msg *m)
 {
 	struct req *r = REQ(s);
-	if (!r->receiving_reply) return -EFSM;
+	if (!r->receiving_reply)
+		return -EFSM;
 	while (r->message_begins) {
 		int rc;
 		if (s->options.req_correlate) {
-			if ((rc = req_recv_reply_pipe(r, m)) < 0) return rc;
+			if ((rc = req_recv_reply_pipe(r, m)) < 0)
+				return rc;
 			if (!req_check_id(r, m)) {
 				req_skip_rest(r, m);
 				continue;
@@ -213,7 +224,8 @@ req_recv(struct socket *s, struct msg *m)
 			msg_close(m);
 			msg_init(m);
 		}
-		if ((rc = req_recv_reply_pipe(r, m)) < 0) return rc;
+		if ((rc = req_recv_reply_pipe(r, m)) < 0)
+			return rc;
 		if (!(m->flags & MSGF_MORE) || msg_size(m) != 0) {
 			req_skip_rest(r, m);
 			continue;
@@ -223,7 +235,8 @@ req_recv(struct socket *s, struct msg *m)
 		r->message_begins = false;
 	}
 	int rc = req_recv_reply_pipe(r, m);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	if (!(m->flags & MSGF_MORE)) {
 		r->receiving_reply = false;
 		r->message_begins = true;
@@ -242,7 +255,8 @@ static bool
 req_has_out(struct socket *s)
 {
 	struct req *r = REQ(s);
-	if (r->receiving_reply && !s->options.req_relaxed) return false;
+	if (r->receiving_reply && !s->options.req_relaxed)
+		return false;
 	return lb_has_out(&r->x.lb);
 }
 

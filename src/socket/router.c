@@ -87,10 +87,12 @@ router_peer_is(struct router_peer *peer, const void *data, size_t len, uint32_t 
 static struct router_peer *
 router_map_find(struct router_map *map, const void *data, size_t len)
 {
-	if (map->n == 0) return NULL;
+	if (map->n == 0)
+		return NULL;
 	uint32_t hash = router_hash(data, len), mask = map->cap - 1;
 	for (uint32_t i = hash & mask; map->slots[i]; i = (i + 1) & mask)
-		if (router_peer_is(map->slots[i], data, len, hash)) return map->slots[i];
+		if (router_peer_is(map->slots[i], data, len, hash))
+			return map->slots[i];
 	return NULL;
 }
 
@@ -109,13 +111,16 @@ router_map_put(struct router_map *map, struct router_peer *peer)
 static int
 router_map_reserve(struct router_map *map)
 {
-	if ((map->n + 1) * 2 <= map->cap) return 0;
+	if ((map->n + 1) * 2 <= map->cap)
+		return 0;
 	uint32_t cap = map->cap ? map->cap * 2 : ROUTER_MAP_MIN;
 	struct router_peer **slots = zn_calloc(cap, sizeof *slots);
-	if (!slots) return -ENOMEM;
+	if (!slots)
+		return -ENOMEM;
 	struct router_map grown = {slots, cap, 0};
 	for (uint32_t i = 0; i < map->cap; i++)
-		if (map->slots[i]) router_map_put(&grown, map->slots[i]);
+		if (map->slots[i])
+			router_map_put(&grown, map->slots[i]);
 	zn_free(map->slots);
 	*map = grown;
 	return 0;
@@ -171,7 +176,8 @@ router_ignored_link(struct router *r, struct router_peer *peer)
 	peer->listed = false;
 	peer->prev = NULL;
 	peer->next = r->ignored;
-	if (r->ignored) r->ignored->prev = peer;
+	if (r->ignored)
+		r->ignored->prev = peer;
 	r->ignored = peer;
 }
 
@@ -182,7 +188,8 @@ router_ignored_unlink(struct router *r, struct router_peer *peer)
 		peer->prev->next = peer->next;
 	else
 		r->ignored = peer->next;
-	if (peer->next) peer->next->prev = peer->prev;
+	if (peer->next)
+		peer->next->prev = peer->prev;
 }
 
 static int
@@ -217,7 +224,8 @@ router_fini(struct socket *s)
 	struct router *r = ROUTER(s);
 	/* Every pipe has ended by now, so both are normally empty. */
 	for (uint32_t i = 0; i < r->map.cap; i++)
-		if (r->map.slots[i]) router_peer_free(r->map.slots[i]);
+		if (r->map.slots[i])
+			router_peer_free(r->map.slots[i]);
 	while (r->ignored) {
 		struct router_peer *peer = r->ignored;
 		r->ignored = peer->next;
@@ -259,10 +267,13 @@ router_attach_pipe(struct socket *s, struct pipe *p)
 	uint8_t gen[5];
 	struct msg id, gen_old;
 	int rc = fq_reserve(&r->fq);
-	if (rc == 0) rc = router_map_reserve(&r->map);
-	if (rc < 0) return rc;
+	if (rc == 0)
+		rc = router_map_reserve(&r->map);
+	if (rc < 0)
+		return rc;
 	struct router_peer *peer = zn_calloc(1, sizeof *peer);
-	if (!peer) return -ENOMEM;
+	if (!peer)
+		return -ENOMEM;
 	msg_init(&peer->id);
 	struct router_peer *old = NULL;
 	if (p->peer_rid_len) {
@@ -272,13 +283,16 @@ router_attach_pipe(struct socket *s, struct pipe *p)
 		router_generate_id(r, gen);
 		rc = msg_init_buffer(&id, gen, sizeof gen);
 	}
-	if (rc < 0) goto fail_id;
+	if (rc < 0)
+		goto fail_id;
 	bool handover = old && s->options.router_handover;
 	if (handover) {
 		router_generate_id(r, gen);
-		if ((rc = msg_init_buffer(&gen_old, gen, sizeof gen)) < 0) goto fail_gen;
+		if ((rc = msg_init_buffer(&gen_old, gen, sizeof gen)) < 0)
+			goto fail_gen;
 	}
-	if (s->options.probe_router && (rc = fqlb_probe(p)) < 0) goto fail_probe;
+	if (s->options.probe_router && (rc = fqlb_probe(p)) < 0)
+		goto fail_probe;
 	/* Nothing can fail from here on. */
 	peer->pipe = p;
 	router_peer_set_id(peer, &id);
@@ -290,12 +304,14 @@ router_attach_pipe(struct socket *s, struct pipe *p)
 		router_ignored_link(r, peer);
 		return 0;
 	}
-	if (handover) router_hand_over(r, old, &gen_old);
+	if (handover)
+		router_hand_over(r, old, &gen_old);
 	router_list(r, peer);
 	return 0;
 
 fail_probe:
-	if (handover) msg_close(&gen_old);
+	if (handover)
+		msg_close(&gen_old);
 fail_gen:
 	msg_close(&id);
 fail_id:
@@ -324,12 +340,14 @@ router_pipe_terminated(struct socket *s, struct pipe *p)
 {
 	struct router *r = ROUTER(s);
 	struct router_peer *peer = p->sock_data;
-	if (p == r->current_out) r->current_out = NULL; /* drop the rest of the message */
+	if (p == r->current_out)
+		r->current_out = NULL; /* drop the rest of the message */
 	if (p == r->current_in) {
 		r->current_in = NULL;
 		r->terminate_current_in = false;
 	}
-	if (!peer) return;
+	if (!peer)
+		return;
 	if (peer->listed) {
 		fq_terminated(&r->fq, p);
 		router_map_remove(&r->map, peer);
@@ -345,14 +363,16 @@ static void
 router_read_activated(struct socket *s, struct pipe *p)
 {
 	struct router_peer *peer = p->sock_data;
-	if (peer && peer->listed) fq_activated(&ROUTER(s)->fq, p);
+	if (peer && peer->listed)
+		fq_activated(&ROUTER(s)->fq, p);
 }
 
 /* router_end_in: a whole message was returned. */
 static void
 router_end_in(struct router *r)
 {
-	if (r->terminate_current_in && r->current_in) pipe_terminate(r->current_in, true);
+	if (r->terminate_current_in && r->current_in)
+		pipe_terminate(r->current_in, true);
 	r->terminate_current_in = false;
 	r->current_in = NULL;
 }
@@ -367,7 +387,8 @@ router_recv(struct socket *s, struct msg *m)
 	} else {
 		struct pipe *from;
 		int rc = fq_recv(&r->fq, m, &from);
-		if (rc < 0) return rc;
+		if (rc < 0)
+			return rc;
 		if (!r->more_in) {
 			/* A new message: the sender's id goes first, the part waits. */
 			struct router_peer *peer = from->sock_data;
@@ -375,14 +396,16 @@ router_recv(struct socket *s, struct msg *m)
 			r->has_prefetched = true;
 			msg_copy(m, &peer->id);
 			msg_set_flags(m, MSGF_MORE);
-			if (r->prefetched.meta) msg_set_metadata(m, r->prefetched.meta);
+			if (r->prefetched.meta)
+				msg_set_metadata(m, r->prefetched.meta);
 			r->current_in = from;
 			r->more_in = true;
 			return 0;
 		}
 	}
 	r->more_in = (m->flags & MSGF_MORE) != 0;
-	if (!r->more_in) router_end_in(r);
+	if (!r->more_in)
+		router_end_in(r);
 	return 0;
 }
 
@@ -402,7 +425,8 @@ router_route(struct router *r, struct msg *m)
 	struct router_peer *peer = router_map_find(&r->map, msg_data(m), msg_size(m));
 	bool mandatory = r->base.options.router_mandatory != 0;
 	r->current_out = NULL;
-	if (!peer) return mandatory ? -EHOSTUNREACH : 0;
+	if (!peer)
+		return mandatory ? -EHOSTUNREACH : 0;
 	if (!pipe_check_write(peer->pipe)) {
 		if (mandatory)
 			return router_pipe_closed(peer->pipe) ? -EHOSTUNREACH : -EAGAIN;
@@ -420,7 +444,8 @@ router_send(struct socket *s, struct msg *m)
 		/* The id frame. Alone (no part follows) it is ignored, as in libzmq. */
 		if (m->flags & MSGF_MORE) {
 			int rc = router_route(r, m);
-			if (rc < 0) return rc;
+			if (rc < 0)
+				return rc;
 			r->more_out = true;
 		}
 		msg_close(m);
@@ -448,7 +473,8 @@ router_send(struct socket *s, struct msg *m)
 	msg_close(m); /* empty when it was written; dropped otherwise */
 	msg_init(m);
 	r->more_out = more;
-	if (!more) r->current_out = NULL;
+	if (!more)
+		r->current_out = NULL;
 	return 0;
 }
 
@@ -456,7 +482,8 @@ static void
 router_rollback(struct socket *s)
 {
 	struct router *r = ROUTER(s);
-	if (r->current_out) pipe_rollback(r->current_out);
+	if (r->current_out)
+		pipe_rollback(r->current_out);
 	r->current_out = NULL;
 	r->more_out = false;
 }
@@ -474,9 +501,11 @@ router_has_out(struct socket *s)
 	struct router *r = ROUTER(s);
 	/* A ROUTER can always send (a message nobody can take is dropped), unless
 	 * ZMQ_ROUTER_MANDATORY makes it wait for a peer with room. */
-	if (!s->options.router_mandatory) return true;
+	if (!s->options.router_mandatory)
+		return true;
 	for (uint32_t i = 0; i < r->fq.pipes.n; i++)
-		if (pipe_check_write(r->fq.pipes.items[i])) return true;
+		if (pipe_check_write(r->fq.pipes.items[i]))
+			return true;
 	return false;
 }
 
@@ -491,7 +520,8 @@ router_setsockopt(struct socket *s, int option, const void *val, size_t len)
 		/* Raw mode (ZMQ_STREAM's ancestor, deprecated) is not built: refuse
 		 * to turn it on rather than ignore it. */
 		int on;
-		if (len != sizeof on) return -EINVAL;
+		if (len != sizeof on)
+			return -EINVAL;
 		memcpy(&on, val, sizeof on);
 		return on ? -ENOTSUP : 1;
 	}

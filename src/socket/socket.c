@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define container_of(p, type, member)                                                    \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 #define SOCKET_TIMER_LINGER 1
 
@@ -256,7 +257,8 @@ socket_term_endpoint(struct socket *s, const char *uri)
 		found++;
 	for (struct endpoint_rec **pp = &s->endpoints; *pp;) {
 		struct endpoint_rec *r = *pp;
-		bool match = strcmp(r->uri, uri) == 0 || (r->given && strcmp(r->given, uri) == 0);
+		bool match = strcmp(r->uri, uri) == 0 ||
+		             (r->given && strcmp(r->given, uri) == 0);
 		if (!match) {
 			pp = &r->next;
 			continue;
@@ -415,7 +417,8 @@ static void
 socket_hiccuped(void *sink, struct pipe *p)
 {
 	struct socket *s = sink;
-	if (s->ops->hiccuped) s->ops->hiccuped(s, p);
+	if (s->ops->hiccuped)
+		s->ops->hiccuped(s, p);
 }
 
 static void
@@ -448,10 +451,10 @@ socket_pipe_terminated(void *sink, struct pipe *p)
 }
 
 static const struct pipe_sink_ops socket_sink_ops = {
-	.read_activated = socket_read_activated,
-	.write_activated = socket_write_activated,
-	.hiccuped = socket_hiccuped,
-	.terminated = socket_pipe_terminated,
+        .read_activated = socket_read_activated,
+        .write_activated = socket_write_activated,
+        .hiccuped = socket_hiccuped,
+        .terminated = socket_pipe_terminated,
 };
 
 void
@@ -532,9 +535,9 @@ socket_destroy(struct own *o)
 }
 
 static const struct own_ops socket_own_ops = {
-	.process = socket_process,
-	.process_term = socket_process_term,
-	.destroy = socket_destroy,
+        .process = socket_process,
+        .process_term = socket_process_term,
+        .destroy = socket_destroy,
 };
 
 /* socket_free: the socket has terminated; give everything back. Reaper thread. */
@@ -584,8 +587,8 @@ socket_timer_event(void *arg, int id)
 }
 
 static const struct poll_handler_ops socket_reap_handler = {
-	.in_event = socket_reap_in_event,
-	.timer_event = socket_timer_event,
+        .in_event = socket_reap_in_event,
+        .timer_event = socket_timer_event,
 };
 
 void

@@ -58,17 +58,18 @@ struct socket_ops {
 
 /* An endpoint this socket bound or connected (for zmq_unbind / zmq_disconnect). */
 struct endpoint_rec {
-	char *uri;         /* as given, or resolved for a bind (ZMQ_LAST_ENDPOINT) */
-	char *given;       /* a bind's address as given, when it differs (a wildcard tcp port) */
+	char *uri;   /* as given, or resolved for a bind (ZMQ_LAST_ENDPOINT) */
+	char *given; /* a bind's address as given, when it differs (a wildcard tcp port)
+	              */
 	struct pipe *pipe; /* inproc connect: its pipe */
 	struct own *child; /* tcp/ipc: the listener (bind) or session (connect) */
 	bool bound;
-	bool pending;      /* inproc connect still waiting for its bind */
+	bool pending; /* inproc connect still waiting for its bind */
 	struct endpoint_rec *next;
 };
 
 #define SOCKET_TAG_ALIVE 0xbaddecafu
-#define SOCKET_TAG_DEAD 0xdeadbeefu
+#define SOCKET_TAG_DEAD  0xdeadbeefu
 
 struct socket {
 	struct own own;
@@ -83,8 +84,8 @@ struct socket {
 	bool rcvmore;
 	bool linger_timer;
 	int pipes_refused; /* pipes ended because attaching them failed, still ending */
-	struct reaper *reaper;          /* once closed */
-	struct poller *poller;          /* the reaper's, once closed */
+	struct reaper *reaper;           /* once closed */
+	struct poller *poller;           /* the reaper's, once closed */
 	struct poll_handle *reap_handle; /* allocated up front so reaping cannot fail */
 	/* Monitoring: events come from I/O threads, so the monitor socket is used
 	 * only under monitor_sync. */

@@ -69,8 +69,9 @@ socket_inproc_bind(struct socket *s, const char *uri, const char *name)
 {
 	struct ctx *ctx = s->own.obj.ctx;
 	ctx_lock_endpoints(ctx);
-	int rc = ctx_endpoint_add(ctx, name, &s->own, s->options.sndhwm, s->options.rcvhwm,
-	                          s->options.routing_id.data, s->options.routing_id.len);
+	int rc =
+	        ctx_endpoint_add(ctx, name, &s->own, s->options.sndhwm, s->options.rcvhwm,
+	                         s->options.routing_id.data, s->options.routing_id.len);
 	if (rc == 0)
 		inproc_take_pending(s, name);
 	ctx_unlock_endpoints(ctx);

@@ -85,15 +85,15 @@ st_resolve(struct socket *s, const char *scheme, const char *addr, bool bind,
 }
 
 static int
-st_resolve_tcp(const char *spec, bool ipv6, struct zn_sockaddr *addr, struct zn_sockaddr *src,
-               bool *has_src)
+st_resolve_tcp(const char *spec, bool ipv6, struct zn_sockaddr *addr,
+               struct zn_sockaddr *src, bool *has_src)
 {
 	return address_tcp(spec, false, ipv6, addr, src, has_src);
 }
 
 static int
-st_resolve_ipc(const char *spec, bool ipv6, struct zn_sockaddr *addr, struct zn_sockaddr *src,
-               bool *has_src)
+st_resolve_ipc(const char *spec, bool ipv6, struct zn_sockaddr *addr,
+               struct zn_sockaddr *src, bool *has_src)
 {
 	(void)ipv6;
 	(void)src;
@@ -102,8 +102,8 @@ st_resolve_ipc(const char *spec, bool ipv6, struct zn_sockaddr *addr, struct zn_
 }
 
 static int
-st_resolve_shm(const char *spec, bool ipv6, struct zn_sockaddr *addr, struct zn_sockaddr *src,
-               bool *has_src)
+st_resolve_shm(const char *spec, bool ipv6, struct zn_sockaddr *addr,
+               struct zn_sockaddr *src, bool *has_src)
 {
 	(void)ipv6;
 	(void)src;
@@ -136,8 +136,8 @@ socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
 	}
 	struct listener *l;
 	rc = listener_new(&l, io, &s->own, &s->options, &sa, is_tcp,
-	                  strcmp(scheme, "shm") == 0, dir[0] ? dir : NULL,
-	                  &s->monitor, resolved, 256);
+	                  strcmp(scheme, "shm") == 0, dir[0] ? dir : NULL, &s->monitor,
+	                  resolved, 256);
 	if (rc < 0) {
 		socket_monitor_event(s, ZMQ_EVENT_BIND_FAILED, -rc, uri);
 		if (dir[0])
@@ -181,16 +181,20 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 	char *u = st_strdup(uri);
 	struct session *sess = NULL;
 	struct pipe *pipe = NULL;
-	if (!r || !u || session_new(&sess, io, &s->own, &s->options, uri, &s->monitor) < 0) {
+	if (!r || !u ||
+	    session_new(&sess, io, &s->own, &s->options, uri, &s->monitor) < 0) {
 		zn_free(r);
 		zn_free(u);
 		return -ENOMEM;
 	}
 	session_set_connect(sess, (size_t)(addr - uri), is_tcp, shm,
-	                    is_tcp ? st_resolve_tcp : shm ? st_resolve_shm : st_resolve_ipc);
+	                    is_tcp ? st_resolve_tcp
+	                    : shm  ? st_resolve_shm
+	                           : st_resolve_ipc);
 	s->options.connect_routing_id.len = 0; /* it named this connection only */
 	if (!options_pipe_per_connection(&s->options)) {
-		/* The pipe exists before the connection: messages queue until it is up. */
+		/* The pipe exists before the connection: messages queue until it is up.
+		 */
 		struct object *parents[2] = {&s->own.obj, session_object(sess)};
 		int64_t hwm[2] = {s->options.sndhwm, s->options.rcvhwm};
 		struct pipe *pp[2];

@@ -11,12 +11,12 @@ extern const struct socket_ops pair_socket_ops, pub_socket_ops, sub_socket_ops,
         stream_socket_ops;
 
 const struct socket_ops *const socket_types[] = {
-	[ZMQ_PAIR] = &pair_socket_ops,     [ZMQ_PUB] = &pub_socket_ops,
-	[ZMQ_SUB] = &sub_socket_ops,       [ZMQ_REQ] = &req_socket_ops,
-	[ZMQ_REP] = &rep_socket_ops,       [ZMQ_DEALER] = &dealer_socket_ops,
-	[ZMQ_ROUTER] = &router_socket_ops, [ZMQ_PULL] = &pull_socket_ops,
-	[ZMQ_PUSH] = &push_socket_ops,     [ZMQ_XPUB] = &xpub_socket_ops,
-	[ZMQ_XSUB] = &xsub_socket_ops,     [ZMQ_STREAM] = &stream_socket_ops,
+        [ZMQ_PAIR] = &pair_socket_ops,     [ZMQ_PUB] = &pub_socket_ops,
+        [ZMQ_SUB] = &sub_socket_ops,       [ZMQ_REQ] = &req_socket_ops,
+        [ZMQ_REP] = &rep_socket_ops,       [ZMQ_DEALER] = &dealer_socket_ops,
+        [ZMQ_ROUTER] = &router_socket_ops, [ZMQ_PULL] = &pull_socket_ops,
+        [ZMQ_PUSH] = &push_socket_ops,     [ZMQ_XPUB] = &xpub_socket_ops,
+        [ZMQ_XSUB] = &xsub_socket_ops,     [ZMQ_STREAM] = &stream_socket_ops,
 };
 
 const size_t socket_types_count = sizeof socket_types / sizeof socket_types[0];

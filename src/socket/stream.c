@@ -199,16 +199,16 @@ stream_rollback(struct socket *s)
 }
 
 const struct socket_ops stream_socket_ops = {
-	.type = ZMQ_STREAM,
-	.size = sizeof(struct stream),
-	.init = stream_init,
-	.fini = stream_fini,
-	.attach_pipe = stream_attach_pipe,
-	.send = stream_send,
-	.recv = stream_recv,
-	.has_in = stream_has_in,
-	.has_out = stream_has_out,
-	.read_activated = stream_read_activated,
-	.pipe_terminated = stream_pipe_terminated,
-	.rollback = stream_rollback,
+        .type = ZMQ_STREAM,
+        .size = sizeof(struct stream),
+        .init = stream_init,
+        .fini = stream_fini,
+        .attach_pipe = stream_attach_pipe,
+        .send = stream_send,
+        .recv = stream_recv,
+        .has_in = stream_has_in,
+        .has_out = stream_has_out,
+        .read_activated = stream_read_activated,
+        .pipe_terminated = stream_pipe_terminated,
+        .rollback = stream_rollback,
 };

@@ -14,7 +14,8 @@ static int
 sub_init(struct socket *s)
 {
 	int rc = xsub_init(s);
-	if (rc == 0) ((struct xsub *)(void *)s)->filter = true;
+	if (rc == 0)
+		((struct xsub *)(void *)s)->filter = true;
 	return rc;
 }
 
@@ -23,16 +24,21 @@ sub_init(struct socket *s)
 static int
 sub_setsockopt(struct socket *s, int option, const void *val, size_t len)
 {
-	if (option != ZMQ_SUBSCRIBE && option != ZMQ_UNSUBSCRIBE) return 1;
-	if (!val && len) return -EINVAL;
+	if (option != ZMQ_SUBSCRIBE && option != ZMQ_UNSUBSCRIBE)
+		return 1;
+	if (!val && len)
+		return -EINVAL;
 	struct msg m;
 	int rc = msg_init_size(&m, len + 1);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	uint8_t *d = msg_data(&m);
 	d[0] = option == ZMQ_SUBSCRIBE;
-	if (len) memcpy(d + 1, val, len);
+	if (len)
+		memcpy(d + 1, val, len);
 	rc = xsub_send(s, &m);
-	if (rc < 0) msg_close(&m);
+	if (rc < 0)
+		msg_close(&m);
 	return rc;
 }
 

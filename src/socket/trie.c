@@ -47,7 +47,8 @@ node_slot(struct trie_node *n, unsigned i)
 static struct trie_node *
 node_child(const struct trie_node *n, uint8_t c)
 {
-	if (n->count == 0 || c < n->min || c - n->min >= n->count) return NULL;
+	if (n->count == 0 || c < n->min || c - n->min >= n->count)
+		return NULL;
 	return n->count == 1 ? n->next.one : n->next.table[c - n->min];
 }
 
@@ -57,7 +58,8 @@ node_first_child(struct trie_node *n, unsigned from)
 {
 	for (unsigned i = from; i < n->count; i++) {
 		struct trie_node *ch = *node_slot(n, i);
-		if (ch) return ch;
+		if (ch)
+			return ch;
 	}
 	return NULL;
 }
@@ -78,7 +80,8 @@ node_add_child(struct trie_node *n, uint8_t c, struct trie_node *ch)
 		unsigned hi = c > n->min + n->count - 1u ? c : n->min + n->count - 1u;
 		unsigned count = hi - lo + 1;
 		struct trie_node **table = zn_calloc(count, sizeof *table);
-		if (!table) return -ENOMEM;
+		if (!table)
+			return -ENOMEM;
 		unsigned shift = n->min - lo;
 		if (n->count == 1) {
 			table[shift] = n->next.one;
@@ -103,7 +106,8 @@ node_remove_child(struct trie_node *n, uint8_t c)
 {
 	*node_slot(n, (unsigned)(c - n->min)) = NULL;
 	if (--n->live == 0) {
-		if (n->count > 1) zn_free(n->next.table);
+		if (n->count > 1)
+			zn_free(n->next.table);
 		n->next.one = NULL;
 		n->count = 0;
 	}
@@ -112,7 +116,8 @@ node_remove_child(struct trie_node *n, uint8_t c)
 static void
 node_free(struct trie_node *n)
 {
-	if (n->count > 1) zn_free(n->next.table);
+	if (n->count > 1)
+		zn_free(n->next.table);
 	zn_free(n->owners);
 	zn_free(n);
 }
@@ -147,11 +152,13 @@ trie_make(struct trie *t, const uint8_t *prefix, size_t len, struct trie_node **
 {
 	if (len > t->prefix_cap) {
 		uint8_t *buf = zn_realloc(t->prefix, len);
-		if (!buf) return -ENOMEM;
+		if (!buf)
+			return -ENOMEM;
 		t->prefix = buf;
 		t->prefix_cap = len;
 	}
-	if (!t->root && !(t->root = zn_calloc(1, sizeof *t->root))) return -ENOMEM;
+	if (!t->root && !(t->root = zn_calloc(1, sizeof *t->root)))
+		return -ENOMEM;
 	struct trie_node *n = t->root;
 	for (size_t i = 0; i < len; i++) {
 		struct trie_node *ch = node_child(n, prefix[i]);
@@ -180,7 +187,8 @@ static int
 trie_walk(struct trie *t, trie_visit *visit, void *arg, bool free_all)
 {
 	struct trie_node *n = t->root;
-	if (!n) return 0;
+	if (!n)
+		return 0;
 	size_t depth = 0;
 	int rc = visit ? visit(n, 0, t, arg) : 0;
 	unsigned from = 0;
@@ -193,7 +201,8 @@ trie_walk(struct trie *t, trie_visit *visit, void *arg, bool free_all)
 			rc = visit ? visit(n, depth, t, arg) : 0;
 			continue;
 		}
-		if (n == t->root) break;
+		if (n == t->root)
+			break;
 		struct trie_node *p = n->parent;
 		from = (unsigned)(n->byte - p->min) + 1;
 		if (free_all || (n->refs == 0 && n->live == 0)) {
@@ -225,7 +234,8 @@ trie_add(struct trie *t, const void *prefix, size_t len)
 {
 	struct trie_node *n;
 	int rc = trie_make(t, prefix, len, &n);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	if (n->refs == UINT32_MAX)
 		return 0; /* four billion copies of one subscription: count no further */
 	return ++n->refs == 1;
@@ -235,8 +245,10 @@ int
 trie_rm(struct trie *t, const void *prefix, size_t len)
 {
 	struct trie_node *n = trie_find(t, prefix, len);
-	if (!n || n->refs == 0) return -ENOENT;
-	if (--n->refs > 0) return 0;
+	if (!n || n->refs == 0)
+		return -ENOENT;
+	if (--n->refs > 0)
+		return 0;
 	trie_prune(t, n);
 	return 1;
 }
@@ -247,8 +259,10 @@ trie_check(const struct trie *t, const void *data, size_t size)
 	const uint8_t *d = data;
 	const struct trie_node *n = t->root;
 	for (size_t i = 0; n; i++) {
-		if (n->refs > 0) return true;
-		if (i == size) break;
+		if (n->refs > 0)
+			return true;
+		if (i == size)
+			break;
 		n = node_child(n, d[i]);
 	}
 	return false;
@@ -263,7 +277,8 @@ static int
 apply_visit(struct trie_node *n, size_t depth, struct trie *t, void *arg)
 {
 	struct apply_ctx *a = arg;
-	if (n->refs == 0) return 0;
+	if (n->refs == 0)
+		return 0;
 	return a->fn(depth ? t->prefix : NULL, depth, a->arg);
 }
 
@@ -316,9 +331,11 @@ trie_add_owner(struct trie *t, const void *prefix, size_t len, void *owner)
 {
 	struct trie_node *n;
 	int rc = trie_make(t, prefix, len, &n);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	uint32_t pos;
-	if (owners_find(n, owner, &pos)) return 0;
+	if (owners_find(n, owner, &pos))
+		return 0;
 	if (n->refs == n->owners_cap) {
 		uint32_t cap = n->owners_cap ? n->owners_cap * 2 : 1;
 		void **owners = cap > n->owners_cap
@@ -342,9 +359,11 @@ trie_rm_owner(struct trie *t, const void *prefix, size_t len, void *owner)
 {
 	struct trie_node *n = trie_find(t, prefix, len);
 	uint32_t pos;
-	if (!n || !owners_find(n, owner, &pos)) return -ENOENT;
+	if (!n || !owners_find(n, owner, &pos))
+		return -ENOENT;
 	owners_erase(n, pos);
-	if (n->refs > 0) return 0;
+	if (n->refs > 0)
+		return 0;
 	trie_prune(t, n);
 	return 1;
 }
@@ -358,7 +377,8 @@ trie_match(const struct trie *t, const void *data, size_t size, trie_owner_fn *f
 	for (size_t i = 0; n; i++) {
 		for (uint32_t k = 0; k < n->refs; k++)
 			fn(n->owners[k], arg);
-		if (i == size) break;
+		if (i == size)
+			break;
 		n = node_child(n, d[i]);
 	}
 }
@@ -375,7 +395,8 @@ rm_all_visit(struct trie_node *n, size_t depth, struct trie *t, void *arg)
 {
 	struct rm_all_ctx *r = arg;
 	uint32_t pos;
-	if (!owners_find(n, r->owner, &pos)) return 0;
+	if (!owners_find(n, r->owner, &pos))
+		return 0;
 	owners_erase(n, pos);
 	if (r->fn && (!r->only_last || n->refs == 0))
 		r->fn(depth ? t->prefix : NULL, depth, r->arg);

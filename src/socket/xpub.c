@@ -75,7 +75,8 @@ xpub_note_push(struct xpub *x, struct msg *m, struct pipe *p)
 		uint32_t cap = x->notes_cap ? x->notes_cap * 2 : 16;
 		struct xpub_note *notes =
 		        cap > x->notes_cap ? zn_malloc(cap * sizeof *notes) : NULL;
-		if (!notes) return -ENOMEM;
+		if (!notes)
+			return -ENOMEM;
 		for (uint32_t i = 0; i < x->notes_len; i++)
 			notes[i] = x->notes[(x->notes_head + i) % x->notes_cap];
 		zn_free(x->notes);
@@ -95,7 +96,8 @@ xpub_note_push(struct xpub *x, struct msg *m, struct pipe *p)
 static void
 xpub_note(struct xpub *x, struct msg *m, struct pipe *p)
 {
-	if (x->is_pub || xpub_note_push(x, m, p) < 0) msg_close(m);
+	if (x->is_pub || xpub_note_push(x, m, p) < 0)
+		msg_close(m);
 }
 
 /* xpub_note_unsub: a trie_fn queueing "unsubscribed from prefix" for the XPUB. */
@@ -108,7 +110,8 @@ xpub_note_unsub(const uint8_t *prefix, size_t len, void *arg)
 		return 0; /* no memory: the application misses this note */
 	uint8_t *d = msg_data(&m);
 	d[0] = 0;
-	if (len) memcpy(d + 1, prefix, len);
+	if (len)
+		memcpy(d + 1, prefix, len);
 	xpub_note(x, &m, NULL);
 	return 0;
 }
@@ -117,10 +120,12 @@ static int
 xpub_recv(struct socket *s, struct msg *m)
 {
 	struct xpub *x = XPUB(s);
-	if (x->notes_len == 0) return -EAGAIN;
+	if (x->notes_len == 0)
+		return -EAGAIN;
 	struct xpub_note *n = &x->notes[x->notes_head];
 	memcpy(m, &n->msg, sizeof *m);
-	if (xpub_manual(x)) x->last_pipe = n->pipe;
+	if (xpub_manual(x))
+		x->last_pipe = n->pipe;
 	x->notes_head = (x->notes_head + 1) % x->notes_cap;
 	x->notes_len--;
 	return 0;
@@ -190,9 +195,11 @@ xpub_attach_pipe(struct socket *s, struct pipe *p)
 	const struct options_blob *w = &s->options.xpub_welcome;
 	struct msg welcome;
 	int rc = dist_reserve(&x->dist);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	msg_init(&welcome);
-	if (w->len && (rc = msg_init_buffer(&welcome, w->data, w->len)) < 0) return rc;
+	if (w->len && (rc = msg_init_buffer(&welcome, w->data, w->len)) < 0)
+		return rc;
 	dist_attach(&x->dist, p);
 	if (w->len) {
 		if (pipe_write(p, &welcome) == 0)
@@ -218,9 +225,11 @@ xpub_pipe_terminated(struct socket *s, struct pipe *p)
 	}
 	for (uint32_t i = 0; i < x->notes_len; i++) {
 		struct xpub_note *n = &x->notes[(x->notes_head + i) % x->notes_cap];
-		if (n->pipe == p) n->pipe = NULL;
+		if (n->pipe == p)
+			n->pipe = NULL;
 	}
-	if (x->last_pipe == p) x->last_pipe = NULL;
+	if (x->last_pipe == p)
+		x->last_pipe = NULL;
 	dist_terminated(&x->dist, p);
 }
 
@@ -241,11 +250,14 @@ xpub_send(struct socket *s, struct msg *m)
 		dist_unmatch(&x->dist);
 		trie_match(&x->subs, msg_data(m), msg_size(m), xpub_mark_matching,
 		           &x->dist);
-		if (s->options.invert_matching) dist_reverse_match(&x->dist);
+		if (s->options.invert_matching)
+			dist_reverse_match(&x->dist);
 	}
-	if (s->options.xpub_nodrop && !dist_check_hwm(&x->dist)) return -EAGAIN;
+	if (s->options.xpub_nodrop && !dist_check_hwm(&x->dist))
+		return -EAGAIN;
 	int rc = dist_send_to_matching(&x->dist, m);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	x->more_send = more;
 	return 0;
 }
@@ -272,9 +284,11 @@ static int
 xpub_int_flag(const void *val, size_t len, bool *out)
 {
 	int v;
-	if (!val || len != sizeof v) return -EINVAL;
+	if (!val || len != sizeof v)
+		return -EINVAL;
 	memcpy(&v, val, sizeof v);
-	if (v < 0) return -EINVAL;
+	if (v < 0)
+		return -EINVAL;
 	*out = v != 0;
 	return 0;
 }
@@ -288,13 +302,15 @@ xpub_setsockopt(struct socket *s, int option, const void *val, size_t len)
 	switch (option) {
 	case ZMQ_XPUB_VERBOSE:
 	case ZMQ_XPUB_VERBOSER:
-		if ((rc = xpub_int_flag(val, len, &on)) < 0) return rc;
+		if ((rc = xpub_int_flag(val, len, &on)) < 0)
+			return rc;
 		x->verbose_subs = on;
 		x->verbose_unsubs = option == ZMQ_XPUB_VERBOSER && on;
 		return 0;
 	case ZMQ_XPUB_NODROP:
 	case ZMQ_XPUB_MANUAL:
-		if ((rc = xpub_int_flag(val, len, &on)) < 0) return rc;
+		if ((rc = xpub_int_flag(val, len, &on)) < 0)
+			return rc;
 		if (option == ZMQ_XPUB_NODROP)
 			s->options.xpub_nodrop = on;
 		else
@@ -302,8 +318,10 @@ xpub_setsockopt(struct socket *s, int option, const void *val, size_t len)
 		return 0;
 	case ZMQ_SUBSCRIBE:
 	case ZMQ_UNSUBSCRIBE:
-		if (!xpub_manual(x) || (!val && len)) return -EINVAL;
-		if (!x->last_pipe) return 0;
+		if (!xpub_manual(x) || (!val && len))
+			return -EINVAL;
+		if (!x->last_pipe)
+			return 0;
 		if (option == ZMQ_SUBSCRIBE) {
 			rc = trie_add_owner(&x->subs, val, len, x->last_pipe);
 			return rc < 0 ? rc : 0;

@@ -58,12 +58,15 @@ xsub_send_sub(const uint8_t *prefix, size_t len, void *arg)
 {
 	struct msg m;
 	int rc = msg_init_size(&m, len + 1);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	uint8_t *d = msg_data(&m);
 	d[0] = 1;
-	if (len) memcpy(d + 1, prefix, len);
+	if (len)
+		memcpy(d + 1, prefix, len);
 	rc = pipe_write(arg, &m);
-	if (rc < 0) msg_close(&m);
+	if (rc < 0)
+		msg_close(&m);
 	return rc == -ENOMEM ? rc : 0;
 }
 
@@ -72,8 +75,10 @@ xsub_attach_pipe(struct socket *s, struct pipe *p)
 {
 	struct xsub *x = XSUB(s);
 	int rc = fq_reserve(&x->fq);
-	if (rc == 0) rc = dist_reserve(&x->dist);
-	if (rc == 0) rc = trie_apply(&x->subs, xsub_send_sub, p);
+	if (rc == 0)
+		rc = dist_reserve(&x->dist);
+	if (rc == 0)
+		rc = trie_apply(&x->subs, xsub_send_sub, p);
 	if (rc < 0)
 		return rc; /* the socket ends the pipe; what was written is harmless */
 	fq_attach(&x->fq, p);
@@ -104,7 +109,8 @@ xsub_pipe_terminated(struct socket *s, struct pipe *p)
 void
 xsub_hiccuped(struct socket *s, struct pipe *p)
 {
-	if (trie_apply(&XSUB(s)->subs, xsub_send_sub, p) == 0) pipe_flush(p);
+	if (trie_apply(&XSUB(s)->subs, xsub_send_sub, p) == 0)
+		pipe_flush(p);
 }
 
 /* Sending. */
@@ -119,7 +125,8 @@ xsub_send(struct socket *s, struct msg *m)
 	if (size == 0 || d[0] > 1)
 		return dist_send_to_all(&x->dist, m); /* upstream data */
 	if (d[0] == 1) {
-		if ((rc = trie_add(&x->subs, d + 1, size - 1)) < 0) return rc;
+		if ((rc = trie_add(&x->subs, d + 1, size - 1)) < 0)
+			return rc;
 		/* Repeats go upstream too: an XPUB may want to see them (verbose). */
 		if ((rc = dist_send_to_all(&x->dist, m)) < 0)
 			(void)trie_rm(&x->subs, d + 1, size - 1);
@@ -160,7 +167,8 @@ xsub_drop(struct xsub *x, struct msg *m)
 	while (more) {
 		struct msg part;
 		msg_init(&part);
-		if (fq_recv(&x->fq, &part, NULL) < 0) break;
+		if (fq_recv(&x->fq, &part, NULL) < 0)
+			break;
 		more = (part.flags & MSGF_MORE) != 0;
 		msg_close(&part);
 	}
@@ -181,16 +189,19 @@ static bool
 xsub_fetch(struct xsub *x)
 {
 	bool conflate = x->base.options.conflate != 0;
-	if (x->has_next && !conflate) return true;
+	if (x->has_next && !conflate)
+		return true;
 	for (int n = 0; !conflate || n < XSUB_CONFLATE_BATCH; n++) {
 		struct msg m;
 		msg_init(&m);
-		if (fq_recv(&x->fq, &m, NULL) < 0) break;
+		if (fq_recv(&x->fq, &m, NULL) < 0)
+			break;
 		if (conflate)
 			msg_clear_flags(&m, MSGF_MORE); /* as libzmq: parts stand alone */
 		if (xsub_match(x, &m)) {
 			xsub_keep(x, &m);
-			if (!conflate) return true;
+			if (!conflate)
+				return true;
 		} else if (conflate) {
 			msg_close(&m);
 		} else {
@@ -204,14 +215,16 @@ int
 xsub_recv(struct socket *s, struct msg *m)
 {
 	struct xsub *x = XSUB(s);
-	if (!x->filter) return fq_recv(&x->fq, m, NULL);
+	if (!x->filter)
+		return fq_recv(&x->fq, m, NULL);
 	if (x->more_recv) {
 		/* The rest of a message whose first part matched. */
 		int rc = fq_recv(&x->fq, m, NULL);
 		x->more_recv = rc == 0 && (m->flags & MSGF_MORE);
 		return rc;
 	}
-	if (!xsub_fetch(x)) return -EAGAIN;
+	if (!xsub_fetch(x))
+		return -EAGAIN;
 	memcpy(m, &x->next, sizeof *m);
 	msg_init(&x->next);
 	x->has_next = false;
@@ -223,7 +236,8 @@ bool
 xsub_has_in(struct socket *s)
 {
 	struct xsub *x = XSUB(s);
-	if (!x->filter) return fq_has_in(&x->fq);
+	if (!x->filter)
+		return fq_has_in(&x->fq);
 	return x->more_recv || xsub_fetch(x);
 }
 

@@ -38,12 +38,15 @@ parse_port(const char *s, size_t n, bool star_ok, unsigned *port)
 		*port = 0;
 		return star_ok ? 0 : -EINVAL;
 	}
-	if (n == 0 || n > 5) return -EINVAL;
+	if (n == 0 || n > 5)
+		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i])) return -EINVAL;
+		if (!isdigit((unsigned char)s[i]))
+			return -EINVAL;
 		v = v * 10 + (unsigned)(s[i] - '0');
 	}
-	if (v > 65535) return -EINVAL;
+	if (v > 65535)
+		return -EINVAL;
 	*port = v;
 	return 0;
 }
@@ -59,8 +62,10 @@ parse_hostport(const char *s, size_t n, bool star_ok, struct hostport *hp)
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
-		if (s[i] == ':') colon = s + i;
-	if (!colon) return -EINVAL;
+		if (s[i] == ':')
+			colon = s + i;
+	if (!colon)
+		return -EINVAL;
 	if ((rc = parse_port(colon + 1, (size_t)(s + n - colon - 1), star_ok,
 	                     &hp->port)) < 0)
 		return rc;
@@ -68,11 +73,13 @@ parse_hostport(const char *s, size_t n, bool star_ok, struct hostport *hp)
 	if (hl == 0) /* libzmq looks "" up as an interface on bind: ENODEV */
 		return star_ok ? -ENODEV : -EINVAL;
 	if (h[0] == '[' || h[hl - 1] == ']') {
-		if (hl < 2 || h[0] != '[' || h[hl - 1] != ']') return -EINVAL;
+		if (hl < 2 || h[0] != '[' || h[hl - 1] != ']')
+			return -EINVAL;
 		h++;
 		hl -= 2;
 	}
-	if (hl == 0 || hl >= sizeof hp->host) return -EINVAL;
+	if (hl == 0 || hl >= sizeof hp->host)
+		return -EINVAL;
 	memcpy(hp->host, h, hl);
 	hp->host[hl] = '\0';
 	return 0;
@@ -102,13 +109,16 @@ parse_tcp(const char *spec, bool bind, struct tcp_parts *p)
 
 	p->has_src = semi != NULL;
 	if (semi) {
-		if (bind) return -EINVAL;
+		if (bind)
+			return -EINVAL;
 		rc = parse_hostport(spec, (size_t)(semi - spec), true, &p->src);
-		if (rc < 0) return rc;
+		if (rc < 0)
+			return rc;
 	}
 	if (!bind) {
 		const char *colon = strrchr(dst, ':');
-		if (!colon || !host_chars_ok(dst, (size_t)(colon - dst))) return -EINVAL;
+		if (!colon || !host_chars_ok(dst, (size_t)(colon - dst)))
+			return -EINVAL;
 	}
 	return parse_hostport(dst, dn, bind, &p->dst);
 }
@@ -135,10 +145,13 @@ resolve_local(const char *host, bool ipv6, struct zn_sockaddr *out)
 	}
 	/* A numeric address first: it is the common case and needs no interface list. */
 	rc = zn_resolve_host(host, ipv6, true, out);
-	if (rc == 0) return 0;
+	if (rc == 0)
+		return 0;
 	int irc = zn_resolve_interface(host, ipv6, out);
-	if (irc != -ENODEV) return irc;
-	if (rc == -EINVAL || rc == -ENOMEM) return rc;
+	if (irc != -ENODEV)
+		return irc;
+	if (rc == -EINVAL || rc == -ENOMEM)
+		return rc;
 	return -ENODEV;
 }
 
@@ -148,7 +161,8 @@ static int
 resolve_remote(const char *host, bool ipv6, struct zn_sockaddr *out)
 {
 	int rc = zn_resolve_host(host, ipv6, false, out);
-	if (rc == 0 || rc == -EINVAL || rc == -ENOMEM) return rc;
+	if (rc == 0 || rc == -EINVAL || rc == -ENOMEM)
+		return rc;
 	return -EHOSTUNREACH;
 }
 
@@ -160,16 +174,21 @@ address_tcp(const char *spec, bool bind, bool ipv6, struct zn_sockaddr *addr,
 	struct zn_sockaddr s;
 	int rc;
 
-	if (has_src) *has_src = false;
-	if ((rc = parse_tcp(spec, bind, &p)) < 0) return rc;
-	if (p.has_src && (!src || !has_src)) return -EINVAL;
+	if (has_src)
+		*has_src = false;
+	if ((rc = parse_tcp(spec, bind, &p)) < 0)
+		return rc;
+	if (p.has_src && (!src || !has_src))
+		return -EINVAL;
 	if (p.has_src) {
-		if ((rc = resolve_local(p.src.host, ipv6, &s)) < 0) return rc;
+		if ((rc = resolve_local(p.src.host, ipv6, &s)) < 0)
+			return rc;
 		zn_sockaddr_set_port(&s, (uint16_t)p.src.port);
 	}
 	rc = bind ? resolve_local(p.dst.host, ipv6, addr)
 	          : resolve_remote(p.dst.host, ipv6, addr);
-	if (rc < 0) return rc;
+	if (rc < 0)
+		return rc;
 	zn_sockaddr_set_port(addr, (uint16_t)p.dst.port);
 	if (p.has_src) {
 		*src = s;
@@ -191,9 +210,12 @@ address_ipc(const char *spec, struct zn_sockaddr *addr, bool *wildcard)
 	const size_t off = offsetof(struct sockaddr_un, sun_path);
 	size_t n = strlen(spec);
 
-	if (wildcard) *wildcard = false;
-	if (n == 0 || (n == 1 && spec[0] == '@')) return -EINVAL;
-	if (n >= sizeof addr->u.un.sun_path) return -ENAMETOOLONG;
+	if (wildcard)
+		*wildcard = false;
+	if (n == 0 || (n == 1 && spec[0] == '@'))
+		return -EINVAL;
+	if (n >= sizeof addr->u.un.sun_path)
+		return -ENAMETOOLONG;
 	memset(addr, 0, sizeof *addr);
 	addr->u.un.sun_family = AF_UNIX;
 	memcpy(addr->u.un.sun_path, spec, n);
@@ -203,7 +225,8 @@ address_ipc(const char *spec, struct zn_sockaddr *addr, bool *wildcard)
 	} else {
 		addr->len = (socklen_t)(off + n + 1);
 	}
-	if (wildcard) *wildcard = spec[0] == '*';
+	if (wildcard)
+		*wildcard = spec[0] == '*';
 	return 0;
 }
 
@@ -214,7 +237,8 @@ address_ipc_wildcard(struct zn_sockaddr *addr, char *dir, size_t dirlen)
 	size_t n;
 	int rc;
 
-	if ((rc = zn_mkdtemp(dir, dirlen)) < 0) return rc;
+	if ((rc = zn_mkdtemp(dir, dirlen)) < 0)
+		return rc;
 	n = strlen(dir);
 	if (n + sizeof file > sizeof addr->u.un.sun_path) {
 		zn_rmdir(dir);
@@ -243,8 +267,8 @@ address_shm(const char *name, struct zn_sockaddr *addr)
 		return rc;
 	memset(addr, 0, sizeof *addr);
 	addr->u.un.sun_family = AF_UNIX;
-	int len = snprintf(addr->u.un.sun_path, sizeof addr->u.un.sun_path, "%s/%s.sock", dir,
-	                   name);
+	int len = snprintf(addr->u.un.sun_path, sizeof addr->u.un.sun_path, "%s/%s.sock",
+	                   dir, name);
 	if (len < 0 || (size_t)len >= sizeof addr->u.un.sun_path)
 		return -ENAMETOOLONG;
 	addr->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)len + 1);

@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define container_of(p, type, member)                                                    \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 struct listener {
 	struct own own;
@@ -168,7 +169,8 @@ listener_serve(struct listener *l, int fd, const struct zn_sockaddr *peer)
 		monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, ENOMEM, l->endpoint);
 		return;
 	}
-	if (!io || session_new(&s, io, l->socket, &l->opts, l->endpoint, &l->monitor) < 0) {
+	if (!io ||
+	    session_new(&s, io, l->socket, &l->opts, l->endpoint, &l->monitor) < 0) {
 		engine_destroy(e);
 		monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, ENOMEM, l->endpoint);
 		return;
@@ -190,7 +192,8 @@ listener_in_event(void *arg)
 		if (rc == -EAGAIN)
 			return;
 		if (rc < 0) {
-			monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, -rc, l->endpoint);
+			monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, -rc,
+			              l->endpoint);
 			return;
 		}
 		listener_serve(l, fd, &peer);
@@ -252,7 +255,7 @@ listener_destroy(struct own *o)
 }
 
 static const struct own_ops listener_own_ops = {
-	.process = listener_process,
-	.process_term = listener_process_term,
-	.destroy = listener_destroy,
+        .process = listener_process,
+        .process_term = listener_process_term,
+        .destroy = listener_destroy,
 };

@@ -21,9 +21,9 @@
 struct listener;
 
 /* listener_new: binds and listens now. On 0, endpoint holds the resolved address
- * (what ZMQ_LAST_ENDPOINT shows: the real port for a wildcard tcp port, the made-up path for
- * ipc wildcard). wildcard_dir: the private directory of a wildcard ipc path, removed with the
- * listener (or NULL). -EADDRINUSE, -EADDRNOTAVAIL, -EACCES, -ENOMEM, ... */
+ * (what ZMQ_LAST_ENDPOINT shows: the real port for a wildcard tcp port, the made-up path
+ * for ipc wildcard). wildcard_dir: the private directory of a wildcard ipc path, removed
+ * with the listener (or NULL). -EADDRINUSE, -EADDRNOTAVAIL, -EACCES, -ENOMEM, ... */
 int listener_new(struct listener **out, struct io_thread *io, struct own *socket,
                  const struct options *opts, const struct zn_sockaddr *addr, bool is_tcp,
                  bool shm, const char *wildcard_dir, const struct monitor_sink *monitor,

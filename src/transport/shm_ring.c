@@ -55,7 +55,8 @@ put_hdr(uint8_t *p, uint64_t len, uint32_t flags)
 static bool
 take_flag(_Atomic uint32_t *flag)
 {
-	if (atomic_load_explicit(flag, memory_order_relaxed) == 0) return false;
+	if (atomic_load_explicit(flag, memory_order_relaxed) == 0)
+		return false;
 	return atomic_exchange_explicit(flag, 0, memory_order_relaxed) != 0;
 }
 
@@ -88,10 +89,13 @@ shm_ring_region_create(struct shm_ring_region *g, uint64_t ring_size)
 	void *base;
 
 	region_clear(g);
-	if (!shm_ring_size_valid(ring_size)) return -EINVAL;
+	if (!shm_ring_size_valid(ring_size))
+		return -EINVAL;
 	size_t size = shm_ring_map_size(ring_size);
-	if ((rc = zn_shm_memfd_create("zinc-shm", size, &fd)) < 0) return rc;
-	if ((rc = zn_shm_map(fd, size, &base)) < 0) goto fail_map;
+	if ((rc = zn_shm_memfd_create("zinc-shm", size, &fd)) < 0)
+		return rc;
+	if ((rc = zn_shm_map(fd, size, &base)) < 0)
+		goto fail_map;
 
 	/* The file is fresh, so every index and flag is already zero. */
 	struct shm_ring_ctl *ctl = base;
@@ -118,10 +122,13 @@ shm_ring_region_attach(struct shm_ring_region *g, int fd, uint64_t ring_size)
 	void *base;
 
 	region_clear(g);
-	if (!shm_ring_size_valid(ring_size)) return -EPROTO;
+	if (!shm_ring_size_valid(ring_size))
+		return -EPROTO;
 	size_t size = shm_ring_map_size(ring_size);
-	if ((rc = zn_shm_memfd_verify(fd, size)) < 0) return rc;
-	if ((rc = zn_shm_map(fd, size, &base)) < 0) return rc;
+	if ((rc = zn_shm_memfd_verify(fd, size)) < 0)
+		return rc;
+	if ((rc = zn_shm_map(fd, size, &base)) < 0)
+		return rc;
 
 	/* Each header field read once; the peer may change them later, we never look
 	 * again. */
@@ -186,7 +193,8 @@ static int
 writer_refresh(struct shm_ring_writer *w)
 {
 	uint64_t r = atomic_load_explicit(&w->ctl->read, memory_order_acquire);
-	if (w->wr - r > w->size || (r & 7) != 0) return w->error = -EPROTO;
+	if (w->wr - r > w->size || (r & 7) != 0)
+		return w->error = -EPROTO;
 	w->rd_cache = r;
 	return 0;
 }
@@ -201,12 +209,16 @@ writer_refresh(struct shm_ring_writer *w)
 static int
 writer_space(struct shm_ring_writer *w, uint64_t n)
 {
-	if (writer_free(w) >= n) return 1;
+	if (writer_free(w) >= n)
+		return 1;
 	int rc = writer_refresh(w);
-	if (rc < 0) return rc;
-	if (writer_free(w) >= n) return 1;
+	if (rc < 0)
+		return rc;
+	if (writer_free(w) >= n)
+		return 1;
 	w->need = n;
-	if (w->wr - w->boundary + n > w->size) w->boundary = w->wr;
+	if (w->wr - w->boundary + n > w->size)
+		w->boundary = w->wr;
 	return 0;
 }
 
@@ -228,7 +240,8 @@ static void
 writer_advance(struct shm_ring_writer *w, uint64_t n, bool publishable)
 {
 	w->wr += n;
-	if (publishable) w->boundary = w->wr;
+	if (publishable)
+		w->boundary = w->wr;
 }
 
 /* writer_pad: fills the tail of the ring with a PAD record when a record of rec bytes
@@ -237,9 +250,11 @@ static int
 writer_pad(struct shm_ring_writer *w, uint64_t rec, bool publishable)
 {
 	uint64_t off = w->wr & w->mask, tail = w->size - off;
-	if (rec <= tail) return 1;
+	if (rec <= tail)
+		return 1;
 	int rc = writer_space(w, tail);
-	if (rc <= 0) return rc;
+	if (rc <= 0)
+		return rc;
 	put_hdr(w->data + off, tail - SHM_REC_HDR, SHM_REC_PAD);
 	writer_advance(w, tail, publishable);
 	return 1;
@@ -252,15 +267,19 @@ write_whole(struct shm_ring_writer *w, struct msg *m, uint32_t flags)
 	size_t len = msg_size(m);
 	uint64_t rec = SHM_REC_HDR + round8(len);
 	int rc = writer_pad(w, rec, !w->in_multi);
-	if (rc > 0) rc = writer_space(w, rec);
-	if (rc <= 0) return rc < 0 ? rc : -EAGAIN;
+	if (rc > 0)
+		rc = writer_space(w, rec);
+	if (rc <= 0)
+		return rc < 0 ? rc : -EAGAIN;
 
 	uint8_t *p = w->data + (w->wr & w->mask);
 	put_hdr(p, len, flags);
-	if (len > 0) memcpy(p + SHM_REC_HDR, msg_data(m), len);
+	if (len > 0)
+		memcpy(p + SHM_REC_HDR, msg_data(m), len);
 	writer_advance(w, rec, !(flags & SHM_REC_MORE));
 	w->in_multi = (flags & SHM_REC_MORE) != 0;
-	if (w->boundary - w->pub >= w->batch) w->wake |= writer_store(w);
+	if (w->boundary - w->pub >= w->batch)
+		w->wake |= writer_store(w);
 	return 0;
 }
 
@@ -280,8 +299,10 @@ write_fragment(struct shm_ring_writer *w)
 	bool publishable = !first || !w->in_multi;
 
 	int rc = writer_pad(w, least, publishable);
-	if (rc > 0) rc = writer_space(w, least);
-	if (rc <= 0) return rc;
+	if (rc > 0)
+		rc = writer_space(w, least);
+	if (rc <= 0)
+		return rc;
 
 	uint64_t off = w->wr & w->mask;
 	uint64_t room = min64(w->size - off, writer_free(w)) - hdr; /* a multiple of 8 */
@@ -289,10 +310,12 @@ write_fragment(struct shm_ring_writer *w)
 	/* A first fragment is never the whole message: what streams is longer than
 	 * plain_max (ring/2), a fragment at most frag_max (<= ring/4). */
 	uint32_t flags = chunk == remaining ? SHM_REC_FRAG_LAST : SHM_REC_FRAG_MID;
-	if (first) flags = SHM_REC_FRAG_FIRST | w->frag_flags;
+	if (first)
+		flags = SHM_REC_FRAG_FIRST | w->frag_flags;
 	uint8_t *p = w->data + off;
 	put_hdr(p, chunk, flags);
-	if (first) memcpy(p + SHM_REC_HDR, &w->frag_total, sizeof w->frag_total);
+	if (first)
+		memcpy(p + SHM_REC_HDR, &w->frag_total, sizeof w->frag_total);
 	memcpy(p + hdr, (const uint8_t *)w->frag_data + w->frag_off, chunk);
 	w->frag_off += chunk;
 	writer_advance(w, hdr + round8(chunk), true);
@@ -306,7 +329,8 @@ write_stream(struct shm_ring_writer *w)
 {
 	while (w->frag_off < w->frag_total) {
 		int rc = write_fragment(w);
-		if (rc <= 0) return rc < 0 ? rc : -EAGAIN;
+		if (rc <= 0)
+			return rc < 0 ? rc : -EAGAIN;
 	}
 	w->in_multi = (w->frag_flags & SHM_REC_MORE) != 0;
 	w->frag_data = NULL;
@@ -319,11 +343,13 @@ shm_ring_write_msg(struct shm_ring_writer *w, struct msg *m)
 {
 	int rc;
 
-	if (w->error) return w->error;
+	if (w->error)
+		return w->error;
 	unsigned mf = msg_flags(m);
 	uint32_t flags = ((mf & MSGF_MORE) ? SHM_REC_MORE : 0) |
 	                 ((mf & MSGF_COMMAND) ? SHM_REC_COMMAND : 0);
-	if (flags == REC_MSG_FLAGS) return -EINVAL;
+	if (flags == REC_MSG_FLAGS)
+		return -EINVAL;
 	size_t len = msg_size(m);
 
 	if (w->frag_data != NULL) {
@@ -352,7 +378,8 @@ shm_ring_publish(struct shm_ring_writer *w)
 {
 	bool wake = w->wake;
 	w->wake = false;
-	if (w->boundary != w->pub) wake |= writer_store(w);
+	if (w->boundary != w->pub)
+		wake |= writer_store(w);
 	return wake ? 1 : 0;
 }
 
@@ -367,15 +394,18 @@ shm_ring_writer_prepare_sleep(struct shm_ring_writer *w)
 {
 	struct shm_ring_dir *d = w->ctl;
 
-	if (w->error) return w->error;
-	if (w->boundary != w->pub || w->wake) return 1; /* publish (and wake) first */
+	if (w->error)
+		return w->error;
+	if (w->boundary != w->pub || w->wake)
+		return 1; /* publish (and wake) first */
 	atomic_store_explicit(&d->writer_sleeping, 1, memory_order_seq_cst);
 	atomic_thread_fence(memory_order_seq_cst);
 	int rc = writer_refresh(w);
 	if (rc < 0 || writer_free(w) >= w->need) {
 		/* Take the flag back, unless the reader took it first: then its signal is
 		 * on the way, and sleeping on it keeps one signal per sleep. */
-		if (take_flag(&d->writer_sleeping) || rc < 0) return rc < 0 ? rc : 1;
+		if (take_flag(&d->writer_sleeping) || rc < 0)
+			return rc < 0 ? rc : 1;
 	}
 	return 0;
 }
@@ -428,7 +458,8 @@ static int
 reader_refresh(struct shm_ring_reader *r)
 {
 	uint64_t wi = atomic_load_explicit(&r->ctl->write, memory_order_acquire);
-	if (wi - r->rd > r->size || (wi & 7) != 0) return reader_fail(r, -EPROTO);
+	if (wi - r->rd > r->size || (wi & 7) != 0)
+		return reader_fail(r, -EPROTO);
 	r->w_cache = wi;
 	return 0;
 }
@@ -449,7 +480,8 @@ static void
 reader_consume(struct shm_ring_reader *r, uint64_t n)
 {
 	r->rd += n;
-	if (r->rd - r->released >= r->batch) r->wake |= reader_store(r);
+	if (r->rd - r->released >= r->batch)
+		r->wake |= reader_store(r);
 }
 
 static unsigned
@@ -481,12 +513,17 @@ read_whole(struct shm_ring_reader *r, const struct rec *c, struct msg *m)
 {
 	uint64_t size;
 
-	if (r->in_frag || c->flags == REC_MSG_FLAGS) return reader_fail(r, -EPROTO);
-	if (rec_size(c, SHM_REC_HDR, &size) < 0) return reader_fail(r, -EPROTO);
-	if (c->len > r->maxmsgsize) return reader_fail(r, -EMSGSIZE);
+	if (r->in_frag || c->flags == REC_MSG_FLAGS)
+		return reader_fail(r, -EPROTO);
+	if (rec_size(c, SHM_REC_HDR, &size) < 0)
+		return reader_fail(r, -EPROTO);
+	if (c->len > r->maxmsgsize)
+		return reader_fail(r, -EMSGSIZE);
 	int rc = msg_init_size(m, c->len);
-	if (rc < 0) return rc; /* m is empty; nothing consumed */
-	if (c->len > 0) memcpy(msg_data(m), c->p + SHM_REC_HDR, c->len);
+	if (rc < 0)
+		return rc; /* m is empty; nothing consumed */
+	if (c->len > 0)
+		memcpy(msg_data(m), c->p + SHM_REC_HDR, c->len);
 	msg_set_flags(m, msg_flags_of(c->flags));
 	reader_consume(r, size);
 	return 1;
@@ -501,12 +538,16 @@ read_first(struct shm_ring_reader *r, const struct rec *c)
 
 	if (r->in_frag || (c->flags & REC_MSG_FLAGS) == REC_MSG_FLAGS)
 		return reader_fail(r, -EPROTO);
-	if (rec_size(c, FIRST_HDR, &size) < 0) return reader_fail(r, -EPROTO);
+	if (rec_size(c, FIRST_HDR, &size) < 0)
+		return reader_fail(r, -EPROTO);
 	uint64_t total = load_once(c->p + SHM_REC_HDR);
-	if (c->len == 0 || total <= c->len) return reader_fail(r, -EPROTO);
-	if (total > r->maxmsgsize || total > SIZE_MAX) return reader_fail(r, -EMSGSIZE);
+	if (c->len == 0 || total <= c->len)
+		return reader_fail(r, -EPROTO);
+	if (total > r->maxmsgsize || total > SIZE_MAX)
+		return reader_fail(r, -EMSGSIZE);
 	int rc = msg_init_size(&r->frag, (size_t)total);
-	if (rc < 0) return rc; /* frag is empty; nothing consumed */
+	if (rc < 0)
+		return rc; /* frag is empty; nothing consumed */
 	memcpy(msg_data(&r->frag), c->p + FIRST_HDR, c->len);
 	r->frag_total = total;
 	r->frag_got = c->len;
@@ -523,8 +564,10 @@ read_next(struct shm_ring_reader *r, const struct rec *c, struct msg *m)
 {
 	uint64_t size;
 
-	if (!r->in_frag) return reader_fail(r, -EPROTO);
-	if (rec_size(c, SHM_REC_HDR, &size) < 0) return reader_fail(r, -EPROTO);
+	if (!r->in_frag)
+		return reader_fail(r, -EPROTO);
+	if (rec_size(c, SHM_REC_HDR, &size) < 0)
+		return reader_fail(r, -EPROTO);
 	uint64_t left = r->frag_total - r->frag_got;
 	bool last = c->flags == SHM_REC_FRAG_LAST;
 	if (c->len == 0 || (last ? c->len != left : c->len >= left))
@@ -532,7 +575,8 @@ read_next(struct shm_ring_reader *r, const struct rec *c, struct msg *m)
 	memcpy((uint8_t *)msg_data(&r->frag) + r->frag_got, c->p + SHM_REC_HDR, c->len);
 	r->frag_got += c->len;
 	reader_consume(r, size);
-	if (!last) return 0;
+	if (!last)
+		return 0;
 	*m = r->frag; /* a move; *m is not closed, as documented */
 	msg_init(&r->frag);
 	msg_set_flags(m, msg_flags_of(r->frag_flags));
@@ -546,15 +590,19 @@ shm_ring_read_msg(struct shm_ring_reader *r, struct msg *m)
 	bool refreshed = false;
 	int rc;
 
-	if (r->error) return r->error;
+	if (r->error)
+		return r->error;
 	for (;;) {
 		uint64_t avail = r->w_cache - r->rd;
 		if (avail == 0) {
-			if (refreshed) return 0;
-			if ((rc = reader_refresh(r)) < 0) return rc;
+			if (refreshed)
+				return 0;
+			if ((rc = reader_refresh(r)) < 0)
+				return rc;
 			refreshed = true;
 			avail = r->w_cache - r->rd;
-			if (avail == 0) return 0;
+			if (avail == 0)
+				return 0;
 		}
 		uint64_t off = r->rd & r->mask, tail = r->size - off;
 		uint64_t h = load_once(r->data + off);
@@ -582,7 +630,8 @@ shm_ring_read_msg(struct shm_ring_reader *r, struct msg *m)
 			rc = read_next(r, &c, m);
 		else /* two kinds at once, or flags on MID / LAST */
 			rc = reader_fail(r, -EPROTO);
-		if (rc != 0) return rc;
+		if (rc != 0)
+			return rc;
 	}
 }
 
@@ -591,7 +640,8 @@ shm_ring_release(struct shm_ring_reader *r)
 {
 	bool wake = r->wake;
 	r->wake = false;
-	if (r->rd != r->released) wake |= reader_store(r);
+	if (r->rd != r->released)
+		wake |= reader_store(r);
 	return wake ? 1 : 0;
 }
 
@@ -600,8 +650,10 @@ shm_ring_prepare_sleep(struct shm_ring_reader *r)
 {
 	struct shm_ring_dir *d = r->ctl;
 
-	if (r->error) return r->error;
-	if (r->rd != r->released || r->wake) return 1; /* release (and wake) first */
+	if (r->error)
+		return r->error;
+	if (r->rd != r->released || r->wake)
+		return 1; /* release (and wake) first */
 	atomic_store_explicit(&d->reader_sleeping, 1, memory_order_seq_cst);
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&d->write, memory_order_acquire) != r->rd &&

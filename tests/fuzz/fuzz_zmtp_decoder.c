@@ -23,7 +23,8 @@
 /* fuzz_check: a broken invariant is a crash the fuzzer reports. */
 #define fuzz_check(cond)                                                                 \
 	do {                                                                             \
-		if (!(cond)) abort();                                                    \
+		if (!(cond))                                                             \
+			abort();                                                         \
 	} while (0)
 
 static int
@@ -45,7 +46,8 @@ check_command(const struct msg *m)
 	const char *name;
 	const uint8_t *data;
 	size_t nlen, dlen, total = 0;
-	if (zmtp_command_parse(m, &name, &nlen, &data, &dlen) < 0) return;
+	if (zmtp_command_parse(m, &name, &nlen, &data, &dlen) < 0)
+		return;
 	fuzz_check(1 + nlen + dlen == msg_size(m));
 	(void)zmtp_props_parse(data, dlen, prop_cb, &total);
 }
@@ -100,7 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 1) return 0;
+	if (size < 1)
+		return 0;
 	uint8_t ctl = data[0];
 	data++;
 	size--;
@@ -109,7 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * allocation (0: never). */
 	size_t chunk_max = (ctl & 7) == 0 ? SIZE_MAX : ((size_t)1 << (ctl & 7) * 2);
 	bool direct = ctl & 8;
-	if (ctl >> 4) zn_alloc_fail_after(ctl >> 4, 0);
+	if (ctl >> 4)
+		zn_alloc_fail_after(ctl >> 4, 0);
 
 	struct zmtp_decoder d;
 	zmtp_decoder_init(&d, FUZZ_MAXMSGSIZE);
@@ -152,7 +156,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_check(msg_size(&m) <= FUZZ_MAXMSGSIZE);
 			fuzz_check(!((msg_flags(&m) & MSGF_COMMAND) &&
 			             (msg_flags(&m) & MSGF_MORE)));
-			if (msg_flags(&m) & MSGF_COMMAND) check_command(&m);
+			if (msg_flags(&m) & MSGF_COMMAND)
+				check_command(&m);
 			round_trip(&m);
 			msg_close(&m);
 		}
