@@ -38,6 +38,10 @@
 #define KIB ((uint64_t)1 << 10)
 #define MIB ((uint64_t)1 << 20)
 
+/* quick: under valgrind, fewer and smaller messages (the same paths, less volume). */
+static bool quick;
+#define SCALE(full, light) (quick ? (light) : (full))
+
 /* ---- fixture ---- */
 
 struct fx {
@@ -760,7 +764,7 @@ duo_run(struct duo *d, uint64_t ring_size)
 static void
 test_64_mib_through_a_1_mib_ring(void)
 {
-	struct duo d = {.count = 2, .len = 64 * MIB};
+	struct duo d = {.count = 2, .len = SCALE(64, 8) * MIB};
 	duo_run(&d, 1 * MIB);
 }
 
@@ -802,7 +806,7 @@ static void
 test_reader_sleeps_and_is_woken_once_per_sleep(void)
 {
 	/* Bursts with pauses: the reader goes to sleep between them. */
-	struct duo d = {.count = 20000, .burst = 100};
+	struct duo d = {.count = SCALE(20000, 2000), .burst = 100};
 	duo_run(&d, 64 * KIB);
 	printf("     reader: %llu sleeps, writer sent %llu signals\n",
 	       (unsigned long long)d.reader_sleeps, (unsigned long long)d.writer_signals);
@@ -814,7 +818,7 @@ static void
 test_writer_sleeps_on_a_full_ring_and_is_woken_once_per_sleep(void)
 {
 	/* A slow reader and a small ring: the writer waits for room. */
-	struct duo d = {.count = 20000, .len = 200, .reader_delay_us = 100};
+	struct duo d = {.count = SCALE(20000, 2000), .len = 200, .reader_delay_us = 100};
 	duo_run(&d, 4 * KIB);
 	printf("     writer: %llu sleeps, reader sent %llu signals\n",
 	       (unsigned long long)d.writer_sleeps, (unsigned long long)d.reader_signals);
@@ -874,7 +878,7 @@ test_multipart_is_whole_with_two_threads(void)
 {
 	static struct multi mt; /* big: keep it off the stack */
 	memset(&mt, 0, sizeof mt);
-	mt.n = 50000;
+	mt.n = SCALE(50000, 3000);
 	fx_init(&mt.f, 4 * KIB, -1);
 	pthread_t tw;
 	CHECK_EQ(pthread_create(&tw, NULL, multi_writer, &mt), 0);
@@ -914,7 +918,7 @@ test_multipart_is_whole_with_two_threads(void)
 
 /* ---- two processes ---- */
 
-#define FORK_MSGS 1000000ull
+#define FORK_MSGS ((uint64_t)SCALE(1000000, 20000))
 
 static size_t
 fork_len(uint64_t seq)
@@ -1519,7 +1523,7 @@ test_hostile_random_garbage_never_crashes(void)
 	const uint64_t size = 4 * KIB;
 	uint64_t s = 0x1234567887654321ull, counts[4] = {0};
 	fx_init(&f, size, 64 * KIB);
-	for (int iter = 0; iter < 100000; iter++) {
+	for (int iter = 0; iter < SCALE(100000, 3000); iter++) {
 		/* A few plausible records with random defects after the read position. */
 		uint64_t pos = f.r.rd;
 		int n = (int)(rnd(&s) % 4) + 1;
@@ -1613,5 +1617,7 @@ int
 main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	const char *preload = getenv("LD_PRELOAD");
+	quick = (preload && strstr(preload, "vgpreload")) || getenv("ZINC_TEST_QUICK");
 	return test_main(tests);
 }
