@@ -468,7 +468,28 @@ test_bad_arguments(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+static void
+test_conflate(void)
+{
+	/* ZMQ_CONFLATE on a PULL: only the newest of the queued messages is received. */
+	void *ctx = zmq_ctx_new();
+	void *push = zmq_socket(ctx, ZMQ_PUSH), *pull = zmq_socket(ctx, ZMQ_PULL);
+	set_int(pull, ZMQ_CONFLATE, 1);
+	CHECK_OK(zmq_bind(pull, "inproc://conflate"));
+	CHECK_OK(zmq_connect(push, "inproc://conflate"));
+	for (int i = 0; i < 10; i++)
+		CHECK_EQ(zmq_send(push, &i, sizeof i, 0), (int)sizeof i);
+	int v = -1;
+	CHECK_EQ(zmq_recv(pull, &v, sizeof v, 0), (int)sizeof v);
+	CHECK_EQ(v, 9);
+	CHECK_ERR(zmq_recv(pull, &v, sizeof v, ZMQ_DONTWAIT), EAGAIN);
+	CHECK_OK(zmq_close(push));
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static const struct test tests[] = {
+	{"conflate keeps only the newest message", test_conflate},
         {"pair exchange, bind first", test_pair_bind_first},
         {"pair exchange, connect first", test_pair_connect_first},
         {"push/pull keeps 100k messages in order", test_push_pull_order},

@@ -342,6 +342,25 @@ socket_send(struct socket *s, struct msg *m, int flags)
 	}
 }
 
+/* socket_conflate: ZMQ_CONFLATE on PULL, DEALER and PAIR (SUB does its own): only the
+ * newest message counts, so everything queued behind m replaces it. As in libzmq,
+ * conflation is for single-part messages. */
+static void
+socket_conflate(struct socket *s, struct msg *m)
+{
+	int t = s->options.type;
+	if (t != ZMQ_PULL && t != ZMQ_DEALER && t != ZMQ_PAIR)
+		return;
+	struct msg next;
+	msg_init(&next);
+	while (!(m->flags & MSGF_MORE) && s->ops->recv(s, &next) == 0) {
+		msg_close(m);
+		msg_move(m, &next);
+		msg_init(&next);
+	}
+	msg_close(&next);
+}
+
 void
 socket_rollback(struct socket *s)
 {
@@ -372,6 +391,8 @@ socket_recv(struct socket *s, struct msg *m, int flags)
 			rc = s->ops->recv(s, m);
 		} while (rc == -EAGAIN);
 	}
+	if (rc == 0 && s->options.conflate)
+		socket_conflate(s, m);
 	if (rc == 0)
 		s->rcvmore = (m->flags & MSGF_MORE) != 0;
 	return rc;
