@@ -662,8 +662,12 @@ duo_writer(void *arg)
 				signaler_raise(&d->to_reader);
 				d->writer_signals++;
 			}
-			if (d->spin)
+			if (d->spin) {
+				/* Yield: under valgrind, threads take turns, and a pure
+				 * spin can keep the reader from ever running. */
+				sched_yield();
 				continue;
+			}
 			rc = shm_ring_writer_prepare_sleep(&d->f.w);
 			if (rc < 0)
 				goto fail;
@@ -717,8 +721,10 @@ duo_reader(void *arg)
 		}
 		if (d->reader_delay_us)
 			usleep((useconds_t)d->reader_delay_us);
-		if (d->spin)
+		if (d->spin) {
+			sched_yield(); /* as in duo_writer */
 			continue;
+		}
 		rc = shm_ring_prepare_sleep(&d->f.r);
 		if (rc < 0)
 			goto fail;
