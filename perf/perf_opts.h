@@ -6,8 +6,10 @@
  * apply the optional settings in the environment variable ZINC_PERF_OPTS, a list of
  * name=value pairs separated by spaces or commas, e.g. "sndhwm=10000,rcvhwm=10000".
  * The tools' arguments stay exactly libzmq's; the variable is where zinc-specific knobs
- * go. Today it knows io_threads (context) and sndhwm, rcvhwm, sndbuf, rcvbuf (socket),
- * all plain libzmq options, so a run can be repeated against either library.
+ * go. It knows io_threads (context) and sndhwm, rcvhwm, sndbuf, rcvbuf (socket), plain
+ * libzmq options, so a run can be repeated against either library; zinc's
+ * shm_ring_size and shm_spin_us (include/zinc.h); and pair=1, which makes the latency
+ * tools use PAIR sockets (zinc's shm:// spins with PAIR, PUSH and PULL only).
  */
 #ifndef ZINC_PERF_OPTS_H
 #define ZINC_PERF_OPTS_H
@@ -51,9 +53,17 @@ struct perf_opt {
 };
 
 static const struct perf_opt perf_opt_table[] = {
-        {"io_threads", ZMQ_IO_THREADS, 1}, {"sndhwm", ZMQ_SNDHWM, 0},
-        {"rcvhwm", ZMQ_RCVHWM, 0},         {"sndbuf", ZMQ_SNDBUF, 0},
-        {"rcvbuf", ZMQ_RCVBUF, 0},         {NULL, 0, 0},
+        {"io_threads", ZMQ_IO_THREADS, 1},
+        {"sndhwm", ZMQ_SNDHWM, 0},
+        {"rcvhwm", ZMQ_RCVHWM, 0},
+        {"sndbuf", ZMQ_SNDBUF, 0},
+        {"rcvbuf", ZMQ_RCVBUF, 0},
+        /* zinc's own (include/zinc.h); libzmq refuses them */
+        {"shm_ring_size", 0x7a6e0001, 0},
+        {"shm_spin_us", 0x7a6e0002, 0},
+        /* not an option: "pair=1" makes the latency tools use PAIR, not REQ/REP */
+        {"pair", -1, 0},
+        {NULL, 0, 0},
 };
 
 /*
@@ -91,7 +101,7 @@ perf_apply(const char *tool, void *target, int is_ctx)
 			        tok);
 			exit(1);
 		}
-		if (o->is_ctx != is_ctx)
+		if (o->is_ctx != is_ctx || o->option == -1)
 			continue;
 		char *end;
 		long v = strtol(eq + 1, &end, 10);
@@ -128,6 +138,10 @@ static inline void *
 perf_socket(const char *tool, void *ctx, const int *types)
 {
 	void *s = NULL;
+	static const int pair_only[] = {ZMQ_PAIR, -1};
+	const char *env = getenv("ZINC_PERF_OPTS");
+	if (env && strstr(env, "pair=1"))
+		types = pair_only;
 	for (; *types != -1 && !s; types++)
 		s = zmq_socket(ctx, *types);
 	if (!s)

@@ -560,6 +560,10 @@ kid_big_then_hold(void *arg)
 	ctx_open();
 	void *s = sock_open(ZMQ_PAIR);
 	set_int(s, ZINC_SHM_RING_SIZE, SMALL_RING);
+	/* Not spinning: a spinning sender writes the ring itself, and its zmq_send of a
+	 * message larger than the ring returns only once the reader has taken the rest
+	 * (the reader, spinning or not, is what this case is about). */
+	set_int(s, ZINC_SHM_SPIN_US, 0);
 	CHECK_OK(zmq_connect(s, ep));
 	send_sized(s, pat_max, 0);
 	tell(kid_out, 'S');

@@ -33,6 +33,7 @@ enum command_type {
 	CMD_REAPED,           /* socket -> reaper: I am gone */
 	CMD_SEQNUM,           /* bump processed_seqnum only */
 	CMD_INPROC_CONNECTED, /* binder -> connecting socket: your pending pipe is live */
+	CMD_PIPE_WAKE,        /* pipe end -> peer: your direct road has data or room */
 	CMD_DONE,             /* reaper -> ctx: every socket is gone */
 };
 

@@ -10,6 +10,7 @@
  * the object happens before the free (see refcnt_drop).
  */
 #include "pipe/msg.h"
+#include "pipe/direct.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -40,6 +41,10 @@ struct metadata {
 static bool
 refcnt_drop(atomic_uint *cnt)
 {
+	/* The only holder (the common case) needs no read-modify-write: nobody else can
+	 * add a reference, since that takes holding one. */
+	if (atomic_load_explicit(cnt, memory_order_acquire) == 1)
+		return true;
 	if (atomic_fetch_sub_explicit(cnt, 1, memory_order_release) != 1)
 		return false;
 	(void)atomic_load_explicit(cnt, memory_order_acquire);
@@ -130,12 +135,22 @@ msg_init_delimiter(struct msg *m)
 }
 
 void
+msg_init_direct(struct msg *m, struct pipe_direct *d)
+{
+	msg_init(m);
+	m->type = MSG_DIRECT;
+	m->u.direct = d;
+}
+
+void
 msg_close(struct msg *m)
 {
 	if (!msg_is_valid(m))
 		return; /* closing twice is harmless inside; the API reports EFAULT */
 	if (m->type == MSG_HEAP)
 		content_rele(m->u.heap.content);
+	else if (m->type == MSG_DIRECT && m->u.direct)
+		m->u.direct->ops->release(m->u.direct);
 	if (m->meta != NULL)
 		metadata_rele(m->meta);
 	memset(m, 0, sizeof(*m));
@@ -192,7 +207,7 @@ msg_size(const struct msg *m)
 bool
 msg_is_valid(const struct msg *m)
 {
-	return m->type <= MSG_DELIMITER;
+	return m->type <= MSG_DIRECT;
 }
 
 /* msg_is_shared: true when the data may be seen through another message (a copy holds

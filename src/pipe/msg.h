@@ -31,6 +31,7 @@ enum msg_type {
 	MSG_HEAP,
 	MSG_CONST,
 	MSG_DELIMITER,
+	MSG_DIRECT, /* a pipe_direct hand-over marker (direct.h); never reaches a user */
 	MSG_INVALID = 0xee, /* closed; any use but init is EFAULT */
 };
 
@@ -51,6 +52,7 @@ struct msg_content {
 	void *hint;
 };
 
+struct pipe_direct;
 struct metadata; /* refcounted property list, see below */
 
 struct msg {
@@ -69,6 +71,7 @@ struct msg {
 			void *data;
 			size_t size;
 		} cnst;
+		struct pipe_direct *direct; /* MSG_DIRECT: a reference, or NULL */
 	} u;
 };
 
@@ -94,6 +97,15 @@ int msg_init_buffer(struct msg *m, const void *data, size_t size);
 int msg_init_data(struct msg *m, void *data, size_t size, zmq_free_fn *ffn, void *hint);
 /* msg_init_delimiter: the pipe's end marker. Never fails. */
 void msg_init_delimiter(struct msg *m);
+
+/* msg_init_direct: a hand-over marker carrying d (the message holds the reference;
+ * NULL: a marker without a road). Never fails. */
+void msg_init_direct(struct msg *m, struct pipe_direct *d);
+static inline bool
+msg_is_direct(const struct msg *m)
+{
+	return m->type == MSG_DIRECT;
+}
 
 /* msg_close: drops the content and metadata references; m becomes MSG_INVALID. */
 void msg_close(struct msg *m);

@@ -56,6 +56,10 @@ pipe_free(struct pipe *p)
 	while (ypipe_unwrite(&p->inq, &cell))
 		msg_close((struct msg *)(void *)&cell);
 	ypipe_fini(&p->inq);
+	if (p->has_ahead)
+		msg_close(&p->ahead);
+	if (p->direct)
+		p->direct->ops->release(p->direct);
 	zn_free(p);
 }
 
@@ -153,11 +157,126 @@ pipe_process_delimiter(struct pipe *p)
 	}
 }
 
+/* Direct roads (direct.h). */
+
+/* pipe_detach_direct: the road has ended: back to the ypipes. A message half-written on
+ * it is lost with it: its remaining parts are dropped. */
+static void
+pipe_detach_direct(struct pipe *p)
+{
+	p->direct->ops->release(p->direct);
+	p->direct = NULL;
+	if (p->out_road == PIPE_OUT_DIRECT && p->direct_more)
+		p->direct_drop = true;
+	else
+		p->out_road = PIPE_OUT_YPIPE;
+}
+
+/* pipe_attach_direct: takes the road the marker carries (and its reference). An older
+ * road is over by then: its connection ended before this one began. */
+static void
+pipe_attach_direct(struct pipe *p, struct msg *marker)
+{
+	struct pipe_direct *d = marker->u.direct;
+	marker->u.direct = NULL;
+	if (p->direct)
+		pipe_detach_direct(p);
+	p->direct = d;
+	p->direct_mark_sent = false;
+}
+
+/* pipe_take_markers: attaches the roads whose markers head the inq (for ends that
+ * never read, like PUSH, and for readers woken by CMD_PIPE_WAKE). A road that still
+ * has messages to read keeps the next marker waiting behind it. */
+static void
+pipe_take_markers(struct pipe *p)
+{
+	const struct msg *next;
+	while ((next = ypipe_peek(&p->inq)) && msg_is_direct(next) && next->u.direct) {
+		if (p->direct && p->direct->ops->readable(p->direct))
+			return;
+		struct ycell cell;
+		ypipe_read(&p->inq, &cell);
+		pipe_attach_direct(p, (struct msg *)(void *)&cell);
+	}
+}
+
+/* pipe_settle_ended: for a road that has ended: reads its next part ahead (so that
+ * pipe_check_read is exact, and an incomplete message left on it is dropped now), or
+ * detaches it when nothing is left. true when a part is ahead. */
+static bool
+pipe_settle_ended(struct pipe *p)
+{
+	if (p->has_ahead)
+		return true;
+	if (p->direct->ops->read(p->direct, &p->ahead) == 1) {
+		p->has_ahead = true;
+		return true;
+	}
+	pipe_detach_direct(p);
+	return false;
+}
+
+/* pipe_read_direct: 1 a part was read, 0 none now (the end sleeps until
+ * CMD_PIPE_WAKE), -1 the road has ended and is detached: read the inq. */
+static int
+pipe_read_direct(struct pipe *p, struct msg *m)
+{
+	struct pipe_direct *d = p->direct;
+	if (p->has_ahead) {
+		memcpy(m, &p->ahead, sizeof *m);
+		msg_init(&p->ahead);
+		p->has_ahead = false;
+		return 1;
+	}
+	for (;;) {
+		int rc = d->ops->read(d, m);
+		if (rc == 1)
+			return 1;
+		/* Anything in the inq now (a delimiter, the next road) means the session
+		 * has moved on from this connection. */
+		if (rc < 0 || ypipe_peek(&p->inq)) {
+			pipe_detach_direct(p);
+			return -1;
+		}
+		if (d->ops->arm_in(d) == 0) {
+			p->in_active = false;
+			return 0;
+		}
+	}
+}
+
+static bool
+pipe_check_read_direct(struct pipe *p)
+{
+	struct pipe_direct *d = p->direct;
+	if (p->has_ahead)
+		return true;
+	if (d->ops->closed(d)) {
+		if (pipe_settle_ended(p))
+			return true;
+		return pipe_check_read(p); /* detached: the inq again */
+	}
+	if (d->ops->readable(d))
+		return true;
+	if (ypipe_peek(&p->inq)) {
+		/* The session moved on from this connection: back to the inq. */
+		pipe_detach_direct(p);
+		return pipe_check_read(p);
+	}
+	if (d->ops->arm_in(d) == 1)
+		return true; /* data came meanwhile */
+	p->in_active = false;
+	return false;
+}
+
 bool
 pipe_check_read(struct pipe *p)
 {
 	if (!p->in_active || !pipe_readable_state(p))
 		return false;
+	if (p->direct)
+		return pipe_check_read_direct(p);
 	const struct msg *next = ypipe_peek(&p->inq);
 	if (!next) {
 		p->in_active = false;
@@ -169,6 +288,10 @@ pipe_check_read(struct pipe *p)
 		pipe_process_delimiter(p);
 		return false;
 	}
+	if (msg_is_direct(next) && next->u.direct) {
+		pipe_take_markers(p);
+		return pipe_check_read(p);
+	}
 	return true;
 }
 
@@ -177,6 +300,11 @@ pipe_read(struct pipe *p, struct msg *m)
 {
 	if (!p->in_active || !pipe_readable_state(p))
 		return false;
+	if (p->direct) {
+		int rc = pipe_read_direct(p, m);
+		if (rc >= 0)
+			return rc == 1;
+	}
 	struct ycell cell;
 	if (!ypipe_read(&p->inq, &cell)) {
 		p->in_active = false;
@@ -187,7 +315,13 @@ pipe_read(struct pipe *p, struct msg *m)
 		pipe_process_delimiter(p);
 		return false;
 	}
-	if (!(got->flags & MSGF_MORE)) {
+	if (msg_is_direct(got) && got->u.direct) {
+		pipe_attach_direct(p, got);
+		return pipe_read(p, m);
+	}
+	/* (A marker without a road is a socket end's request for the writing side:
+	 * its engine takes it. Markers are outside the HWM count.) */
+	if (!(got->flags & MSGF_MORE) && !msg_is_direct(got)) {
 		p->msgs_read++;
 		if (p->lwm > 0 && p->msgs_read % (uint64_t)p->lwm == 0 && p->peer)
 			send_activate_write(&p->peer->obj, p->msgs_read);
@@ -196,11 +330,58 @@ pipe_read(struct pipe *p, struct msg *m)
 	return true;
 }
 
+/* pipe_hand_over: the first time this end may start a message after taking a road,
+ * it asks for the road's writing side with a marker behind what it queued (outside the
+ * HWM, as the delimiter). Without memory for it, the I/O thread keeps writing. */
+static void
+pipe_hand_over(struct pipe *p)
+{
+	p->direct_mark_sent = true;
+	struct msg mark;
+	msg_init_direct(&mark, NULL);
+	mark.routing_id = p->direct->token;
+	if (ypipe_write(p->out, &mark, false) < 0)
+		return;
+	p->out_road = PIPE_OUT_HANDING;
+	if (!ypipe_flush(p->out))
+		pipe_send(p->peer, CMD_ACTIVATE_READ);
+}
+
+static bool
+pipe_check_write_direct(struct pipe *p)
+{
+	struct pipe_direct *d = p->direct;
+	if (p->direct_more || p->direct_drop)
+		return true; /* a message under way: write waits for room, or drops */
+	if (d->ops->closed(d)) {
+		pipe_detach_direct(p); /* not under way: back to the ypipe */
+		return pipe_check_write(p);
+	}
+	if (p->out_road == PIPE_OUT_HANDING) {
+		if (!d->ops->owned(d)) {
+			p->out_active = false; /* CMD_PIPE_WAKE comes when it is */
+			return false;
+		}
+		p->out_road = PIPE_OUT_DIRECT;
+	}
+	if (d->ops->writable(d) || d->ops->arm_out(d) == 1)
+		return true;
+	p->out_active = false;
+	return false;
+}
+
 bool
 pipe_check_write(struct pipe *p)
 {
 	if (!p->out_active || p->state != PIPE_ACTIVE || !p->out)
 		return false;
+	if (p->out_road != PIPE_OUT_YPIPE)
+		return pipe_check_write_direct(p);
+	if (p->direct && !p->direct_mark_sent && !p->out_more) {
+		pipe_hand_over(p);
+		if (p->out_road != PIPE_OUT_YPIPE)
+			return pipe_check_write_direct(p);
+	}
 	if (p->hwm > 0 && (int64_t)(p->msgs_written - p->peers_msgs_read) >= p->hwm) {
 		p->out_active = false;
 		return false;
@@ -208,15 +389,54 @@ pipe_check_write(struct pipe *p)
 	return true;
 }
 
+/* pipe_write_direct: see pipe_write. */
+static int
+pipe_write_direct(struct pipe *p, struct msg *m)
+{
+	bool more = (m->flags & MSGF_MORE) != 0;
+	if (!p->direct_drop) {
+		struct pipe_direct *d = p->direct;
+		int rc = d->ops->write(d, m);
+		if (rc == 0) {
+			p->direct_more = more;
+			return 0;
+		}
+		if (rc == -EAGAIN) {
+			if (d->ops->arm_out(d) == 0)
+				p->out_active = false;
+			return -EAGAIN; /* a first part: nothing was written */
+		}
+		/* The road has ended. */
+		if (!p->direct_more) {
+			pipe_detach_direct(p);
+			return pipe_write(p, m); /* the ypipe, for the next connection */
+		}
+		p->direct_drop = true;
+	}
+	/* The rest of a message whose first parts went down with the road. */
+	msg_close(m);
+	msg_init(m);
+	p->direct_more = more;
+	if (!more) {
+		p->direct_drop = false;
+		if (!p->direct)
+			p->out_road = PIPE_OUT_YPIPE;
+	}
+	return 0;
+}
+
 int
 pipe_write(struct pipe *p, struct msg *m)
 {
 	if (!pipe_check_write(p))
 		return -EAGAIN;
+	if (p->out_road == PIPE_OUT_DIRECT)
+		return pipe_write_direct(p, m);
 	bool more = (m->flags & MSGF_MORE) != 0;
 	int rc = ypipe_write(p->out, m, more);
 	if (rc < 0)
 		return rc;
+	p->out_more = more;
 	if (!more)
 		p->msgs_written++;
 	msg_init(m);
@@ -235,6 +455,15 @@ pipe_rollback(struct pipe *p)
 {
 	if (!p->out)
 		return;
+	if (p->out_road == PIPE_OUT_DIRECT) {
+		if (p->direct)
+			p->direct->ops->rollback(p->direct);
+		p->direct_more = p->direct_drop = false;
+		if (!p->direct)
+			p->out_road = PIPE_OUT_YPIPE;
+		return;
+	}
+	p->out_more = false;
 	struct ycell cell;
 	while (ypipe_unwrite(p->out, &cell))
 		msg_close((struct msg *)(void *)&cell);
@@ -245,6 +474,8 @@ pipe_flush(struct pipe *p)
 {
 	if (p->state == PIPE_TERM_ACK_SENT || !p->out)
 		return;
+	if (p->out_road == PIPE_OUT_DIRECT && p->direct)
+		p->direct->ops->flush(p->direct);
 	if (!ypipe_flush(p->out))
 		pipe_send(p->peer, CMD_ACTIVATE_READ);
 }
@@ -284,6 +515,116 @@ pipe_terminate(struct pipe *p, bool delay)
 		}
 		pipe_flush(p);
 	}
+}
+
+int
+pipe_offer_direct(struct pipe *p, struct pipe_direct *d)
+{
+	if (p->state != PIPE_ACTIVE || !p->out)
+		return -EPIPE;
+	struct msg mark;
+	msg_init_direct(&mark, d);
+	if (ypipe_write(p->out, &mark, false) < 0)
+		return -ENOMEM;
+	(void)ypipe_flush(p->out);
+	/* Always wake: an end that never reads (PUSH) takes the marker on the wake. */
+	pipe_send(p->peer, CMD_PIPE_WAKE);
+	return 0;
+}
+
+void
+pipe_wake_direct(struct pipe *p)
+{
+	/* Once this end has acknowledged the peer's termination, the peer may be gone. */
+	if (p->peer && p->state != PIPE_TERM_ACK_SENT && p->state != PIPE_TERM_REQ_SENT2)
+		pipe_send(p->peer, CMD_PIPE_WAKE);
+}
+
+static void
+pipe_activate_read(struct pipe *p)
+{
+	if (!p->in_active && pipe_readable_state(p)) {
+		p->in_active = true;
+		if (p->sink_ops)
+			p->sink_ops->read_activated(p->sink, p);
+	}
+}
+
+static void
+pipe_activate_write(struct pipe *p)
+{
+	if (!p->out_active && p->state == PIPE_ACTIVE) {
+		p->out_active = true;
+		if (p->sink_ops)
+			p->sink_ops->write_activated(p->sink, p);
+	}
+}
+
+/* pipe_process_wake: the road has data or room, has ended, or a marker came. Both
+ * directions are activated: the checks that follow arm the road again if it was a
+ * false alarm. */
+static void
+pipe_process_wake(struct pipe *p)
+{
+	pipe_take_markers(p);
+	struct pipe_direct *d = p->direct;
+	if (!d)
+		return;
+	bool writing = p->out_road != PIPE_OUT_YPIPE;
+	if (d->ops->closed(d) && !p->direct_more && !pipe_settle_ended(p)) {
+		/* Ended with nothing left to read: its memory went with it. */
+		pipe_take_markers(p);
+	}
+	pipe_activate_read(p);
+	if (writing || p->out_road != PIPE_OUT_YPIPE)
+		pipe_activate_write(p);
+}
+
+void
+pipe_spin_quiet(struct pipe *p, bool in)
+{
+	struct pipe_direct *d = p->direct;
+	if (!d)
+		return;
+	if (in && !p->in_active)
+		d->ops->disarm_in(d);
+	else if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT)
+		d->ops->disarm_out(d);
+}
+
+bool
+pipe_spin_ready(struct pipe *p, bool in)
+{
+	struct pipe_direct *d = p->direct;
+	if (!d)
+		return false;
+	if (in) {
+		if (p->in_active || !(d->ops->readable(d) || d->ops->closed(d)))
+			return false;
+		pipe_activate_read(p);
+		return p->in_active;
+	}
+	if (p->out_active)
+		return false;
+	if (p->out_road == PIPE_OUT_DIRECT
+	            ? !(d->ops->writable(d) || d->ops->closed(d))
+	            : p->out_road != PIPE_OUT_HANDING || !d->ops->owned(d))
+		return false;
+	pipe_activate_write(p);
+	return p->out_active;
+}
+
+void
+pipe_spin_done(struct pipe *p, bool in)
+{
+	struct pipe_direct *d = p->direct;
+	if (!d)
+		return;
+	if (in && !p->in_active && d->ops->arm_in(d) == 1)
+		pipe_activate_read(p);
+	else if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT &&
+	         d->ops->arm_out(d) == 1)
+		pipe_activate_write(p);
 }
 
 void
@@ -337,13 +678,8 @@ pipe_process(struct object *o, const struct command *cmd)
 {
 	struct pipe *p = container_of(o, struct pipe, obj);
 	switch (cmd->type) {
-	case CMD_ACTIVATE_READ:
-		if (!p->in_active && pipe_readable_state(p)) {
-			p->in_active = true;
-			if (p->sink_ops)
-				p->sink_ops->read_activated(p->sink, p);
-		}
-		break;
+	case CMD_ACTIVATE_READ: pipe_activate_read(p); break;
+	case CMD_PIPE_WAKE: pipe_process_wake(p); break;
 	case CMD_ACTIVATE_WRITE:
 		p->peers_msgs_read = cmd->args.activate_write.msgs_read;
 		if (!p->out_active && p->state == PIPE_ACTIVE) {

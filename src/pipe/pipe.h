@@ -18,6 +18,7 @@
 
 #include "core/object.h"
 #include "core/ypipe.h"
+#include "pipe/direct.h"
 #include "pipe/msg.h"
 
 struct pipe;
@@ -39,6 +40,13 @@ enum pipe_state {
 	PIPE_TERM_ACK_SENT,
 	PIPE_TERM_REQ_SENT1,
 	PIPE_TERM_REQ_SENT2,
+};
+
+/* Where this end's outbound messages go (see direct.h). */
+enum pipe_out_road {
+	PIPE_OUT_YPIPE,   /* the peer's inq */
+	PIPE_OUT_HANDING, /* marker sent; waiting for the road to be ours */
+	PIPE_OUT_DIRECT,  /* the road */
 };
 
 /* Slots for the O(1) arrays a pipe can be in at once (see pipe_array.h). */
@@ -68,6 +76,16 @@ struct pipe {
 	 * reaches its socket. */
 	uint8_t peer_rid_len;
 	uint8_t peer_rid[255];
+	/* The direct road this end reads after its inq's marker (and writes once
+	 * out_road is PIPE_OUT_DIRECT); NULL for most pipes. A reference is held. */
+	struct pipe_direct *direct;
+	uint8_t out_road;      /* enum pipe_out_road */
+	bool out_more;         /* the last part written to the ypipe had MORE */
+	bool direct_mark_sent; /* this end asked for the road's writing side */
+	bool direct_more;      /* the last part written on the road had MORE */
+	bool direct_drop;      /* the road ended mid-message: drop the rest of it */
+	bool has_ahead;        /* ahead holds the next part, read off an ended road */
+	struct msg ahead;
 };
 
 /* pipe_pair: creates two connected ends, p[0] living in parents[0]'s thread and p[1]
@@ -114,6 +132,26 @@ void pipe_flush(struct pipe *p);
  * the peer. delay: see pipe_set_nodelay. Idempotent. The sink's terminated callback
  * runs when the handshake completes. */
 void pipe_terminate(struct pipe *p, bool delay);
+/* pipe_offer_direct: (the I/O side) queues a hand-over marker for the peer end,
+ * behind what is queued, outside the HWM; the marker takes over the reference to d.
+ * 0, or -ENOMEM / -EPIPE (the pipe is ending): then d is still the caller's. */
+int pipe_offer_direct(struct pipe *p, struct pipe_direct *d);
+/* pipe_wake_direct: (the I/O side) the peer end's road has data or room, or ended:
+ * sends CMD_PIPE_WAKE when the handshake still allows commands to the peer. */
+void pipe_wake_direct(struct pipe *p);
+/* pipe_has_direct: whether this end reads or writes a direct road. */
+static inline bool
+pipe_has_direct(const struct pipe *p)
+{
+	return p->direct != NULL;
+}
+/* pipe_spin_quiet / pipe_spin_ready / pipe_spin_done: for a socket that spins before
+ * it sleeps. quiet takes back the wake-up requests of the end's road (in: reading,
+ * else writing); ready tells whether the road has data (room), and activates the end
+ * as a CMD_PIPE_WAKE would; done arms the road again when it is still not ready. */
+void pipe_spin_quiet(struct pipe *p, bool in);
+bool pipe_spin_ready(struct pipe *p, bool in);
+void pipe_spin_done(struct pipe *p, bool in);
 /* pipe_destroy_unused: frees both ends of a pair that never reached another thread
  * (an inproc connect whose bind never came). */
 void pipe_destroy_pair_unused(struct pipe *p);

@@ -16,6 +16,7 @@
 #include "platform/signaler.h"
 #include "proto/engine_impl.h"
 #include "proto/session.h"
+#include "proto/shm_link.h"
 #include "zmq.h"
 
 #include <errno.h>
@@ -26,14 +27,12 @@
 #define SHM_WRITE_BUDGET 4096
 
 struct engine_shm {
-	struct shm_ring_region region;
-	struct shm_ring_writer w;
-	struct shm_ring_reader r;
-	struct signaler mine; /* raised by the peer: data or room for us */
-	struct signaler peer; /* we raise it for the peer */
+	struct shm_link *link; /* the shared memory, the rings and the eventfds */
 	struct poll_handle *handle;
 	bool active;
 	bool creator;
+	bool direct;       /* the socket's thread reads the ring (pipe/direct.h) */
+	bool handed;       /* ... and writes it: we no longer do */
 	bool send_pending; /* creator: the SHM command is still to be sent */
 	bool reader_asleep, writer_asleep;
 	bool out_has;
@@ -53,8 +52,10 @@ shm_state_get(struct engine *e)
 		struct engine_shm *st = zn_calloc(1, sizeof *st);
 		if (!st)
 			return NULL;
-		st->region.fd = -1;
-		st->mine.fd = st->peer.fd = -1;
+		if (shm_link_new(&st->link) < 0) {
+			zn_free(st);
+			return NULL;
+		}
 		msg_init(&st->out);
 		e->shm_state = st;
 	}
@@ -72,7 +73,9 @@ engine_shm_peer_gone(struct engine *e)
 		poller_rm_fd(e->poller, e->handle);
 		e->handle = NULL;
 	}
-	if (!e->input_stopped)
+	if (st->direct)
+		engine_fail(e, ENGINE_END_CLOSED, 0); /* the socket's thread drains */
+	else if (!e->input_stopped)
 		(void)shm_read(e); /* else engine_shm_restart_input drains, then ends */
 }
 
@@ -96,10 +99,10 @@ engine_shm_destroy(struct engine *e)
 		return;
 	if (st->handle)
 		poller_rm_fd(e->poller, st->handle);
-	shm_ring_reader_fini(&st->r);
-	shm_ring_region_fini(&st->region);
-	signaler_fini(&st->mine);
-	signaler_fini(&st->peer);
+	shm_link_close(st->link);
+	if (st->direct && e->session)
+		session_wake_direct(e->session); /* it reads what is left, then lets go */
+	shm_link_rele(st->link);
 	for (int i = 0; i < st->nfds; i++)
 		zn_close_fd(st->fds[i]);
 	msg_close(&st->out);
@@ -113,13 +116,14 @@ engine_shm_destroy(struct engine *e)
 static int
 shm_read(struct engine *e)
 {
-	struct engine_shm *st = e->shm_state;
+	struct shm_link *l = e->shm_state->link;
+	bool peer_gone = e->shm_state->peer_gone;
 	int n = 0;
 	while (!e->input_stopped && n < SHM_READ_BUDGET) {
 		struct msg m;
 		msg_init(&m);
-		int rc = shm_ring_read_msg(&st->r, &m);
-		if (rc == 0 && st->peer_gone) {
+		int rc = shm_ring_read_msg(&l->r, &m);
+		if (rc == 0 && peer_gone) {
 			/* Everything the peer published before it went is delivered. */
 			session_flush(e->session);
 			engine_fail(e, ENGINE_END_CLOSED, 0);
@@ -139,45 +143,74 @@ shm_read(struct engine *e)
 		}
 	}
 	session_flush(e->session);
-	if (shm_ring_release(&st->r) == 1)
-		signaler_raise(&st->peer);
+	if (shm_ring_release(&l->r) == 1)
+		signaler_raise(&l->peer);
 	if (e->input_stopped)
 		return 0; /* the pipe is full: engine_shm_restart_input resumes */
 	if (n == SHM_READ_BUDGET) {
-		signaler_raise(&st->mine); /* more to read: come back after others ran */
+		signaler_raise(&l->mine); /* more to read: come back after others ran */
 		return 0;
 	}
-	int rc = shm_ring_prepare_sleep(&st->r);
+	int rc = shm_ring_prepare_sleep(&l->r);
 	if (rc < 0) {
 		engine_fail_rc(e, rc);
 		return -1;
 	}
 	if (rc == 1)
-		signaler_raise(&st->mine); /* data came meanwhile */
+		signaler_raise(&l->mine); /* data came meanwhile */
 	else
-		st->reader_asleep = true;
+		e->shm_state->reader_asleep = true;
 	return 0;
+}
+
+/* shm_take_marker: the socket end asks for the writing side: everything it queued
+ * before is in the ring, so from here it writes the ring itself. A marker for an
+ * earlier road (whose connection ended first) is only dropped. */
+static void
+shm_take_marker(struct engine *e, struct msg *m)
+{
+	struct engine_shm *st = e->shm_state;
+	struct shm_link *l = st->link;
+	if (st->direct && !st->handed && m->routing_id == l->direct.token) {
+		if (shm_ring_publish(&l->w) == 1)
+			signaler_raise(&l->peer);
+		st->handed = true;
+		atomic_store_explicit(&l->handed, true, memory_order_release);
+		session_wake_direct(e->session);
+	}
+	msg_close(m);
+	msg_init(m);
 }
 
 int
 engine_shm_write(struct engine *e)
 {
 	struct engine_shm *st = e->shm_state;
+	struct shm_link *l = st->link;
 	for (int round = 0;; round++) {
 		if (round == SHM_WRITE_BUDGET) {
 			/* Let the other connections of this thread run; our eventfd
 			 * brings us back (the pipe will not: its reader is not asleep).
 			 */
-			signaler_raise(&st->mine);
+			signaler_raise(&l->mine);
 			break;
 		}
 		if (!st->out_has) {
 			msg_init(&st->out);
 			if (session_pull_msg(e->session, &st->out) < 0)
 				break;
+			if (msg_is_direct(&st->out)) {
+				shm_take_marker(e, &st->out);
+				continue;
+			}
+			if (st->handed) {
+				/* Cannot happen: the socket end writes the ring now. */
+				msg_close(&st->out);
+				continue;
+			}
 			st->out_has = true;
 		}
-		int rc = shm_ring_write_msg(&st->w, &st->out);
+		int rc = shm_ring_write_msg(&l->w, &st->out);
 		if (rc == 0) {
 			st->out_has = false;
 			continue;
@@ -186,9 +219,9 @@ engine_shm_write(struct engine *e)
 			engine_fail_rc(e, rc == -EINVAL ? -EPROTO : rc);
 			return -1;
 		}
-		if (shm_ring_publish(&st->w) == 1)
-			signaler_raise(&st->peer);
-		rc = shm_ring_writer_prepare_sleep(&st->w);
+		if (shm_ring_publish(&l->w) == 1)
+			signaler_raise(&l->peer);
+		rc = shm_ring_writer_prepare_sleep(&l->w);
 		if (rc < 0) {
 			engine_fail_rc(e, rc);
 			return -1;
@@ -199,8 +232,8 @@ engine_shm_write(struct engine *e)
 			return 0;
 		}
 	}
-	if (shm_ring_publish(&st->w) == 1)
-		signaler_raise(&st->peer);
+	if (!st->handed && shm_ring_publish(&l->w) == 1)
+		signaler_raise(&l->peer);
 	if (!st->out_has && session_engine_drained(e->session))
 		return -1;
 	return 0;
@@ -220,7 +253,8 @@ engine_shm_restart_input(struct engine *e)
 		}
 	}
 	e->input_stopped = false;
-	(void)shm_read(e);
+	if (!e->shm_state->direct)
+		(void)shm_read(e);
 }
 
 static void
@@ -228,17 +262,25 @@ shm_in_event(void *arg)
 {
 	struct engine *e = arg;
 	struct engine_shm *st = e->shm_state;
-	signaler_drain(&st->mine);
+	struct shm_link *l = st->link;
+	signaler_drain(&l->mine);
 	if (st->reader_asleep) {
-		shm_ring_end_sleep(&st->r);
+		shm_ring_end_sleep(&l->r);
 		st->reader_asleep = false;
 	}
 	if (st->writer_asleep) {
-		shm_ring_writer_end_sleep(&st->w);
+		shm_ring_writer_end_sleep(&l->w);
 		st->writer_asleep = false;
 	}
-	if (shm_read(e) < 0)
+	if (st->direct) {
+		if (atomic_load_explicit(&l->broken, memory_order_acquire)) {
+			engine_fail_rc(e, -EPROTO); /* the socket's thread found it */
+			return;
+		}
+		session_wake_direct(e->session); /* data or room for the socket */
+	} else if (shm_read(e) < 0) {
 		return;
+	}
 	(void)engine_shm_write(e);
 }
 
@@ -246,25 +288,49 @@ static const struct poll_handler_ops shm_handler = {.in_event = shm_in_event};
 
 /* Switching over. */
 
+/* shm_offer_direct: with spinning on, PAIR, PUSH and PULL sockets read (and, once
+ * they ask, write) the rings from their own thread. false: the engine does it all. */
+static bool
+shm_offer_direct(struct engine *e)
+{
+	struct engine_shm *st = e->shm_state;
+	int t = e->opts.type;
+	if (e->opts.shm_spin_us <= 0 || (t != ZMQ_PAIR && t != ZMQ_PUSH && t != ZMQ_PULL))
+		return false;
+	struct shm_link *l = st->link;
+	if (e->meta && !l->meta) {
+		metadata_hold(e->meta);
+		l->meta = e->meta;
+	}
+	shm_link_hold(l);
+	if (session_offer_direct(e->session, &l->direct) < 0) {
+		shm_link_rele(l);
+		return false;
+	}
+	return true;
+}
+
 static int
 shm_activate(struct engine *e)
 {
 	struct engine_shm *st = e->shm_state;
-	shm_ring_writer_init(&st->w, &st->region);
-	shm_ring_reader_init(&st->r, &st->region, e->opts.maxmsgsize);
-	int rc = poller_add_fd(e->poller, st->mine.fd, &shm_handler, e, &st->handle);
+	struct shm_link *l = st->link;
+	shm_ring_writer_init(&l->w, &l->region);
+	shm_ring_reader_init(&l->r, &l->region, e->opts.maxmsgsize);
+	int rc = poller_add_fd(e->poller, l->mine.fd, &shm_handler, e, &st->handle);
 	if (rc < 0) {
 		st->handle = NULL;
 		return rc;
 	}
 	poller_set_pollin(e->poller, st->handle);
 	st->active = true;
+	st->direct = shm_offer_direct(e);
 	/* The stream now only tells of the peer's death. */
 	if (e->handle && !e->output_stopped) {
 		e->output_stopped = true;
 		poller_reset_pollout(e->poller, e->handle);
 	}
-	signaler_raise(&st->mine); /* read what may already be there, write what waits */
+	signaler_raise(&l->mine); /* read what may already be there, write what waits */
 	return 0;
 }
 
@@ -277,10 +343,11 @@ shm_send_setup(struct engine *e)
 	if (!zmtp_encoder_empty(&e->enc))
 		return 0; /* the READY goes first; the caller retries after writing */
 	uint8_t cmd[SHM_CMD_LEN] = {0x04, SHM_CMD_LEN - 2, 3, 'S', 'H', 'M'};
-	uint64_t size = st->region.ring_size;
+	struct shm_link *l = st->link;
+	uint64_t size = l->region.ring_size;
 	for (int i = 0; i < 8; i++)
 		cmd[6 + i] = (uint8_t)(size >> (56 - 8 * i));
-	int fds[3] = {st->region.fd, st->mine.fd, st->peer.fd};
+	int fds[3] = {l->region.fd, l->mine.fd, l->peer.fd};
 	int n = zn_shm_send_fds(e->fd, cmd, sizeof cmd, fds, 3);
 	if (n == -EAGAIN)
 		return 0;
@@ -304,16 +371,17 @@ engine_shm_ready(struct engine *e)
 		return 0; /* wait for the SHM command */
 	uint64_t size = e->opts.shm_ring_size > 0 ? (uint64_t)e->opts.shm_ring_size
 	                                          : SHM_RING_SIZE_DEFAULT;
-	int rc = shm_ring_region_create(&st->region, size);
+	struct shm_link *l = st->link;
+	int rc = shm_ring_region_create(&l->region, size);
 	if (rc < 0)
 		return rc;
 	int a, b;
 	if ((rc = zn_shm_eventfd_create(&a)) < 0)
 		return rc;
-	st->mine.fd = a;
+	l->mine.fd = a;
 	if ((rc = zn_shm_eventfd_create(&b)) < 0)
 		return rc;
-	st->peer.fd = b;
+	l->peer.fd = b;
 	st->send_pending = true;
 	if (zmtp_encoder_empty(&e->enc))
 		return shm_send_setup(e);
@@ -365,11 +433,12 @@ engine_shm_command(struct engine *e, const uint8_t *data, size_t len)
 	if (zn_shm_eventfd_verify(st->fds[1]) < 0 ||
 	    zn_shm_eventfd_verify(st->fds[2]) < 0)
 		return -EPROTO;
-	int rc = shm_ring_region_attach(&st->region, st->fds[0], size);
+	struct shm_link *l = st->link;
+	int rc = shm_ring_region_attach(&l->region, st->fds[0], size);
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : -EPROTO;
-	st->peer.fd = st->fds[1]; /* the creator sleeps on the first */
-	st->mine.fd = st->fds[2];
+	l->peer.fd = st->fds[1]; /* the creator sleeps on the first */
+	l->mine.fd = st->fds[2];
 	st->nfds = 0;
 	return shm_activate(e);
 }

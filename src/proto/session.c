@@ -41,6 +41,7 @@ struct session {
 	int connect_fd;
 	struct poll_handle *connect_handle;
 	int reconnect_cur;
+	uint32_t direct_tokens; /* names the direct roads offered so far */
 };
 
 static const struct own_ops session_own_ops;
@@ -172,6 +173,22 @@ session_flush(struct session *s)
 {
 	if (s->pipe)
 		pipe_flush(s->pipe);
+}
+
+int
+session_offer_direct(struct session *s, struct pipe_direct *d)
+{
+	if (!s->pipe || s->incomplete_in)
+		return -EPIPE;
+	d->token = ++s->direct_tokens;
+	return pipe_offer_direct(s->pipe, d);
+}
+
+void
+session_wake_direct(struct session *s)
+{
+	if (s->pipe)
+		pipe_wake_direct(s->pipe);
 }
 
 int

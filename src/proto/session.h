@@ -58,6 +58,12 @@ struct object *session_object(struct session *s);
 int session_push_msg(struct session *s, struct msg *m);
 int session_pull_msg(struct session *s, struct msg *m);
 void session_flush(struct session *s);
+/* session_offer_direct: hands the socket's end of the pipe a direct road (see
+ * pipe/direct.h), behind what is queued; the road takes over one reference of d's
+ * owner. 0, or -EPIPE / -ENOMEM: then not offered, the caller keeps it. */
+int session_offer_direct(struct session *s, struct pipe_direct *d);
+/* session_wake_direct: the socket end's road has data or room, or has ended. */
+void session_wake_direct(struct session *s);
 /* session_push_command: a SUBSCRIBE / CANCEL command for the socket. */
 int session_push_command(struct session *s, struct msg *m, bool subscribe,
                          const void *topic, size_t len);

@@ -311,6 +311,62 @@ socket_wait(struct socket *s, int timeout_ms, int64_t deadline)
 	return socket_process_commands(s, wait);
 }
 
+static inline void
+socket_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* socket_spin: with ZINC_SHM_SPIN_US, before a blocking send or receive sleeps, watch
+ * the direct roads of its pipes (pipe/direct.h) for up to that long. While we watch,
+ * the roads' wake-up requests are taken back, so the peer's next message costs it no
+ * system call and us no hop through the I/O thread. true when a road became ready
+ * (its pipe is active again); false when the time ran out (the roads are armed again:
+ * the wait that follows is woken as usual). */
+static bool
+socket_spin(struct socket *s, bool in)
+{
+	int budget = s->options.shm_spin_us;
+	if (budget <= 0)
+		return false;
+	struct pipe **pipes = s->pipes.items;
+	uint32_t n = s->pipes.n, direct = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (pipe_has_direct(pipes[i])) {
+			pipe_spin_quiet(pipes[i], in);
+			direct++;
+		}
+	}
+	if (direct == 0)
+		return false;
+	int64_t deadline = clock_now_us() + budget;
+	bool ready = false;
+	for (uint32_t round = 1; !ready; round++) {
+		for (uint32_t i = 0; i < n && !ready; i++)
+			ready = pipe_spin_ready(pipes[i], in);
+		if (!ready && round % 64 == 0 && clock_now_us() >= deadline)
+			break;
+		socket_cpu_relax();
+	}
+	for (uint32_t i = 0; i < n; i++)
+		pipe_spin_done(pipes[i], in);
+	return ready;
+}
+
+/* socket_wait_or_spin: socket_wait, after spinning if the socket does. */
+static int
+socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
+{
+	if (socket_spin(s, in)) {
+		if (timeout_ms > 0 && clock_now_ms() >= deadline)
+			return -EAGAIN;
+		return socket_process_commands(s, 0);
+	}
+	return socket_wait(s, timeout_ms, deadline);
+}
+
 int
 socket_send(struct socket *s, struct msg *m, int flags)
 {
@@ -333,7 +389,7 @@ socket_send(struct socket *s, struct msg *m, int flags)
 		return -EAGAIN;
 	int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
 	for (;;) {
-		rc = socket_wait(s, timeout, deadline);
+		rc = socket_wait_or_spin(s, false, timeout, deadline);
 		if (rc < 0)
 			return rc;
 		rc = s->ops->send(s, m);
@@ -385,7 +441,7 @@ socket_recv(struct socket *s, struct msg *m, int flags)
 	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
 		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
 		do {
-			rc = socket_wait(s, timeout, deadline);
+			rc = socket_wait_or_spin(s, true, timeout, deadline);
 			if (rc < 0)
 				return rc;
 			rc = s->ops->recv(s, m);

@@ -384,6 +384,25 @@ shm_ring_publish(struct shm_ring_writer *w)
 }
 
 bool
+shm_ring_writable(struct shm_ring_writer *w, uint64_t n)
+{
+	if (w->error || writer_free(w) >= n)
+		return true;
+	if (writer_refresh(w) < 0)
+		return true; /* the next write reports it */
+	return writer_free(w) >= n;
+}
+
+void
+shm_ring_writer_rollback(struct shm_ring_writer *w)
+{
+	if (w->frag_data)
+		return; /* a streaming message is visible as it goes */
+	w->wr = w->boundary;
+	w->in_multi = false;
+}
+
+bool
 shm_ring_writer_streaming(const struct shm_ring_writer *w)
 {
 	return w->frag_data != NULL;
@@ -582,6 +601,14 @@ read_next(struct shm_ring_reader *r, const struct rec *c, struct msg *m)
 	msg_set_flags(m, msg_flags_of(r->frag_flags));
 	r->in_frag = false;
 	return 1;
+}
+
+bool
+shm_ring_readable(const struct shm_ring_reader *r)
+{
+	if (r->error)
+		return true;
+	return atomic_load_explicit(&r->ctl->write, memory_order_relaxed) != r->rd;
 }
 
 int

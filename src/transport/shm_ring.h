@@ -169,6 +169,14 @@ int shm_ring_write_msg(struct shm_ring_writer *w, struct msg *m);
  * raise the reader's eventfd (once), else 0. Never blocks. */
 int shm_ring_publish(struct shm_ring_writer *w);
 
+/* shm_ring_writable: whether n bytes fit now (or the writer has failed: the next write
+ * says so). Loads the peer's read index at most once. */
+bool shm_ring_writable(struct shm_ring_writer *w, uint64_t n);
+
+/* shm_ring_writer_rollback: drops the parts of an unfinished multipart message that
+ * are not visible yet (all of them, unless the message had to stream). */
+void shm_ring_writer_rollback(struct shm_ring_writer *w);
+
 /* shm_ring_writer_streaming: whether a message is half-way through the ring in
  * fragments (the caller must offer the same message again). */
 bool shm_ring_writer_streaming(const struct shm_ring_writer *w);
@@ -221,6 +229,10 @@ void shm_ring_reader_init(struct shm_ring_reader *r, const struct shm_ring_regio
 
 /* shm_ring_reader_fini: drops a half-reassembled message. */
 void shm_ring_reader_fini(struct shm_ring_reader *r);
+
+/* shm_ring_readable: whether the peer published bytes not yet consumed (or the reader
+ * has failed). One relaxed load: cheap enough to spin on; read_msg checks it all. */
+bool shm_ring_readable(const struct shm_ring_reader *r);
 
 /* shm_ring_read_msg: takes the next complete message out of the ring. Never blocks, and
  * looks at the peer's write index at most once per call, so a peer cannot keep it busy.

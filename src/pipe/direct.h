@@ -1,0 +1,72 @@
+/*
+ * direct.h: a second road for one pipe end's messages, beside its ypipes: a transport
+ * queue that the socket's own thread reads and writes, without the hop through an I/O
+ * thread (shm:// rings with spinning on; proto/shm_link.c implements it).
+ *
+ * Hand-over keeps order. The I/O thread offers the road with a marker message in the
+ * pipe (MSG_DIRECT, see msg.h), so everything it queued before stays ahead; the socket
+ * end reads the road from then on. For writing, the socket end answers with a marker of
+ * its own in the other direction and waits until the I/O thread has written everything
+ * ahead of that marker (owned() turns true and a CMD_PIPE_WAKE arrives); from then on it
+ * writes the road itself. When the road ends (closed: the connection is gone), the end
+ * reads what is left on it and goes back to its ypipes.
+ *
+ * Sleeping: when the road is empty (or full) the socket end arms it; the I/O thread that
+ * watches the connection then sends CMD_PIPE_WAKE when data (or room) arrives.
+ *
+ * Threads: every op runs in the socket's thread, except release, which either side may
+ * call (the road is refcounted).
+ */
+#ifndef ZINC_PIPE_DIRECT_H
+#define ZINC_PIPE_DIRECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct msg;
+struct pipe_direct;
+
+struct pipe_direct_ops {
+	/* read: 1 a message part moved into m (which was empty); 0 none now; -1 the road
+	 * has ended (closed, and everything on it read; or broken): detach it. */
+	int (*read)(struct pipe_direct *d, struct msg *m);
+	/* readable: a message (or part of one) is there to read. Loads only: safe to
+	 * spin on. */
+	bool (*readable)(struct pipe_direct *d);
+	/* arm_in: asks for a CMD_PIPE_WAKE when data arrives. 0 armed; 1 data came
+	 * meanwhile (not armed: read again). */
+	int (*arm_in)(struct pipe_direct *d);
+	/* disarm_in: takes an armed request back (while spinning, a wake costs the peer a
+	 * system call). */
+	void (*disarm_in)(struct pipe_direct *d);
+	/* closed: the road has ended (the connection is gone or broken); what was on it
+	 * before is still readable. */
+	bool (*closed)(struct pipe_direct *d);
+	/* owned: everything written ahead of the socket end's marker has been written:
+	 * the socket end may write the road itself. */
+	bool (*owned)(struct pipe_direct *d);
+	/* write: 0 m's content is on the road and m is empty; -EAGAIN no room for a new
+	 * message (m unchanged). A later part of a message, or a message too large for
+	 * the road, never gets -EAGAIN: write waits for room itself, as the pipe promised
+	 * room for the whole message when it took the first part. -EPIPE the road has
+	 * ended (m unchanged). */
+	int (*write)(struct pipe_direct *d, struct msg *m);
+	/* writable: there is room for a small message. Loads only. */
+	bool (*writable)(struct pipe_direct *d);
+	/* arm_out / disarm_out: as arm_in / disarm_in, for room. */
+	int (*arm_out)(struct pipe_direct *d);
+	void (*disarm_out)(struct pipe_direct *d);
+	/* flush: makes complete messages visible to the peer (and wakes it). */
+	void (*flush)(struct pipe_direct *d);
+	/* rollback: drops the parts of an unfinished message not yet visible. */
+	void (*rollback)(struct pipe_direct *d);
+	/* release: drops one reference. */
+	void (*release)(struct pipe_direct *d);
+};
+
+struct pipe_direct {
+	const struct pipe_direct_ops *ops;
+	uint32_t token; /* names this road in the socket end's marker */
+};
+
+#endif

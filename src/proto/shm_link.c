@@ -1,0 +1,293 @@
+/*
+ * shm_link.c: see shm_link.h. The pipe_direct ops run in the socket's thread.
+ */
+#include "proto/shm_link.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <time.h>
+
+#include "platform/alloc.h"
+
+#define container_of(p, type, member)                                                    \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
+
+/* Room worth waking up for: a small message's record. */
+#define LINK_ROOM_MIN (SHM_REC_HDR + 64)
+
+static const struct pipe_direct_ops link_ops;
+
+int
+shm_link_new(struct shm_link **out)
+{
+	struct shm_link *l = zn_calloc(1, sizeof *l);
+	if (!l)
+		return -ENOMEM;
+	l->direct.ops = &link_ops;
+	atomic_init(&l->refs, 1);
+	l->region.fd = -1;
+	l->mine.fd = l->peer.fd = -1;
+	*out = l;
+	return 0;
+}
+
+void
+shm_link_hold(struct shm_link *l)
+{
+	atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+}
+
+void
+shm_link_rele(struct shm_link *l)
+{
+	if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (l->region.base)
+		shm_ring_reader_fini(&l->r);
+	shm_ring_region_fini(&l->region);
+	signaler_fini(&l->mine);
+	signaler_fini(&l->peer);
+	if (l->meta)
+		metadata_rele(l->meta);
+	zn_free(l);
+}
+
+void
+shm_link_close(struct shm_link *l)
+{
+	atomic_store_explicit(&l->closed, true, memory_order_release);
+}
+
+static struct shm_link *
+link_of(struct pipe_direct *d)
+{
+	return container_of(d, struct shm_link, direct);
+}
+
+/* link_break: the peer broke the protocol (or a message could not be allocated): the
+ * road ends here, and the engine, woken through our own eventfd, closes the
+ * connection with the monitor event. */
+static int
+link_break(struct shm_link *l)
+{
+	atomic_store_explicit(&l->broken, true, memory_order_release);
+	signaler_raise(&l->mine);
+	return -1;
+}
+
+static bool
+link_over(struct shm_link *l)
+{
+	return atomic_load_explicit(&l->closed, memory_order_acquire) ||
+	       atomic_load_explicit(&l->broken, memory_order_relaxed);
+}
+
+static void
+link_release_space(struct shm_link *l)
+{
+	if (shm_ring_release(&l->r) == 1)
+		signaler_raise(&l->peer);
+}
+
+/* link_read_once: 1 a data message, 0 none, -1 broken. ZMTP commands have no business
+ * on the road of a PAIR, PUSH or PULL: dropped. */
+static int
+link_read_once(struct shm_link *l, struct msg *m)
+{
+	for (;;) {
+		int rc = shm_ring_read_msg(&l->r, m);
+		if (rc == 0)
+			return 0;
+		if (rc < 0)
+			return link_break(l);
+		if (!(msg_flags(m) & MSGF_COMMAND)) {
+			if (l->meta)
+				msg_set_metadata(m, l->meta);
+			return 1;
+		}
+		msg_close(m);
+		msg_init(m);
+	}
+}
+
+static int
+link_read(struct pipe_direct *d, struct msg *m)
+{
+	struct shm_link *l = link_of(d);
+	if (atomic_load_explicit(&l->broken, memory_order_relaxed))
+		return -1;
+	if (l->in_armed) {
+		shm_ring_end_sleep(&l->r);
+		l->in_armed = false;
+	}
+	int rc = link_read_once(l, m);
+	link_release_space(l);
+	if (rc != 0)
+		return rc;
+	if (!atomic_load_explicit(&l->closed, memory_order_acquire))
+		return 0;
+	/* Closed: what the peer published before it went is visible now. */
+	rc = link_read_once(l, m);
+	link_release_space(l);
+	return rc == 1 ? 1 : -1;
+}
+
+static bool
+link_readable(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	return !atomic_load_explicit(&l->broken, memory_order_relaxed) &&
+	       shm_ring_readable(&l->r);
+}
+
+static bool
+link_closed(struct pipe_direct *d)
+{
+	return link_over(link_of(d));
+}
+
+static int
+link_arm_in(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	if (link_over(l))
+		return 1;
+	int rc = shm_ring_prepare_sleep(&l->r);
+	if (rc < 0) {
+		link_break(l);
+		return 1;
+	}
+	if (rc == 1)
+		return 1;
+	l->in_armed = true;
+	return 0;
+}
+
+static void
+link_disarm_in(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	if (l->in_armed) {
+		shm_ring_end_sleep(&l->r);
+		l->in_armed = false;
+	}
+}
+
+static bool
+link_owned(struct pipe_direct *d)
+{
+	return atomic_load_explicit(&link_of(d)->handed, memory_order_acquire);
+}
+
+/* link_wait_room: a message is half-way in and must be finished: the reader frees
+ * room as it goes (or the link ends). Yield first; then short sleeps, as nothing here
+ * can wait on the eventfd (the engine owns it). */
+static void
+link_wait_room(unsigned *round)
+{
+	if (++*round < 64) {
+		sched_yield();
+		return;
+	}
+	struct timespec ts = {0, 20000};
+	nanosleep(&ts, NULL);
+}
+
+static int
+link_write(struct pipe_direct *d, struct msg *m)
+{
+	struct shm_link *l = link_of(d);
+	if (l->out_armed) {
+		shm_ring_writer_end_sleep(&l->w);
+		l->out_armed = false;
+	}
+	bool under_way = l->w.in_multi || shm_ring_writer_streaming(&l->w);
+	for (unsigned round = 0;;) {
+		if (link_over(l))
+			return -EPIPE;
+		int rc = shm_ring_write_msg(&l->w, m);
+		if (rc == 0)
+			return 0;
+		if (rc != -EAGAIN) {
+			link_break(l);
+			return -EPIPE;
+		}
+		if (shm_ring_publish(&l->w) == 1)
+			signaler_raise(&l->peer);
+		if (!under_way && !shm_ring_writer_streaming(&l->w))
+			return -EAGAIN; /* nothing of m went in */
+		link_wait_room(&round);
+	}
+}
+
+static bool
+link_writable(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	return shm_ring_writable(&l->w, LINK_ROOM_MIN);
+}
+
+static int
+link_arm_out(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	if (link_over(l))
+		return 1;
+	if (shm_ring_publish(&l->w) == 1)
+		signaler_raise(&l->peer);
+	int rc = shm_ring_writer_prepare_sleep(&l->w);
+	if (rc < 0) {
+		link_break(l);
+		return 1;
+	}
+	if (rc == 1)
+		return 1;
+	l->out_armed = true;
+	return 0;
+}
+
+static void
+link_disarm_out(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	if (l->out_armed) {
+		shm_ring_writer_end_sleep(&l->w);
+		l->out_armed = false;
+	}
+}
+
+static void
+link_flush(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	if (shm_ring_publish(&l->w) == 1)
+		signaler_raise(&l->peer);
+}
+
+static void
+link_rollback(struct pipe_direct *d)
+{
+	shm_ring_writer_rollback(&link_of(d)->w);
+}
+
+static void
+link_release(struct pipe_direct *d)
+{
+	shm_link_rele(link_of(d));
+}
+
+static const struct pipe_direct_ops link_ops = {
+        .read = link_read,
+        .readable = link_readable,
+        .closed = link_closed,
+        .arm_in = link_arm_in,
+        .disarm_in = link_disarm_in,
+        .owned = link_owned,
+        .write = link_write,
+        .writable = link_writable,
+        .arm_out = link_arm_out,
+        .disarm_out = link_disarm_out,
+        .flush = link_flush,
+        .rollback = link_rollback,
+        .release = link_release,
+};
