@@ -9,6 +9,9 @@
  * descriptors, order), or, after a good "hello" has gone through the ring, scribbles
  * indices, lengths and flags into the shared memory and raises zinc's eventfd.
  *
+ * The same cases run against a spinning PULL, which reads the ring from the application
+ * thread (pipe/direct.h), with a good PUSH beside the raw peer (PUSH then).
+ *
  * Each case checks that zinc drops that connection (monitor DISCONNECTED on the
  * endpoint; the raw peer reads EOF), that the process goes on, and that the ROUTER
  * still serves the good DEALER. At the end the dropped connections have left no memfd
@@ -32,6 +35,10 @@
 #define HELLO_W 16 /* the write index after "hello" */
 
 static char ep[64];
+/* The zinc socket under attack: a ROUTER (its I/O thread reads the rings), or a PULL
+ * spinning (its application thread reads them: pipe/direct.h). Set before the kid is
+ * forked; the raw peer announces the matching type. */
+static int zinc_type = ZMQ_ROUTER;
 
 /* ---------------------------------------------------------------------------- */
 /* The raw peer                                                                  */
@@ -104,7 +111,7 @@ raw_ready(struct hostile *h)
 	snprintf(id, sizeof id, "evil%d", h->index);
 	memcpy(b + n, "\5READY", 6);
 	n += 6;
-	put_prop(b, &n, "Socket-Type", "DEALER");
+	put_prop(b, &n, "Socket-Type", zinc_type == ZMQ_PULL ? "PUSH" : "DEALER");
 	put_prop(b, &n, "Identity", id);
 	b[0] = 0x04;
 	b[1] = (uint8_t)(n - 2);
@@ -599,6 +606,11 @@ kid_hostile(void *arg)
 static void
 good_round_trip(void *router, void *dealer)
 {
+	if (zinc_type == ZMQ_PULL) {
+		send_str(dealer, "ping", 0);
+		recv_str(router, "ping");
+		return;
+	}
 	send_str(dealer, "ping", 0);
 	recv_str(router, "good");
 	recv_str(router, "ping");
@@ -607,35 +619,60 @@ good_round_trip(void *router, void *dealer)
 	recv_str(dealer, "pong");
 }
 
+/* await_disconnect: the DISCONNECTED event of the case's connection. A spinning PULL
+ * finds damage in the ring only when it reads: it tries, and nothing may come. */
+static int
+await_disconnect(void *r, void *mon, char *where, size_t len)
+{
+	if (zinc_type != ZMQ_PULL)
+		return monitor_next(mon, WAIT_MS, NULL, where, len);
+	long long end = test_now_ms() + WAIT_MS;
+	for (;;) {
+		char b[16];
+		CHECK_ERR(zmq_recv(r, b, sizeof b, ZMQ_DONTWAIT), EAGAIN);
+		int ev = monitor_next(mon, 10, NULL, where, len);
+		if (ev != 0 || test_now_ms() > end)
+			return ev;
+	}
+}
+
 static void
 hostile_peers(void)
 {
 	int fds = fd_count();
+	bool pull = zinc_type == ZMQ_PULL;
 	shm_new(ep, sizeof ep);
 	int k = kid_spawn(kid_hostile, NULL);
 	ctx_open();
-	void *r = sock_open(ZMQ_ROUTER);
+	void *r = sock_open(zinc_type);
 	int64_t max = MAXMSG;
 	CHECK_OK(zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &max, sizeof max));
+	if (pull)
+		set_int(r, ZINC_SHM_SPIN_US, 50);
 	void *mon = monitor_open(r, ZMQ_EVENT_DISCONNECTED);
 	CHECK_OK(zmq_bind(r, ep));
-	void *d = sock_open(ZMQ_DEALER);
-	CHECK_OK(zmq_setsockopt(d, ZMQ_ROUTING_ID, "good", 4));
+	void *d = sock_open(pull ? ZMQ_PUSH : ZMQ_DEALER);
+	if (!pull)
+		CHECK_OK(zmq_setsockopt(d, ZMQ_ROUTING_ID, "good", 4));
 	CHECK_OK(zmq_connect(d, ep));
 	good_round_trip(r, d);
 
 	int failed = 0;
 	for (int i = 0; i < NHCASES; i++) {
 		const struct hcase *c = &hcases[i];
+		if (pull && c->kind == READIDX)
+			continue; /* a PULL never writes to its peer */
 		char id[16];
 		snprintf(id, sizeof id, "evil%d", i);
 		tell(kids[k].to, (uint8_t)i);
 		if (c->kind != SETUP) {
-			recv_str(r, id);
+			if (!pull)
+				recv_str(r, id);
 			recv_str(r, "hello");
 		}
 		if (c->fn == storm) {
-			recv_str(r, id);
+			if (!pull)
+				recv_str(r, id);
 			recv_str(r, "hello2");
 		}
 		if (c->kind == READIDX) { /* make zinc's writer look at the read index */
@@ -645,7 +682,7 @@ hostile_peers(void)
 			}
 		}
 		char where[512] = "";
-		int ev = monitor_next(mon, WAIT_MS, NULL, where, sizeof where);
+		int ev = await_disconnect(r, mon, where, sizeof where);
 		if (ev != ZMQ_EVENT_DISCONNECTED) {
 			fprintf(stderr, "  case \"%s\": no DISCONNECTED event\n",
 			        c->name);
@@ -661,18 +698,32 @@ hostile_peers(void)
 	CHECK_EQ(failed, 0);
 	/* What is left: the good connection's two mappings (both ends are here). */
 	long long end = test_now_ms() + WAIT_MS;
-	while (memfd_maps(NULL) > 2 && test_now_ms() < end)
+	while (memfd_maps(NULL) > 2 && test_now_ms() < end) {
+		int ev;
+		size_t len = sizeof ev; /* a spinning socket lets go when it runs */
+		CHECK_OK(zmq_getsockopt(r, ZMQ_EVENTS, &ev, &len));
 		(void)poll(NULL, 0, 1);
+	}
 	CHECK_EQ(memfd_maps(NULL), 2);
 	ctx_close();
 	CHECK_EQ(memfd_maps(NULL), 0);
 	CHECK_EQ(fd_count(), fds);
 }
 
+static void
+hostile_peers_spinning_pull(void)
+{
+	zinc_type = ZMQ_PULL;
+	hostile_peers();
+	zinc_type = ZMQ_ROUTER;
+}
+
 SHM_CASE(hostile_peers)
+SHM_CASE(hostile_peers_spinning_pull)
 
 static const struct test tests[] = {
         SHM_ENTRY(hostile_peers),
+        SHM_ENTRY(hostile_peers_spinning_pull),
         {NULL, NULL},
 };
 

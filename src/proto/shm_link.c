@@ -89,25 +89,25 @@ link_release_space(struct shm_link *l)
 		signaler_raise(&l->peer);
 }
 
-/* link_read_once: 1 a data message, 0 none, -1 broken. ZMTP commands have no business
- * on the road of a PAIR, PUSH or PULL: dropped. */
+/* link_read_once: 1 a data message, 0 none, -1 broken. A ZMTP command has no business
+ * on the road of a PAIR, PUSH or PULL (the engine closes the connection on a command
+ * it does not know; these types know none that can come this way). */
 static int
 link_read_once(struct shm_link *l, struct msg *m)
 {
-	for (;;) {
-		int rc = shm_ring_read_msg(&l->r, m);
-		if (rc == 0)
-			return 0;
-		if (rc < 0)
-			return link_break(l);
-		if (!(msg_flags(m) & MSGF_COMMAND)) {
-			if (l->meta)
-				msg_set_metadata(m, l->meta);
-			return 1;
-		}
+	int rc = shm_ring_read_msg(&l->r, m);
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		return link_break(l);
+	if (msg_flags(m) & MSGF_COMMAND) {
 		msg_close(m);
 		msg_init(m);
+		return link_break(l);
 	}
+	if (l->meta)
+		msg_set_metadata(m, l->meta);
+	return 1;
 }
 
 static int
