@@ -614,17 +614,22 @@ pipe_spin_ready(struct pipe *p, bool in)
 	return p->out_active;
 }
 
-void
+bool
 pipe_spin_done(struct pipe *p, bool in)
 {
 	struct pipe_direct *d = p->direct;
 	if (!d)
-		return;
-	if (in && !p->in_active && d->ops->arm_in(d) == 1)
+		return false;
+	if (in && !p->in_active && d->ops->arm_in(d) == 1) {
 		pipe_activate_read(p);
-	else if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT &&
-	         d->ops->arm_out(d) == 1)
+		return true;
+	}
+	if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT &&
+	    d->ops->arm_out(d) == 1) {
 		pipe_activate_write(p);
+		return true;
+	}
+	return false;
 }
 
 void

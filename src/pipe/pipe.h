@@ -148,10 +148,11 @@ pipe_has_direct(const struct pipe *p)
 /* pipe_spin_quiet / pipe_spin_ready / pipe_spin_done: for a socket that spins before
  * it sleeps. quiet takes back the wake-up requests of the end's road (in: reading,
  * else writing); ready tells whether the road has data (room), and activates the end
- * as a CMD_PIPE_WAKE would; done arms the road again when it is still not ready. */
+ * as a CMD_PIPE_WAKE would; done arms the road again when it is still not ready, and
+ * returns true (the end activated) when it was ready after all. */
 void pipe_spin_quiet(struct pipe *p, bool in);
 bool pipe_spin_ready(struct pipe *p, bool in);
-void pipe_spin_done(struct pipe *p, bool in);
+bool pipe_spin_done(struct pipe *p, bool in);
 /* pipe_destroy_unused: frees both ends of a pair that never reached another thread
  * (an inproc connect whose bind never came). */
 void pipe_destroy_pair_unused(struct pipe *p);

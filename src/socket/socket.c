@@ -351,7 +351,7 @@ socket_spin(struct socket *s, bool in)
 		socket_cpu_relax();
 	}
 	for (uint32_t i = 0; i < n; i++)
-		pipe_spin_done(pipes[i], in);
+		ready |= pipe_spin_done(pipes[i], in); /* data came as the time ran out */
 	return ready;
 }
 
