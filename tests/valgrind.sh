@@ -10,26 +10,37 @@ set -u
 dir=${1:-build}
 limit=${VG_TIMEOUT:-600}
 fail=0
+# Every program once, then the shm:// suites again with spinning on (as ctest's
+# *_spin entries do).
+runs=()
 for t in "$dir"/bin/test_*; do
+	[ -x "$t" ] && runs+=("$t:")
+done
+for t in test_shm test_shm_types; do
+	runs+=("$dir/bin/$t:ZINC_TEST_SPIN_US=100")
+done
+for run in "${runs[@]}"; do
+	t=${run%%:*}
+	env=${run#*:}
 	[ -x "$t" ] || continue
 	log=$(mktemp)
 	start=$SECONDS
-	timeout -k 10 "$limit" valgrind --quiet --fair-sched=yes --leak-check=full \
+	env $env timeout -k 10 "$limit" valgrind --quiet --fair-sched=yes --leak-check=full \
 		--show-leak-kinds=definite,indirect,possible \
 		--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
 		"$t" >"$log" 2>&1
 	rc=$?
 	took=$((SECONDS - start))
 	if [ $rc -eq 0 ]; then
-		echo "valgrind ok   $(basename "$t") (${took} s)"
+		echo "valgrind ok   $(basename "$t") ${env:+($env) }(${took} s)"
 	elif [ $rc -eq 77 ]; then
 		echo "valgrind skip $(basename "$t") (its peer is not installed)"
 	elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-		echo "valgrind FAIL $(basename "$t"): still running after ${limit} s"
+		echo "valgrind FAIL $(basename "$t") $env: still running after ${limit} s"
 		tail -n 40 "$log"
 		fail=1
 	else
-		echo "valgrind FAIL $(basename "$t") (exit $rc)"
+		echo "valgrind FAIL $(basename "$t") $env (exit $rc)"
 		tail -n 40 "$log"
 		fail=1
 	fi
