@@ -5,8 +5,9 @@
 # PUB/SUB throughput over tcp (local_sub_thr and remote_pub_thr; no latency row).
 #
 # usage: perf/compare.sh [-t transports] [-s sizes] [-x tests] [-c factor] [-r n] [-n] [-k]
-#   -t  transports to run, default "inproc ipc tcp shm pubsub" (shm: zinc's shm://
-#       against libzmq's ipc://, libzmq having no shm)
+#   -t  transports to run, default "inproc ipc tcp shm shm-spin pubsub" (shm: zinc's
+#       shm:// against libzmq's ipc://, libzmq having no shm; shm-spin: the same with
+#       ZINC_SHM_SPIN_US on zinc's side and PAIR sockets for latency on both sides)
 #   -s  message sizes, default "64 1K 64K 1M" (bytes; K and M suffixes are KiB, MiB)
 #   -x  tests to run, default "lat thr"
 #   -c  multiply every message count by factor (e.g. 0.1 for a quick look), default 1
@@ -16,12 +17,13 @@
 #   -k  keep the scratch directory
 # Environment: ZINC_BUILD, zinc's cmake build directory (default <repo>/build), built
 # here (target zinc) unless -n; CC (default cc); ZINC_PERF_OPTS is passed to every tool
-# (see perf/perf_opts.h). Each run is bounded by `timeout 60`; a run that fails, hangs
+# (see perf/perf_opts.h); SPIN_US, the spin budget of the shm-spin rows (default 1000). Each run is bounded by `timeout 60`; a run that fails, hangs
 # or is unsupported shows "n/a" and the reason goes to stderr.
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-transports="inproc ipc tcp shm pubsub"
+transports="inproc ipc tcp shm shm-spin pubsub"
+spin_us=${SPIN_US:-1000}
 sizes="64 1K 64K 1M"
 tests="lat thr"
 factor=1
@@ -117,7 +119,7 @@ next_endpoint() {
 	runs=$((runs + 1))
 	case $1 in
 	ipc) echo "ipc://$scratch/r$runs.ipc" ;;
-	shm) echo "shm://zinc-perf-$$-r$runs" ;;
+	shm | shm-spin) echo "shm://zinc-perf-$$-r$runs" ;;
 	tcp | pubsub)
 		port=$((port + 1))
 		while [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
@@ -181,6 +183,12 @@ run_one() {
 	local lib=$1 tr=$2 test=$3 size=$4 n=$5
 	local bin=$scratch/$lib out=$scratch/out.$lib.$tr.$test.$size
 	local rc=0 measured
+	local opts=${ZINC_PERF_OPTS:-}
+	if [ "$tr" = shm-spin ]; then
+		opts="${opts:+$opts,}pair=1"
+		[ "$lib" = zinc ] && opts="$opts,shm_spin_us=$spin_us"
+	fi
+	export ZINC_PERF_OPTS=$opts
 
 	if [ "$tr" = inproc ]; then
 		timeout 60 "$bin/inproc_$test" "$size" "$n" </dev/null >"$out" 2>"$out.err"
@@ -193,7 +201,7 @@ run_one() {
 			rtool=remote_pub_thr
 		fi
 		# shm:// is zinc's own: libzmq's figure for that row is its ipc://.
-		if [ "$tr" = shm ] && [ "$lib" = libzmq ]; then
+		if [ "${tr%-spin}" = shm ] && [ "$lib" = libzmq ]; then
 			ep=$(next_endpoint ipc)
 		else
 			ep=$(next_endpoint "$tr")
@@ -311,6 +319,7 @@ for tr in $transports; do
 			log "$tr $test $size x $n: libzmq$lzs, zinc$zns (${secs} s)"
 			trl=$tr
 			[ "$tr" = shm ] && trl="shm (libzmq: ipc)"
+			[ "$tr" = shm-spin ] && trl="shm spinning $spin_us us, PAIR (libzmq: ipc, PAIR)"
 			echo "| $trl | $label | $(human "$size") | $lz | $zn | $(ratio "$test" "$lz" "$zn") |"
 		done
 	done
