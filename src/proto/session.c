@@ -481,8 +481,14 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 bool
 session_engine_drained(struct session *s)
 {
-	if (s->pipe && s->pipe->state == PIPE_TERM_ACK_SENT && s->engine &&
-	    (!s->active || options_pipe_per_connection(&s->opts))) {
+	/* The delimiter may be read before the socket's PIPE_TERM is processed (it is
+	 * sent first, but the engine can be mid-pull when the delimiter is flushed):
+	 * then the pipe is DELIMITER_RECEIVED here, and the PIPE_TERM that follows
+	 * moves it to TERM_ACK_SENT without a word to us, so both states mean the
+	 * socket has ended the pipe. */
+	bool ended = s->pipe && (s->pipe->state == PIPE_TERM_ACK_SENT ||
+	                         s->pipe->state == PIPE_DELIMITER_RECEIVED);
+	if (ended && s->engine && (!s->active || options_pipe_per_connection(&s->opts))) {
 		/* The socket ended this connection's pipe (a STREAM peer closed by an
 		 * empty frame, a refused peer) and all it sent is written: close now,
 		 * without waiting for the socket's thread to finish the handshake. */
