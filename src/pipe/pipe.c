@@ -201,6 +201,33 @@ pipe_take_markers(struct pipe *p)
 	}
 }
 
+/* pipe_arm_in / pipe_arm_out: the road is empty (full): ask for a CMD_PIPE_WAKE when
+ * that changes, unless the owner is about to spin on it (it then arms when it stops:
+ * pipe_arm_deferred). A request made and taken back at once would cost the peer a
+ * system call and our I/O thread a wake-up, each time the road runs dry. true when the
+ * road turned ready meanwhile (nothing armed). */
+static bool
+pipe_arm_in(struct pipe *p)
+{
+	if (p->defer_arm && *p->defer_arm) {
+		p->unarmed_in = true;
+		return false;
+	}
+	p->unarmed_in = false;
+	return p->direct->ops->arm_in(p->direct) == 1;
+}
+
+static bool
+pipe_arm_out(struct pipe *p)
+{
+	if (p->defer_arm && *p->defer_arm) {
+		p->unarmed_out = true;
+		return false;
+	}
+	p->unarmed_out = false;
+	return p->direct->ops->arm_out(p->direct) == 1;
+}
+
 /* pipe_settle_ended: for a road that has ended: reads its next part ahead (so that
  * pipe_check_read is exact, and an incomplete message left on it is dropped now), or
  * detaches it when nothing is left. true when a part is ahead. */
@@ -239,7 +266,7 @@ pipe_read_direct(struct pipe *p, struct msg *m)
 			pipe_detach_direct(p);
 			return -1;
 		}
-		if (d->ops->arm_in(d) == 0) {
+		if (!pipe_arm_in(p)) {
 			p->in_active = false;
 			return 0;
 		}
@@ -264,7 +291,7 @@ pipe_check_read_direct(struct pipe *p)
 		pipe_detach_direct(p);
 		return pipe_check_read(p);
 	}
-	if (d->ops->arm_in(d) == 1)
+	if (pipe_arm_in(p))
 		return true; /* data came meanwhile */
 	p->in_active = false;
 	return false;
@@ -364,7 +391,7 @@ pipe_check_write_direct(struct pipe *p)
 		}
 		p->out_road = PIPE_OUT_DIRECT;
 	}
-	if (d->ops->writable(d) || d->ops->arm_out(d) == 1)
+	if (d->ops->writable(d) || pipe_arm_out(p))
 		return true;
 	p->out_active = false;
 	return false;
@@ -402,7 +429,7 @@ pipe_write_direct(struct pipe *p, struct msg *m)
 			return 0;
 		}
 		if (rc == -EAGAIN) {
-			if (d->ops->arm_out(d) == 0)
+			if (!pipe_arm_out(p))
 				p->out_active = false;
 			return -EAGAIN; /* a first part: nothing was written */
 		}
@@ -620,16 +647,44 @@ pipe_spin_done(struct pipe *p, bool in)
 	struct pipe_direct *d = p->direct;
 	if (!d)
 		return false;
-	if (in && !p->in_active && d->ops->arm_in(d) == 1) {
-		pipe_activate_read(p);
-		return true;
+	if (in && !p->in_active) {
+		p->unarmed_in = false;
+		if (d->ops->arm_in(d) == 1) {
+			pipe_activate_read(p);
+			return true;
+		}
 	}
-	if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT &&
-	    d->ops->arm_out(d) == 1) {
-		pipe_activate_write(p);
-		return true;
+	if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT) {
+		p->unarmed_out = false;
+		if (d->ops->arm_out(d) == 1) {
+			pipe_activate_write(p);
+			return true;
+		}
 	}
 	return false;
+}
+
+bool
+pipe_arm_deferred(struct pipe *p)
+{
+	struct pipe_direct *d = p->direct;
+	bool ready = false;
+	if (p->unarmed_in) {
+		p->unarmed_in = false;
+		if (d && !p->in_active && d->ops->arm_in(d) == 1) {
+			pipe_activate_read(p);
+			ready = true;
+		}
+	}
+	if (p->unarmed_out) {
+		p->unarmed_out = false;
+		if (d && !p->out_active && p->out_road == PIPE_OUT_DIRECT &&
+		    d->ops->arm_out(d) == 1) {
+			pipe_activate_write(p);
+			ready = true;
+		}
+	}
+	return ready;
 }
 
 void

@@ -85,6 +85,10 @@ struct pipe {
 	bool direct_more;      /* the last part written on the road had MORE */
 	bool direct_drop;      /* the road ended mid-message: drop the rest of it */
 	bool has_ahead;        /* ahead holds the next part, read off an ended road */
+	/* The owner's switch: while it is on, an empty or full road is left unarmed
+	 * (unarmed_in / unarmed_out say so) for the owner to arm after it has spun. */
+	const bool *defer_arm;
+	bool unarmed_in, unarmed_out;
 	struct msg ahead;
 };
 
@@ -153,6 +157,15 @@ pipe_has_direct(const struct pipe *p)
 void pipe_spin_quiet(struct pipe *p, bool in);
 bool pipe_spin_ready(struct pipe *p, bool in);
 bool pipe_spin_done(struct pipe *p, bool in);
+/* pipe_set_defer_arm: the owner's switch (see defer_arm), or NULL. */
+static inline void
+pipe_set_defer_arm(struct pipe *p, const bool *defer_arm)
+{
+	p->defer_arm = defer_arm;
+}
+/* pipe_arm_deferred: arms what was left unarmed while the switch was on; true when
+ * the end was activated instead (its road turned ready). */
+bool pipe_arm_deferred(struct pipe *p);
 /* pipe_destroy_unused: frees both ends of a pair that never reached another thread
  * (an inproc connect whose bind never came). */
 void pipe_destroy_pair_unused(struct pipe *p);

@@ -120,10 +120,13 @@ link_read(struct pipe_direct *d, struct msg *m)
 		shm_ring_end_sleep(&l->r);
 		l->in_armed = false;
 	}
+	/* Space goes back to the writer when we run dry (and every ring/8 bytes within a
+	 * long run, in the ring code): not per message, so a writer that outruns us
+	 * resumes by large steps instead of record by record. */
 	int rc = link_read_once(l, m);
-	link_release_space(l);
 	if (rc != 0)
 		return rc;
+	link_release_space(l);
 	if (!atomic_load_explicit(&l->closed, memory_order_acquire))
 		return 0;
 	/* Closed: what the peer published before it went is visible now. */

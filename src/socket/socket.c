@@ -367,6 +367,28 @@ socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
 	return socket_wait(s, timeout_ms, deadline);
 }
 
+/* socket_defer_begin / socket_defer_end: around a send or receive that will spin
+ * rather than sleep at once, the pipes leave their roads unarmed when they run dry
+ * (socket_spin arms them if it gives up); at the end, whatever was left unarmed is
+ * armed, so ZMQ_FD and zmq_poll are woken as usual. */
+static bool
+socket_defer_begin(struct socket *s, int flags, int timeout)
+{
+	if (s->options.shm_spin_us <= 0 || (flags & ZMQ_DONTWAIT) || timeout == 0)
+		return false;
+	s->defer_arm = true;
+	return true;
+}
+
+static void
+socket_defer_end(struct socket *s)
+{
+	s->defer_arm = false;
+	struct pipe **pipes = s->pipes.items;
+	for (uint32_t i = 0; i < s->pipes.n; i++)
+		(void)pipe_arm_deferred(pipes[i]);
+}
+
 int
 socket_send(struct socket *s, struct msg *m, int flags)
 {
@@ -381,21 +403,21 @@ socket_send(struct socket *s, struct msg *m, int flags)
 	if (flags & ZMQ_SNDMORE)
 		msg_set_flags(m, MSGF_MORE);
 	msg_set_metadata(m, NULL);
-	rc = s->ops->send(s, m);
-	if (rc != -EAGAIN)
-		return rc;
 	int timeout = s->options.sndtimeo;
-	if ((flags & ZMQ_DONTWAIT) || timeout == 0)
-		return -EAGAIN;
-	int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
-	for (;;) {
-		rc = socket_wait_or_spin(s, false, timeout, deadline);
-		if (rc < 0)
-			return rc;
-		rc = s->ops->send(s, m);
-		if (rc != -EAGAIN)
-			return rc;
+	bool deferred = socket_defer_begin(s, flags, timeout);
+	rc = s->ops->send(s, m);
+	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
+		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
+		do {
+			rc = socket_wait_or_spin(s, false, timeout, deadline);
+			if (rc < 0)
+				break;
+			rc = s->ops->send(s, m);
+		} while (rc == -EAGAIN);
 	}
+	if (deferred)
+		socket_defer_end(s);
+	return rc;
 }
 
 /* socket_conflate: ZMQ_CONFLATE on PULL, DEALER and PAIR (SUB does its own): only the
@@ -436,17 +458,22 @@ socket_recv(struct socket *s, struct msg *m, int flags)
 		return rc;
 	msg_close(m);
 	msg_init(m);
-	rc = s->ops->recv(s, m);
 	int timeout = s->options.rcvtimeo;
+	bool deferred = socket_defer_begin(s, flags, timeout);
+	rc = s->ops->recv(s, m);
 	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
 		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
 		do {
 			rc = socket_wait_or_spin(s, true, timeout, deadline);
 			if (rc < 0)
-				return rc;
+				break;
 			rc = s->ops->recv(s, m);
 		} while (rc == -EAGAIN);
 	}
+	if (deferred)
+		socket_defer_end(s);
+	if (rc < 0)
+		return rc;
 	if (rc == 0 && s->options.conflate)
 		socket_conflate(s, m);
 	if (rc == 0)
@@ -466,6 +493,7 @@ socket_attach_pipe(struct socket *s, struct pipe *p)
 	if (rc < 0)
 		return rc;
 	pipe_set_sink(p, s, &socket_sink_ops);
+	pipe_set_defer_arm(p, &s->defer_arm);
 	pipe_array_push(&s->pipes, p);
 	if (own_is_terminating(&s->own)) {
 		own_register_term_acks(&s->own, 1);

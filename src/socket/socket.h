@@ -83,6 +83,7 @@ struct socket {
 	bool destroyed;
 	bool rcvmore;
 	bool linger_timer;
+	bool defer_arm;    /* a spinning send/recv is under way: see pipe_set_defer_arm */
 	int pipes_refused; /* pipes ended because attaching them failed, still ending */
 	struct reaper *reaper;           /* once closed */
 	struct poller *poller;           /* the reaper's, once closed */
