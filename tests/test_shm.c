@@ -18,6 +18,9 @@
 #endif
 #include "shm_util.h"
 
+#include "pipe/pipe.h" /* white box: which road a socket's pipe uses */
+#include "socket/socket.h"
+
 #define MAX_SIZE   ((size_t)64 << 20)
 #define QUICK_SIZE ((size_t)4 << 20)
 #define SMALL_RING (64 << 10)
@@ -707,7 +710,84 @@ SHM_CASE(binder_killed_then_new_binder)
 SHM_CASE(killed_mid_message)
 SHM_CASE(nothing_left_one_process)
 SHM_CASE(peer_exits_after_send)
+/* ---------------------------------------------------------------------------- */
+/* Spinning: the application thread uses the rings itself                        */
+/* ---------------------------------------------------------------------------- */
+
+static int echo_spin; /* the kid's ZINC_SHM_SPIN_US */
+
+static void
+kid_echo(void *arg)
+{
+	int n = *(int *)arg;
+	ctx_open();
+	void *s = sock_open(ZMQ_PAIR);
+	set_int(s, ZINC_SHM_SPIN_US, echo_spin);
+	CHECK_OK(zmq_connect(s, ep));
+	char buf[64];
+	for (int i = 0; i < n; i++) {
+		int len = zmq_recv(s, buf, sizeof buf, 0);
+		CHECK(len >= 0);
+		CHECK_EQ(zmq_send(s, buf, (size_t)len, 0), len);
+	}
+	tell(kid_out, 'D');
+}
+
+/* the_pipe: the single pipe of a PAIR, and what it uses (white box). */
+static struct pipe *
+the_pipe(void *handle)
+{
+	struct socket *s = handle;
+	CHECK_EQ(s->pipes.n, 1);
+	return s->pipes.items[0];
+}
+
+static void
+echo_with_spin(int spin, bool direct)
+{
+	echo_spin = spin;
+	int n = 200;
+	shm_new(ep, sizeof ep);
+	int k = kid_spawn(kid_echo, &n);
+	ctx_open();
+	void *s = sock_open(ZMQ_PAIR);
+	set_int(s, ZINC_SHM_SPIN_US, spin);
+	CHECK_OK(zmq_bind(s, ep));
+	for (int i = 0; i < n; i++) {
+		char word[16];
+		snprintf(word, sizeof word, "w%d", i);
+		send_str(s, word, 0);
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		CHECK_EQ(zmq_msg_recv(&m, s, 0), (int)strlen(word));
+		CHECK(memcmp(zmq_msg_data(&m), word, strlen(word)) == 0);
+		/* The connection's properties come with messages read either way. */
+		const char *type = zmq_msg_gets(&m, "Socket-Type");
+		CHECK(type && strcmp(type, "PAIR") == 0);
+		zmq_msg_close(&m);
+	}
+	struct pipe *p = the_pipe(s);
+	CHECK_EQ(pipe_has_direct(p), direct);
+	CHECK_EQ(p->out_road, direct ? PIPE_OUT_DIRECT : PIPE_OUT_YPIPE);
+	hear(kids[k].from, WAIT_MS, 'D');
+	kid_reap(k, WAIT_MS);
+}
+
+static void
+spinning_pair_uses_the_rings_itself(void)
+{
+	echo_with_spin(200, true);
+}
+
+static void
+sleeping_pair_leaves_the_rings_to_the_io_thread(void)
+{
+	echo_with_spin(0, false);
+}
+
 SHM_CASE(dead_peer_full_pipe_no_spin)
+SHM_CASE(spinning_pair_uses_the_rings_itself)
+SHM_CASE(sleeping_pair_leaves_the_rings_to_the_io_thread)
 
 static const struct test tests[] = {
         SHM_ENTRY(has_shm),
@@ -729,6 +809,8 @@ static const struct test tests[] = {
         SHM_ENTRY(nothing_left_one_process),
         SHM_ENTRY(peer_exits_after_send),
         SHM_ENTRY(dead_peer_full_pipe_no_spin),
+        SHM_ENTRY(spinning_pair_uses_the_rings_itself),
+        SHM_ENTRY(sleeping_pair_leaves_the_rings_to_the_io_thread),
         {NULL, NULL},
 };
 
