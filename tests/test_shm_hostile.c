@@ -10,7 +10,8 @@
  * indices, lengths and flags into the shared memory and raises zinc's eventfd.
  *
  * The same cases run against a spinning PULL, which reads the ring from the application
- * thread (pipe/direct.h), with a good PUSH beside the raw peer (PUSH then).
+ * thread (pipe/direct.h), with a good PUSH beside the raw peer, and the set-up and
+ * read-index cases against a spinning PUSH, which writes it, with a good PULL.
  *
  * Each case checks that zinc drops that connection (monitor DISCONNECTED on the
  * endpoint; the raw peer reads EOF), that the process goes on, and that the ROUTER
@@ -35,9 +36,10 @@
 #define HELLO_W 16 /* the write index after "hello" */
 
 static char ep[64];
-/* The zinc socket under attack: a ROUTER (its I/O thread reads the rings), or a PULL
- * spinning (its application thread reads them: pipe/direct.h). Set before the kid is
- * forked; the raw peer announces the matching type. */
+/* The zinc socket under attack: a ROUTER (its I/O thread reads and writes the rings),
+ * a spinning PULL (its application thread reads them: pipe/direct.h) or a spinning
+ * PUSH (its application thread writes them). Set before the kid is forked; the raw
+ * peer announces the matching type. */
 static int zinc_type = ZMQ_ROUTER;
 
 /* ---------------------------------------------------------------------------- */
@@ -111,7 +113,10 @@ raw_ready(struct hostile *h)
 	snprintf(id, sizeof id, "evil%d", h->index);
 	memcpy(b + n, "\5READY", 6);
 	n += 6;
-	put_prop(b, &n, "Socket-Type", zinc_type == ZMQ_PULL ? "PUSH" : "DEALER");
+	put_prop(b, &n, "Socket-Type",
+	         zinc_type == ZMQ_PULL   ? "PUSH"
+	         : zinc_type == ZMQ_PUSH ? "PULL"
+	                                 : "DEALER");
 	put_prop(b, &n, "Identity", id);
 	b[0] = 0x04;
 	b[1] = (uint8_t)(n - 2);
@@ -577,7 +582,8 @@ kid_hostile(void *arg)
 				             strstr(c->name, "unaligned")
 				                     ? (uint64_t)4
 				                     : (uint64_t)1 << 40);
-			hello(&h, 0, "hello");
+			if (zinc_type != ZMQ_PUSH) /* a PUSH would never read it */
+				hello(&h, 0, "hello");
 			if (c->fn)
 				c->fn(&h);
 		}
@@ -611,6 +617,17 @@ good_round_trip(void *router, void *dealer)
 		recv_str(router, "ping");
 		return;
 	}
+	if (zinc_type == ZMQ_PUSH) {
+		/* The good PULL may still hold the case's 1000-byte messages. */
+		send_str(router, "ping", 0);
+		char b[8];
+		int n;
+		while ((n = zmq_recv(dealer, b, sizeof b, 0)) == 1000)
+			;
+		CHECK_EQ(n, 4);
+		CHECK(memcmp(b, "ping", 4) == 0);
+		return;
+	}
 	send_str(dealer, "ping", 0);
 	recv_str(router, "good");
 	recv_str(router, "ping");
@@ -624,6 +641,23 @@ good_round_trip(void *router, void *dealer)
 static int
 await_disconnect(void *r, void *mon, char *where, size_t len)
 {
+	if (zinc_type == ZMQ_PUSH) {
+		/* A spinning PUSH finds a bad read index when it writes to that peer:
+		 * it sends (to it and to the good PULL, in turn) until it has. */
+		long long end = test_now_ms() + WAIT_MS;
+		for (;;) {
+			zmq_msg_t m;
+			CHECK_OK(zmq_msg_init_size(&m, 1000));
+			memcpy(zmq_msg_data(&m), pattern(1000), 1000);
+			if (zmq_msg_send(&m, r, ZMQ_DONTWAIT) < 0) {
+				CHECK_EQ(errno, EAGAIN);
+				zmq_msg_close(&m);
+			}
+			int ev = monitor_next(mon, 10, NULL, where, len);
+			if (ev != 0 || test_now_ms() > end)
+				return ev;
+		}
+	}
 	if (zinc_type != ZMQ_PULL)
 		return monitor_next(mon, WAIT_MS, NULL, where, len);
 	long long end = test_now_ms() + WAIT_MS;
@@ -640,19 +674,19 @@ static void
 hostile_peers(void)
 {
 	int fds = fd_count();
-	bool pull = zinc_type == ZMQ_PULL;
+	bool pull = zinc_type == ZMQ_PULL, push = zinc_type == ZMQ_PUSH;
 	shm_new(ep, sizeof ep);
 	int k = kid_spawn(kid_hostile, NULL);
 	ctx_open();
 	void *r = sock_open(zinc_type);
 	int64_t max = MAXMSG;
 	CHECK_OK(zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &max, sizeof max));
-	if (pull)
+	if (pull || push)
 		set_int(r, ZINC_SHM_SPIN_US, 50);
 	void *mon = monitor_open(r, ZMQ_EVENT_DISCONNECTED);
 	CHECK_OK(zmq_bind(r, ep));
-	void *d = sock_open(pull ? ZMQ_PUSH : ZMQ_DEALER);
-	if (!pull)
+	void *d = sock_open(pull ? ZMQ_PUSH : push ? ZMQ_PULL : ZMQ_DEALER);
+	if (!pull && !push)
 		CHECK_OK(zmq_setsockopt(d, ZMQ_ROUTING_ID, "good", 4));
 	CHECK_OK(zmq_connect(d, ep));
 	good_round_trip(r, d);
@@ -662,10 +696,12 @@ hostile_peers(void)
 		const struct hcase *c = &hcases[i];
 		if (pull && c->kind == READIDX)
 			continue; /* a PULL never writes to its peer */
+		if (push && c->kind == RINGW)
+			continue; /* a PUSH never reads what its peer writes */
 		char id[16];
 		snprintf(id, sizeof id, "evil%d", i);
 		tell(kids[k].to, (uint8_t)i);
-		if (c->kind != SETUP) {
+		if (c->kind != SETUP && !push) {
 			if (!pull)
 				recv_str(r, id);
 			recv_str(r, "hello");
@@ -675,7 +711,7 @@ hostile_peers(void)
 				recv_str(r, id);
 			recv_str(r, "hello2");
 		}
-		if (c->kind == READIDX) { /* make zinc's writer look at the read index */
+		if (c->kind == READIDX && !push) { /* make zinc's writer look at it */
 			for (int j = 0; j < 8; j++) {
 				send_str(r, id, ZMQ_SNDMORE);
 				send_sized(r, 1000, 0);
@@ -718,12 +754,22 @@ hostile_peers_spinning_pull(void)
 	zinc_type = ZMQ_ROUTER;
 }
 
+static void
+hostile_peers_spinning_push(void)
+{
+	zinc_type = ZMQ_PUSH;
+	hostile_peers();
+	zinc_type = ZMQ_ROUTER;
+}
+
 SHM_CASE(hostile_peers)
 SHM_CASE(hostile_peers_spinning_pull)
+SHM_CASE(hostile_peers_spinning_push)
 
 static const struct test tests[] = {
         SHM_ENTRY(hostile_peers),
         SHM_ENTRY(hostile_peers_spinning_pull),
+        SHM_ENTRY(hostile_peers_spinning_push),
         {NULL, NULL},
 };
 
