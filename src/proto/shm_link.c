@@ -196,6 +196,23 @@ link_wait_room(unsigned *round)
 	nanosleep(&ts, NULL);
 }
 
+/* link_room_for: whether a new message of len bytes, too large to go in whole, fits
+ * the ring now, so that streaming it does not wait for the reader (the slack covers a PAD
+ * at the wrap and the fragment headers of a streaming message); one larger than the ring
+ * needs it empty, and then waits as it streams: nothing else can be done with it. */
+static bool
+link_room_for(struct shm_link *l, size_t len)
+{
+	uint64_t body = ((uint64_t)len + 7) & ~(uint64_t)7;
+	uint64_t need = SHM_REC_HDR + body + body / 16 + 4096;
+	if (need > l->w.size)
+		need = l->w.size;
+	if (shm_ring_writable(&l->w, need))
+		return true;
+	shm_ring_writer_want(&l->w, need); /* what an armed writer waits for */
+	return false;
+}
+
 static int
 link_write(struct pipe_direct *d, struct msg *m)
 {
@@ -205,6 +222,9 @@ link_write(struct pipe_direct *d, struct msg *m)
 		l->out_armed = false;
 	}
 	bool under_way = l->w.in_multi || shm_ring_writer_streaming(&l->w);
+	if (!under_way && msg_size(m) + SHM_REC_HDR > l->w.plain_max &&
+	    !link_room_for(l, msg_size(m)))
+		return -EAGAIN; /* it would stream: start it only where it fits */
 	for (unsigned round = 0;;) {
 		if (link_over(l))
 			return -EPIPE;

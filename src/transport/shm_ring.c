@@ -394,6 +394,12 @@ shm_ring_writable(struct shm_ring_writer *w, uint64_t n)
 }
 
 void
+shm_ring_writer_want(struct shm_ring_writer *w, uint64_t n)
+{
+	w->need = n;
+}
+
+void
 shm_ring_writer_rollback(struct shm_ring_writer *w)
 {
 	if (w->frag_data)

@@ -173,6 +173,11 @@ int shm_ring_publish(struct shm_ring_writer *w);
  * says so). Loads the peer's read index at most once. */
 bool shm_ring_writable(struct shm_ring_writer *w, uint64_t n);
 
+/* shm_ring_writer_want: the free bytes shm_ring_writer_prepare_sleep waits for, when
+ * the caller refused to start a message for lack of them (normally set by the -EAGAIN
+ * of shm_ring_write_msg). */
+void shm_ring_writer_want(struct shm_ring_writer *w, uint64_t n);
+
 /* shm_ring_writer_rollback: drops the parts of an unfinished multipart message that
  * are not visible yet (all of them, unless the message had to stream). */
 void shm_ring_writer_rollback(struct shm_ring_writer *w);
