@@ -532,6 +532,35 @@ test_same_socket_echoes(void)
 	proxy_join_eterm(&pt, ctx);
 }
 
+/* A REP proxied to itself (pyzmq's single-socket QUEUE device) answers each request
+ * with the request, whether it binds or connects: a REP shows ZMQ_POLLOUT only after
+ * a request, so the proxy must read it without waiting for ZMQ_POLLOUT first. */
+static void
+rep_echo_device(bool device_binds)
+{
+	char ep[256];
+	void *ctx = zmq_ctx_new();
+	struct proxy_thread pt = {0};
+	pt.frontend = pt.backend = proxy_socket(ctx, ZMQ_REP);
+	void *req = new_socket(ctx, ZMQ_REQ);
+	bind_any(device_binds ? pt.frontend : req, "tcp", ep, sizeof ep);
+	CHECK_OK(zmq_connect(device_binds ? req : pt.frontend, ep));
+	proxy_start(&pt, CALL_DEVICE);
+	for (int i = 0; i < 20; i++) {
+		send_str(req, i % 2 ? "hello" : "hello again", 0);
+		recv_str(req, i % 2 ? "hello" : "hello again", false);
+	}
+	CHECK_OK(zmq_close(req));
+	proxy_join_eterm(&pt, ctx);
+}
+
+static void
+test_same_socket_rep_device(void)
+{
+	rep_echo_device(true);
+	rep_echo_device(false);
+}
+
 /* A steerable streamer with an inproc PAIR control socket. */
 static void
 steerable_setup(struct streamer *st, void **control)
@@ -1041,6 +1070,7 @@ static const struct test tests[] = {
         {"PAIR both ways at once, captured whole", test_pair_both_ways_with_capture},
         {"the capture socket gets every part with its MORE flag", test_capture_stream},
         {"a socket proxied to itself echoes", test_same_socket_echoes},
+        {"a REP proxied to itself answers REQ requests", test_same_socket_rep_device},
         {"PAUSE holds messages until RESUME", test_pause_resume},
         {"STATISTICS counts both sides in the documented order", test_statistics},
         {"unknown control commands are ignored", test_unknown_command_ignored},

@@ -16,7 +16,8 @@
  * the proxy sleeps in zmq_poll, waiting for input on a side whose opposite side takes
  * output and for ZMQ_POLLOUT on a side that does not, so a full queue never makes it
  * spin, and it never blocks in a send on a full queue: PAUSE, TERMINATE and ETERM get
- * through. (libzmq 4.3.4 spins, and blocks in sends, in the same situations.)
+ * through. (libzmq 4.3.4 spins, and blocks in sends, in the same situations.) A socket
+ * proxied to itself is read without asking for ZMQ_POLLOUT first (see proxy_out_ready).
  *
  * The control socket of zmq_proxy_steerable takes one single-part command at a time,
  * as libzmq 4.3.5: PAUSE, RESUME, TERMINATE (the proxy returns 0) and STATISTICS (an
@@ -267,6 +268,21 @@ proxy_control(struct proxy *p)
 	return 0;
 }
 
+/* proxy_out_ready: whether direction d (number k) may send now, as far as the last
+ * look at the sockets tells. A socket proxied to itself is not asked for ZMQ_POLLOUT
+ * before it is read, as libzmq's proxy does not ask: its own state decides what it can
+ * send, and a REP shows ZMQ_POLLOUT only once it has the request it echoes (a
+ * single-socket REP device would otherwise never read). Only a part it refused waits
+ * for ZMQ_POLLOUT. */
+static bool
+proxy_out_ready(const struct proxy *p, const struct proxy_dir *d,
+                const struct proxy_ready *r, int k)
+{
+	if (p->ndirs == 1 && !d->holding)
+		return true;
+	return r->out[1 - k];
+}
+
 /* proxy_step: one round: a control command if there is one, else a burst in each
  * direction that can move, else a wait in zmq_poll until something may have changed:
  * input on a side whose opposite side takes output, room on a side that does not (or
@@ -286,7 +302,7 @@ proxy_step(struct proxy *p)
 		bool moved = false;
 		for (int k = 0; k < p->ndirs; k++) {
 			struct proxy_dir *d = &p->dir[k];
-			if (r.out[1 - k] && (d->holding || r.in[k])) {
+			if (proxy_out_ready(p, d, &r, k) && (d->holding || r.in[k])) {
 				if (proxy_forward(p, d) < 0)
 					return -1;
 				moved = true;
@@ -295,7 +311,7 @@ proxy_step(struct proxy *p)
 		if (moved)
 			return 0;
 		for (int k = 0; k < p->ndirs; k++) {
-			if (r.out[1 - k])
+			if (proxy_out_ready(p, &p->dir[k], &r, k))
 				ev[k] |= ZMQ_POLLIN;
 			else
 				ev[1 - k] |= ZMQ_POLLOUT;
