@@ -11,9 +11,17 @@
 #include <stdbool.h>
 #include <string.h>
 
+/* Draft options of libzmq 4.3 (ZMQ_BUILD_DRAFT_API, so not in zmq.h). Debian builds
+ * libzmq with the draft API and its clients (pyzmq) read these, so they are stored and
+ * read back. None has an effect here, as in libzmq on Linux without ZAP and PGM. */
+#define ZINC_DRAFT_ZAP_ENFORCE_DOMAIN 93
+#define ZINC_DRAFT_LOOPBACK_FASTPATH  94
+#define ZINC_DRAFT_MULTICAST_LOOP     96
+
 enum opt_kind {
 	OPT_INT,    /* int, value >= min */
 	OPT_BOOL,   /* int, 0 or 1 */
+	OPT_FLAG,   /* int, any nonzero value stored as 1 (libzmq's "relaxed" bools) */
 	OPT_INT64,  /* int64_t, value >= min */
 	OPT_UINT64, /* uint64_t */
 	OPT_BLOB,   /* bytes, len in [min, max] */
@@ -43,6 +51,10 @@ struct opt_desc {
 #define SBOOL(opt, field)                                                                \
 	{                                                                                \
 		opt, OPT_BOOL, OPT_SET_ONLY, F(field), 0, 1                              \
+	}
+#define FLAG(opt, field)                                                                 \
+	{                                                                                \
+		opt, OPT_FLAG, OPT_RW, F(field), 0, 0                                    \
 	}
 #define BLOB(opt, field, lo, hi)                                                         \
 	{                                                                                \
@@ -122,6 +134,9 @@ static const struct opt_desc opt_table[] = {
         {ZMQ_CURVE_PUBLICKEY, OPT_KEY, OPT_RW, F(curve_public), 32, 32},
         {ZMQ_CURVE_SECRETKEY, OPT_KEY, OPT_RW, F(curve_secret), 32, 32},
         {ZMQ_CURVE_SERVERKEY, OPT_KEY, OPT_RW, F(curve_server), 32, 32},
+        FLAG(ZINC_DRAFT_ZAP_ENFORCE_DOMAIN, zap_enforce_domain),
+        FLAG(ZINC_DRAFT_LOOPBACK_FASTPATH, loopback_fastpath),
+        FLAG(ZINC_DRAFT_MULTICAST_LOOP, multicast_loop),
 };
 
 void
@@ -141,6 +156,7 @@ options_init(struct options *o, int type)
 	o->recovery_ivl = 10000;
 	o->multicast_hops = 1;
 	o->multicast_maxtpdu = 1500;
+	o->multicast_loop = 1;
 	o->sndbuf = -1;
 	o->rcvbuf = -1;
 	o->tcp_keepalive = -1;
@@ -223,6 +239,16 @@ options_set_special(struct options *o, int option, const void *val, size_t len)
 		o->shm_ring_size = v;
 		return 0;
 	}
+	if (option == ZMQ_IPV4ONLY) {
+		/* The deprecated inverse of ZMQ_IPV6, still accepted by libzmq 4.3. */
+		if (len != sizeof(int))
+			return -EINVAL;
+		memcpy(&v, val, sizeof v);
+		if (v != 0 && v != 1)
+			return -EINVAL;
+		o->ipv6 = !v;
+		return 0;
+	}
 	if (option != ZMQ_PLAIN_SERVER && option != ZMQ_CURVE_SERVER &&
 	    option != ZMQ_GSSAPI_SERVER)
 		return 1;
@@ -244,6 +270,8 @@ options_set_special(struct options *o, int option, const void *val, size_t len)
 int
 options_set(struct options *o, int option, const void *val, size_t len)
 {
+	if (!val && len > 0)
+		return -EINVAL;
 	int rc = options_set_special(o, option, val, len);
 	if (rc <= 0)
 		return rc;
@@ -251,8 +279,6 @@ options_set(struct options *o, int option, const void *val, size_t len)
 	if (!d || d->access == OPT_GET_ONLY)
 		return -EINVAL;
 	char *field = (char *)o + d->offset;
-	if (!val && len > 0)
-		return -EINVAL;
 	switch (d->kind) {
 	case OPT_INT:
 	case OPT_BOOL: {
@@ -262,6 +288,15 @@ options_set(struct options *o, int option, const void *val, size_t len)
 		memcpy(&v, val, sizeof v);
 		if (v < d->min || v > d->max)
 			return -EINVAL;
+		memcpy(field, &v, sizeof v);
+		break;
+	}
+	case OPT_FLAG: {
+		int v;
+		if (len != sizeof v)
+			return -EINVAL;
+		memcpy(&v, val, sizeof v);
+		v = v != 0;
 		memcpy(field, &v, sizeof v);
 		break;
 	}
@@ -339,13 +374,18 @@ options_get(const struct options *o, int option, void *val, size_t *len)
 		int v = o->as_server && o->mechanism == want;
 		return opt_get_copy(val, len, &v, sizeof v);
 	}
+	if (option == ZMQ_IPV4ONLY) {
+		int v = !o->ipv6;
+		return opt_get_copy(val, len, &v, sizeof v);
+	}
 	const struct opt_desc *d = opt_find(option);
 	if (!d || d->access == OPT_SET_ONLY)
 		return -EINVAL;
 	const char *field = (const char *)o + d->offset;
 	switch (d->kind) {
 	case OPT_INT:
-	case OPT_BOOL: return opt_get_copy(val, len, field, sizeof(int));
+	case OPT_BOOL:
+	case OPT_FLAG: return opt_get_copy(val, len, field, sizeof(int));
 	case OPT_INT64:
 	case OPT_UINT64: return opt_get_copy(val, len, field, sizeof(int64_t));
 	case OPT_BLOB: {

@@ -46,6 +46,7 @@ struct options {
 	int xpub_verbose, xpub_verboser, xpub_nodrop, xpub_manual;
 	int stream_notify;
 	int vmci_connect_timeout;
+	int zap_enforce_domain, loopback_fastpath, multicast_loop; /* draft; no effect */
 	uint64_t affinity;
 	int64_t maxmsgsize;
 	uint64_t vmci_buffer_size, vmci_buffer_min_size, vmci_buffer_max_size;
