@@ -586,6 +586,53 @@ test_version_and_has(void)
 	CHECK_EQ(zmq_has(""), 0);
 }
 
+/* Options of one pattern are refused on the others, as by libzmq 4.3 (a PUB takes
+ * XPUB's options, a REP ROUTER's, a REQ DEALER's: there one type derives from the
+ * other). Every type is tried with every such option. */
+static void
+test_type_specific_options(void)
+{
+#define T(t) (1u << (t))
+	static const struct {
+		int option;
+		unsigned types;
+	} opts[] = {
+	        {ZMQ_REQ_CORRELATE, T(ZMQ_REQ)},
+	        {ZMQ_REQ_RELAXED, T(ZMQ_REQ)},
+	        {ZMQ_ROUTER_MANDATORY, T(ZMQ_ROUTER) | T(ZMQ_REP)},
+	        {ZMQ_ROUTER_HANDOVER, T(ZMQ_ROUTER) | T(ZMQ_REP)},
+	        {ZMQ_PROBE_ROUTER,
+	         T(ZMQ_ROUTER) | T(ZMQ_REP) | T(ZMQ_DEALER) | T(ZMQ_REQ)},
+	        {ZMQ_STREAM_NOTIFY, T(ZMQ_STREAM)},
+	        {ZMQ_XPUB_VERBOSE, T(ZMQ_XPUB) | T(ZMQ_PUB)},
+	        {ZMQ_XPUB_VERBOSER, T(ZMQ_XPUB) | T(ZMQ_PUB)},
+	        {ZMQ_XPUB_NODROP, T(ZMQ_XPUB) | T(ZMQ_PUB)},
+	        {ZMQ_XPUB_MANUAL, T(ZMQ_XPUB) | T(ZMQ_PUB)},
+	};
+#undef T
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	for (int type = ZMQ_PAIR; type <= ZMQ_STREAM; type++) {
+		void *s = zmq_socket(ctx, type);
+		CHECK(s);
+		int one = 1;
+		for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+			int rc = zmq_setsockopt(s, opts[i].option, &one, sizeof one);
+			if (opts[i].types & (1u << type))
+				CHECK_EQ(rc, 0);
+			else
+				CHECK(rc == -1 && errno == EINVAL);
+		}
+		int rc = zmq_setsockopt(s, ZMQ_XPUB_WELCOME_MSG, "hi", 2);
+		CHECK(type == ZMQ_XPUB || type == ZMQ_PUB ? rc == 0
+		                                          : rc == -1 && errno == EINVAL);
+		/* and what every type takes */
+		CHECK_OK(zmq_setsockopt(s, ZMQ_LINGER, &one, sizeof one));
+		CHECK_OK(zmq_close(s));
+	}
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static const struct test tests[] = {
         {"a new context has libzmq's defaults", test_defaults},
         {"every settable option reads back what was set", test_set_get_round_trip},
@@ -596,6 +643,7 @@ static const struct test tests[] = {
         {"a socket's ZMQ_IPV4ONLY is the inverse of its ZMQ_IPV6",
          test_socket_ipv4only_inverts_ipv6},
         {"libzmq's draft bool socket options read back", test_socket_draft_bool_options},
+        {"type-specific options are EINVAL on other types", test_type_specific_options},
         {"a NULL context is EFAULT everywhere", test_null_context_efault},
         {"a dead or bogus context is EFAULT everywhere",
          test_dead_or_bogus_context_efault},

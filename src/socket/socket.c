@@ -108,6 +108,8 @@ socket_setsockopt(struct socket *s, int option, const void *val, size_t len)
 {
 	if (s->ctx_terminated)
 		return -ETERM;
+	if (!socket_type_takes_option(s->options.type, option))
+		return -EINVAL;
 	if (s->ops->setsockopt) {
 		int rc = s->ops->setsockopt(s, option, val, len);
 		if (rc <= 0)

@@ -124,6 +124,9 @@ int socket_fd(struct socket *s);
 
 /* For socket types and the inproc transport. */
 int socket_attach_pipe(struct socket *s, struct pipe *p);
+/* socket_type_takes_option: false for an option that belongs to other socket types
+ * (zmq_setsockopt then fails with EINVAL, as libzmq's does). */
+bool socket_type_takes_option(int type, int option);
 void socket_set_last_endpoint(struct socket *s, const char *uri);
 
 /* tcp:// and ipc:// (socket_transport.c). */
