@@ -6,10 +6,12 @@
  * Hand-over keeps order. The I/O thread offers the road with a marker message in the
  * pipe (MSG_DIRECT, see msg.h), so everything it queued before stays ahead; the socket
  * end reads the road from then on. For writing, the socket end answers with a marker of
- * its own in the other direction and waits until the I/O thread has written everything
- * ahead of that marker (owned() turns true and a CMD_PIPE_WAKE arrives); from then on it
- * writes the road itself. When the road ends (closed: the connection is gone), the end
- * reads what is left on it and goes back to its ypipes.
+ * its own in the other direction and goes on writing its ypipe; once the I/O thread has
+ * reached that marker, the socket end stops (ypipe_done) and waits, only until the I/O
+ * thread has written what the ypipe still held (hand_state 2 and a CMD_PIPE_WAKE); from
+ * then on it writes the road itself. So a new connection is never unwritable for longer
+ * than the I/O thread takes to drain it. When the road ends (closed: the connection is
+ * gone), the end reads what is left on it and goes back to its ypipes.
  *
  * Sleeping: when the road is empty (or full) the socket end arms it; the I/O thread that
  * watches the connection then sends CMD_PIPE_WAKE when data (or room) arrives.
@@ -42,9 +44,13 @@ struct pipe_direct_ops {
 	/* closed: the road has ended (the connection is gone or broken); what was on it
 	 * before is still readable. */
 	bool (*closed)(struct pipe_direct *d);
-	/* owned: everything written ahead of the socket end's marker has been written:
-	 * the socket end may write the road itself. */
-	bool (*owned)(struct pipe_direct *d);
+	/* hand_state: where the hand-over of the writing side stands: 0 the I/O thread
+	 * has not reached the socket end's marker yet; 1 it has (the socket end should
+	 * stop writing its ypipe and say so with ypipe_done); 2 it has written
+	 * everything the ypipe carried: the socket end writes the road itself. */
+	int (*hand_state)(struct pipe_direct *d);
+	/* ypipe_done: the socket end writes nothing more to its ypipe. */
+	void (*ypipe_done)(struct pipe_direct *d);
 	/* write: 0 m's content is on the road and m is empty; -EAGAIN no room for a new
 	 * message (m unchanged). A later part of a message, or a message too large for
 	 * the road, never gets -EAGAIN: write waits for room itself, as the pipe promised

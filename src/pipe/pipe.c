@@ -374,6 +374,20 @@ pipe_hand_over(struct pipe *p)
 		pipe_send(p->peer, CMD_ACTIVATE_READ);
 }
 
+/* pipe_hand_check: between messages while handing over: once the I/O thread has
+ * reached our marker, stop writing the ypipe and have it drained. */
+static void
+pipe_hand_check(struct pipe *p)
+{
+	struct pipe_direct *d = p->direct;
+	if (d->ops->hand_state(d) == 0)
+		return;
+	d->ops->ypipe_done(d);
+	p->out_road = PIPE_OUT_WAITING;
+	/* The I/O thread may be idle on an empty ypipe: make it look again. */
+	pipe_send(p->peer, CMD_ACTIVATE_READ);
+}
+
 static bool
 pipe_check_write_direct(struct pipe *p)
 {
@@ -384,8 +398,8 @@ pipe_check_write_direct(struct pipe *p)
 		pipe_detach_direct(p); /* not under way: back to the ypipe */
 		return pipe_check_write(p);
 	}
-	if (p->out_road == PIPE_OUT_HANDING) {
-		if (!d->ops->owned(d)) {
+	if (p->out_road == PIPE_OUT_WAITING) {
+		if (d->ops->hand_state(d) != 2) {
 			p->out_active = false; /* CMD_PIPE_WAKE comes when it is */
 			return false;
 		}
@@ -402,13 +416,16 @@ pipe_check_write(struct pipe *p)
 {
 	if (!p->out_active || p->state != PIPE_ACTIVE || !p->out)
 		return false;
-	if (p->out_road != PIPE_OUT_YPIPE)
-		return pipe_check_write_direct(p);
-	if (p->direct && !p->direct_mark_sent && !p->out_more) {
-		pipe_hand_over(p);
-		if (p->out_road != PIPE_OUT_YPIPE)
-			return pipe_check_write_direct(p);
+	if (p->out_road == PIPE_OUT_HANDING && !p->out_more) {
+		if (p->direct->ops->closed(p->direct))
+			pipe_detach_direct(p);
+		else
+			pipe_hand_check(p);
 	}
+	if (p->out_road == PIPE_OUT_WAITING || p->out_road == PIPE_OUT_DIRECT)
+		return pipe_check_write_direct(p);
+	if (p->direct && !p->direct_mark_sent && !p->out_more)
+		pipe_hand_over(p); /* the ypipe goes on until the I/O thread gets there */
 	if (p->hwm > 0 && (int64_t)(p->msgs_written - p->peers_msgs_read) >= p->hwm) {
 		p->out_active = false;
 		return false;
@@ -635,7 +652,7 @@ pipe_spin_ready(struct pipe *p, bool in)
 		return false;
 	if (p->out_road == PIPE_OUT_DIRECT
 	            ? !(d->ops->writable(d) || d->ops->closed(d))
-	            : p->out_road != PIPE_OUT_HANDING || !d->ops->owned(d))
+	            : p->out_road != PIPE_OUT_WAITING || d->ops->hand_state(d) != 2)
 		return false;
 	pipe_activate_write(p);
 	return p->out_active;

@@ -45,7 +45,9 @@ enum pipe_state {
 /* Where this end's outbound messages go (see direct.h). */
 enum pipe_out_road {
 	PIPE_OUT_YPIPE,   /* the peer's inq */
-	PIPE_OUT_HANDING, /* marker sent; waiting for the road to be ours */
+	PIPE_OUT_HANDING, /* marker sent; the ypipe still carries what we write */
+	PIPE_OUT_WAITING, /* the I/O thread reached the marker: we stopped writing and
+	                   * wait for it to write what followed, then the road is ours */
 	PIPE_OUT_DIRECT,  /* the road */
 };
 

@@ -32,6 +32,7 @@ struct engine_shm {
 	bool active;
 	bool creator;
 	bool direct;       /* the socket's thread reads the ring (pipe/direct.h) */
+	bool at_marker;    /* we reached the socket end's marker (it may still write) */
 	bool handed;       /* ... and writes it: we no longer do */
 	bool send_pending; /* creator: the SHM command is still to be sent */
 	bool reader_asleep, writer_asleep;
@@ -164,22 +165,63 @@ shm_read(struct engine *e)
 }
 
 /* shm_take_marker: the socket end asks for the writing side: everything it queued
- * before is in the ring, so from here it writes the ring itself. A marker for an
- * earlier road (whose connection ended first) is only dropped. */
+ * before the marker is in the ring. It goes on writing its pipe until it sees that we
+ * got here, then stops (ypipe_done); shm_hand_over finishes. A marker for an earlier
+ * road (whose connection ended first) is only dropped. */
 static void
 shm_take_marker(struct engine *e, struct msg *m)
 {
 	struct engine_shm *st = e->shm_state;
 	struct shm_link *l = st->link;
-	if (st->direct && !st->handed && m->routing_id == l->direct.token) {
-		if (shm_ring_publish(&l->w) == 1)
-			signaler_raise(&l->peer);
-		st->handed = true;
-		atomic_store_explicit(&l->handed, true, memory_order_release);
-		session_wake_direct(e->session);
+	if (st->direct && !st->at_marker && m->routing_id == l->direct.token) {
+		st->at_marker = true;
+		atomic_store_explicit(&l->at_marker, true, memory_order_release);
 	}
 	msg_close(m);
 	msg_init(m);
+}
+
+/* shm_hand_over: the pipe is empty and the socket end has stopped writing it: the
+ * ring is its own from now. */
+static void
+shm_hand_over(struct engine *e)
+{
+	struct engine_shm *st = e->shm_state;
+	struct shm_link *l = st->link;
+	if (shm_ring_publish(&l->w) == 1)
+		signaler_raise(&l->peer);
+	st->handed = true;
+	atomic_store_explicit(&l->handed, true, memory_order_release);
+	session_wake_direct(e->session);
+}
+
+/* shm_pull: the next message for the ring into st->out: 1, or 0 when there is none. */
+static int
+shm_pull(struct engine *e)
+{
+	struct engine_shm *st = e->shm_state;
+	struct shm_link *l = st->link;
+	for (;;) {
+		msg_init(&st->out);
+		if (session_pull_msg(e->session, &st->out) < 0) {
+			if (!st->at_marker || st->handed ||
+			    !atomic_load_explicit(&l->ypipe_done, memory_order_acquire))
+				return 0;
+			/* It stopped: what it wrote before is visible now. */
+			msg_init(&st->out);
+			if (session_pull_msg(e->session, &st->out) < 0) {
+				shm_hand_over(e);
+				return 0;
+			}
+		}
+		if (msg_is_direct(&st->out)) {
+			shm_take_marker(e, &st->out);
+			continue;
+		}
+		if (!st->handed)
+			return 1;
+		msg_close(&st->out); /* cannot happen: the socket end writes the ring */
+	}
 }
 
 int
@@ -196,18 +238,8 @@ engine_shm_write(struct engine *e)
 			break;
 		}
 		if (!st->out_has) {
-			msg_init(&st->out);
-			if (session_pull_msg(e->session, &st->out) < 0)
+			if (!shm_pull(e))
 				break;
-			if (msg_is_direct(&st->out)) {
-				shm_take_marker(e, &st->out);
-				continue;
-			}
-			if (st->handed) {
-				/* Cannot happen: the socket end writes the ring now. */
-				msg_close(&st->out);
-				continue;
-			}
 			st->out_has = true;
 		}
 		int rc = shm_ring_write_msg(&l->w, &st->out);

@@ -176,10 +176,19 @@ link_disarm_in(struct pipe_direct *d)
 	}
 }
 
-static bool
-link_owned(struct pipe_direct *d)
+static int
+link_hand_state(struct pipe_direct *d)
 {
-	return atomic_load_explicit(&link_of(d)->handed, memory_order_acquire);
+	struct shm_link *l = link_of(d);
+	if (atomic_load_explicit(&l->handed, memory_order_acquire))
+		return 2;
+	return atomic_load_explicit(&l->at_marker, memory_order_acquire) ? 1 : 0;
+}
+
+static void
+link_ypipe_done(struct pipe_direct *d)
+{
+	atomic_store_explicit(&link_of(d)->ypipe_done, true, memory_order_release);
 }
 
 /* link_wait_room: a message is half-way in and must be finished: the reader frees
@@ -305,7 +314,8 @@ static const struct pipe_direct_ops link_ops = {
         .closed = link_closed,
         .arm_in = link_arm_in,
         .disarm_in = link_disarm_in,
-        .owned = link_owned,
+        .hand_state = link_hand_state,
+        .ypipe_done = link_ypipe_done,
         .write = link_write,
         .writable = link_writable,
         .arm_out = link_arm_out,

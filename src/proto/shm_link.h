@@ -8,10 +8,11 @@
  *
  * Who uses what: before the hand-over the engine uses the writer and reader; once the
  * road is offered, the socket's thread is the only reader; once `handed` is set, the
- * only writer. The engine keeps polling `mine` and forwards each wake-up to the pipe
- * (CMD_PIPE_WAKE). `closed` (set by the engine when it ends) and `broken` (set by the
- * socket's thread when the peer broke the protocol; the engine then closes the
- * connection) are the only state both write.
+ * only writer (pipe/direct.h tells the two-step hand-over: at_marker, ypipe_done). The
+ * engine keeps polling `mine` and forwards each wake-up to the pipe (CMD_PIPE_WAKE).
+ * `closed` (set by the engine when it ends) and `broken` (set by the socket's thread when
+ * the peer broke the protocol; the engine then closes the connection) are the only state
+ * both write.
  */
 #ifndef ZINC_PROTO_SHM_LINK_H
 #define ZINC_PROTO_SHM_LINK_H
@@ -27,9 +28,11 @@
 struct shm_link {
 	struct pipe_direct direct; /* the road's ops, for the pipe */
 	atomic_uint refs;
-	atomic_bool closed; /* the engine has ended: nothing more will come or go */
-	atomic_bool broken; /* the socket's thread saw the peer break the protocol */
-	atomic_bool handed; /* the socket's thread writes the ring now */
+	atomic_bool closed;     /* the engine has ended: nothing more will come or go */
+	atomic_bool broken;     /* the socket's thread saw the peer break the protocol */
+	atomic_bool at_marker;  /* the engine reached the socket end's hand-over marker */
+	atomic_bool ypipe_done; /* ... and the socket end stopped writing its pipe */
+	atomic_bool handed;     /* the socket's thread writes the ring now */
 	struct shm_ring_region region;
 	struct shm_ring_writer w;
 	struct shm_ring_reader r;
