@@ -251,6 +251,7 @@ ends_with(const char *s, const char *suffix)
 /*
  * sync_subs: the slow joiner. Publishes "<topic>#probe" for each subscriber still
  * without one every PROBE_MS until each has received its own (bounded by WAIT_MS),
+ * reading every subscriber meanwhile,
  * then "<topic>#sync" for each, longest topic first (so no subscriber gets another's
  * sync after its own), and reads every subscriber up to its own sync. Afterwards
  * nothing of this is left to read. Any other message on the way fails the case.
@@ -280,7 +281,10 @@ sync_subs(void *pub, int n, void *const *subs, const char *const *topics)
 			        (zmq_pollitem_t){.socket = subs[i], .events = ZMQ_POLLIN};
 		CHECK(zmq_poll(items, n, PROBE_MS) >= 0);
 		for (int i = 0; i < n; i++) {
-			if (!(items[i].revents & ZMQ_POLLIN) || got[i])
+			/* Drain those already synced too: on a slow machine the probes
+			 * for the others would fill their pipes, and the PUB would then
+			 * drop their "#sync" below. */
+			if (!(items[i].revents & ZMQ_POLLIN))
 				continue;
 			int k;
 			while ((k = zmq_recv(subs[i], buf, sizeof buf - 1,
