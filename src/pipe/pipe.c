@@ -630,10 +630,14 @@ pipe_spin_quiet(struct pipe *p, bool in)
 	struct pipe_direct *d = p->direct;
 	if (!d)
 		return;
-	if (in && !p->in_active)
+	/* Taken back now, armed again by pipe_arm_deferred when the spin ends. */
+	if (in && !p->in_active) {
 		d->ops->disarm_in(d);
-	else if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT)
+		p->unarmed_in = true;
+	} else if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT) {
 		d->ops->disarm_out(d);
+		p->unarmed_out = true;
+	}
 }
 
 bool
@@ -656,29 +660,6 @@ pipe_spin_ready(struct pipe *p, bool in)
 		return false;
 	pipe_activate_write(p);
 	return p->out_active;
-}
-
-bool
-pipe_spin_done(struct pipe *p, bool in)
-{
-	struct pipe_direct *d = p->direct;
-	if (!d)
-		return false;
-	if (in && !p->in_active) {
-		p->unarmed_in = false;
-		if (d->ops->arm_in(d) == 1) {
-			pipe_activate_read(p);
-			return true;
-		}
-	}
-	if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT) {
-		p->unarmed_out = false;
-		if (d->ops->arm_out(d) == 1) {
-			pipe_activate_write(p);
-			return true;
-		}
-	}
-	return false;
 }
 
 bool

@@ -151,14 +151,12 @@ pipe_has_direct(const struct pipe *p)
 {
 	return p->direct != NULL;
 }
-/* pipe_spin_quiet / pipe_spin_ready / pipe_spin_done: for a socket that spins before
- * it sleeps. quiet takes back the wake-up requests of the end's road (in: reading,
- * else writing); ready tells whether the road has data (room), and activates the end
- * as a CMD_PIPE_WAKE would; done arms the road again when it is still not ready, and
- * returns true (the end activated) when it was ready after all. */
+/* pipe_spin_quiet / pipe_spin_ready: for a socket that spins before it sleeps. quiet
+ * takes back the wake-up requests of the end's road (in: reading, else writing) and
+ * leaves it for pipe_arm_deferred; ready tells whether the road has data (room), and
+ * activates the end as a CMD_PIPE_WAKE would. */
 void pipe_spin_quiet(struct pipe *p, bool in);
 bool pipe_spin_ready(struct pipe *p, bool in);
-bool pipe_spin_done(struct pipe *p, bool in);
 /* pipe_set_defer_arm: the owner's switch (see defer_arm), or NULL. */
 static inline void
 pipe_set_defer_arm(struct pipe *p, const bool *defer_arm)

@@ -353,7 +353,7 @@ socket_spin(struct socket *s, bool in)
 		socket_cpu_relax();
 	}
 	for (uint32_t i = 0; i < n; i++)
-		ready |= pipe_spin_done(pipes[i], in); /* data came as the time ran out */
+		ready |= pipe_arm_deferred(pipes[i]); /* data came as the time ran out */
 	return ready;
 }
 
