@@ -358,6 +358,7 @@ server_open(struct server *s, int type, const char *bind_to, int maxmsgsize)
 static struct server srv;
 static int raw_fd = -1;
 static void *peer;
+static void *peer_ctx; /* the good peer's own context (see good_peer) */
 
 static void
 cleanup(void)
@@ -368,6 +369,9 @@ cleanup(void)
 	if (peer)
 		zmq_close(peer);
 	peer = NULL;
+	if (peer_ctx)
+		zmq_ctx_term(peer_ctx);
+	peer_ctx = NULL;
 	if (srv.sock) {
 		zmq_socket_monitor(srv.sock, NULL, 0);
 		zmq_close(srv.sock);
@@ -492,14 +496,19 @@ raw_expect_close(int fd, const char *name)
 	}
 }
 
-/* good_peer: a zinc PUSH (or PAIR) connects, a message goes through, it leaves. */
+/* good_peer: a zinc PUSH (or PAIR) connects, a message goes through, it leaves. The
+ * peer has a context of its own, terminated before this returns, so that its sockets,
+ * mailboxes and connections are all closed when it does (fd_churn counts descriptors
+ * and must not see the peer's asynchronous teardown). */
 static void
 good_peer(struct server *s, const char *when)
 {
 	int zero = 0, more = 1;
 	size_t sz = sizeof more;
 	char buf[16];
-	void *p = peer = zmq_socket(ctx, s->type == ZMQ_PAIR ? ZMQ_PAIR : ZMQ_PUSH);
+	peer_ctx = zmq_ctx_new();
+	CHECK(peer_ctx != NULL);
+	void *p = peer = zmq_socket(peer_ctx, s->type == ZMQ_PAIR ? ZMQ_PAIR : ZMQ_PUSH);
 	CHECK(p != NULL);
 	CHECK_OK(zmq_setsockopt(p, ZMQ_LINGER, &zero, sizeof zero));
 	CHECK_OK(zmq_connect(p, s->endpoint));
@@ -516,6 +525,8 @@ good_peer(struct server *s, const char *when)
 	peer = NULL;
 	CHECK_OK(zmq_close(p));
 	expect_event(s, ZMQ_EVENT_DISCONNECTED, ANY, when);
+	CHECK_OK(zmq_ctx_term(peer_ctx));
+	peer_ctx = NULL;
 }
 
 /* count_fds: the process's open descriptors. */

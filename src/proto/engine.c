@@ -27,6 +27,7 @@
 static const struct poll_handler_ops engine_handler;
 
 static int engine_process_input(struct engine *e);
+static int engine_write(struct engine *e);
 static void engine_raw_notify(struct engine *e);
 
 int
@@ -76,7 +77,20 @@ engine_cancel_timer(struct engine *e, int id, bool *flag)
 	*flag = false;
 }
 
-/* engine_greeting: our 64 bytes: signature, version 3.1, mechanism NULL, as-server 0. */
+/* engine_mechanism_name: the greeting's name of the mechanism the options ask for. */
+static const char *
+engine_mechanism_name(int mechanism)
+{
+	switch (mechanism) {
+	case ZMQ_NULL: return "NULL";
+	case ZMQ_PLAIN: return "PLAIN";
+	case ZMQ_CURVE: return "CURVE";
+	default: return "GSSAPI";
+	}
+}
+
+/* engine_greeting: our 64 bytes: signature, version 3.1, the configured mechanism and
+ * the as-server flag. */
 static void
 engine_queue_greeting(struct engine *e)
 {
@@ -86,7 +100,9 @@ engine_queue_greeting(struct engine *e)
 	g[9] = 0x7f;
 	g[10] = 3;
 	g[11] = 1;
-	memcpy(g + 12, "NULL", 4);
+	const char *mech = engine_mechanism_name(e->opts.mechanism);
+	memcpy(g + 12, mech, strlen(mech));
+	g[32] = e->opts.as_server ? 1 : 0;
 	(void)zmtp_encoder_raw(&e->enc, g, sizeof g); /* an empty encoder has room */
 }
 
@@ -120,6 +136,9 @@ engine_plug(struct engine *e, struct session *s, struct poller *p)
 	if (e->opts.handshake_ivl > 0)
 		engine_add_timer(e, TIMER_HANDSHAKE, e->opts.handshake_ivl,
 		                 &e->timer_handshake);
+	/* Our greeting goes out now, before we read the peer's: a peer we refuse
+	 * (a mechanism mismatch) still learns what we speak and can report it. */
+	(void)engine_write(e);
 }
 
 void
@@ -394,8 +413,15 @@ engine_check_greeting(struct engine *e)
 	if (g[10] < 3)
 		return -EPROTO; /* ZMTP 1.0 / 2.0 peers are not spoken */
 	e->peer_minor = g[10] > 3 ? 1 : g[11];
-	static const char null_mech[20] = "NULL";
-	if (memcmp(g + 12, null_mech, 20) != 0)
+	/* The peer must speak exactly the mechanism our options ask for: a server that
+	 * asks for PLAIN or CURVE never falls back to NULL (fail closed). */
+	char want[20] = {0};
+	const char *mech = engine_mechanism_name(e->opts.mechanism);
+	memcpy(want, mech, strlen(mech));
+	if (memcmp(g + 12, want, sizeof want) != 0)
+		return -EPROTONOSUPPORT;
+	/* Only NULL is built so far: any other mechanism ends the handshake here. */
+	if (e->opts.mechanism != ZMQ_NULL)
 		return -EPROTONOSUPPORT;
 	return 0;
 }
