@@ -271,6 +271,18 @@ metadata_add(struct metadata *md, const char *name, const char *value, size_t vl
 	return 0;
 }
 
+bool
+metadata_at(const struct metadata *md, size_t i, const char **name, const char **value,
+            size_t *vlen)
+{
+	if (i >= md->n)
+		return false;
+	*name = md->pairs[i].name;
+	*value = md->pairs[i].value;
+	*vlen = strlen(md->pairs[i].value);
+	return true;
+}
+
 /* name_eq: ASCII case-insensitive equality, independent of the C locale. */
 static bool
 name_eq(const char *a, const char *b)

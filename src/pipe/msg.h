@@ -159,6 +159,10 @@ int metadata_add(struct metadata *md, const char *name, const char *value, size_
 /* metadata_get: the value for name (case-insensitive, as ZMTP property names are), or
  * NULL. The string lives as long as the list. */
 const char *metadata_get(const struct metadata *md, const char *name);
+/* metadata_at: the i-th pair (value NUL-terminated, vlen up to its first NUL); false
+ * past the end. */
+bool metadata_at(const struct metadata *md, size_t i, const char **name,
+                 const char **value, size_t *vlen);
 void metadata_hold(struct metadata *md);
 void metadata_rele(struct metadata *md);
 

@@ -12,6 +12,7 @@
  * until engine_restart_output.
  */
 #include "proto/engine_impl.h"
+#include "proto/mech/mechanism.h"
 #include "proto/session.h"
 #include "proto/socket_type.h"
 #include "proto/zmtp_codec.h"
@@ -77,18 +78,6 @@ engine_cancel_timer(struct engine *e, int id, bool *flag)
 	*flag = false;
 }
 
-/* engine_mechanism_name: the greeting's name of the mechanism the options ask for. */
-static const char *
-engine_mechanism_name(int mechanism)
-{
-	switch (mechanism) {
-	case ZMQ_NULL: return "NULL";
-	case ZMQ_PLAIN: return "PLAIN";
-	case ZMQ_CURVE: return "CURVE";
-	default: return "GSSAPI";
-	}
-}
-
 /* engine_greeting: our 64 bytes: signature, version 3.1, the configured mechanism and
  * the as-server flag. */
 static void
@@ -100,7 +89,7 @@ engine_queue_greeting(struct engine *e)
 	g[9] = 0x7f;
 	g[10] = 3;
 	g[11] = 1;
-	const char *mech = engine_mechanism_name(e->opts.mechanism);
+	const char *mech = mechanism_name(e->opts.mechanism);
 	memcpy(g + 12, mech, strlen(mech));
 	g[32] = e->opts.as_server ? 1 : 0;
 	(void)zmtp_encoder_raw(&e->enc, g, sizeof g); /* an empty encoder has room */
@@ -153,6 +142,7 @@ engine_destroy(struct engine *e)
 			poller_rm_fd(e->poller, e->handle);
 	}
 	engine_shm_destroy(e);
+	mechanism_destroy(e->mech);
 	zn_close_fd(e->fd);
 	msg_close(&e->stash);
 	msg_close(&e->raw_out);
@@ -223,6 +213,17 @@ engine_start_output(struct engine *e)
 	}
 }
 
+/* engine_encode: after the handshake, the mechanism wraps each message (CURVE boxes);
+ * 0, or -EBADMSG when it failed (see engine_end_code), -ENOMEM. */
+static int
+engine_encode(struct engine *e, struct msg *m)
+{
+	if (e->state != ES_ACTIVE || !e->mech || !e->mech->ops->encode)
+		return 0;
+	int rc = e->mech->ops->encode(e->mech, m);
+	return rc == -1 ? -EBADMSG : rc;
+}
+
 /* engine_queue_command: encodes a command; -ENOMEM or 0. */
 static int
 engine_queue_command(struct engine *e, const char *name, const void *data, size_t len)
@@ -231,7 +232,7 @@ engine_queue_command(struct engine *e, const char *name, const void *data, size_
 	int rc = zmtp_command_build(&m, name, data, len);
 	if (rc < 0)
 		return rc;
-	if (!zmtp_encoder_space(&e->enc)) {
+	if (!zmtp_encoder_space(&e->enc) || engine_encode(e, &m) < 0) {
 		/* The batch is full of data; commands are tiny and rare: drop a PING
 		 * rather than block, the next interval sends another. */
 		msg_close(&m);
@@ -258,12 +259,13 @@ engine_subscription(struct engine *e, struct msg *m)
 	msg_move(m, &cmd);
 }
 
-/* engine_fill: pulls messages from the pipe while the encoder has room. */
-static void
+/* engine_fill: pulls messages from the pipe while the encoder has room. 0, or what
+ * engine_encode failed with. */
+static int
 engine_fill(struct engine *e)
 {
 	if (e->state != ES_ACTIVE || e->shm)
-		return; /* shm:// messages go through the rings, not the stream */
+		return 0; /* shm:// messages go through the rings, not the stream */
 	bool subs = e->opts.type == ZMQ_SUB || e->opts.type == ZMQ_XSUB;
 	struct msg m;
 	while (zmtp_encoder_space(&e->enc)) {
@@ -273,8 +275,14 @@ engine_fill(struct engine *e)
 		if (subs && !e->out_more)
 			engine_subscription(e, &m);
 		e->out_more = (m.flags & MSGF_MORE) != 0;
+		int rc = engine_encode(e, &m);
+		if (rc < 0) {
+			msg_close(&m);
+			return rc;
+		}
 		zmtp_encoder_load(&e->enc, &m);
 	}
+	return 0;
 }
 
 /* engine_write: writes what is queued. 0, or -1 when the engine is gone (it failed,
@@ -284,7 +292,11 @@ engine_write(struct engine *e)
 {
 	struct iovec iov[ENGINE_IOV];
 	for (int round = 0; round < 16; round++) {
-		engine_fill(e);
+		int frc = engine_fill(e);
+		if (frc < 0) {
+			engine_fail_rc(e, frc);
+			return -1;
+		}
 		int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
 		if (n == 0 && e->shm) {
 			/* The creator's SHM command waits for the READY to be out. */
@@ -391,22 +403,6 @@ engine_restart_output(struct engine *e)
 /* Handshake. */
 
 static int
-engine_send_ready(struct engine *e)
-{
-	uint8_t props[512];
-	size_t n = 0;
-	const char *type = socket_type_name(e->opts.type);
-	n += zmtp_props_write(props + n, sizeof props - n, "Socket-Type", type,
-	                      strlen(type));
-	int t = e->opts.type;
-	if (t == ZMQ_REQ || t == ZMQ_DEALER || t == ZMQ_ROUTER)
-		n += zmtp_props_write(props + n, sizeof props - n, "Identity",
-		                      e->opts.routing_id.data, e->opts.routing_id.len);
-	e->ready_sent = true;
-	return engine_queue_command(e, "READY", props, n);
-}
-
-static int
 engine_check_greeting(struct engine *e)
 {
 	const uint8_t *g = e->greeting;
@@ -414,19 +410,110 @@ engine_check_greeting(struct engine *e)
 		return -EPROTO; /* ZMTP 1.0 / 2.0 peers are not spoken */
 	e->peer_minor = g[10] > 3 ? 1 : g[11];
 	/* The peer must speak exactly the mechanism our options ask for: a server that
-	 * asks for PLAIN or CURVE never falls back to NULL (fail closed). */
+	 * asks for PLAIN or CURVE never falls back to NULL (fail closed). The peer's
+	 * as-server flag is not checked, as in libzmq. */
 	char want[20] = {0};
-	const char *mech = engine_mechanism_name(e->opts.mechanism);
+	const char *mech = mechanism_name(e->opts.mechanism);
 	memcpy(want, mech, strlen(mech));
 	if (memcmp(g + 12, want, sizeof want) != 0)
-		return -EPROTONOSUPPORT;
-	/* Only NULL is built so far: any other mechanism ends the handshake here. */
-	if (e->opts.mechanism != ZMQ_NULL)
 		return -EPROTONOSUPPORT;
 	return 0;
 }
 
-/* engine_read_greeting: consumes greeting bytes. 0 (need more or done), or -EPROTO. */
+static int
+engine_zap_request(void *host, struct msg *frames, int n)
+{
+	struct engine *e = host;
+	return session_zap_request(e->session, frames, n);
+}
+
+/* engine_handshake_complete: the mechanism let the peer in: messages flow. */
+static int
+engine_handshake_complete(struct engine *e)
+{
+	struct mechanism *m = e->mech;
+	if (e->shm && m->ops->encode)
+		return -EPROTONOSUPPORT; /* boxes through the rings are not built yet */
+	if (e->peer_address[0] && metadata_add(m->meta, "Peer-Address", e->peer_address,
+	                                       strlen(e->peer_address)) == -ENOMEM)
+		return -ENOMEM;
+	metadata_hold(m->meta);
+	e->meta = m->meta;
+	memcpy(e->peer_rid, m->peer_rid, m->peer_rid_len);
+	e->peer_rid_len = m->peer_rid_len;
+	e->state = ES_ACTIVE;
+	engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
+	if (e->opts.heartbeat_ivl > 0 && e->peer_minor >= 1 && !e->shm)
+		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl,
+		                 &e->timer_hb_ivl);
+	int rc = session_engine_ready(e->session, e->peer_rid, e->peer_rid_len);
+	if (rc < 0)
+		return rc;
+	if (e->shm)
+		return engine_shm_ready(e); /* the rings take over from here */
+	/* Messages may already wait in the pipe (a connect before the handshake). */
+	engine_start_output(e);
+	return 0;
+}
+
+/* engine_mech_failed: queues the mechanism's ERROR, if it has one for the peer, and
+ * tries to write it before the connection closes. Returns -EBADMSG. */
+static int
+engine_mech_failed(struct engine *e)
+{
+	struct mechanism *m = e->mech;
+	struct msg cmd;
+	if (m->error_out && zmtp_encoder_space(&e->enc) &&
+	    mech_error_command(&cmd, m->fail_value) == 0) {
+		m->error_out = false;
+		zmtp_encoder_load(&e->enc, &cmd);
+		struct iovec iov[ENGINE_IOV];
+		int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
+		ssize_t w = zn_writev(e->fd, iov, n); /* best effort: we close next */
+		(void)w;
+	}
+	return -EBADMSG;
+}
+
+/* engine_mech_pump: sends what the mechanism has to send, then acts on its state.
+ * 0, or negative to end the connection. */
+static int
+engine_mech_pump(struct engine *e)
+{
+	struct mechanism *m = e->mech;
+	for (;;) {
+		if (m->state == MECH_FAILED)
+			return engine_mech_failed(e);
+		struct msg cmd;
+		msg_init(&cmd);
+		int rc = m->ops->next(m, &cmd);
+		if (rc == -EAGAIN)
+			break;
+		if (rc == -1)
+			continue; /* failed: reported above */
+		if (rc < 0)
+			return rc;
+		zmtp_encoder_load(&e->enc, &cmd);
+		engine_start_output(e);
+	}
+	if (m->state == MECH_READY && e->state == ES_HANDSHAKE)
+		return engine_handshake_complete(e);
+	return 0;
+}
+
+/* engine_start_mechanism: the greetings agree: the mechanism takes over. */
+static int
+engine_start_mechanism(struct engine *e)
+{
+	struct mech_host host = {engine_zap_request, e};
+	int rc = mechanism_new(&e->mech, &e->opts, e->peer_address, &host);
+	if (rc < 0)
+		return rc;
+	e->state = ES_HANDSHAKE;
+	return engine_mech_pump(e);
+}
+
+/* engine_read_greeting: consumes greeting bytes. 0 (need more or done), or negative. */
 static int
 engine_read_greeting(struct engine *e)
 {
@@ -445,84 +532,22 @@ engine_read_greeting(struct engine *e)
 	int rc = engine_check_greeting(e);
 	if (rc < 0)
 		return rc;
-	e->state = ES_HANDSHAKE;
-	return engine_send_ready(e) < 0 ? -ENOMEM : 0;
+	return engine_start_mechanism(e);
 }
 
-struct ready_parse {
-	struct engine *e;
-	struct metadata *md;
-	bool type_ok;
-	int err;
-};
-
-static int
-engine_ready_prop(void *arg, const char *name, size_t nlen, const uint8_t *val,
-                  size_t vlen)
+void
+engine_zap_reply(struct engine *e, struct msg *frames, int n)
 {
-	struct ready_parse *rp = arg;
-	char key[256];
-	memcpy(key, name, nlen);
-	key[nlen] = '\0';
-	if (strcasecmp(key, "Socket-Type") == 0) {
-		if (!socket_type_compatible(rp->e->opts.type, (const char *)val, vlen)) {
-			rp->err = -ENOTSUP;
-			return -1;
-		}
-		rp->type_ok = true;
+	if (e->state != ES_HANDSHAKE || !e->mech->zap_waiting)
+		return; /* a late or unasked-for reply: nobody waits for it */
+	int rc = e->mech->ops->zap_reply(e->mech, frames, n);
+	if (rc == 0 || rc == -1)
+		rc = engine_mech_pump(e);
+	if (rc < 0) {
+		engine_fail_rc(e, rc);
+		return;
 	}
-	const char *stored = key;
-	if (strcasecmp(key, "Identity") == 0) {
-		if (vlen > sizeof rp->e->peer_rid) {
-			rp->err = -EPROTO;
-			return -1;
-		}
-		memcpy(rp->e->peer_rid, val, vlen);
-		rp->e->peer_rid_len = (uint8_t)vlen;
-		if (vlen == 0)
-			return 0;
-		stored = "Routing-Id";
-	}
-	if (metadata_add(rp->md, stored, (const char *)val, vlen) < 0) {
-		rp->err = -ENOMEM;
-		return -1;
-	}
-	return 0;
-}
-
-/* engine_process_ready: the peer's READY: check its type, keep its properties. */
-static int
-engine_process_ready(struct engine *e, const uint8_t *data, size_t len)
-{
-	struct ready_parse rp = {e, metadata_new(16), false, 0};
-	if (!rp.md)
-		return -ENOMEM;
-	int rc = zmtp_props_parse(data, len, engine_ready_prop, &rp);
-	if (rc < 0 && rp.err == 0)
-		rp.err = -ENOTSUP; /* malformed properties: refused, as libzmq */
-	if (rp.err == 0 && !rp.type_ok)
-		rp.err = -ENOTSUP;
-	if (rp.err == 0 && e->peer_address[0])
-		rp.err = metadata_add(rp.md, "Peer-Address", e->peer_address,
-		                      strlen(e->peer_address));
-	if (rp.err < 0) {
-		metadata_rele(rp.md);
-		return rp.err;
-	}
-	e->meta = rp.md;
-	e->state = ES_ACTIVE;
-	engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
-	if (e->opts.heartbeat_ivl > 0 && e->peer_minor >= 1 && !e->shm)
-		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl,
-		                 &e->timer_hb_ivl);
-	rc = session_engine_ready(e->session, e->peer_rid, e->peer_rid_len);
-	if (rc < 0)
-		return rc;
-	if (e->shm)
-		return engine_shm_ready(e); /* the rings take over from here */
-	/* Messages may already wait in the pipe (a connect before the handshake). */
-	engine_start_output(e);
-	return 0;
+	(void)engine_write(e);
 }
 
 /* Commands. */
@@ -548,10 +573,12 @@ engine_process_command(struct engine *e, struct msg *m)
 	if (rc < 0)
 		return rc;
 #define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
+	if (e->state == ES_HANDSHAKE) {
+		rc = e->mech->ops->process(e->mech, msg_data(m), msg_size(m));
+		return rc == 0 || rc == -1 ? engine_mech_pump(e) : rc;
+	}
 	if (IS("ERROR"))
 		return -ECONNRESET;
-	if (e->state == ES_HANDSHAKE)
-		return IS("READY") ? engine_process_ready(e, data, dlen) : -EPROTO;
 	if (IS("SHM") && e->shm)
 		return engine_shm_command(e, data, dlen);
 	if (IS("PING"))
@@ -582,6 +609,13 @@ engine_stop_input(struct engine *e)
 int
 engine_deliver(struct engine *e, struct msg *m)
 {
+	if (e->state == ES_ACTIVE && e->mech && e->mech->ops->decode) {
+		int rc = e->mech->ops->decode(e->mech, m);
+		if (rc < 0) {
+			msg_close(m);
+			return rc == -1 ? -EBADMSG : rc;
+		}
+	}
 	if (m->flags & MSGF_COMMAND) {
 		int rc = engine_process_command(e, m);
 		msg_close(m);
@@ -633,9 +667,24 @@ engine_process_input(struct engine *e)
 	return 0;
 }
 
+/* engine_mech_end: how the mechanism's failure is reported. */
 static int
-engine_end_code(int rc, enum engine_end *why)
+engine_mech_end(const struct engine *e, enum engine_end *why)
 {
+	switch (e->mech->fail_event) {
+	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: *why = ENGINE_END_PROTOCOL; break;
+	case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: *why = ENGINE_END_AUTH; break;
+	case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: *why = ENGINE_END_NO_DETAIL; break;
+	default: *why = ENGINE_END_REFUSED; break;
+	}
+	return e->mech->fail_value;
+}
+
+static int
+engine_end_code(const struct engine *e, int rc, enum engine_end *why)
+{
+	if (rc == -EBADMSG && e->mech)
+		return engine_mech_end(e, why);
 	switch (rc) {
 	case -ENOMEM: *why = ENGINE_END_NOMEM; return 0;
 	case -EMSGSIZE:
@@ -656,7 +705,7 @@ void
 engine_fail_rc(struct engine *e, int rc)
 {
 	enum engine_end why;
-	int code = engine_end_code(rc, &why);
+	int code = engine_end_code(e, rc, &why);
 	engine_fail(e, why, code);
 }
 

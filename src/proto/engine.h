@@ -28,6 +28,8 @@ enum engine_end {
 	ENGINE_END_TIMEOUT,  /* handshake or heartbeat timeout */
 	ENGINE_END_NOMEM,    /* no memory for what the peer sent */
 	ENGINE_END_REFUSED,  /* the peer's READY was unacceptable (type, properties) */
+	ENGINE_END_AUTH,     /* ZAP (or the peer's ERROR) refused: value = status */
+	ENGINE_END_NO_DETAIL, /* the handshake failed for a reason given as an errno */
 };
 
 /* engine_new: takes ownership of fd (closed on failure too). peer_address is what
@@ -47,6 +49,9 @@ void engine_restart_output(struct engine *e);
 int engine_fd(const struct engine *e);
 /* engine_output_empty: nothing is queued for the wire (for linger). */
 bool engine_output_empty(const struct engine *e);
+/* engine_zap_reply: the ZAP handler's reply to this connection's request (n frames,
+ * still the caller's), or n = -errno when the handler went away. */
+void engine_zap_reply(struct engine *e, struct msg *frames, int n);
 /* engine_handshake_done: the connection is up and messages flow. */
 bool engine_handshake_done(const struct engine *e);
 

@@ -26,7 +26,6 @@ struct engine {
 	bool input_stopped;
 	bool output_stopped;
 	bool has_stash; /* a decoded message waits for room in the pipe */
-	bool ready_sent;
 	bool out_more; /* the last message pulled had MORE: the next is not a first part
 	                */
 	bool raw;      /* ZMQ_STREAM: no ZMTP, bytes in and out as they come */
@@ -51,6 +50,7 @@ struct engine {
 	struct zmtp_encoder enc;
 	bool shm; /* shm://: after the handshake, data goes through rings */
 	struct engine_shm *shm_state; /* NULL until the rings are set up */
+	struct mechanism *mech;       /* NULL until the greetings agree */
 };
 
 /* Shared between engine.c and engine_shm.c. */

@@ -16,6 +16,10 @@
 
 enum { TIMER_RECONNECT = 1, TIMER_CONNECT, TIMER_LINGER };
 
+/* A well-formed ZAP reply has 7 frames; one more is kept to tell "too many". */
+#define SESSION_ZAP_FRAMES 8
+#define ZAP_ENDPOINT       "zeromq.zap.01"
+
 struct session {
 	struct own own;
 	struct io_thread *io;
@@ -42,6 +46,12 @@ struct session {
 	struct poll_handle *connect_handle;
 	int reconnect_cur;
 	uint32_t direct_tokens; /* names the direct roads offered so far */
+	/* ZAP: the pipe to the handler at inproc://zeromq.zap.01 (made at the first
+	 * request, kept for the session's life), and the reply being read. */
+	struct pipe *zap_pipe;
+	struct msg zap_reply[SESSION_ZAP_FRAMES];
+	int zap_parts; /* parts of the reply read so far (the ones past the array are
+	                  counted and dropped) */
 };
 
 static const struct own_ops session_own_ops;
@@ -389,6 +399,114 @@ session_start_connecting(struct session *s)
 		                  &s->timer_connect);
 }
 
+/* ZAP. */
+
+/* session_zap_connect: a pipe to the handler bound at inproc://zeromq.zap.01 in our
+ * context, handed to it as an inproc peer would be. -ECONNREFUSED when none is bound. */
+static int
+session_zap_connect(struct session *s)
+{
+	struct ctx *ctx = s->own.obj.ctx;
+	ctx_lock_endpoints(ctx);
+	struct ctx_endpoint *ep = ctx_endpoint_find(ctx, ZAP_ENDPOINT);
+	if (!ep) {
+		ctx_unlock_endpoints(ctx);
+		return -ECONNREFUSED;
+	}
+	struct object *parents[2] = {&s->own.obj, &ep->socket->obj};
+	int64_t hwm[2] = {0, 0}; /* requests and replies are never dropped */
+	struct pipe *pp[2];
+	int rc = pipe_pair(parents, pp, hwm);
+	if (rc < 0) {
+		ctx_unlock_endpoints(ctx);
+		return rc;
+	}
+	pipe_set_sink(pp[0], s, &session_sink_ops);
+	own_inc_seqnum(ep->socket);
+	struct command cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.dest = &ep->socket->obj;
+	cmd.type = CMD_BIND;
+	cmd.seqnum = 1;
+	cmd.args.bind.pipe = pp[1];
+	object_send(&cmd);
+	ctx_unlock_endpoints(ctx);
+	s->zap_pipe = pp[0];
+	return 0;
+}
+
+int
+session_zap_request(struct session *s, struct msg *frames, int n)
+{
+	if (!s->zap_pipe) {
+		int rc = session_zap_connect(s);
+		if (rc < 0)
+			return rc;
+	}
+	for (int i = 0; i < n; i++) {
+		int rc = pipe_write(s->zap_pipe, &frames[i]);
+		if (rc < 0) {
+			/* The handler is going away (or no memory): the request is lost
+			 * whole, and what is left is still the caller's. */
+			pipe_rollback(s->zap_pipe);
+			for (int j = i; j < n; j++)
+				msg_close(&frames[j]);
+			for (int j = 0; j < i; j++)
+				msg_init(&frames[j]);
+			return rc == -ENOMEM ? rc : -ECONNREFUSED;
+		}
+	}
+	pipe_flush(s->zap_pipe);
+	/* Read once: the empty pipe marks us asleep, so the reply wakes us. */
+	(void)pipe_check_read(s->zap_pipe);
+	return 0;
+}
+
+static void
+session_zap_clear(struct session *s)
+{
+	int kept = s->zap_parts < SESSION_ZAP_FRAMES ? s->zap_parts : SESSION_ZAP_FRAMES;
+	for (int i = 0; i < kept; i++)
+		msg_close(&s->zap_reply[i]);
+	s->zap_parts = 0;
+}
+
+/* session_zap_read: reads the handler's reply; a whole one goes to the engine. */
+static void
+session_zap_read(struct session *s)
+{
+	struct msg m;
+	msg_init(&m);
+	while (s->zap_pipe && pipe_read(s->zap_pipe, &m)) {
+		bool more = (m.flags & MSGF_MORE) != 0;
+		if (s->zap_parts < SESSION_ZAP_FRAMES)
+			msg_move(&s->zap_reply[s->zap_parts], &m);
+		else
+			msg_close(&m);
+		s->zap_parts++;
+		msg_init(&m);
+		if (more)
+			continue;
+		int n = s->zap_parts < SESSION_ZAP_FRAMES ? s->zap_parts
+		                                          : SESSION_ZAP_FRAMES;
+		if (s->engine)
+			engine_zap_reply(s->engine, s->zap_reply, n);
+		session_zap_clear(s);
+	}
+}
+
+/* session_zap_end: the session no longer needs the handler. */
+static void
+session_zap_end(struct session *s)
+{
+	session_zap_clear(s);
+	if (!s->zap_pipe)
+		return;
+	pipe_terminate(s->zap_pipe, false);
+	s->zap_pipe = NULL;
+	s->pipes_terminating++; /* counted down in session_pipe_terminated */
+}
+
 /* The engine's life. */
 
 int
@@ -447,6 +565,10 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ETIMEDOUT);
 	else if (handshaking && why == ENGINE_END_CLOSED)
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ECONNRESET);
+	else if (handshaking && why == ENGINE_END_AUTH)
+		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, protocol_error);
+	else if (handshaking && why == ENGINE_END_NO_DETAIL)
+		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, protocol_error);
 	session_event(s, ZMQ_EVENT_DISCONNECTED, fd);
 	s->engine = NULL;
 	engine_destroy(e);
@@ -548,6 +670,7 @@ session_process_term(struct own *o, int linger)
 	struct session *s = container_of(o, struct session, own);
 	s->term_pending = true;
 	s->term_linger = linger;
+	session_zap_end(s);
 	own_register_term_acks(o, 1); /* given back by session_check_done */
 	bool connected = s->engine && engine_handshake_done(s->engine);
 	if (linger == 0 || (!s->active && !connected)) {
@@ -614,6 +737,10 @@ static void
 session_read_activated(void *sink, struct pipe *p)
 {
 	struct session *s = sink;
+	if (p == s->zap_pipe) {
+		session_zap_read(s);
+		return;
+	}
 	if (p != s->pipe)
 		return;
 	if (s->engine)
@@ -634,6 +761,14 @@ static void
 session_pipe_terminated(void *sink, struct pipe *p)
 {
 	struct session *s = sink;
+	if (p == s->zap_pipe) {
+		/* The handler closed: a request still waiting will never be answered. */
+		s->zap_pipe = NULL;
+		session_zap_clear(s);
+		if (s->engine)
+			engine_zap_reply(s->engine, NULL, -EPIPE);
+		return;
+	}
 	if (p == s->pipe) {
 		s->pipe = NULL;
 		s->incomplete_in = false;

@@ -67,6 +67,10 @@ void session_wake_direct(struct session *s);
 /* session_push_command: a SUBSCRIBE / CANCEL command for the socket. */
 int session_push_command(struct session *s, struct msg *m, bool subscribe,
                          const void *topic, size_t len);
+/* session_zap_request: sends a ZAP request (n frames, taken on success) to the handler
+ * bound at inproc://zeromq.zap.01 in the session's context; the reply goes to the
+ * engine (engine_zap_reply). 0, -ECONNREFUSED (no handler), -ENOMEM. */
+int session_zap_request(struct session *s, struct msg *frames, int n);
 /* session_engine_ready: the handshake succeeded; 0 or -ENOMEM. */
 int session_engine_ready(struct session *s, const void *peer_rid, size_t rid_len);
 /* session_engine_failed: the session destroys the engine before returning. */
