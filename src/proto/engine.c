@@ -694,7 +694,8 @@ engine_end_code(const struct engine *e, int rc, enum engine_end *why)
 		*why = ENGINE_END_PROTOCOL;
 		return ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH;
 	case -ENOTSUP: *why = ENGINE_END_REFUSED; return 0;
-	case -ECONNRESET: *why = ENGINE_END_CLOSED; return 0;
+	case -ECONNRESET: *why = ENGINE_END_CLOSED; return ECONNRESET;
+	case -EPIPE: *why = ENGINE_END_CLOSED; return EPIPE; /* EOF, as libzmq says */
 	default:
 		*why = ENGINE_END_PROTOCOL;
 		return ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND;
@@ -710,7 +711,7 @@ engine_fail_rc(struct engine *e, int rc)
 }
 
 /* engine_read_direct: reads the rest of a large body straight into its message. 1 when
- * it did, 0 when there is no such body, negative on error/EOF (-ECONNRESET). */
+ * it did, 0 when there is no such body, negative on error or EOF (-EPIPE). */
 static int
 engine_read_direct(struct engine *e)
 {
@@ -721,7 +722,7 @@ engine_read_direct(struct engine *e)
 		return 0;
 	ssize_t n = zn_read(e->fd, buf, len);
 	if (n == 0)
-		return -ECONNRESET;
+		return -EPIPE;
 	if (n < 0)
 		return (int)n;
 	struct msg m;
@@ -793,7 +794,7 @@ engine_in_event(void *arg)
 		if (n == -EAGAIN)
 			return;
 		if (n <= 0) {
-			engine_fail_rc(e, n == 0 ? -ECONNRESET : (int)n);
+			engine_fail_rc(e, n == 0 ? -EPIPE : (int)n);
 			return;
 		}
 		e->in_pos = 0;

@@ -422,6 +422,9 @@ session_zap_connect(struct session *s)
 		return rc;
 	}
 	pipe_set_sink(pp[0], s, &session_sink_ops);
+	/* Our end reads its (still empty) inq once, before the handler can write to
+	 * it: that marks us asleep, so the handler's reply sends ACTIVATE_READ. */
+	(void)pipe_check_read(pp[0]);
 	own_inc_seqnum(ep->socket);
 	struct command cmd;
 	memset(&cmd, 0, sizeof cmd);
@@ -457,8 +460,6 @@ session_zap_request(struct session *s, struct msg *frames, int n)
 		}
 	}
 	pipe_flush(s->zap_pipe);
-	/* Read once: the empty pipe marks us asleep, so the reply wakes us. */
-	(void)pipe_check_read(s->zap_pipe);
 	return 0;
 }
 
@@ -550,6 +551,16 @@ session_detach_pipe(struct session *s)
 	s->pipes_terminating++;
 }
 
+/* session_end_is_fatal: ends after which a connecting session does not reconnect:
+ * protocol errors and refusals (libzmq's protocol_error), not lost connections and
+ * time-outs. */
+static bool
+session_end_is_fatal(enum engine_end why)
+{
+	return why == ENGINE_END_PROTOCOL || why == ENGINE_END_AUTH ||
+	       why == ENGINE_END_NO_DETAIL || why == ENGINE_END_REFUSED;
+}
+
 void
 session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
                       int protocol_error)
@@ -564,7 +575,8 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 	else if (handshaking && why == ENGINE_END_TIMEOUT)
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ETIMEDOUT);
 	else if (handshaking && why == ENGINE_END_CLOSED)
-		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ECONNRESET);
+		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+		              protocol_error ? protocol_error : ECONNRESET);
 	else if (handshaking && why == ENGINE_END_AUTH)
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, protocol_error);
 	else if (handshaking && why == ENGINE_END_NO_DETAIL)
@@ -582,6 +594,15 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		if (!s->term_pending)
 			own_terminate(&s->own);
 		else
+			session_check_done(s);
+		return;
+	}
+	if (session_end_is_fatal(why)) {
+		/* As libzmq: a peer that broke the protocol or was refused is not called
+		 * again; the pipe ends, so the socket stops routing to it. The session
+		 * stays (idle) until the socket disconnects or closes. */
+		session_detach_pipe(s);
+		if (s->term_pending)
 			session_check_done(s);
 		return;
 	}
