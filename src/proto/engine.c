@@ -463,14 +463,18 @@ engine_mech_failed(struct engine *e)
 {
 	struct mechanism *m = e->mech;
 	struct msg cmd;
-	if (m->error_out && zmtp_encoder_space(&e->enc) &&
-	    mech_error_command(&cmd, m->fail_value) == 0) {
+	msg_init(&cmd);
+	int rc = m->ops->error ? m->ops->error(m, &cmd)
+	                       : mech_error_command(&cmd, m->fail_value);
+	if (m->error_out && rc == 0 && zmtp_encoder_space(&e->enc)) {
 		m->error_out = false;
 		zmtp_encoder_load(&e->enc, &cmd);
 		struct iovec iov[ENGINE_IOV];
 		int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
 		ssize_t w = zn_writev(e->fd, iov, n); /* best effort: we close next */
 		(void)w;
+	} else if (rc == 0) {
+		msg_close(&cmd);
 	}
 	return -EBADMSG;
 }
@@ -566,6 +570,12 @@ engine_process_ping(struct engine *e, const uint8_t *data, size_t len)
 static int
 engine_process_command(struct engine *e, struct msg *m)
 {
+	if (e->state == ES_HANDSHAKE) {
+		/* The mechanism reads its commands whole: libzmq's PLAIN ERROR does not
+		 * parse as a ZMTP command name. */
+		int rc = e->mech->ops->process(e->mech, msg_data(m), msg_size(m));
+		return rc == 0 || rc == -1 ? engine_mech_pump(e) : rc;
+	}
 	const char *name;
 	size_t nlen, dlen;
 	const uint8_t *data;
@@ -573,10 +583,6 @@ engine_process_command(struct engine *e, struct msg *m)
 	if (rc < 0)
 		return rc;
 #define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
-	if (e->state == ES_HANDSHAKE) {
-		rc = e->mech->ops->process(e->mech, msg_data(m), msg_size(m));
-		return rc == 0 || rc == -1 ? engine_mech_pump(e) : rc;
-	}
 	if (IS("ERROR"))
 		return -ECONNRESET;
 	if (IS("SHM") && e->shm)

@@ -78,6 +78,9 @@ struct mechanism_ops {
 	 * that does not open: failed), or -ENOMEM. */
 	int (*encode)(struct mechanism *m, struct msg *msg);
 	int (*decode)(struct mechanism *m, struct msg *msg);
+	/* error: the ERROR command for the status in fail_value, when the mechanism
+	 * writes it its own way (NULL: the RFC's "\x05ERROR", mech_error_command). */
+	int (*error)(struct mechanism *m, struct msg *cmd);
 	void (*destroy)(struct mechanism *m);
 };
 

@@ -50,6 +50,55 @@ plain_hello(struct mechanism *m, struct msg *cmd)
 	return mech_command(cmd, "HELLO", body, n);
 }
 
+/* libzmq 4.3's PLAIN writes its ERROR name as the C literal "\x05ERROR", which C reads
+ * as the byte 0x5e followed by "RROR": on the wire a PLAIN ERROR is 0x5e "RROR", a
+ * length byte and the reason, and libzmq's PLAIN client accepts nothing else. We send
+ * that form (libzmq is the peer) and accept it as well as the RFC's "\x05ERROR". */
+static const uint8_t plain_libzmq_error[5] = {0x5e, 'R', 'R', 'O', 'R'};
+
+static bool
+plain_is_error(const uint8_t *body, size_t len, size_t *reason_at)
+{
+	if (mech_is_command(body, len, "ERROR")) {
+		*reason_at = 6;
+		return true;
+	}
+	if (len >= 5 && memcmp(body, plain_libzmq_error, 5) == 0) {
+		*reason_at = 5;
+		return true;
+	}
+	return false;
+}
+
+/* plain_process_error: the server's ERROR, in either form. */
+static int
+plain_process_error(struct mechanism *m, const uint8_t *body, size_t len, size_t at)
+{
+	uint8_t norm[7 + 255];
+	size_t rlen = len > at ? len - at : 0;
+	if (rlen > 256)
+		rlen = 256;
+	memcpy(norm, "\x05ERROR", 6);
+	memcpy(norm + 6, body + at, rlen);
+	return mech_process_error(m, norm, 6 + rlen);
+}
+
+static int
+plain_error(struct mechanism *m, struct msg *cmd)
+{
+	if (msg_init_size(cmd, 9) < 0)
+		return -ENOMEM;
+	uint8_t *d = msg_data(cmd);
+	int status = m->fail_value;
+	memcpy(d, plain_libzmq_error, 5);
+	d[5] = 3;
+	d[6] = (uint8_t)('0' + status / 100 % 10);
+	d[7] = (uint8_t)('0' + status / 10 % 10);
+	d[8] = (uint8_t)('0' + status % 10);
+	cmd->flags = MSGF_COMMAND;
+	return 0;
+}
+
 static int
 plain_with_props(struct mechanism *m, struct msg *cmd, const char *name)
 {
@@ -126,10 +175,11 @@ static int
 plain_process(struct mechanism *m, const uint8_t *body, size_t len)
 {
 	struct mech_plain *p = PLAIN_OF(m);
+	size_t at;
 	switch (p->step) {
 	case PC_WAIT_WELCOME:
-		if (mech_is_command(body, len, "ERROR"))
-			return mech_process_error(m, body, len);
+		if (plain_is_error(body, len, &at))
+			return plain_process_error(m, body, len, at);
 		if (!mech_is_command(body, len, "WELCOME"))
 			break;
 		if (len != 8)
@@ -138,8 +188,8 @@ plain_process(struct mechanism *m, const uint8_t *body, size_t len)
 		p->step = PC_SEND_INITIATE;
 		return 0;
 	case PC_WAIT_READY: {
-		if (mech_is_command(body, len, "ERROR"))
-			return mech_process_error(m, body, len);
+		if (plain_is_error(body, len, &at))
+			return plain_process_error(m, body, len, at);
 		if (!mech_is_command(body, len, "READY"))
 			break;
 		int rc = mech_parse_props(m, body + 6, len - 6);
@@ -198,6 +248,7 @@ static const struct mechanism_ops plain_ops = {
         .next = plain_next,
         .process = plain_process,
         .zap_reply = plain_zap_reply,
+        .error = plain_error,
         .destroy = plain_destroy,
 };
 
