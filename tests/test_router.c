@@ -319,6 +319,29 @@ probe_from_a_connecting_router_needs_no_call(enum tr t)
 }
 ON_ALL(probe_from_a_connecting_router_needs_no_call)
 
+/* A ROUTER that names its connection with ZMQ_CONNECT_ROUTING_ID can send to that id
+ * right after zmq_connect, before the handshake: the message queues in the pipe, which
+ * exists from the connect on as in libzmq (test_connect_rid hung when it was dropped).
+ * ZMQ_ROUTER_MANDATORY makes a drop an error instead of a wait. */
+static void
+named_connect_is_routable_at_once(enum tr t)
+{
+	char ep[256];
+	case_begin();
+	void *server = tsock(ZMQ_ROUTER), *client = tsock(ZMQ_ROUTER);
+	tbind(server, t, ep, sizeof ep);
+	set_str(client, ZMQ_ROUTING_ID, "Y");
+	set_int(client, ZMQ_ROUTER_MANDATORY, 1);
+	set_str(client, ZMQ_CONNECT_ROUTING_ID, "server");
+	tconnect(client, ep);
+	sendv(client, "server", "early", NULL);
+	expectv(server, "Y", "early", NULL);
+	sendv(server, "Y", "ok", NULL);
+	expectv(client, "server", "ok", NULL);
+	case_reset();
+}
+ON_ALL(named_connect_is_routable_at_once)
+
 /* The bound side probes too: a ROUTER with ZMQ_PROBE_ROUTER greets every peer that
  * connects, here a DEALER, which receives an empty message. */
 static void
@@ -626,6 +649,7 @@ static const struct test tests[] = {
         CASES("probe router from connecting peers", probe_router_greets_new_peers),
         CASES("a connecting router's probe needs no call",
               probe_from_a_connecting_router_needs_no_call),
+        CASES("a named connect is routable at once", named_connect_is_routable_at_once),
         CASES("probe router on the bound side", probe_router_on_the_bound_side),
         CASES("router fair-queues its peers", router_fair_queues),
         CASES("dealer load-balances and fair-queues", dealer_load_balances),
