@@ -633,6 +633,47 @@ test_type_specific_options(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* The on/off options of ROUTER, DEALER, REQ and XPUB take any int >= 0 as libzmq's do
+ * (nonzero is on; libzmq's test_proxy_hwm sets ZMQ_REQ_CORRELATE to 10 and asserts it
+ * works) and refuse a negative one. (ZMQ_ROUTER_RAW is not built: ENOTSUP when on.) */
+static void
+test_type_switches_take_any_nonnegative_value(void)
+{
+	static const struct {
+		int type, option;
+	} sw[] = {
+	        {ZMQ_REQ, ZMQ_REQ_CORRELATE},       {ZMQ_REQ, ZMQ_REQ_RELAXED},
+	        {ZMQ_REQ, ZMQ_PROBE_ROUTER},        {ZMQ_DEALER, ZMQ_PROBE_ROUTER},
+	        {ZMQ_ROUTER, ZMQ_ROUTER_MANDATORY}, {ZMQ_ROUTER, ZMQ_ROUTER_HANDOVER},
+	        {ZMQ_ROUTER, ZMQ_PROBE_ROUTER},     {ZMQ_XPUB, ZMQ_XPUB_VERBOSE},
+	        {ZMQ_XPUB, ZMQ_XPUB_VERBOSER},      {ZMQ_XPUB, ZMQ_XPUB_NODROP},
+	        {ZMQ_XPUB, ZMQ_XPUB_MANUAL},
+	};
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	for (size_t i = 0; i < sizeof sw / sizeof sw[0]; i++) {
+		void *s = zmq_socket(ctx, sw[i].type);
+		CHECK(s);
+		int ten = 10, zero = 0, minus = -1;
+		CHECK_OK(zmq_setsockopt(s, sw[i].option, &ten, sizeof ten));
+		CHECK_OK(zmq_setsockopt(s, sw[i].option, &zero, sizeof zero));
+		CHECK_ERR(zmq_setsockopt(s, sw[i].option, &minus, sizeof minus), EINVAL);
+		CHECK_OK(zmq_close(s));
+	}
+	/* 10 is on: a relaxed REQ may send again without waiting for the reply. */
+	void *req = zmq_socket(ctx, ZMQ_REQ), *rep = zmq_socket(ctx, ZMQ_REP);
+	int ten = 10, zero = 0;
+	CHECK_OK(zmq_setsockopt(req, ZMQ_REQ_RELAXED, &ten, sizeof ten));
+	CHECK_OK(zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof zero));
+	CHECK_OK(zmq_bind(rep, "inproc://switches"));
+	CHECK_OK(zmq_connect(req, "inproc://switches"));
+	CHECK_EQ(zmq_send(req, "a", 1, 0), 1);
+	CHECK_EQ(zmq_send(req, "b", 1, 0), 1);
+	CHECK_OK(zmq_close(req));
+	CHECK_OK(zmq_close(rep));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static const struct test tests[] = {
         {"a new context has libzmq's defaults", test_defaults},
         {"every settable option reads back what was set", test_set_get_round_trip},
@@ -644,6 +685,8 @@ static const struct test tests[] = {
          test_socket_ipv4only_inverts_ipv6},
         {"libzmq's draft bool socket options read back", test_socket_draft_bool_options},
         {"type-specific options are EINVAL on other types", test_type_specific_options},
+        {"socket-type switches take any value >= 0",
+         test_type_switches_take_any_nonnegative_value},
         {"a NULL context is EFAULT everywhere", test_null_context_efault},
         {"a dead or bogus context is EFAULT everywhere",
          test_dead_or_bogus_context_efault},

@@ -249,7 +249,9 @@ ON_ALL(handover_gives_the_id_to_the_newcomer)
 
 /* await_in: waits until s has a message, meanwhile polling other too: a socket runs
  * its commands (and attaches new connections, writing ZMQ_PROBE_ROUTER's probe) only
- * when the application calls it, in zinc as in libzmq. */
+ * when the application calls it, in zinc as in libzmq, for connections whose pipe is
+ * made at the handshake (a bound socket, ZMQ_IMMEDIATE). A connecting socket's probe
+ * needs no call: see probe_from_a_connecting_router_needs_no_call. */
 static void
 await_in(void *s, void *other)
 {
@@ -290,6 +292,55 @@ probe_router_greets_new_peers(enum tr t)
 	case_reset();
 }
 ON_ALL(probe_router_greets_new_peers)
+
+/* A connecting ROUTER's probe leaves without the application calling the socket again
+ * (libzmq's test_probe_router): in libzmq its pipe exists from zmq_connect on, so the
+ * probe is written there. Here the pipe is made at the handshake, so the session writes
+ * the probe for it; the server's blocking receive alone must see it. */
+static void
+probe_from_a_connecting_router_needs_no_call(enum tr t)
+{
+	char ep[256];
+	case_begin();
+	void *server = tsock(ZMQ_ROUTER), *client = tsock(ZMQ_ROUTER);
+	tbind(server, t, ep, sizeof ep);
+	set_str(client, ZMQ_ROUTING_ID, "X");
+	set_int(client, ZMQ_PROBE_ROUTER, 1);
+	tconnect(client, ep);
+	expectv(server, "X", "", NULL);
+	sendv(server, "X", "Hello", NULL);
+	struct frames f;
+	CHECK_EQ(recv_frames(client, &f), 2);
+	CHECK_EQ(f.len[0], 5); /* the server's generated id */
+	CHECK(frame_is(&f, 1, "Hello"));
+	/* Exactly one probe: the socket did not write a second one at attach. */
+	expect_quiet(server);
+	case_reset();
+}
+ON_ALL(probe_from_a_connecting_router_needs_no_call)
+
+/* A ROUTER that names its connection with ZMQ_CONNECT_ROUTING_ID can send to that id
+ * right after zmq_connect, before the handshake: the message queues in the pipe, which
+ * exists from the connect on as in libzmq (test_connect_rid hung when it was dropped).
+ * ZMQ_ROUTER_MANDATORY makes a drop an error instead of a wait. */
+static void
+named_connect_is_routable_at_once(enum tr t)
+{
+	char ep[256];
+	case_begin();
+	void *server = tsock(ZMQ_ROUTER), *client = tsock(ZMQ_ROUTER);
+	tbind(server, t, ep, sizeof ep);
+	set_str(client, ZMQ_ROUTING_ID, "Y");
+	set_int(client, ZMQ_ROUTER_MANDATORY, 1);
+	set_str(client, ZMQ_CONNECT_ROUTING_ID, "server");
+	tconnect(client, ep);
+	sendv(client, "server", "early", NULL);
+	expectv(server, "Y", "early", NULL);
+	sendv(server, "Y", "ok", NULL);
+	expectv(client, "server", "ok", NULL);
+	case_reset();
+}
+ON_ALL(named_connect_is_routable_at_once)
 
 /* The bound side probes too: a ROUTER with ZMQ_PROBE_ROUTER greets every peer that
  * connects, here a DEALER, which receives an empty message. */
@@ -596,6 +647,9 @@ static const struct test tests[] = {
         CASES("handover gives the id to the newcomer",
               handover_gives_the_id_to_the_newcomer),
         CASES("probe router from connecting peers", probe_router_greets_new_peers),
+        CASES("a connecting router's probe needs no call",
+              probe_from_a_connecting_router_needs_no_call),
+        CASES("a named connect is routable at once", named_connect_is_routable_at_once),
         CASES("probe router on the bound side", probe_router_on_the_bound_side),
         CASES("router fair-queues its peers", router_fair_queues),
         CASES("dealer load-balances and fair-queues", dealer_load_balances),

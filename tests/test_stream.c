@@ -153,11 +153,49 @@ test_stream_client(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* A STREAM socket that names its connection with ZMQ_CONNECT_ROUTING_ID can send to
+ * that id at once: the bytes queue until the connection is up (libzmq makes the pipe
+ * at zmq_connect; test_connect_rid hung when they were dropped). */
+static void
+test_stream_client_sends_before_connected(void)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK_EQ(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	CHECK_EQ(listen(lfd, 1), 0);
+	socklen_t alen = sizeof a;
+	CHECK_EQ(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+	char ep[64];
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+	void *ctx = zmq_ctx_new();
+	void *s = zmq_socket(ctx, ZMQ_STREAM);
+	int to = WAIT_MS, zero = 0;
+	CHECK_OK(zmq_setsockopt(s, ZMQ_SNDTIMEO, &to, sizeof to));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_CONNECT_ROUTING_ID, "srv", 3));
+	CHECK_OK(zmq_connect(s, ep));
+	/* Routable before the connection exists (STREAM refuses an unknown id). */
+	CHECK_EQ(zmq_send(s, "srv", 3, ZMQ_SNDMORE), 3);
+	CHECK_EQ(zmq_send(s, "early", 5, 0), 5);
+	int fd = accept(lfd, NULL, NULL);
+	CHECK(fd >= 0);
+	char buf[64];
+	CHECK_EQ(raw_read(fd, buf, sizeof buf), 5);
+	CHECK(memcmp(buf, "early", 5) == 0);
+	close(fd);
+	close(lfd);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static const struct test tests[] = {
         {"stream server: notify, receive, send by id, close by empty frame",
          test_stream_server},
         {"stream without notifications", test_stream_no_notify},
         {"stream client with a connect routing id", test_stream_client},
+        {"stream client sends to its connect routing id before connected",
+         test_stream_client_sends_before_connected},
         {NULL, NULL},
 };
 

@@ -394,7 +394,9 @@ zmq_sendiov(void *socket, struct iovec *iov, size_t count, int flags)
 		struct msg m;
 		if (msg_init_buffer(&m, iov[i].iov_base, iov[i].iov_len) < 0)
 			return api_send_nomem(s);
-		int f = (i + 1 < count) ? (flags | ZMQ_SNDMORE) : flags;
+		/* The vector is one whole message: ZMQ_SNDMORE in the caller's flags
+		 * never reaches the last part (libzmq 4.3 clears it there too). */
+		int f = (i + 1 < count) ? (flags | ZMQ_SNDMORE) : (flags & ~ZMQ_SNDMORE);
 		rc = api_send_msg(s, &m, f);
 		if (rc < 0) {
 			int e = errno;
@@ -415,7 +417,6 @@ zmq_recviov(void *socket, struct iovec *iov, size_t *count, int flags)
 	if (!count || *count == 0 || !iov)
 		return api_fail(-EINVAL);
 	size_t max = *count, n = 0;
-	int total = 0;
 	bool more = true;
 	while (more && n < max) {
 		struct msg m;
@@ -437,12 +438,11 @@ zmq_recviov(void *socket, struct iovec *iov, size_t *count, int flags)
 		iov[n].iov_base = copy;
 		iov[n].iov_len = size;
 		n++;
-		total += (int)size;
 		more = (m.flags & MSGF_MORE) != 0;
 		msg_close(&m);
 	}
 	*count = n;
-	return total;
+	return (int)n; /* the number of parts read, as zmq_recviov(3) says */
 }
 
 ZMQ_EXPORT int

@@ -21,10 +21,12 @@
  *
  * The control socket of zmq_proxy_steerable takes one single-part command at a time,
  * as libzmq 4.3.5: PAUSE, RESUME, TERMINATE (the proxy returns 0) and STATISTICS (an
- * eight-part reply of host-order uint64 counters: frontend parts in, bytes in, parts
- * out, bytes out, then the same for the backend; each part of a multipart message
- * counts). Anything else is ignored. A REP control socket gets an empty reply to every
- * command but STATISTICS, so that its REQ peer can go on.
+ * eight-part reply of host-order uint64 counters: frontend messages in, bytes in,
+ * messages out, bytes out, then the same for the backend). A multipart message counts
+ * once, as zmq_proxy_steerable(3) says "number of messages" and libzmq 4.3.4 counts
+ * (its test_proxy checks the counts against messages sent); its bytes are those of
+ * all its parts. Anything else is ignored. A REP control socket gets an empty reply to
+ * every command but STATISTICS, so that its REQ peer can go on.
  *
  * Threads: the caller's, which must own every socket passed in, as for any socket call.
  * The proxy returns -1 with ETERM once the context is terminated (the caller then
@@ -148,33 +150,37 @@ proxy_capture(struct proxy *p, struct proxy_dir *d)
 	return 0;
 }
 
-/* proxy_recv_part: receives a part from d->from into d->msg, counts it, notes whether
- * more follow and copies it to the capture socket. Returns 0, or -1 with errno (EAGAIN
- * with ZMQ_DONTWAIT in flags when there is none). */
+/* proxy_recv_part: receives a part from d->from into d->msg, counts its bytes (and
+ * the message when it is the last part), notes whether more follow and copies it to the
+ * capture socket. Returns 0, or -1 with errno (EAGAIN with ZMQ_DONTWAIT in flags when
+ * there is none). */
 static int
 proxy_recv_part(struct proxy *p, struct proxy_dir *d, int flags)
 {
 	if (zmq_msg_recv(&d->msg, d->from, flags) < 0)
 		return -1;
-	d->in->msgs_in++;
 	d->in->bytes_in += zmq_msg_size(&d->msg);
 	int more;
 	size_t len = sizeof more;
 	if (zmq_getsockopt(d->from, ZMQ_RCVMORE, &more, &len) < 0)
 		return -1;
 	d->more = more != 0;
+	if (!d->more)
+		d->in->msgs_in++; /* a whole message is in */
 	return proxy_capture(p, d);
 }
 
 /* proxy_send_part: sends d->msg to d->to with flags (plus ZMQ_SNDMORE as it came) and
- * counts it. Returns 0, or -1 with errno; on error d->msg is still the proxy's. */
+ * counts its bytes (and the message when it is the last part). Returns 0, or -1 with
+ * errno; on error d->msg is still the proxy's. */
 static int
 proxy_send_part(struct proxy_dir *d, int flags)
 {
 	size_t size = zmq_msg_size(&d->msg);
 	if (zmq_msg_send(&d->msg, d->to, flags | (d->more ? ZMQ_SNDMORE : 0)) < 0)
 		return -1;
-	d->out->msgs_out++;
+	if (!d->more)
+		d->out->msgs_out++; /* a whole message is out */
 	d->out->bytes_out += size;
 	return 0;
 }

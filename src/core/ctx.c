@@ -39,8 +39,15 @@ ctx_new(int *err)
 	c->blocky = 1;
 	c->thread_priority = ZMQ_THREAD_PRIORITY_DFLT;
 	c->thread_sched_policy = ZMQ_THREAD_SCHED_POLICY_DFLT;
+	c->pid = zn_process_id();
 	c->tag = CTX_TAG_ALIVE;
 	return c;
+}
+
+bool
+ctx_inherited(const struct ctx *c)
+{
+	return c->pid != zn_process_id();
 }
 
 static void
@@ -150,6 +157,8 @@ int
 ctx_socket_open(struct ctx *c, uint32_t *tid)
 {
 	int rc = 0;
+	if (ctx_inherited(c))
+		return -ETERM;
 	zn_mutex_lock(&c->slot_sync);
 	if (c->terminating)
 		rc = -ETERM;
@@ -248,6 +257,8 @@ ctx_begin_termination(struct ctx *c)
 void
 ctx_shutdown(struct ctx *c)
 {
+	if (ctx_inherited(c))
+		return; /* the parent's threads would hear of it through shared fds */
 	ctx_begin_termination(c);
 }
 
@@ -280,6 +291,13 @@ ctx_destroy(struct ctx *c)
 int
 ctx_term(struct ctx *c)
 {
+	if (ctx_inherited(c)) {
+		/* No thread here would ever answer; the memory is this child's copy, left
+		 * as it is (a lock in it may be held by a thread the fork did not copy).
+		 */
+		c->tag = CTX_TAG_DEAD;
+		return 0;
+	}
 	ctx_begin_termination(c);
 	zn_mutex_lock(&c->slot_sync);
 	bool started = c->started;

@@ -48,6 +48,7 @@ struct ctx_pending {
 
 struct ctx {
 	uint32_t tag;
+	long pid; /* the process that made it: in a fork()ed child it is inherited */
 
 	/* Options (guarded by opt_sync). */
 	struct zn_mutex opt_sync;
@@ -89,10 +90,19 @@ ctx_check_tag(const struct ctx *c)
 {
 	return c && c->tag == CTX_TAG_ALIVE;
 }
+/* ctx_inherited: whether this process got c through fork() from the process that made
+ * it. Its threads stayed in the parent and its locks may be held by threads that do not
+ * exist here, so the child leaves it alone: closing its sockets and terminating it
+ * return at once without a word to the parent's threads (whose descriptors the child
+ * shares), and it makes no new sockets (-ETERM). A child makes a context of its own, as
+ * with libzmq 4.3. */
+bool ctx_inherited(const struct ctx *c);
 /* ctx_term: ends the context: sockets get ETERM, waits until all are closed and have
- * lingered, then frees everything. 0, or -EINTR (call again). */
+ * lingered, then frees everything. 0, or -EINTR (call again). In a fork()ed child an
+ * inherited context is only marked dead: 0 at once, nothing freed. */
 int ctx_term(struct ctx *c);
-/* ctx_shutdown: like ctx_term without waiting or freeing. */
+/* ctx_shutdown: like ctx_term without waiting or freeing (nothing in a fork()ed
+ * child, for an inherited context). */
 void ctx_shutdown(struct ctx *c);
 /* ctx_set / ctx_get: context options by libzmq's ZMQ_* number. -EINVAL when unknown. */
 int ctx_set(struct ctx *c, int option, const void *val, size_t len);
@@ -102,7 +112,8 @@ int ctx_get(struct ctx *c, int option, void *val, size_t *len);
  * when ZMQ_BLOCKY is off, ZMQ_IPV6 from the context. */
 void ctx_socket_defaults(struct ctx *c, int *linger, int *ipv6);
 /* ctx_socket_open: reserves a mailbox slot for a new socket, starting the reaper and
- * I/O threads on first use. 0, -ETERM, -EMFILE (max sockets) or -ENOMEM. */
+ * I/O threads on first use. 0, -ETERM (also for an inherited context in a fork()ed
+ * child), -EMFILE (max sockets) or -ENOMEM. */
 int ctx_socket_open(struct ctx *c, uint32_t *tid);
 /* ctx_socket_register: publishes the socket in its slot. If the context is already
  * terminating the socket is sent CMD_STOP at once. */

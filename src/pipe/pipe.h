@@ -78,6 +78,10 @@ struct pipe {
 	 * reaches its socket. */
 	uint8_t peer_rid_len;
 	uint8_t peer_rid[255];
+	/* ZMQ_PROBE_ROUTER's empty message was already written on this end before it
+	 * reached its socket (by a connecting ROUTER's session): attach writes no other.
+	 */
+	bool probe_sent;
 	/* The direct road this end reads after its inq's marker (and writes once
 	 * out_road is PIPE_OUT_DIRECT); NULL for most pipes. A reference is held. */
 	struct pipe_direct *direct;

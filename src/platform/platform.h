@@ -14,6 +14,10 @@
 int64_t clock_now_ms(void);
 int64_t clock_now_us(void);
 
+/* zn_process_id: this process's id; a context compares it with its creator's to see
+ * that it was inherited through fork(). */
+long zn_process_id(void);
+
 /* A plain mutex. Initialisation of a default pthread mutex cannot fail on Linux. */
 struct zn_mutex {
 	pthread_mutex_t m;

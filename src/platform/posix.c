@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t
 clock_now_ms(void)
@@ -15,6 +16,12 @@ clock_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long
+zn_process_id(void)
+{
+	return (long)getpid();
 }
 
 int64_t

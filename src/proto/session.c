@@ -510,6 +510,28 @@ session_zap_end(struct session *s)
 
 /* The engine's life. */
 
+/* session_probe_early: libzmq makes a connecting socket's pipe at zmq_connect (unless
+ * ZMQ_IMMEDIATE) and a ROUTER writes its ZMQ_PROBE_ROUTER probe there, so the probe
+ * leaves as soon as the connection is up, whether or not the application calls the
+ * socket again. A ROUTER's pipe is made here at the handshake instead, so this session
+ * writes the probe on the socket's end before handing it over (nobody else holds that
+ * end yet; CMD_BIND publishes it) and marks it so the socket writes no second one.
+ * Without memory for it, the socket writes it when it attaches the pipe, as it does
+ * for a bound ROUTER. */
+static void
+session_probe_early(struct session *s, struct pipe *socket_end)
+{
+	if (!s->active || s->opts.immediate || !s->opts.probe_router ||
+	    s->opts.type != ZMQ_ROUTER)
+		return;
+	struct msg m;
+	msg_init(&m);
+	if (pipe_write(socket_end, &m) < 0)
+		return;
+	pipe_flush(socket_end);
+	socket_end->probe_sent = true;
+}
+
 int
 session_engine_ready(struct session *s, const void *peer_rid, size_t rid_len)
 {
@@ -529,6 +551,7 @@ session_engine_ready(struct session *s, const void *peer_rid, size_t rid_len)
 	else
 		pipe_set_peer_rid(pp[1], peer_rid, rid_len);
 	session_attach_pipe(s, pp[0]);
+	session_probe_early(s, pp[1]);
 	own_inc_seqnum(s->socket);
 	struct command cmd;
 	memset(&cmd, 0, sizeof cmd);

@@ -291,7 +291,7 @@ router_attach_pipe(struct socket *s, struct pipe *p)
 		if ((rc = msg_init_buffer(&gen_old, gen, sizeof gen)) < 0)
 			goto fail_gen;
 	}
-	if (s->options.probe_router && (rc = fqlb_probe(p)) < 0)
+	if (s->options.probe_router && !p->probe_sent && (rc = fqlb_probe(p)) < 0)
 		goto fail_probe;
 	/* Nothing can fail from here on. */
 	peer->pipe = p;

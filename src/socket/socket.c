@@ -730,6 +730,9 @@ void
 socket_close(struct socket *s)
 {
 	s->tag = SOCKET_TAG_DEAD;
+	if (ctx_inherited(s->own.obj.ctx))
+		return; /* a fork()ed child's copy: no reaper here, and see ctx_inherited
+		         */
 	s->own.linger = s->options.linger;
 	socket_monitor_close(s);
 	struct command cmd;

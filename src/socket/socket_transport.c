@@ -161,6 +161,20 @@ socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
 	return 0;
 }
 
+/* st_pipe_at_connect: does zmq_connect make the pipe now, as libzmq does unless
+ * ZMQ_IMMEDIATE? Yes for the sockets that keep one pipe across reconnects; and for a
+ * ROUTER or STREAM whose ZMQ_CONNECT_ROUTING_ID names the peer, so that the application
+ * can send to that id at once. That pipe still serves the first connection only: the
+ * session ends it with the connection and makes the next one at the next handshake.
+ * Without a name the peer is known only at the handshake, where the pipe is made. */
+static bool
+st_pipe_at_connect(const struct options *o)
+{
+	if (!options_pipe_per_connection(o))
+		return true;
+	return !o->immediate && o->connect_routing_id.len > 0;
+}
+
 int
 socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
                          const char *addr)
@@ -191,8 +205,10 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 	                    is_tcp ? st_resolve_tcp
 	                    : shm  ? st_resolve_shm
 	                           : st_resolve_ipc);
+	bool early = st_pipe_at_connect(&s->options);
+	struct options_blob named = s->options.connect_routing_id;
 	s->options.connect_routing_id.len = 0; /* it named this connection only */
-	if (!options_pipe_per_connection(&s->options)) {
+	if (early) {
 		/* The pipe exists before the connection: messages queue until it is up.
 		 */
 		struct object *parents[2] = {&s->own.obj, session_object(sess)};
@@ -200,6 +216,7 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 		struct pipe *pp[2];
 		rc = pipe_pair(parents, pp, hwm);
 		if (rc == 0) {
+			pipe_set_peer_rid(pp[0], named.data, named.len);
 			rc = socket_attach_pipe(s, pp[0]);
 			if (rc < 0) {
 				pipe_destroy_pair_unused(pp[0]);
