@@ -543,6 +543,58 @@ test_term_waits_for_sockets_closed_in_another_thread(void)
 	CHECK_EQ(c.recv_errno, ETERM);
 }
 
+/* Closing connected sockets under load: every close ends with a term ack that an I/O
+ * thread posts to the closed socket's mailbox, and the reaper frees the socket as
+ * soon as it reads that ack, while the I/O thread may still be inside mailbox_send.
+ * Under TSan (or a loaded machine) this was a use-after-free of the mailbox; the rule
+ * now is that the last one out frees it (src/core/mailbox.h). */
+#define CHURN_ROUNDS 8
+#define CHURN_PAIRS  8
+
+static void
+churn_round(int round)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	int two = 2;
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_IO_THREADS, two));
+	void *pull[CHURN_PAIRS], *push[CHURN_PAIRS];
+	char buf[1024];
+	memset(buf, 'c', sizeof buf);
+	for (int i = 0; i < CHURN_PAIRS; i++) {
+		char ep[64];
+		size_t len = sizeof ep;
+		pull[i] = zmq_socket(ctx, ZMQ_PULL);
+		push[i] = zmq_socket(ctx, ZMQ_PUSH);
+		CHECK(pull[i] && push[i]);
+		CHECK_OK(zmq_bind(pull[i], "tcp://127.0.0.1:*"));
+		CHECK_OK(zmq_getsockopt(pull[i], ZMQ_LAST_ENDPOINT, ep, &len));
+		CHECK_OK(zmq_connect(push[i], ep));
+	}
+	for (int i = 0; i < CHURN_PAIRS; i++) {
+		/* Messages in flight both ways through the I/O threads at close. */
+		for (int m = 0; m < 50; m++)
+			if (zmq_send(push[i], buf, sizeof buf, ZMQ_DONTWAIT) < 0)
+				CHECK_EQ(errno, EAGAIN);
+		CHECK_EQ(zmq_recv(pull[i], buf, sizeof buf, 0), (int)sizeof buf);
+	}
+	for (int i = 0; i < CHURN_PAIRS; i++) {
+		int linger = (i + round) % 2 ? 0 : 20;
+		CHECK_OK(zmq_setsockopt(push[i], ZMQ_LINGER, &linger, sizeof linger));
+		CHECK_OK(zmq_setsockopt(pull[i], ZMQ_LINGER, &linger, sizeof linger));
+		CHECK_OK(zmq_close(i % 2 ? push[i] : pull[i]));
+		CHECK_OK(zmq_close(i % 2 ? pull[i] : push[i]));
+	}
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_close_connected_sockets_under_load(void)
+{
+	for (int round = 0; round < CHURN_ROUNDS; round++)
+		churn_round(round);
+}
+
 /* zmq_ctx_shutdown from another thread ends a blocking recv here with ETERM. */
 static void *
 shutdown_main(void *ctx)
@@ -702,6 +754,8 @@ static const struct test tests[] = {
         {"ctx_term with no sockets returns at once", test_term_without_sockets},
         {"ctx_term waits for sockets another thread closes",
          test_term_waits_for_sockets_closed_in_another_thread},
+        {"closing many connected sockets under load, then term",
+         test_close_connected_sockets_under_load},
         {"shutdown from another thread unblocks recv with ETERM",
          test_shutdown_from_another_thread_unblocks_recv},
         {"zmq_version is 4.3 and zmq_has knows inproc", test_version_and_has},

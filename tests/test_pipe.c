@@ -24,7 +24,7 @@
 
 struct fake_socket {
 	struct object obj;
-	struct mailbox mb;
+	struct mailbox *mb;
 	uint32_t tid;
 	int unexpected; /* commands addressed to the socket itself */
 };
@@ -56,9 +56,9 @@ harness_init(struct harness *h)
 	for (int i = 0; i < 2; i++) {
 		struct fake_socket *s = &h->s[i];
 		CHECK_EQ(ctx_socket_open(h->ctx, &s->tid), 0);
-		CHECK_EQ(mailbox_init(&s->mb), 0);
+		CHECK_EQ(mailbox_new(&s->mb), 0);
 		object_init(&s->obj, h->ctx, s->tid, &fake_ops);
-		ctx_socket_register(h->ctx, s->tid, &s->mb, &s->obj);
+		ctx_socket_register(h->ctx, s->tid, s->mb, &s->obj);
 	}
 	CHECK(h->s[A].tid != h->s[B].tid);
 }
@@ -69,7 +69,7 @@ drain(struct harness *h, int i)
 {
 	struct command cmd;
 	int n = 0;
-	while (mailbox_recv(&h->s[i].mb, &cmd, 0) == 0) {
+	while (mailbox_recv(h->s[i].mb, &cmd, 0) == 0) {
 		object_dispatch(&cmd);
 		n++;
 	}
@@ -94,7 +94,7 @@ harness_fini(struct harness *h)
 	for (int i = 0; i < 2; i++) {
 		CHECK_EQ(h->s[i].unexpected, 0);
 		ctx_socket_closed(h->ctx, h->s[i].tid, &h->s[i].obj);
-		mailbox_fini(&h->s[i].mb);
+		mailbox_release(h->s[i].mb);
 	}
 	CHECK_EQ(ctx_term(h->ctx), 0);
 }

@@ -24,7 +24,7 @@ ctx_new(int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	int rc = mailbox_init(&c->term_mailbox);
+	int rc = mailbox_new(&c->term_mailbox);
 	if (rc < 0) {
 		zn_free(c);
 		*err = rc;
@@ -82,7 +82,7 @@ ctx_start(struct ctx *c)
 	if (!c->slots || !c->empty_slots || !c->sockets || !c->io_threads)
 		goto fail;
 	c->slot_count = count;
-	c->slots[CTX_TERM_TID] = &c->term_mailbox;
+	c->slots[CTX_TERM_TID] = c->term_mailbox;
 
 	struct zn_thread_opts o;
 	char name[64];
@@ -280,7 +280,7 @@ ctx_destroy(struct ctx *c)
 	zn_free(c->empty_slots);
 	zn_free(c->sockets);
 	zn_free(c->io_threads);
-	mailbox_fini(&c->term_mailbox);
+	mailbox_release(c->term_mailbox);
 	zn_mutex_fini(&c->opt_sync);
 	zn_mutex_fini(&c->slot_sync);
 	zn_mutex_fini(&c->endpoint_sync);
@@ -306,7 +306,7 @@ ctx_term(struct ctx *c)
 		struct command cmd;
 		int rc;
 		do
-			rc = mailbox_recv(&c->term_mailbox, &cmd, -1);
+			rc = mailbox_recv(c->term_mailbox, &cmd, -1);
 		while (rc == -EAGAIN);
 		if (rc < 0)
 			return rc; /* -EINTR: the caller may call again */

@@ -66,7 +66,7 @@ struct ctx {
 	struct zn_mutex slot_sync;
 	bool started;
 	bool terminating;
-	struct mailbox term_mailbox; /* slot 0 */
+	struct mailbox *term_mailbox; /* slot 0 */
 	struct mailbox **slots;
 	uint32_t slot_count;
 	uint32_t *empty_slots;

@@ -16,8 +16,8 @@ io_thread_in_event(void *arg)
 {
 	struct io_thread *t = arg;
 	struct command cmd;
-	mailbox_drain_signal(&t->mailbox);
-	while (mailbox_recv(&t->mailbox, &cmd, 0) == 0)
+	mailbox_drain_signal(t->mailbox);
+	while (mailbox_recv(t->mailbox, &cmd, 0) == 0)
 		object_dispatch(&cmd);
 }
 
@@ -42,13 +42,13 @@ io_thread_new(struct io_thread **out, struct ctx *ctx, uint32_t tid)
 	struct io_thread *t = zn_calloc(1, sizeof *t);
 	if (!t)
 		return -ENOMEM;
-	int rc = mailbox_init(&t->mailbox);
+	int rc = mailbox_new(&t->mailbox);
 	if (rc < 0)
 		goto fail_mailbox;
 	rc = poller_init(&t->poller);
 	if (rc < 0)
 		goto fail_poller;
-	rc = poller_add_fd(&t->poller, mailbox_fd(&t->mailbox), &io_thread_handler, t,
+	rc = poller_add_fd(&t->poller, mailbox_fd(t->mailbox), &io_thread_handler, t,
 	                   &t->mailbox_handle);
 	if (rc < 0)
 		goto fail_add;
@@ -62,7 +62,7 @@ io_thread_new(struct io_thread **out, struct ctx *ctx, uint32_t tid)
 fail_add:
 	poller_fini(&t->poller);
 fail_poller:
-	mailbox_fini(&t->mailbox);
+	mailbox_release(t->mailbox);
 fail_mailbox:
 	zn_free(t);
 	return rc;
@@ -92,6 +92,6 @@ io_thread_destroy(struct io_thread *t)
 	if (t->mailbox_handle) /* never started, so never stopped */
 		poller_rm_fd(&t->poller, t->mailbox_handle);
 	poller_fini(&t->poller);
-	mailbox_fini(&t->mailbox);
+	mailbox_release(t->mailbox);
 	zn_free(t);
 }

@@ -12,7 +12,7 @@
 
 struct io_thread {
 	struct object obj;
-	struct mailbox mailbox;
+	struct mailbox *mailbox;
 	struct poller poller;
 	struct poll_handle *mailbox_handle;
 };
@@ -28,7 +28,7 @@ void io_thread_destroy(struct io_thread *t);
 static inline struct mailbox *
 io_thread_mailbox(struct io_thread *t)
 {
-	return &t->mailbox;
+	return t->mailbox;
 }
 static inline struct poller *
 io_thread_poller(struct io_thread *t)

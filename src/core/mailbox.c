@@ -1,36 +1,68 @@
 /*
  * mailbox.c: see mailbox.h.
+ *
+ * Why the references are ordered as they are: a sender takes its reference before it
+ * queues its command, and the reader can only release after reading that command
+ * (the ypipe's publication is a release, the reader's read an acquire), so the
+ * reader's decrement always sees the sender's increment and cannot be the last. The
+ * decrements are acq_rel, so whoever frees has seen everything the others did to the
+ * mailbox: the reader's reads, a sender's unlock and eventfd write.
  */
 #include "core/mailbox.h"
+#include "platform/alloc.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 #include <time.h>
 
 int
-mailbox_init(struct mailbox *mb)
+mailbox_new(struct mailbox **out)
 {
+	struct mailbox *mb = zn_calloc(1, sizeof *mb);
+	if (!mb)
+		return -ENOMEM;
 	int rc = ypipe_init(&mb->cpipe);
 	if (rc < 0)
-		return rc;
+		goto fail_ypipe;
 	rc = signaler_init(&mb->signaler);
-	if (rc < 0) {
-		ypipe_fini(&mb->cpipe);
-		return rc;
-	}
+	if (rc < 0)
+		goto fail_signaler;
 	zn_mutex_init(&mb->sync);
+	atomic_init(&mb->refs, 1); /* the reader's */
 	/* The reader starts asleep, so the first command raises the fd. */
 	(void)ypipe_check_read(&mb->cpipe);
+	*out = mb;
 	return 0;
+
+fail_signaler:
+	ypipe_fini(&mb->cpipe);
+fail_ypipe:
+	zn_free(mb);
+	return rc;
 }
 
-void
-mailbox_fini(struct mailbox *mb)
+static void
+mailbox_free(struct mailbox *mb)
 {
 	signaler_fini(&mb->signaler);
 	ypipe_fini(&mb->cpipe);
 	zn_mutex_fini(&mb->sync);
+	zn_free(mb);
+}
+
+/* mailbox_unref: drops one reference; the last one frees. */
+static void
+mailbox_unref(struct mailbox *mb)
+{
+	if (atomic_fetch_sub_explicit(&mb->refs, 1, memory_order_acq_rel) == 1)
+		mailbox_free(mb);
+}
+
+void
+mailbox_release(struct mailbox *mb)
+{
+	if (mb)
+		mailbox_unref(mb);
 }
 
 int
@@ -44,6 +76,9 @@ mailbox_send(struct mailbox *mb, const struct command *cmd)
 {
 	struct ycell cell;
 	memcpy(&cell, cmd, sizeof *cmd);
+	/* Relaxed is enough: the reader holds its reference until it has read this
+	 * command, and reading it orders this increment before its release. */
+	atomic_fetch_add_explicit(&mb->refs, 1, memory_order_relaxed);
 	zn_mutex_lock(&mb->sync);
 	while (ypipe_write(&mb->cpipe, &cell, false) < 0) {
 		/* Out of memory for a new chunk. Dropping a command would break a
@@ -55,8 +90,12 @@ mailbox_send(struct mailbox *mb, const struct command *cmd)
 	}
 	bool awake = ypipe_flush(&mb->cpipe);
 	zn_mutex_unlock(&mb->sync);
+	/* From the flush on, the reader may have read the command and released the
+	 * mailbox; our reference keeps the fd open (not closed, not reused) until the
+	 * raise is done. */
 	if (!awake)
 		signaler_raise(&mb->signaler);
+	mailbox_unref(mb);
 }
 
 int

@@ -4,9 +4,24 @@
  * at a time. Senders serialise on a mutex (never on the message path: commands are
  * rare); the reader never locks. The signaler fd is raised only when the reader was
  * found asleep, so a busy mailbox costs no system call.
+ *
+ * Lifetime: a mailbox is refcounted, and whoever leaves it last frees it. The reader
+ * holds one reference from mailbox_new to mailbox_release; every sender holds one for
+ * the whole of mailbox_send, from before its command is queued until after it has
+ * raised the fd. So the reader may release the mailbox as soon as it has read the
+ * last command the object protocol lets anyone send it (a socket's last term ack)
+ * even though that command's sender is still unlocking the mutex and writing the
+ * eventfd: the sender then frees it. Nobody waits, and no sender ever touches freed
+ * memory or a closed (possibly already reused) descriptor.
+ *
+ * What mailbox_send may not do is *start* after the reader released: a sender must
+ * know the reader is still there, which the object protocol guarantees (seqnums,
+ * term acks, and the slot lock for CMD_STOP). See docs/ARCHITECTURE.md.
  */
 #ifndef ZINC_CORE_MAILBOX_H
 #define ZINC_CORE_MAILBOX_H
+
+#include <stdatomic.h>
 
 #include "core/command.h"
 #include "core/ypipe.h"
@@ -17,15 +32,20 @@ struct mailbox {
 	struct ypipe cpipe;
 	struct signaler signaler;
 	struct zn_mutex sync; /* serialises senders */
+	atomic_int refs;      /* the reader's (until released) + senders inside */
 };
 
-/* mailbox_init: 0, -ENOMEM or -EMFILE. */
-int mailbox_init(struct mailbox *mb);
-void mailbox_fini(struct mailbox *mb);
+/* mailbox_new: a mailbox holding the reader's reference. 0, -ENOMEM or -EMFILE. */
+int mailbox_new(struct mailbox **out);
+/* mailbox_release: the reader drops its reference: it will neither read the mailbox
+ * nor poll its fd again. The mailbox is freed now, or by the last sender still inside
+ * mailbox_send. Commands still queued are dropped. Reader thread only. */
+void mailbox_release(struct mailbox *mb);
 /* mailbox_fd: the fd that becomes readable when commands may be waiting. */
 int mailbox_fd(const struct mailbox *mb);
-/* mailbox_send: queues a command. Any thread. Never fails: a failed chunk allocation
- * is retried, because commands carry shutdown handshakes that must not be lost. */
+/* mailbox_send: queues a command. Any thread, while the reader holds its reference
+ * (see above). Never fails: a failed chunk allocation is retried, because commands
+ * carry shutdown handshakes that must not be lost. */
 void mailbox_send(struct mailbox *mb, const struct command *cmd);
 /* mailbox_recv: the next command, waiting up to timeout_ms (0: don't wait, -1: forever).
  * 0, -EAGAIN (nothing yet; may be spurious), or -EINTR. Reader thread only. */

@@ -14,7 +14,7 @@
 
 struct reaper {
 	struct object obj;
-	struct mailbox mailbox;
+	struct mailbox *mailbox;
 	struct poller poller;
 	struct poll_handle *mailbox_handle;
 	int sockets;
@@ -42,8 +42,8 @@ reaper_in_event(void *arg)
 {
 	struct reaper *r = arg;
 	struct command cmd;
-	mailbox_drain_signal(&r->mailbox);
-	while (!r->done && mailbox_recv(&r->mailbox, &cmd, 0) == 0)
+	mailbox_drain_signal(r->mailbox);
+	while (!r->done && mailbox_recv(r->mailbox, &cmd, 0) == 0)
 		object_dispatch(&cmd);
 }
 
@@ -74,13 +74,13 @@ reaper_new(struct reaper **out, struct ctx *ctx, uint32_t tid)
 	struct reaper *r = zn_calloc(1, sizeof *r);
 	if (!r)
 		return -ENOMEM;
-	int rc = mailbox_init(&r->mailbox);
+	int rc = mailbox_new(&r->mailbox);
 	if (rc < 0)
 		goto fail_mailbox;
 	rc = poller_init(&r->poller);
 	if (rc < 0)
 		goto fail_poller;
-	rc = poller_add_fd(&r->poller, mailbox_fd(&r->mailbox), &reaper_handler, r,
+	rc = poller_add_fd(&r->poller, mailbox_fd(r->mailbox), &reaper_handler, r,
 	                   &r->mailbox_handle);
 	if (rc < 0)
 		goto fail_add;
@@ -92,7 +92,7 @@ reaper_new(struct reaper **out, struct ctx *ctx, uint32_t tid)
 fail_add:
 	poller_fini(&r->poller);
 fail_poller:
-	mailbox_fini(&r->mailbox);
+	mailbox_release(r->mailbox);
 fail_mailbox:
 	zn_free(r);
 	return rc;
@@ -122,14 +122,14 @@ reaper_destroy(struct reaper *r)
 	if (r->mailbox_handle) /* never started, so never stopped */
 		poller_rm_fd(&r->poller, r->mailbox_handle);
 	poller_fini(&r->poller);
-	mailbox_fini(&r->mailbox);
+	mailbox_release(r->mailbox);
 	zn_free(r);
 }
 
 struct mailbox *
 reaper_mailbox(struct reaper *r)
 {
-	return &r->mailbox;
+	return r->mailbox;
 }
 
 struct object *

@@ -56,7 +56,7 @@ socket_new(struct socket **out, struct ctx *ctx, int type)
 		rc = -ENOMEM;
 		goto fail_handle;
 	}
-	rc = mailbox_init(&s->mailbox);
+	rc = mailbox_new(&s->mailbox);
 	if (rc < 0)
 		goto fail_mailbox;
 	rc = ops->init(s);
@@ -66,12 +66,12 @@ socket_new(struct socket **out, struct ctx *ctx, int type)
 	s->monitor.event = socket_monitor_event;
 	s->monitor.arg = s;
 	s->tag = SOCKET_TAG_ALIVE;
-	ctx_socket_register(ctx, tid, &s->mailbox, &s->own.obj);
+	ctx_socket_register(ctx, tid, s->mailbox, &s->own.obj);
 	*out = s;
 	return 0;
 
 fail_init:
-	mailbox_fini(&s->mailbox);
+	mailbox_release(s->mailbox);
 fail_mailbox:
 	zn_free(s->reap_handle);
 fail_handle:
@@ -87,10 +87,10 @@ static int
 socket_process_commands(struct socket *s, int timeout_ms)
 {
 	struct command cmd;
-	int rc = mailbox_recv(&s->mailbox, &cmd, timeout_ms);
+	int rc = mailbox_recv(s->mailbox, &cmd, timeout_ms);
 	while (rc == 0) {
 		object_dispatch(&cmd);
-		rc = mailbox_recv(&s->mailbox, &cmd, 0);
+		rc = mailbox_recv(s->mailbox, &cmd, 0);
 	}
 	if (rc == -EINTR)
 		return -EINTR;
@@ -135,7 +135,7 @@ socket_getsockopt(struct socket *s, int option, void *val, size_t *len)
 		return -ETERM;
 	switch (option) {
 	case ZMQ_RCVMORE: return socket_get_int(val, len, s->rcvmore);
-	case ZMQ_FD: return socket_get_int(val, len, mailbox_fd(&s->mailbox));
+	case ZMQ_FD: return socket_get_int(val, len, mailbox_fd(s->mailbox));
 	case ZMQ_THREAD_SAFE: return socket_get_int(val, len, 0);
 	case ZMQ_EVENTS: {
 		int ev, rc = socket_events(s, &ev);
@@ -150,7 +150,7 @@ socket_getsockopt(struct socket *s, int option, void *val, size_t *len)
 int
 socket_fd(struct socket *s)
 {
-	return mailbox_fd(&s->mailbox);
+	return mailbox_fd(s->mailbox);
 }
 
 int
@@ -160,7 +160,7 @@ socket_events(struct socket *s, int *events)
 		return -ETERM;
 	/* Clear the fd first, then run every command: whatever arrives after this
 	 * raises the fd again, which is the edge ZMQ_FD users wait for. */
-	mailbox_drain_signal(&s->mailbox);
+	mailbox_drain_signal(s->mailbox);
 	int rc = socket_process_commands(s, 0);
 	if (rc < 0)
 		return rc;
@@ -666,7 +666,9 @@ socket_free(struct socket *s)
 	zn_mutex_fini(&s->monitor_sync);
 	pipe_array_fini(&s->pipes);
 	ctx_socket_closed(ctx, s->own.obj.tid, &s->own.obj);
-	mailbox_fini(&s->mailbox);
+	/* The sender of the last term ack may still be inside mailbox_send: the
+	 * mailbox outlives the socket until it leaves (mailbox.h, "Lifetime"). */
+	mailbox_release(s->mailbox);
 	zn_free(s);
 	reaper_socket_gone(r);
 }
@@ -675,7 +677,7 @@ static void
 socket_reap_in_event(void *arg)
 {
 	struct socket *s = arg;
-	mailbox_drain_signal(&s->mailbox);
+	mailbox_drain_signal(s->mailbox);
 	(void)socket_process_commands(s, 0);
 	if (s->destroyed)
 		socket_free(s);
@@ -715,7 +717,7 @@ socket_start_reaping(void *sock, void *reaper)
 	s->reaper = reaper;
 	s->poller = reaper_poller(reaper);
 	struct poll_handle *h = s->reap_handle;
-	if (poller_add_handle(s->poller, h, mailbox_fd(&s->mailbox), &socket_reap_handler,
+	if (poller_add_handle(s->poller, h, mailbox_fd(s->mailbox), &socket_reap_handler,
 	                      s) < 0) {
 		/* epoll refused the fd; we cannot be woken, so finish what we can now. */
 		s->reap_handle = NULL;

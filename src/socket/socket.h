@@ -76,7 +76,7 @@ struct socket {
 	uint32_t tag;
 	const struct socket_ops *ops;
 	struct options options;
-	struct mailbox mailbox;
+	struct mailbox *mailbox; /* released by socket_free; see mailbox.h */
 	struct pipe_array pipes;
 	struct endpoint_rec *endpoints;
 	bool ctx_terminated;

@@ -24,9 +24,11 @@
  * stream); the consumer stores `read` once per batch likewise. Both keep their own index
  * privately and never trust the shared copy of it.
  *
- * Sleeping. A consumer that finds nothing sets `reader_sleeping`, issues a full fence and
- * looks at `write` again before it blocks on its eventfd; a producer issues a full fence
- * after storing `write` and clears `reader_sleeping` with an atomic exchange: whoever
+ * Sleeping. A consumer that finds nothing sets `reader_sleeping` and looks at `write`
+ * again before it blocks on its eventfd; a producer stores `write`, then looks at
+ * `reader_sleeping` and clears it with an atomic exchange. Each side's store and the
+ * load after it are seq_cst (not release/acquire plus a fence: the same cost, and
+ * ThreadSanitizer models it), so at least one side sees the other's store: whoever
  * turns it from 1 to 0 raises the eventfd, so there is at most one signal per sleep and
  * none at all while the consumer is busy. A producer facing a full ring does the same
  * with `writer_sleeping` and the consumer's releases.
@@ -196,7 +198,7 @@ shm_ring_writer_progress(const struct shm_ring_writer *w)
 }
 
 /* shm_ring_writer_prepare_sleep: after shm_ring_write_msg returned -EAGAIN and
- * shm_ring_publish ran, marks the writer asleep, fences, and looks at the read index
+ * shm_ring_publish ran, marks the writer asleep and looks at the read index
  * again. Returns 0 when the caller should block on its eventfd (then it calls
  * shm_ring_writer_end_sleep when woken): the ring is still full, or the reader has
  * already taken the flag and its signal is on the way; 1 when it must not block (space
@@ -270,7 +272,7 @@ shm_ring_reader_progress(const struct shm_ring_reader *r)
 int shm_ring_release(struct shm_ring_reader *r);
 
 /* shm_ring_prepare_sleep: after shm_ring_read_msg returned 0 and shm_ring_release ran,
- * marks the reader asleep, fences, and looks at the write index again. Returns 0 when
+ * marks the reader asleep and looks at the write index again. Returns 0 when
  * the caller should block on its eventfd (then it calls shm_ring_end_sleep when
  * woken): nothing arrived, or the writer has already taken the flag and its signal is
  * on the way; 1 when it must not block (data arrived meanwhile, or consumed space is
