@@ -22,6 +22,7 @@ enum opt_kind {
 	OPT_INT,    /* int, value >= min */
 	OPT_BOOL,   /* int, 0 or 1 */
 	OPT_FLAG,   /* int, any nonzero value stored as 1 (libzmq's "relaxed" bools) */
+	OPT_NNBOOL, /* int >= 0, nonzero stored as 1 (the socket types' own switches) */
 	OPT_INT64,  /* int64_t, value >= min */
 	OPT_UINT64, /* uint64_t */
 	OPT_BLOB,   /* bytes, len in [min, max] */
@@ -52,9 +53,15 @@ struct opt_desc {
 	{                                                                                \
 		opt, OPT_BOOL, OPT_SET_ONLY, F(field), 0, 1                              \
 	}
+/* A socket type's set-only switch: libzmq's REQ, ROUTER, DEALER and XPUB take any
+ * value >= 0 as a bool (test_proxy_hwm sets ZMQ_REQ_CORRELATE to 10). */
+#define SWITCH(opt, field)                                                               \
+	{                                                                                \
+		opt, OPT_NNBOOL, OPT_SET_ONLY, F(field), 0, INT_MAX                      \
+	}
 #define FLAG(opt, field)                                                                 \
 	{                                                                                \
-		opt, OPT_FLAG, OPT_RW, F(field), 0, 0                                    \
+		opt, OPT_FLAG, OPT_RW, F(field), INT_MIN, 0                              \
 	}
 #define BLOB(opt, field, lo, hi)                                                         \
 	{                                                                                \
@@ -84,22 +91,22 @@ static const struct opt_desc opt_table[] = {
         INT(ZMQ_RCVTIMEO, rcvtimeo, -1),
         INT(ZMQ_SNDTIMEO, sndtimeo, -1),
         {ZMQ_LAST_ENDPOINT, OPT_STRING, OPT_GET_ONLY, F(last_endpoint), 0, 0},
-        SBOOL(ZMQ_ROUTER_MANDATORY, router_mandatory),
+        SWITCH(ZMQ_ROUTER_MANDATORY, router_mandatory),
         INT(ZMQ_TCP_KEEPALIVE, tcp_keepalive, -1),
         INT(ZMQ_TCP_KEEPALIVE_CNT, tcp_keepalive_cnt, -1),
         INT(ZMQ_TCP_KEEPALIVE_IDLE, tcp_keepalive_idle, -1),
         INT(ZMQ_TCP_KEEPALIVE_INTVL, tcp_keepalive_intvl, -1),
         BOOL(ZMQ_IMMEDIATE, immediate),
-        SBOOL(ZMQ_XPUB_VERBOSE, xpub_verbose),
-        SBOOL(ZMQ_ROUTER_RAW, router_raw),
+        SWITCH(ZMQ_XPUB_VERBOSE, xpub_verbose),
+        SWITCH(ZMQ_ROUTER_RAW, router_raw),
         BOOL(ZMQ_IPV6, ipv6),
         {ZMQ_MECHANISM, OPT_INT, OPT_GET_ONLY, F(mechanism), 0, 0},
-        SBOOL(ZMQ_PROBE_ROUTER, probe_router),
-        SBOOL(ZMQ_REQ_CORRELATE, req_correlate),
-        SBOOL(ZMQ_REQ_RELAXED, req_relaxed),
+        SWITCH(ZMQ_PROBE_ROUTER, probe_router),
+        SWITCH(ZMQ_REQ_CORRELATE, req_correlate),
+        SWITCH(ZMQ_REQ_RELAXED, req_relaxed),
         BOOL(ZMQ_CONFLATE, conflate),
         STR(ZMQ_ZAP_DOMAIN, zap_domain),
-        SBOOL(ZMQ_ROUTER_HANDOVER, router_handover),
+        SWITCH(ZMQ_ROUTER_HANDOVER, router_handover),
         INT(ZMQ_TOS, tos, 0),
         {ZMQ_CONNECT_ROUTING_ID, OPT_BLOB, OPT_SET_ONLY, F(connect_routing_id), 1, 255},
         STR(ZMQ_GSSAPI_PRINCIPAL, gssapi_principal),
@@ -107,15 +114,15 @@ static const struct opt_desc opt_table[] = {
         BOOL(ZMQ_GSSAPI_PLAINTEXT, gssapi_plaintext),
         INT(ZMQ_HANDSHAKE_IVL, handshake_ivl, 0),
         STR(ZMQ_SOCKS_PROXY, socks_proxy),
-        SBOOL(ZMQ_XPUB_NODROP, xpub_nodrop),
-        SBOOL(ZMQ_XPUB_MANUAL, xpub_manual),
+        SWITCH(ZMQ_XPUB_NODROP, xpub_nodrop),
+        SWITCH(ZMQ_XPUB_MANUAL, xpub_manual),
         {ZMQ_XPUB_WELCOME_MSG, OPT_BLOB, OPT_SET_ONLY, F(xpub_welcome), 0, 255},
         SBOOL(ZMQ_STREAM_NOTIFY, stream_notify),
         BOOL(ZMQ_INVERT_MATCHING, invert_matching),
         INT(ZMQ_HEARTBEAT_IVL, heartbeat_ivl, 0),
         {ZMQ_HEARTBEAT_TTL, OPT_INT, OPT_RW, F(heartbeat_ttl), 0, 6553599},
         INT(ZMQ_HEARTBEAT_TIMEOUT, heartbeat_timeout, 0),
-        SBOOL(ZMQ_XPUB_VERBOSER, xpub_verboser),
+        SWITCH(ZMQ_XPUB_VERBOSER, xpub_verboser),
         INT(ZMQ_CONNECT_TIMEOUT, connect_timeout, 0),
         INT(ZMQ_TCP_MAXRT, tcp_maxrt, 0),
         INT(ZMQ_MULTICAST_MAXTPDU, multicast_maxtpdu, 1),
@@ -291,11 +298,14 @@ options_set(struct options *o, int option, const void *val, size_t len)
 		memcpy(field, &v, sizeof v);
 		break;
 	}
-	case OPT_FLAG: {
+	case OPT_FLAG:
+	case OPT_NNBOOL: {
 		int v;
 		if (len != sizeof v)
 			return -EINVAL;
 		memcpy(&v, val, sizeof v);
+		if (v < d->min)
+			return -EINVAL;
 		v = v != 0;
 		memcpy(field, &v, sizeof v);
 		break;
@@ -338,12 +348,15 @@ options_set(struct options *o, int option, const void *val, size_t len)
 	return 0;
 }
 
+/* opt_get_copy: the value into the caller's buffer, whose rest is cleared, as libzmq
+ * 4.3 does: a caller that reads an int option into an int64_t sees the value. */
 static int
 opt_get_copy(void *val, size_t *len, const void *src, size_t n)
 {
 	if (*len < n)
 		return -EINVAL;
 	memcpy(val, src, n);
+	memset((char *)val + n, 0, *len - n);
 	*len = n;
 	return 0;
 }
@@ -385,7 +398,8 @@ options_get(const struct options *o, int option, void *val, size_t *len)
 	switch (d->kind) {
 	case OPT_INT:
 	case OPT_BOOL:
-	case OPT_FLAG: return opt_get_copy(val, len, field, sizeof(int));
+	case OPT_FLAG:
+	case OPT_NNBOOL: return opt_get_copy(val, len, field, sizeof(int));
 	case OPT_INT64:
 	case OPT_UINT64: return opt_get_copy(val, len, field, sizeof(int64_t));
 	case OPT_BLOB: {
