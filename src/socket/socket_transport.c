@@ -111,6 +111,17 @@ st_resolve_shm(const char *spec, bool ipv6, struct zn_sockaddr *addr,
 	return address_shm(spec, addr);
 }
 
+/* st_is_wildcard: a bind whose address names no single endpoint: a tcp port "*" or
+ * "0", or ipc "*". As in libzmq, zmq_unbind cannot end such a bind by the name it was
+ * given, only by the resolved one (ZMQ_LAST_ENDPOINT), since the next wildcard bind
+ * makes another endpoint (test_term_endpoint). Other binds also answer to the name
+ * given, such as host "*" with a fixed port. */
+static bool
+st_is_wildcard(const struct zn_sockaddr *sa, bool is_tcp, bool ipc_wildcard)
+{
+	return ipc_wildcard || (is_tcp && zn_sockaddr_port(sa) == 0);
+}
+
 int
 socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
                       const char *addr)
@@ -125,10 +136,11 @@ socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
 	struct io_thread *io = ctx_choose_io_thread(s->own.obj.ctx, s->options.affinity);
 	if (!io)
 		return -EMTHREAD;
+	bool wildcard = st_is_wildcard(&sa, is_tcp, dir[0] != '\0');
 	struct endpoint_rec *r = zn_calloc(1, sizeof *r);
-	char *given = st_strdup(uri);
+	char *given = wildcard ? NULL : st_strdup(uri);
 	char *resolved = zn_malloc(256);
-	if (!r || !given || !resolved) {
+	if (!r || (!wildcard && !given) || !resolved) {
 		zn_free(r);
 		zn_free(given);
 		zn_free(resolved);
