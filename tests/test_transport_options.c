@@ -63,10 +63,95 @@ test_fixed_port_unbinds_by_either_name(void)
 }
 ONE(test_fixed_port_unbinds_by_either_name)
 
+/* ---------------------------------------------------------------------------- */
+/* ZMQ_SRCFD                                                                     */
+/* ---------------------------------------------------------------------------- */
+
+/* recv_srcfd: receives one message on s and returns its ZMQ_SRCFD. */
+static int
+recv_srcfd(void *s)
+{
+	zmq_msg_t m;
+	CHECK_OK(zmq_msg_init(&m));
+	CHECK(zmq_msg_recv(&m, s, 0) >= 0);
+	int fd = zmq_msg_get(&m, ZMQ_SRCFD);
+	CHECK_OK(zmq_msg_close(&m));
+	return fd;
+}
+
+/* check_local_name: fd's local address is the one ep names (the listener's). */
+static void
+check_local_name(int fd, enum tr t, const char *ep)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	CHECK_EQ(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	if (t == TCP) {
+		CHECK_EQ(ss.ss_family, AF_INET);
+		unsigned port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		CHECK_EQ(port, (unsigned)atoi(strrchr(ep, ':') + 1));
+	} else {
+		CHECK_EQ(ss.ss_family, AF_UNIX);
+		CHECK_STR(((struct sockaddr_un *)&ss)->sun_path, ipc_file(ep));
+	}
+}
+
+/* A message says which connection's descriptor it came on, on both sides: the bound
+ * side's fd is an accepted one (its local name is the bind's), the connecting side's
+ * has the bind as its peer. The descriptors are closed once the sockets are gone. */
+static void
+test_srcfd(enum tr t)
+{
+	ctx_open();
+	void *rep = sock_open(ZMQ_REP), *req = sock_open(ZMQ_REQ);
+	char ep[256];
+	bind_fresh(rep, t, ep, sizeof ep);
+	CHECK_OK(zmq_connect(req, ep));
+	send_str(req, "ping", 0);
+	int bound_fd = recv_srcfd(rep);
+	CHECK(bound_fd >= 0);
+	check_local_name(bound_fd, t, ep);
+	send_str(rep, "pong", 0);
+	int conn_fd = recv_srcfd(req);
+	CHECK(conn_fd >= 0 && conn_fd != bound_fd);
+	if (t == TCP) {
+		struct sockaddr_in peer;
+		socklen_t len = sizeof peer;
+		CHECK_EQ(getpeername(conn_fd, (struct sockaddr *)&peer, &len), 0);
+		CHECK_EQ(ntohs(peer.sin_port), (unsigned)atoi(strrchr(ep, ':') + 1));
+	}
+	ctx_close();
+	CHECK_EQ(fcntl(bound_fd, F_GETFD), -1);
+	CHECK_EQ(errno, EBADF);
+	CHECK_EQ(fcntl(conn_fd, F_GETFD), -1);
+	CHECK_EQ(errno, EBADF);
+}
+BOTH(test_srcfd)
+
+/* An inproc message came on no descriptor: -1 and EINVAL. */
+static void
+test_srcfd_inproc(void)
+{
+	ctx_open();
+	void *a = sock_open(ZMQ_PAIR), *b = sock_open(ZMQ_PAIR);
+	CHECK_OK(zmq_bind(a, "inproc://srcfd"));
+	CHECK_OK(zmq_connect(b, "inproc://srcfd"));
+	send_str(b, "x", 0);
+	zmq_msg_t m;
+	CHECK_OK(zmq_msg_init(&m));
+	CHECK(zmq_msg_recv(&m, a, 0) >= 0);
+	CHECK_ERR(zmq_msg_get(&m, ZMQ_SRCFD), EINVAL);
+	CHECK_OK(zmq_msg_close(&m));
+	ctx_close();
+}
+ONE(test_srcfd_inproc)
+
 /* clang-format off */
 static const struct test tests[] = {
 	ONE_ENTRY(test_wildcard_unbind),
 	ONE_ENTRY(test_fixed_port_unbinds_by_either_name),
+	BOTH_ENTRIES(test_srcfd),
+	ONE_ENTRY(test_srcfd_inproc),
 	{NULL, NULL},
 };
 /* clang-format on */
