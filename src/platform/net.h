@@ -79,6 +79,13 @@ zn_sockaddr_set_port(struct zn_sockaddr *a, uint16_t port)
 int zn_listen(const struct zn_sockaddr *a, int backlog, const struct zn_tcp_opts *o,
               int *fd);
 
+/* zn_adopt_listener: prepares a listening socket the application made (ZMQ_USE_FD):
+ * checks that fd is a stream socket in the listening state, of an IP family (ip) or
+ * a Unix-domain one (!ip), then makes it nonblocking and close-on-exec (it is the
+ * caller's to close from then on). 0, -EINVAL (not a socket, not listening, not
+ * SOCK_STREAM, another family; fd is left as it was) or -errno. */
+int zn_adopt_listener(int fd, bool ip);
+
 /* zn_local_address: getsockname, to learn the port chosen for a bind to port 0 or the
  * name of an autobound socket. 0 or -errno. */
 int zn_local_address(int fd, struct zn_sockaddr *out);

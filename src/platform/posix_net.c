@@ -191,6 +191,30 @@ fail:
 }
 
 int
+zn_adopt_listener(int fd, bool ip)
+{
+	int type = 0, listening = 0;
+	socklen_t len = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return -EINVAL; /* not a socket (ENOTSOCK) or not a descriptor (EBADF) */
+	len = sizeof listening;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+	    type != SOCK_STREAM || !listening)
+		return -EINVAL;
+	struct zn_sockaddr local;
+	int rc = zn_local_address(fd, &local);
+	if (rc < 0)
+		return rc;
+	if (ip ? !is_ip(local.u.sa.sa_family) : local.u.sa.sa_family != AF_UNIX)
+		return -EINVAL;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return zn_errno();
+	return 0;
+}
+
+int
 zn_local_address(int fd, struct zn_sockaddr *out)
 {
 	memset(out, 0, sizeof *out);

@@ -64,7 +64,9 @@ struct endpoint_rec {
 	struct pipe *pipe; /* inproc connect: its pipe */
 	struct own *child; /* tcp/ipc: the listener (bind) or session (connect) */
 	bool bound;
-	bool pending; /* inproc connect still waiting for its bind */
+	bool adopted;   /* a bind on the ZMQ_USE_FD descriptor adopted_fd */
+	int adopted_fd; /* (its listener closes it) */
+	bool pending;   /* inproc connect still waiting for its bind */
 	struct endpoint_rec *next;
 };
 

@@ -51,6 +51,27 @@ listener_tcp_opts(const struct options *o, struct zn_tcp_opts *t)
 	t->bindtodevice = o->bindtodevice.len ? (const char *)o->bindtodevice.data : NULL;
 }
 
+/* listener_open: the listening descriptor: with ZMQ_USE_FD (tcp and ipc) the
+ * application's own, which must be of the transport's family, and then the address
+ * given to zmq_bind is not used, as in libzmq; else a new socket bound to addr. On 0
+ * *fd is ours; *adopted says which it is (an adopted ipc socket's file is not ours to
+ * remove). */
+static int
+listener_open(const struct options *opts, const struct zn_sockaddr *addr, bool is_tcp,
+              bool shm, int *fd, bool *adopted)
+{
+	*adopted = opts->use_fd >= 0 && !shm;
+	if (*adopted) {
+		int rc = zn_adopt_listener(opts->use_fd, is_tcp);
+		if (rc == 0)
+			*fd = opts->use_fd;
+		return rc;
+	}
+	struct zn_tcp_opts t;
+	listener_tcp_opts(opts, &t);
+	return zn_listen(addr, opts->backlog, is_tcp ? &t : NULL, fd);
+}
+
 int
 listener_new(struct listener **out, struct io_thread *io, struct own *socket,
              const struct options *opts, const struct zn_sockaddr *addr, bool is_tcp,
@@ -60,10 +81,9 @@ listener_new(struct listener **out, struct io_thread *io, struct own *socket,
 	struct listener *l = zn_calloc(1, sizeof *l);
 	if (!l)
 		return -ENOMEM;
-	struct zn_tcp_opts t;
-	listener_tcp_opts(opts, &t);
 	int fd;
-	int rc = zn_listen(addr, opts->backlog, is_tcp ? &t : NULL, &fd);
+	bool adopted;
+	int rc = listener_open(opts, addr, is_tcp, shm, &fd, &adopted);
 	if (rc < 0) {
 		zn_free(l);
 		return rc;
@@ -71,7 +91,7 @@ listener_new(struct listener **out, struct io_thread *io, struct own *socket,
 	struct zn_sockaddr bound;
 	if (zn_local_address(fd, &bound) < 0)
 		bound = *addr;
-	if (!is_tcp)
+	if (!is_tcp && !adopted)
 		bound = *addr; /* getsockname loses abstract names' exact length */
 	zn_sockaddr_to_string(&bound, l->endpoint, sizeof l->endpoint);
 	own_init(&l->own, socket->obj.ctx, io->obj.tid, &listener_own_ops);
@@ -83,7 +103,7 @@ listener_new(struct listener **out, struct io_thread *io, struct own *socket,
 	l->fd = fd;
 	l->is_tcp = is_tcp;
 	l->shm = shm;
-	if (!is_tcp && addr->u.un.sun_path[0] != '\0') {
+	if (!is_tcp && !adopted && addr->u.un.sun_path[0] != '\0') {
 		snprintf(l->ipc_path, sizeof l->ipc_path, "%s", addr->u.un.sun_path);
 		if (zn_file_id(l->ipc_path, &l->ipc_dev, &l->ipc_ino) < 0)
 			l->ipc_path[0] = '\0'; /* cannot recognise it later: leave it */
