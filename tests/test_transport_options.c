@@ -271,6 +271,245 @@ test_use_fd_refused(void)
 }
 ONE(test_use_fd_refused)
 
+/* ---------------------------------------------------------------------------- */
+/* Accept filters                                                                */
+/* ---------------------------------------------------------------------------- */
+
+static void
+set_filter(void *s, const char *f)
+{
+	CHECK_OK(zmq_setsockopt(s, ZMQ_TCP_ACCEPT_FILTER, f, strlen(f)));
+}
+
+/* bound: a socket with a monitor of its accepts, bound to a fresh endpoint. The
+ * filters must be set before, since a bind takes a copy. */
+struct bound {
+	void *s, *mon;
+	char ep[256];
+};
+
+static void
+bound_open(struct bound *b, void *s, enum tr t)
+{
+	b->s = s;
+	b->mon = monitor_open(s, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED);
+	bind_fresh(s, t, b->ep, sizeof b->ep);
+}
+
+/* peer_connect: a PAIR that connects to b once (no reconnection) and sends "hi". */
+static void *
+peer_connect(const struct bound *b)
+{
+	void *c = sock_open(ZMQ_PAIR);
+	set_int(c, ZMQ_RECONNECT_IVL, -1);
+	CHECK_OK(zmq_connect(c, b->ep));
+	send_str(c, "hi", 0);
+	return c;
+}
+
+/* expect_admitted: b accepts the peer and gets its message. */
+static void
+expect_admitted(const struct bound *b)
+{
+	void *c = peer_connect(b);
+	monitor_expect(b->mon, ZMQ_EVENT_ACCEPTED, NULL, NULL, 0);
+	recv_str(b->s, "hi");
+	sock_close(c);
+}
+
+/* expect_refused: b closes the connection at once (ACCEPT_FAILED) and nothing comes
+ * through. */
+static void
+expect_refused(const struct bound *b)
+{
+	void *c = peer_connect(b);
+	int err = 0;
+	monitor_expect(b->mon, ZMQ_EVENT_ACCEPT_FAILED, &err, NULL, 0);
+#ifndef LIBZMQ_434
+	CHECK_EQ(err, EACCES); /* libzmq reports whatever errno was left */
+#endif
+	CHECK(!readable(b->s, 0));
+	sock_close(c);
+}
+
+/* ZMQ_TCP_ACCEPT_FILTER takes "address[/bits]" (bits 0..32 for IPv4, up to 128 for
+ * IPv6 with ZMQ_IPV6), adds one filter per call, and (NULL, 0) removes them all.
+ * It cannot be read back (libzmq neither). */
+static void
+test_tcp_filter_values(void)
+{
+	static const char *const bad[] = {"foo",      "0.0.0.0foo", "0.0.0.0/foo",
+	                                  "0.0.0.0/", "0.0.0.0/-1", "0.0.0.0/33",
+	                                  "::1",      "1.2.3.4/8x", ""};
+	ctx_open();
+	void *s = sock_open(ZMQ_PAIR);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK_ERR(
+		        zmq_setsockopt(s, ZMQ_TCP_ACCEPT_FILTER, bad[i], strlen(bad[i])),
+		        EINVAL);
+	CHECK_ERR(zmq_setsockopt(s, ZMQ_TCP_ACCEPT_FILTER, NULL, 4), EINVAL);
+	set_filter(s, "127.0.0.1");
+	set_filter(s, "10.0.0.0/8");
+	set_filter(s, "0.0.0.0/0");
+	set_int(s, ZMQ_IPV6, 1);
+	set_filter(s, "::1/128");
+	set_filter(s, "fe80::/10");
+	CHECK_ERR(zmq_setsockopt(s, ZMQ_TCP_ACCEPT_FILTER, "::1/129", 7), EINVAL);
+	CHECK_OK(zmq_setsockopt(s, ZMQ_TCP_ACCEPT_FILTER, NULL, 0));
+	char buf[64];
+	size_t len = sizeof buf;
+	CHECK_ERR(zmq_getsockopt(s, ZMQ_TCP_ACCEPT_FILTER, buf, &len), EINVAL);
+	ctx_close();
+}
+ONE(test_tcp_filter_values)
+
+/* A peer outside every filter's network is closed at once; one inside any is let in;
+ * clearing the filters lets everyone in. */
+static void
+test_tcp_filter_admits_and_refuses(void)
+{
+	ctx_open();
+	struct bound refusing, admitting, cleared;
+	void *s = sock_open(ZMQ_PAIR);
+	set_filter(s, "127.0.0.255/32");
+	bound_open(&refusing, s, TCP);
+	expect_refused(&refusing);
+
+	s = sock_open(ZMQ_PAIR);
+	set_filter(s, "127.0.0.255/32");
+	set_filter(s, "127.0.0.0/30"); /* 127.0.0.0 - 127.0.0.3 */
+	bound_open(&admitting, s, TCP);
+	expect_admitted(&admitting);
+
+	s = sock_open(ZMQ_PAIR);
+	set_filter(s, "127.0.0.255/32");
+	CHECK_OK(zmq_setsockopt(s, ZMQ_TCP_ACCEPT_FILTER, NULL, 0));
+	bound_open(&cleared, s, TCP);
+	expect_admitted(&cleared);
+	ctx_close();
+}
+ONE(test_tcp_filter_admits_and_refuses)
+
+/* A bind takes the filters as they are: one set afterwards applies to later binds. */
+static void
+test_tcp_filter_applies_to_later_binds(void)
+{
+	ctx_open();
+	struct bound before;
+	void *s = sock_open(ZMQ_PAIR);
+	bound_open(&before, s, TCP);
+	set_filter(s, "127.0.0.255/32");
+	expect_admitted(&before);
+	ctx_close();
+}
+ONE(test_tcp_filter_applies_to_later_binds)
+
+/* A dual-stack listener (ZMQ_IPV6) sees an IPv4 peer as ::ffff:127.0.0.1; an IPv4
+ * filter still judges it by its IPv4 address. Skipped without IPv6. */
+static void
+test_tcp_filter_mapped_peer(void)
+{
+	ctx_open();
+	void *s = sock_open(ZMQ_PAIR);
+	set_int(s, ZMQ_IPV6, 1);
+	set_filter(s, "127.0.0.1");
+	if (zmq_bind(s, "tcp://*:*") != 0) {
+		printf("     (no IPv6 here: skipped)\n");
+		ctx_close();
+		return;
+	}
+	struct bound b = {
+	        s, monitor_open(s, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED), ""};
+	char any[256];
+	last_endpoint(s, any, sizeof any);
+	snprintf(b.ep, sizeof b.ep, "tcp://127.0.0.1:%s", strrchr(any, ':') + 1);
+	expect_admitted(&b);
+	ctx_close();
+}
+ONE(test_tcp_filter_mapped_peer)
+
+static void
+set_id_filter(void *s, int option, int64_t id)
+{
+	/* uid_t, gid_t and pid_t are all 32 bits here, as the option wants them. */
+	int32_t v = (int32_t)id;
+	CHECK_OK(zmq_setsockopt(s, option, &v, sizeof v));
+}
+
+/* ZMQ_IPC_FILTER_UID, _GID and _PID take an id of their type, (NULL, 0) empties the
+ * set; a peer is let in when it matches any set. */
+static void
+test_ipc_filter_values(void)
+{
+	ctx_open();
+	void *s = sock_open(ZMQ_PAIR);
+	int64_t big = 1;
+	CHECK_ERR(zmq_setsockopt(s, ZMQ_IPC_FILTER_UID, &big, sizeof big), EINVAL);
+	CHECK_ERR(zmq_setsockopt(s, ZMQ_IPC_FILTER_PID, NULL, 4), EINVAL);
+	set_id_filter(s, ZMQ_IPC_FILTER_UID, 0);
+	set_id_filter(s, ZMQ_IPC_FILTER_GID, 0);
+	set_id_filter(s, ZMQ_IPC_FILTER_PID, 1);
+	CHECK_OK(zmq_setsockopt(s, ZMQ_IPC_FILTER_UID, NULL, 0));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_IPC_FILTER_GID, NULL, 0));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_IPC_FILTER_PID, NULL, 0));
+	ctx_close();
+}
+ONE(test_ipc_filter_values)
+
+/* ipc_filtered: a bound PAIR whose only filter is (option, id). */
+static void
+ipc_filtered(struct bound *b, int option, int64_t id)
+{
+	void *s = sock_open(ZMQ_PAIR);
+	set_id_filter(s, option, id);
+	bound_open(b, s, IPC);
+}
+
+/* Our own uid, gid or pid lets us in; another one (no process of the test has it)
+ * keeps us out; emptying the set lets us in again. */
+static void
+test_ipc_filter_admits_and_refuses(void)
+{
+	ctx_open();
+	struct bound b;
+	ipc_filtered(&b, ZMQ_IPC_FILTER_UID, getuid());
+	expect_admitted(&b);
+	ipc_filtered(&b, ZMQ_IPC_FILTER_GID, getgid());
+	expect_admitted(&b);
+	ipc_filtered(&b, ZMQ_IPC_FILTER_PID, getpid());
+	expect_admitted(&b);
+	ipc_filtered(&b, ZMQ_IPC_FILTER_UID, (int64_t)getuid() + 1);
+	expect_refused(&b);
+	ipc_filtered(&b, ZMQ_IPC_FILTER_PID, (int64_t)getpid() + 1);
+	expect_refused(&b);
+
+	void *s = sock_open(ZMQ_PAIR);
+	set_id_filter(s, ZMQ_IPC_FILTER_PID, (int64_t)getpid() + 1);
+	CHECK_OK(zmq_setsockopt(s, ZMQ_IPC_FILTER_PID, NULL, 0));
+	bound_open(&b, s, IPC);
+	expect_admitted(&b);
+	ctx_close();
+}
+ONE(test_ipc_filter_admits_and_refuses)
+
+/* The tcp filters do not concern ipc, nor the ipc ones tcp. */
+static void
+test_filters_keep_to_their_transport(void)
+{
+	ctx_open();
+	struct bound b;
+	void *s = sock_open(ZMQ_PAIR);
+	set_filter(s, "127.0.0.255/32");
+	bound_open(&b, s, IPC);
+	expect_admitted(&b);
+	s = sock_open(ZMQ_PAIR);
+	set_id_filter(s, ZMQ_IPC_FILTER_PID, (int64_t)getpid() + 1);
+	bound_open(&b, s, TCP);
+	expect_admitted(&b);
+	ctx_close();
+}
+ONE(test_filters_keep_to_their_transport)
+
 /* clang-format off */
 static const struct test tests[] = {
 	ONE_ENTRY(test_wildcard_unbind),
@@ -279,6 +518,13 @@ static const struct test tests[] = {
 	ONE_ENTRY(test_srcfd_inproc),
 	BOTH_ENTRIES(test_use_fd),
 	ONE_ENTRY(test_use_fd_refused),
+	ONE_ENTRY(test_tcp_filter_values),
+	ONE_ENTRY(test_tcp_filter_admits_and_refuses),
+	ONE_ENTRY(test_tcp_filter_applies_to_later_binds),
+	ONE_ENTRY(test_tcp_filter_mapped_peer),
+	ONE_ENTRY(test_ipc_filter_values),
+	ONE_ENTRY(test_ipc_filter_admits_and_refuses),
+	ONE_ENTRY(test_filters_keep_to_their_transport),
 	{NULL, NULL},
 };
 /* clang-format on */

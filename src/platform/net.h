@@ -137,6 +137,11 @@ void zn_close_fd(int fd);
 int zn_peer_uid(int fd, uid_t *uid, gid_t *gid, pid_t *pid);
 
 /* zn_unlink: removes an ipc socket file. 0 or -errno (-ENOENT). */
+/* zn_user_in_group: 1 when the group gid lists the user uid by name among its members
+ * (a supplementary group), 0 when not or when either is unknown, -ENOMEM. Reads the
+ * user and group databases, so it may block (NSS). */
+int zn_user_in_group(uid_t uid, gid_t gid);
+
 int zn_unlink(const char *path);
 
 /* zn_peer_cred_string: the Peer-Address libzmq gives an ipc peer:

@@ -121,6 +121,23 @@ socket_apply_hwms(struct socket *s)
 	}
 }
 
+/* socket_set_filter: the accept filters; 1 for other options. */
+static int
+socket_set_filter(struct socket *s, int option, const void *val, size_t len)
+{
+	switch (option) {
+	case ZMQ_TCP_ACCEPT_FILTER:
+		return tcp_filters_set(&s->filters, val, len, s->options.ipv6 != 0);
+	case ZMQ_IPC_FILTER_UID:
+		return ipc_filters_set(&s->filters, IPC_FILTER_UID, val, len);
+	case ZMQ_IPC_FILTER_GID:
+		return ipc_filters_set(&s->filters, IPC_FILTER_GID, val, len);
+	case ZMQ_IPC_FILTER_PID:
+		return ipc_filters_set(&s->filters, IPC_FILTER_PID, val, len);
+	default: return 1;
+	}
+}
+
 int
 socket_setsockopt(struct socket *s, int option, const void *val, size_t len)
 {
@@ -133,7 +150,10 @@ socket_setsockopt(struct socket *s, int option, const void *val, size_t len)
 		if (rc <= 0)
 			return rc;
 	}
-	int rc = options_set(&s->options, option, val, len);
+	int rc = socket_set_filter(s, option, val, len);
+	if (rc <= 0)
+		return rc;
+	rc = options_set(&s->options, option, val, len);
 	if (rc == 0 && (option == ZMQ_SNDHWM || option == ZMQ_RCVHWM))
 		socket_apply_hwms(s);
 	return rc;
@@ -689,6 +709,8 @@ socket_free(struct socket *s)
 	}
 	zn_mutex_fini(&s->monitor_sync);
 	pipe_array_fini(&s->pipes);
+	tcp_filters_fini(&s->filters);
+	ipc_filters_fini(&s->filters);
 	ctx_socket_closed(ctx, s->own.obj.tid, &s->own.obj);
 	mailbox_fini(&s->mailbox);
 	zn_free(s);

@@ -22,6 +22,7 @@
 #include "pipe/msg.h"
 #include "pipe/pipe_array.h"
 #include "core/options.h"
+#include "transport/accept_filter.h"
 
 struct socket;
 struct poller;
@@ -81,6 +82,9 @@ struct socket {
 	struct mailbox mailbox;
 	struct pipe_array pipes;
 	struct endpoint_rec *endpoints;
+	/* ZMQ_TCP_ACCEPT_FILTER and ZMQ_IPC_FILTER_*: kept here rather than in the
+	 * options block, which is copied by value; each bind copies them. */
+	struct accept_filters filters;
 	bool ctx_terminated;
 	bool destroyed;
 	bool rcvmore;

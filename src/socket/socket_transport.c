@@ -188,7 +188,7 @@ socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
 		return -ENOMEM;
 	}
 	struct listener *l;
-	rc = listener_new(&l, io, &s->own, &s->options, &sa, is_tcp,
+	rc = listener_new(&l, io, &s->own, &s->options, &s->filters, &sa, is_tcp,
 	                  strcmp(scheme, "shm") == 0, dir[0] ? dir : NULL, &s->monitor,
 	                  resolved, 256);
 	if (rc < 0) {
