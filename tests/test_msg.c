@@ -383,7 +383,9 @@ test_metadata_replace_and_srcfd(void)
 	struct metadata *a = metadata_new(1), *b = metadata_new(1);
 	CHECK(a != NULL && b != NULL);
 	CHECK_EQ(metadata_add(a, "User-Id", "alice", 5), 0);
-	CHECK_EQ(metadata_add(b, "__fd", "7", 1), 0);
+	/* A property a peer could announce does not count: only the engine's record. */
+	CHECK_EQ(metadata_add(b, "__fd", "9", 1), 0);
+	metadata_set_fd(b, 7);
 	zmq_msg_t m;
 	CHECK_OK(zmq_msg_init(&m));
 	msg_set_metadata(msg_from_zmq(&m), a);

@@ -16,9 +16,6 @@
 #include "pipe/msg.h"
 #include "zmq.h"
 
-/* The deprecated property holding the descriptor a message arrived on (ZMQ_SRCFD). */
-#define MSG_PROPERTY_FD "__fd"
-
 /* valid_msg: m is non-NULL and initialised (not closed). */
 static bool
 valid_msg(const zmq_msg_t *m)
@@ -143,23 +140,16 @@ zmq_msg_more(const zmq_msg_t *msg)
 	return (msg_flags(msg_from_zmq_const(msg)) & MSGF_MORE) ? 1 : 0;
 }
 
-/* msg_srcfd: the ZMQ_SRCFD answer, the descriptor the engine recorded in the metadata,
- * or -1/EINVAL when there is none (as libzmq). */
+/* msg_srcfd: the ZMQ_SRCFD answer, the descriptor of the connection the message came
+ * on (the engine recorded it with the connection's properties), or -1/EINVAL when it
+ * came on none (inproc). */
 static int
 msg_srcfd(const struct msg *m)
 {
-	const char *s = metadata_get(m->meta, MSG_PROPERTY_FD);
-	if (s == NULL) {
+	int fd = metadata_fd(m->meta);
+	if (fd < 0)
 		errno = EINVAL;
-		return -1;
-	}
-	char *end;
-	long fd = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || fd < 0 || fd > INT32_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	return (int)fd;
+	return fd;
 }
 
 ZMQ_EXPORT int

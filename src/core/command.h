@@ -61,6 +61,8 @@ struct command {
 		struct {
 			int64_t inhwm;
 			int64_t outhwm;
+			int64_t in_boost;
+			int64_t out_boost;
 		} pipe_hwm;
 		struct {
 			struct own *object;

@@ -61,7 +61,7 @@ struct opt_desc {
 	}
 #define FLAG(opt, field)                                                                 \
 	{                                                                                \
-		opt, OPT_FLAG, OPT_RW, F(field), 0, 0                                    \
+		opt, OPT_FLAG, OPT_RW, F(field), INT_MIN, 0                              \
 	}
 #define BLOB(opt, field, lo, hi)                                                         \
 	{                                                                                \
@@ -303,6 +303,8 @@ options_set(struct options *o, int option, const void *val, size_t len)
 		if (len != sizeof v)
 			return -EINVAL;
 		memcpy(&v, val, sizeof v);
+		if (v < d->min)
+			return -EINVAL;
 		v = v != 0;
 		memcpy(field, &v, sizeof v);
 		break;
@@ -356,12 +358,15 @@ options_set(struct options *o, int option, const void *val, size_t len)
 	return 0;
 }
 
+/* opt_get_copy: the value into the caller's buffer, whose rest is cleared, as libzmq
+ * 4.3 does: a caller that reads an int option into an int64_t sees the value. */
 static int
 opt_get_copy(void *val, size_t *len, const void *src, size_t n)
 {
 	if (*len < n)
 		return -EINVAL;
 	memcpy(val, src, n);
+	memset((char *)val + n, 0, *len - n);
 	*len = n;
 	return 0;
 }

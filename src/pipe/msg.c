@@ -28,6 +28,7 @@ struct metadata_pair {
 
 struct metadata {
 	atomic_uint refcnt; /* starts at 1: the maker; each message holding it adds one */
+	int fd;             /* the connection's descriptor (ZMQ_SRCFD), or -1 */
 	size_t cap;
 	size_t n;
 	struct metadata_pair pairs[];
@@ -244,9 +245,22 @@ metadata_new(size_t cap)
 	if (md == NULL)
 		return NULL;
 	atomic_init(&md->refcnt, 1);
+	md->fd = -1;
 	md->cap = cap;
 	md->n = 0;
 	return md;
+}
+
+void
+metadata_set_fd(struct metadata *md, int fd)
+{
+	md->fd = fd;
+}
+
+int
+metadata_fd(const struct metadata *md)
+{
+	return md ? md->fd : -1;
 }
 
 int

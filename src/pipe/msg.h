@@ -163,6 +163,12 @@ const char *metadata_get(const struct metadata *md, const char *name);
  * past the end. */
 bool metadata_at(const struct metadata *md, size_t i, const char **name,
                  const char **value, size_t *vlen);
+/* metadata_set_fd: the descriptor of the connection the properties came with, which
+ * zmq_msg_get(ZMQ_SRCFD) reports. Kept apart from the named properties so that no
+ * peer can announce it. Only the maker, before sharing. */
+void metadata_set_fd(struct metadata *md, int fd);
+/* metadata_fd: that descriptor, or -1 (also for md NULL). */
+int metadata_fd(const struct metadata *md);
 void metadata_hold(struct metadata *md);
 void metadata_rele(struct metadata *md);
 

@@ -65,7 +65,12 @@ struct pipe {
 	uint8_t state; /* enum pipe_state */
 	int64_t hwm;   /* max messages in flight from this end; 0 = unlimited */
 	int64_t lwm;   /* reader's batch for ACTIVATE_WRITE */
+	/* inproc: the peer socket's share of each direction's HWM (its ZMQ_RCVHWM for
+	 * what we write, its ZMQ_SNDHWM for what we read), so that our socket can
+	 * recompute the HWMs when its own change; -1 on other pipes. */
+	int64_t out_boost, in_boost;
 	uint64_t msgs_read;
+	uint64_t msgs_reported; /* msgs_read as last sent in ACTIVATE_WRITE */
 	uint64_t msgs_written;
 	uint64_t peers_msgs_read;
 	void *sink;
@@ -109,8 +114,29 @@ void pipe_set_tid(struct pipe *p, uint32_t tid);
 /* pipe_set_hwms: this end's outbound HWM, and the HWM of what the peer writes to it
  * (which sets this end's report batch). Only for an end not yet in use. */
 void pipe_set_hwms(struct pipe *p, int64_t out_hwm, int64_t in_hwm);
-/* pipe_send_hwms: asks the peer end to take these HWMs (same meaning, its view). */
-void pipe_send_hwms(struct pipe *p, int64_t peer_out_hwm, int64_t peer_in_hwm);
+/* pipe_set_boosts: see out_boost and in_boost. Only for an end not yet in use. */
+void pipe_set_boosts(struct pipe *p, int64_t out_boost, int64_t in_boost);
+/* pipe_hwm_with: a socket's HWM with the peer's boost: unchanged without a boost,
+ * unlimited when either is 0, else their sum (an inproc pipe holds both sides'
+ * allowance). */
+static inline int64_t
+pipe_hwm_with(int64_t own, int64_t boost)
+{
+	if (boost < 0)
+		return own;
+	if (own == 0 || boost == 0)
+		return 0;
+	return own + boost;
+}
+/* pipe_update_hwms: new HWMs for an end in use (its socket's options changed, as
+ * pipe_set_hwms otherwise). A writer that was full and now has room is activated; a
+ * reader whose new batch is already reached reports its reads at once, so neither end
+ * waits for what the old values promised. */
+void pipe_update_hwms(struct pipe *p, int64_t out_hwm, int64_t in_hwm);
+/* pipe_send_hwms: asks the peer end to take these HWMs and boosts (same meaning, its
+ * view) with pipe_update_hwms. Nothing is sent once the pipe is ending. */
+void pipe_send_hwms(struct pipe *p, int64_t peer_out_hwm, int64_t peer_in_hwm,
+                    int64_t peer_out_boost, int64_t peer_in_boost);
 /* pipe_set_peer_rid: records the peer's routing id (len 0: none). Only for an end not
  * yet handed to its owner. */
 void pipe_set_peer_rid(struct pipe *p, const void *rid, size_t len);

@@ -79,6 +79,13 @@ zn_sockaddr_set_port(struct zn_sockaddr *a, uint16_t port)
 int zn_listen(const struct zn_sockaddr *a, int backlog, const struct zn_tcp_opts *o,
               int *fd);
 
+/* zn_adopt_listener: prepares a listening socket the application made (ZMQ_USE_FD):
+ * checks that fd is a stream socket in the listening state, of an IP family (ip) or
+ * a Unix-domain one (!ip), then makes it nonblocking and close-on-exec (it is the
+ * caller's to close from then on). 0, -EINVAL (not a socket, not listening, not
+ * SOCK_STREAM, another family; fd is left as it was) or -errno. */
+int zn_adopt_listener(int fd, bool ip);
+
 /* zn_local_address: getsockname, to learn the port chosen for a bind to port 0 or the
  * name of an autobound socket. 0 or -errno. */
 int zn_local_address(int fd, struct zn_sockaddr *out);
@@ -130,6 +137,11 @@ void zn_close_fd(int fd);
 int zn_peer_uid(int fd, uid_t *uid, gid_t *gid, pid_t *pid);
 
 /* zn_unlink: removes an ipc socket file. 0 or -errno (-ENOENT). */
+/* zn_user_in_group: 1 when the group gid lists the user uid by name among its members
+ * (a supplementary group), 0 when not or when either is unknown, -ENOMEM. Reads the
+ * user and group databases, so it may block (NSS). */
+int zn_user_in_group(uid_t uid, gid_t gid);
+
 int zn_unlink(const char *path);
 
 /* zn_peer_cred_string: the Peer-Address libzmq gives an ipc peer:

@@ -3,17 +3,20 @@
  * few non-POSIX calls have fallbacks under #ifdef). Stateless: any thread may call
  * any function. Only the name look-ups can block.
  */
+#include "platform/alloc.h"
 #include "platform/net.h"
 #include "platform/platform.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +194,30 @@ fail:
 }
 
 int
+zn_adopt_listener(int fd, bool ip)
+{
+	int type = 0, listening = 0;
+	socklen_t len = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return -EINVAL; /* not a socket (ENOTSOCK) or not a descriptor (EBADF) */
+	len = sizeof listening;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+	    type != SOCK_STREAM || !listening)
+		return -EINVAL;
+	struct zn_sockaddr local;
+	int rc = zn_local_address(fd, &local);
+	if (rc < 0)
+		return rc;
+	if (ip ? !is_ip(local.u.sa.sa_family) : local.u.sa.sa_family != AF_UNIX)
+		return -EINVAL;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return zn_errno();
+	return 0;
+}
+
+int
 zn_local_address(int fd, struct zn_sockaddr *out)
 {
 	memset(out, 0, sizeof *out);
@@ -358,6 +385,46 @@ zn_peer_uid(int fd, uid_t *uid, gid_t *gid, pid_t *pid)
 	(void)pid;
 	return -EOPNOTSUPP;
 #endif
+}
+
+/* db_buffer_size: a buffer for getpwuid_r / getgrgid_r (sysconf's hint, or 16 KiB). */
+static size_t
+db_buffer_size(int name)
+{
+	long n = sysconf(name);
+	return n > 0 && n < (1 << 20) ? (size_t)n : 16384;
+}
+
+/* group_lists: the group's member list holds name. A group whose entry does not fit
+ * the buffer (ERANGE) counts as not listing it. */
+static bool
+group_lists(gid_t gid, const char *name, char *buf, size_t len)
+{
+	struct group gr, *res = NULL;
+	if (getgrgid_r(gid, &gr, buf, len, &res) != 0 || !res)
+		return false;
+	for (char **m = gr.gr_mem; m && *m; m++)
+		if (strcmp(*m, name) == 0)
+			return true;
+	return false;
+}
+
+int
+zn_user_in_group(uid_t uid, gid_t gid)
+{
+	size_t plen = db_buffer_size(_SC_GETPW_R_SIZE_MAX);
+	size_t glen = db_buffer_size(_SC_GETGR_R_SIZE_MAX);
+	char *pbuf = zn_malloc(plen), *gbuf = zn_malloc(glen);
+	int rc = -ENOMEM;
+	if (pbuf && gbuf) {
+		struct passwd pw, *res = NULL;
+		rc = 0;
+		if (getpwuid_r(uid, &pw, pbuf, plen, &res) == 0 && res)
+			rc = group_lists(gid, pw.pw_name, gbuf, glen);
+	}
+	zn_free(pbuf);
+	zn_free(gbuf);
+	return rc;
 }
 
 int

@@ -437,6 +437,7 @@ engine_handshake_complete(struct engine *e)
 	if (e->peer_address[0] && metadata_add(m->meta, "Peer-Address", e->peer_address,
 	                                       strlen(e->peer_address)) == -ENOMEM)
 		return -ENOMEM;
+	metadata_set_fd(m->meta, e->fd); /* ZMQ_SRCFD */
 	metadata_hold(m->meta);
 	e->meta = m->meta;
 	memcpy(e->peer_rid, m->peer_rid, m->peer_rid_len);

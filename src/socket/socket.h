@@ -22,6 +22,7 @@
 #include "pipe/msg.h"
 #include "pipe/pipe_array.h"
 #include "core/options.h"
+#include "transport/accept_filter.h"
 
 struct socket;
 struct poller;
@@ -64,7 +65,9 @@ struct endpoint_rec {
 	struct pipe *pipe; /* inproc connect: its pipe */
 	struct own *child; /* tcp/ipc: the listener (bind) or session (connect) */
 	bool bound;
-	bool pending; /* inproc connect still waiting for its bind */
+	bool adopted;   /* a bind on the ZMQ_USE_FD descriptor adopted_fd */
+	int adopted_fd; /* (its listener closes it) */
+	bool pending;   /* inproc connect still waiting for its bind */
 	struct endpoint_rec *next;
 };
 
@@ -79,6 +82,9 @@ struct socket {
 	struct mailbox *mailbox; /* released by socket_free; see mailbox.h */
 	struct pipe_array pipes;
 	struct endpoint_rec *endpoints;
+	/* ZMQ_TCP_ACCEPT_FILTER and ZMQ_IPC_FILTER_*: kept here rather than in the
+	 * options block, which is copied by value; each bind copies them. */
+	struct accept_filters filters;
 	bool ctx_terminated;
 	bool destroyed;
 	bool rcvmore;

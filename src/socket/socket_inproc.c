@@ -21,9 +21,7 @@
 static int64_t
 inproc_hwm(int snd, int rcv)
 {
-	if (snd == 0 || rcv == 0)
-		return 0;
-	return (int64_t)snd + rcv;
+	return pipe_hwm_with(snd, rcv);
 }
 
 static char *
@@ -49,7 +47,9 @@ inproc_take_pending(struct socket *s, const char *name)
 		int64_t to_peer = inproc_hwm(s->options.sndhwm, e->rcvhwm);
 		int64_t from_peer = inproc_hwm(e->sndhwm, s->options.rcvhwm);
 		pipe_set_hwms(p, to_peer, from_peer);
-		pipe_send_hwms(p, from_peer, to_peer);
+		pipe_set_boosts(p, e->rcvhwm, e->sndhwm);
+		pipe_send_hwms(p, from_peer, to_peer, s->options.rcvhwm,
+		               s->options.sndhwm);
 		own_inc_seqnum(e->connecter);
 		struct command cmd;
 		memset(&cmd, 0, sizeof cmd);
@@ -116,6 +116,8 @@ inproc_connect_bound(struct socket *s, struct ctx_endpoint *ep, struct pipe *pp[
 	int rc = pipe_pair(parents, pp, hwm);
 	if (rc < 0)
 		return rc;
+	pipe_set_boosts(pp[0], ep->rcvhwm, ep->sndhwm);
+	pipe_set_boosts(pp[1], s->options.rcvhwm, s->options.sndhwm);
 	inproc_set_rids(s, pp, ep->rid, ep->rid_len);
 	rc = socket_attach_pipe(s, pp[0]);
 	if (rc < 0) {

@@ -111,31 +111,84 @@ st_resolve_shm(const char *spec, bool ipv6, struct zn_sockaddr *addr,
 	return address_shm(spec, addr);
 }
 
+/* st_is_wildcard: a bind whose address names no single endpoint: a tcp port "*" or
+ * "0", or ipc "*". As in libzmq, zmq_unbind cannot end such a bind by the name it was
+ * given, only by the resolved one (ZMQ_LAST_ENDPOINT), since the next wildcard bind
+ * makes another endpoint (test_term_endpoint). Other binds also answer to the name
+ * given, such as host "*" with a fixed port. */
+static bool
+st_is_wildcard(const struct zn_sockaddr *sa, bool is_tcp, bool ipc_wildcard)
+{
+	return ipc_wildcard || (is_tcp && zn_sockaddr_port(sa) == 0);
+}
+
+/* st_uses_fd: a tcp or ipc bind takes the ZMQ_USE_FD descriptor over (shm:// makes
+ * its own rendezvous socket). */
+static bool
+st_uses_fd(const struct socket *s, const char *scheme)
+{
+	return s->options.use_fd >= 0 && strcmp(scheme, "shm") != 0;
+}
+
+/* st_fd_in_use: a bind of this socket already took that descriptor over: a second
+ * listener on it would close it twice (libzmq aborts there). */
+static bool
+st_fd_in_use(const struct socket *s, int fd)
+{
+	for (const struct endpoint_rec *r = s->endpoints; r; r = r->next)
+		if (r->bound && r->adopted && r->adopted_fd == fd)
+			return true;
+	return false;
+}
+
+/* st_bind_address: where a bind listens. With ZMQ_USE_FD the address is not read,
+ * as in libzmq: the application's socket is already bound; the endpoint becomes its
+ * local name. */
+static int
+st_bind_address(struct socket *s, const char *scheme, const char *addr,
+                struct zn_sockaddr *sa, bool *is_tcp, char *dir, size_t dirlen)
+{
+	if (st_uses_fd(s, scheme)) {
+		if (st_fd_in_use(s, s->options.use_fd))
+			return -EADDRINUSE;
+		memset(sa, 0, sizeof *sa);
+		*is_tcp = strcmp(scheme, "tcp") == 0;
+		dir[0] = '\0';
+		return 0;
+	}
+	struct zn_sockaddr src;
+	bool has_src;
+	return st_resolve(s, scheme, addr, true, sa, &src, &has_src, is_tcp, dir, dirlen);
+}
+
 int
 socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
                       const char *addr)
 {
-	struct zn_sockaddr sa, src;
-	bool has_src, is_tcp;
+	struct zn_sockaddr sa;
+	bool is_tcp;
 	char dir[PATH_MAX];
-	int rc = st_resolve(s, scheme, addr, true, &sa, &src, &has_src, &is_tcp, dir,
-	                    sizeof dir);
+	int rc = st_bind_address(s, scheme, addr, &sa, &is_tcp, dir, sizeof dir);
 	if (rc < 0)
 		return rc;
 	struct io_thread *io = ctx_choose_io_thread(s->own.obj.ctx, s->options.affinity);
 	if (!io)
 		return -EMTHREAD;
+	/* The name given unbinds too, unless it is a wildcard, or unread (an adopted
+	 * socket's name is its own). */
+	bool adopted = st_uses_fd(s, scheme);
+	bool alias = !adopted && !st_is_wildcard(&sa, is_tcp, dir[0] != '\0');
 	struct endpoint_rec *r = zn_calloc(1, sizeof *r);
-	char *given = st_strdup(uri);
+	char *given = alias ? st_strdup(uri) : NULL;
 	char *resolved = zn_malloc(256);
-	if (!r || !given || !resolved) {
+	if (!r || (alias && !given) || !resolved) {
 		zn_free(r);
 		zn_free(given);
 		zn_free(resolved);
 		return -ENOMEM;
 	}
 	struct listener *l;
-	rc = listener_new(&l, io, &s->own, &s->options, &sa, is_tcp,
+	rc = listener_new(&l, io, &s->own, &s->options, &s->filters, &sa, is_tcp,
 	                  strcmp(scheme, "shm") == 0, dir[0] ? dir : NULL, &s->monitor,
 	                  resolved, 256);
 	if (rc < 0) {
@@ -155,6 +208,8 @@ socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
 	r->given = given;
 	r->child = listener_own(l);
 	r->bound = true;
+	r->adopted = adopted;
+	r->adopted_fd = s->options.use_fd;
 	socket_endpoint_link(s, r);
 	own_launch_child(&s->own, listener_own(l));
 	socket_set_last_endpoint(s, resolved);

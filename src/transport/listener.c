@@ -24,6 +24,7 @@ struct listener {
 	struct poll_handle *handle;
 	struct own *socket;
 	struct options opts;
+	struct accept_filters filters; /* the transport's part of the socket's */
 	struct monitor_sink monitor;
 	int fd;
 	bool is_tcp;
@@ -51,27 +52,73 @@ listener_tcp_opts(const struct options *o, struct zn_tcp_opts *t)
 	t->bindtodevice = o->bindtodevice.len ? (const char *)o->bindtodevice.data : NULL;
 }
 
+/* listener_open: the listening descriptor: with ZMQ_USE_FD (tcp and ipc) the
+ * application's own, which must be of the transport's family, and then the address
+ * given to zmq_bind is not used, as in libzmq; else a new socket bound to addr. On 0
+ * *fd is ours; *adopted says which it is (an adopted ipc socket's file is not ours to
+ * remove). */
+static int
+listener_open(const struct options *opts, const struct zn_sockaddr *addr, bool is_tcp,
+              bool shm, int *fd, bool *adopted)
+{
+	*adopted = opts->use_fd >= 0 && !shm;
+	if (*adopted) {
+		int rc = zn_adopt_listener(opts->use_fd, is_tcp);
+		if (rc == 0)
+			*fd = opts->use_fd;
+		return rc;
+	}
+	struct zn_tcp_opts t;
+	listener_tcp_opts(opts, &t);
+	return zn_listen(addr, opts->backlog, is_tcp ? &t : NULL, fd);
+}
+
+/* listener_copy_filters: the listener's own copy of what its transport checks
+ * (shm:// has its own rule, listener_peer_trusted). 0 or -ENOMEM. */
+static int
+listener_copy_filters(struct listener *l, const struct accept_filters *f, bool is_tcp,
+                      bool shm)
+{
+	if (!f || shm)
+		return 0;
+	return is_tcp ? tcp_filters_copy(&l->filters, f)
+	              : ipc_filters_copy(&l->filters, f);
+}
+
+static void
+listener_free(struct listener *l)
+{
+	tcp_filters_fini(&l->filters);
+	ipc_filters_fini(&l->filters);
+	zn_free(l);
+}
+
 int
 listener_new(struct listener **out, struct io_thread *io, struct own *socket,
-             const struct options *opts, const struct zn_sockaddr *addr, bool is_tcp,
-             bool shm, const char *wildcard_dir, const struct monitor_sink *monitor,
-             char *endpoint, size_t endpoint_len)
+             const struct options *opts, const struct accept_filters *filters,
+             const struct zn_sockaddr *addr, bool is_tcp, bool shm,
+             const char *wildcard_dir, const struct monitor_sink *monitor, char *endpoint,
+             size_t endpoint_len)
 {
 	struct listener *l = zn_calloc(1, sizeof *l);
 	if (!l)
 		return -ENOMEM;
-	struct zn_tcp_opts t;
-	listener_tcp_opts(opts, &t);
-	int fd;
-	int rc = zn_listen(addr, opts->backlog, is_tcp ? &t : NULL, &fd);
+	int rc = listener_copy_filters(l, filters, is_tcp, shm);
 	if (rc < 0) {
-		zn_free(l);
+		listener_free(l);
+		return rc;
+	}
+	int fd;
+	bool adopted;
+	rc = listener_open(opts, addr, is_tcp, shm, &fd, &adopted);
+	if (rc < 0) {
+		listener_free(l);
 		return rc;
 	}
 	struct zn_sockaddr bound;
 	if (zn_local_address(fd, &bound) < 0)
 		bound = *addr;
-	if (!is_tcp)
+	if (!is_tcp && !adopted)
 		bound = *addr; /* getsockname loses abstract names' exact length */
 	zn_sockaddr_to_string(&bound, l->endpoint, sizeof l->endpoint);
 	own_init(&l->own, socket->obj.ctx, io->obj.tid, &listener_own_ops);
@@ -83,7 +130,7 @@ listener_new(struct listener **out, struct io_thread *io, struct own *socket,
 	l->fd = fd;
 	l->is_tcp = is_tcp;
 	l->shm = shm;
-	if (!is_tcp && addr->u.un.sun_path[0] != '\0') {
+	if (!is_tcp && !adopted && addr->u.un.sun_path[0] != '\0') {
 		snprintf(l->ipc_path, sizeof l->ipc_path, "%s", addr->u.un.sun_path);
 		if (zn_file_id(l->ipc_path, &l->ipc_dev, &l->ipc_ino) < 0)
 			l->ipc_path[0] = '\0'; /* cannot recognise it later: leave it */
@@ -142,10 +189,28 @@ listener_peer_trusted(const struct listener *l, int fd)
 	return zn_peer_uid(fd, &uid, &gid, &pid) == 0 && uid == geteuid();
 }
 
-/* listener_serve: gives an accepted connection its engine and session. */
+/* listener_admits: whether the transport's rule lets this peer in: shm:// only the
+ * same user, tcp:// and ipc:// their accept filters. */
+static bool
+listener_admits(const struct listener *l, int fd, const struct zn_sockaddr *peer)
+{
+	if (l->shm)
+		return listener_peer_trusted(l, fd);
+	if (l->is_tcp)
+		return tcp_filters_allow(&l->filters, peer);
+	return ipc_filters_allow(&l->filters, fd);
+}
+
+/* listener_serve: gives an accepted connection its engine and session, or closes it
+ * at once (ACCEPT_FAILED, EACCES) when the peer may not connect. */
 static void
 listener_serve(struct listener *l, int fd, const struct zn_sockaddr *peer)
 {
+	if (!listener_admits(l, fd, peer)) {
+		zn_close_fd(fd);
+		monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, EACCES, l->endpoint);
+		return;
+	}
 	struct ctx *ctx = l->own.obj.ctx;
 	if (l->is_tcp) {
 		struct zn_tcp_opts t;
@@ -160,11 +225,6 @@ listener_serve(struct listener *l, int fd, const struct zn_sockaddr *peer)
 	struct io_thread *io = ctx_choose_io_thread(ctx, l->opts.affinity);
 	struct engine *e;
 	struct session *s;
-	if (l->shm && !listener_peer_trusted(l, fd)) {
-		zn_close_fd(fd);
-		monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, EACCES, l->endpoint);
-		return;
-	}
 	if (engine_new(&e, fd, &l->opts, ip, l->shm) < 0) { /* closes fd */
 		monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, ENOMEM, l->endpoint);
 		return;
@@ -251,7 +311,7 @@ listener_destroy(struct own *o)
 {
 	struct listener *l = container_of(o, struct listener, own);
 	listener_close_fd(l);
-	zn_free(l);
+	listener_free(l);
 }
 
 static const struct own_ops listener_own_ops = {
