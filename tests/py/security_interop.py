@@ -74,7 +74,11 @@ def side_main(role, spec):
             sock.plain_username = spec.get("user", "admin").encode()
             sock.plain_password = spec.get("password", "secret").encode()
         sock.connect(spec["endpoint"])
-        sock.send(b"hello")
+        sock.sndtimeo = int(WAIT * 1000)
+        try:
+            sock.send(b"hello")
+        except zmq.Again:
+            out["send"] = "timed out"
     poller = zmq.Poller()
     poller.register(sock, zmq.POLLIN)
     end = time.time() + WAIT
@@ -174,7 +178,10 @@ def main():
 
     def one(run):
         label, pairing, spec, check = run
-        s, c = run_pair(pairing[0], pairing[1], spec, zinc_lib)
+        try:
+            s, c = run_pair(pairing[0], pairing[1], spec, zinc_lib)
+        except subprocess.TimeoutExpired as e:
+            return "FAIL %s: a side hung (%s)" % (label, e.cmd[2])
         err = check(s, c)
         return ("ok   " + label) if not err else (
             "FAIL %s: %s (server %s, client %s)" % (label, err, s, c))
