@@ -1,6 +1,7 @@
 /*
  * test_z85.c: zmq_z85_encode and zmq_z85_decode against ZeroMQ RFC 32, and the CURVE
- * key helpers, which answer ENOTSUP until CURVE is implemented.
+ * key helpers (zmq_curve_keypair, zmq_curve_public): Z85 keys when built with
+ * libsodium (zmq_has("curve")), ENOTSUP without.
  */
 #include <zmq.h>
 
@@ -173,12 +174,32 @@ test_null_arguments(void)
 }
 
 static void
-test_curve_not_supported_yet(void)
+test_curve_key_helpers(void)
 {
-	char pub[41], sec[41];
-	CHECK_ERR(zmq_curve_keypair(pub, sec), ENOTSUP);
-	CHECK_ERR(zmq_curve_public(pub, "0000000000000000000000000000000000000000"),
-	          ENOTSUP);
+	char pub[41], sec[41], derived[41];
+	if (!zmq_has("curve")) {
+		CHECK_ERR(zmq_curve_keypair(pub, sec), ENOTSUP);
+		CHECK_ERR(
+		        zmq_curve_public(pub, "0000000000000000000000000000000000000000"),
+		        ENOTSUP);
+		return;
+	}
+	CHECK_OK(zmq_curve_keypair(pub, sec));
+	CHECK_EQ(strlen(pub), 40);
+	CHECK_EQ(strlen(sec), 40);
+	uint8_t bin[32];
+	CHECK(zmq_z85_decode(bin, pub) != NULL);
+	CHECK(zmq_z85_decode(bin, sec) != NULL);
+	CHECK_OK(zmq_curve_public(derived, sec));
+	CHECK_STR(derived, pub);
+	/* The CurveZMQ test vector: the secret key's public key. */
+	CHECK_OK(zmq_curve_public(derived, "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"));
+	CHECK_STR(derived, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+	/* Not Z85, or not 40 characters: EINVAL. */
+	CHECK_ERR(zmq_curve_public(derived, "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh"),
+	          EINVAL);
+	CHECK_ERR(zmq_curve_public(derived, "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh "),
+	          EINVAL);
 }
 
 static const struct test tests[] = {
@@ -195,7 +216,7 @@ static const struct test tests[] = {
         {"decode of a group above 2^32-1 is NULL", test_decode_group_overflow_is_null},
         {"decode reads only within the string", test_decode_reads_within_string},
         {"NULL arguments give NULL", test_null_arguments},
-        {"curve key helpers are not supported yet", test_curve_not_supported_yet},
+        {"curve key helpers", test_curve_key_helpers},
         {NULL, NULL}};
 
 int

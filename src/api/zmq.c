@@ -5,6 +5,7 @@
  */
 #include "core/ctx.h"
 #include "pipe/msg.h"
+#include "proto/mech/mechanism.h"
 #include "platform/alloc.h"
 #include "socket/socket.h"
 #include "zmq.h"
@@ -80,6 +81,8 @@ zmq_has(const char *capability)
 	for (int i = 0; have[i]; i++)
 		if (strcmp(capability, have[i]) == 0)
 			return 1;
+	if (strcmp(capability, "curve") == 0)
+		return mech_curve_available();
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * zmq_utils.c: the utility part of the public API that needs no context: Z85 encoding
  * (ZeroMQ RFC 32), stopwatches, zmq_sleep, atomic counters, zmq_threadstart and the
- * zmq_timers timer set. CURVE key helpers answer ENOTSUP until CURVE lands.
+ * zmq_timers timer set. CURVE key helpers (ENOTSUP without libsodium).
  *
  * Threads: Z85, stopwatches and sleeping are reentrant and touch only their arguments.
  * An atomic counter may be used from any number of threads at once. A timer set belongs
@@ -14,6 +14,7 @@
 
 #include "platform/alloc.h"
 #include "platform/platform.h"
+#include "proto/mech/mechanism.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -116,21 +117,52 @@ fail_inval:
 }
 
 /* ------------------------------------------------------------------------ */
-/* CURVE key helpers (not yet: CURVE arrives with its mechanism)             */
+/* CURVE key helpers (the crypto lives in proto/mech/curve.c)              */
 /* ------------------------------------------------------------------------ */
+
+/* curve_z85_out: a key as 40 Z85 characters and a NUL. */
+static void
+curve_z85_out(char *dest, const uint8_t key[32])
+{
+	zmq_z85_encode(dest, key, 32); /* 32 is a multiple of 4: cannot fail */
+}
 
 ZMQ_EXPORT int
 zmq_curve_keypair(char *z85_public_key, char *z85_secret_key)
 {
-	errno = ENOTSUP;
-	return -1;
+	uint8_t pub[32], sec[32];
+	int rc = mech_curve_keypair(pub, sec);
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	curve_z85_out(z85_public_key, pub);
+	curve_z85_out(z85_secret_key, sec);
+	memset(sec, 0, sizeof sec);
+	return 0;
 }
 
 ZMQ_EXPORT int
 zmq_curve_public(char *z85_public_key, const char *z85_secret_key)
 {
-	errno = ENOTSUP;
-	return -1;
+	if (!mech_curve_available()) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	uint8_t pub[32], sec[32];
+	if (!z85_public_key || !z85_secret_key || strlen(z85_secret_key) != 40 ||
+	    !zmq_z85_decode(sec, z85_secret_key)) {
+		errno = EINVAL;
+		return -1;
+	}
+	int rc = mech_curve_public(pub, sec);
+	memset(sec, 0, sizeof sec);
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	curve_z85_out(z85_public_key, pub);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */

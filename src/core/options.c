@@ -274,10 +274,24 @@ options_set_special(struct options *o, int option, const void *val, size_t len)
 	return 0;
 }
 
+/* opt_curve_missing: a CURVE option in a build without libsodium: refused, as libzmq
+ * built without CURVE does (EINVAL), so nobody believes CURVE protects them. */
+static bool
+opt_curve_missing(int option)
+{
+#ifdef ZINC_HAVE_CURVE
+	(void)option;
+	return false;
+#else
+	return option == ZMQ_CURVE_SERVER || option == ZMQ_CURVE_PUBLICKEY ||
+	       option == ZMQ_CURVE_SECRETKEY || option == ZMQ_CURVE_SERVERKEY;
+#endif
+}
+
 int
 options_set(struct options *o, int option, const void *val, size_t len)
 {
-	if (!val && len > 0)
+	if ((!val && len > 0) || opt_curve_missing(option))
 		return -EINVAL;
 	int rc = options_set_special(o, option, val, len);
 	if (rc <= 0)
@@ -389,6 +403,8 @@ opt_get_key(const struct options_blob *b, void *val, size_t *len)
 int
 options_get(const struct options *o, int option, void *val, size_t *len)
 {
+	if (opt_curve_missing(option))
+		return -EINVAL;
 	if (option == ZMQ_PLAIN_SERVER || option == ZMQ_CURVE_SERVER ||
 	    option == ZMQ_GSSAPI_SERVER) {
 		int want = option == ZMQ_PLAIN_SERVER   ? ZMQ_PLAIN

@@ -150,4 +150,11 @@ int mech_plain_new(struct mechanism **out, const struct options *opts,
 int mech_curve_new(struct mechanism **out, const struct options *opts,
                    const char *peer_ip, const struct mech_host *host);
 
+/* CURVE keys for the API (curve.c). mech_curve_available: built with libsodium.
+ * mech_curve_keypair: a fresh key pair; mech_curve_public: the public key of a secret
+ * key. 0, -ENOTSUP without libsodium, -EINVAL. */
+bool mech_curve_available(void);
+int mech_curve_keypair(uint8_t pub[32], uint8_t sec[32]);
+int mech_curve_public(uint8_t pub[32], const uint8_t sec[32]);
+
 #endif
