@@ -121,6 +121,9 @@ kid_bind_recv(void *arg)
 	CHECK_OK(zmq_bind(s, ep));
 	recv_str(s, "from parent");
 	send_str(s, "from kid", 0);
+	/* Linger is 0: closing before the parent has the reply could drop it (with
+	 * spinning, while the writing side is still being handed to the ring). */
+	hear(kid_in, WAIT_MS, 'D');
 }
 
 static void
@@ -147,6 +150,7 @@ bind_connect_two_processes(void)
 	send_str(s, "from parent", 0);
 	tell(kids[k].to, 'G');
 	recv_str(s, "from kid");
+	tell(kids[k].to, 'D');
 	kid_reap(k, WAIT_MS);
 }
 
