@@ -43,6 +43,7 @@ kid_pair(void *arg)
 		CHECK_EQ(v, (uint64_t)i);
 		send_u64(s, v + 1000000, 0);
 	}
+	hear(kid_in, WAIT_MS, 'D'); /* linger 0: stay until the last reply is in */
 }
 
 static void
@@ -57,6 +58,7 @@ pair(void)
 		send_u64(s, (uint64_t)i, 0);
 		CHECK_EQ(recv_u64(s), (uint64_t)i + 1000000);
 	}
+	tell(kids[k].to, 'D');
 	kid_reap(k, WAIT_MS);
 }
 
@@ -345,6 +347,7 @@ kid_rep(void *arg)
 		send_u64(s, v, ZMQ_SNDMORE);
 		send_sized(s, (size_t)i % 5000, 0);
 	}
+	hear(kid_in, WAIT_MS, 'D'); /* linger 0: stay until the last reply is in */
 }
 
 static void
@@ -363,6 +366,7 @@ req_rep_order(bool parent_binds)
 		CHECK(rcvmore(s));
 		recv_sized(s, (size_t)i % 5000, false);
 	}
+	tell(kids[k].to, 'D');
 	kid_reap(k, WAIT_MS);
 }
 
