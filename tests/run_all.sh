@@ -23,12 +23,16 @@ ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$
 # TSan needs gcc (clang's TSan runtime does not link into the shared library) and
 # its own build: it cannot be combined with ASan. No suppression file: a report is a
 # bug, and ThreadSanitizer exits non-zero on any report, which fails the test.
+# test_fork is left out: its child starts threads after forking a multi-threaded
+# parent, which TSan does not support (it kills the child, or with die_after_fork=0
+# reports a "dup thread" in its own bookkeeping).
 echo "== build (TSan)"
 cmake -S . -B build-tsan -DZINC_SANITIZE=thread -DCMAKE_C_COMPILER=gcc -DZINC_WERROR=ON \
 	>/dev/null
 cmake --build build-tsan -j"$jobs"
 echo "== ctest under TSan"
-ctest --test-dir build-tsan --output-on-failure -j"$jobs" -E 'pyzmq|exports|abi_constants'
+ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
+	-E 'pyzmq|exports|abi_constants|test_fork'
 
 echo "== valgrind"
 tests/valgrind.sh build
