@@ -78,21 +78,43 @@ engine_cancel_timer(struct engine *e, int id, bool *flag)
 	*flag = false;
 }
 
-/* engine_greeting: our 64 bytes: signature, version 3.1, the configured mechanism and
- * the as-server flag. */
+/* engine_queue_greeting: our 64 bytes: signature, version 3.1, the configured
+ * mechanism and the as-server flag. As libzmq, the 10-byte signature goes first
+ * (`part` 0) and the rest (`part` 1) once the peer's signature shows it speaks ZMTP:
+ * a raw peer (a ZMQ_STREAM) reads the signature on its own. */
 static void
-engine_queue_greeting(struct engine *e)
+engine_queue_greeting(struct engine *e, int part)
 {
 	uint8_t g[GREETING_SIZE];
 	memset(g, 0, sizeof g);
 	g[0] = 0xff;
+	g[8] = 1; /* padding: a length of 1, as libzmq sends for ZMTP 1.0 peers */
 	g[9] = 0x7f;
 	g[10] = 3;
 	g[11] = 1;
 	const char *mech = mechanism_name(e->opts.mechanism);
 	memcpy(g + 12, mech, strlen(mech));
 	g[32] = e->opts.as_server ? 1 : 0;
-	(void)zmtp_encoder_raw(&e->enc, g, sizeof g); /* an empty encoder has room */
+	/* Before the handshake the encoder holds at most the signature: room. */
+	if (part == 0)
+		(void)zmtp_encoder_raw(&e->enc, g, GREETING_SIG);
+	else
+		(void)zmtp_encoder_raw(&e->enc, g + GREETING_SIG,
+		                       sizeof g - GREETING_SIG);
+}
+
+/* engine_raw_meta: a ZMQ_STREAM connection's metadata, its Peer-Address, which its
+ * messages (notifications included) carry as libzmq's do. 0 or -ENOMEM. */
+static int
+engine_raw_meta(struct engine *e)
+{
+	e->meta = metadata_new(1);
+	if (!e->meta)
+		return -ENOMEM;
+	if (e->peer_address[0] && metadata_add(e->meta, "Peer-Address", e->peer_address,
+	                                       strlen(e->peer_address)) < 0)
+		return -ENOMEM; /* engine_destroy releases e->meta */
+	return 0;
 }
 
 void
@@ -108,6 +130,10 @@ engine_plug(struct engine *e, struct session *s, struct poller *p)
 	poller_set_pollin(p, e->handle);
 	if (e->raw) {
 		/* No greeting, no handshake: the connection is the peer. */
+		if (engine_raw_meta(e) < 0) {
+			engine_fail(e, ENGINE_END_NOMEM, 0);
+			return;
+		}
 		e->state = ES_ACTIVE;
 		/* POLLOUT once: the first (empty) pull marks the pipe's reader asleep,
 		 * so the socket's first message wakes us. */
@@ -120,7 +146,7 @@ engine_plug(struct engine *e, struct session *s, struct poller *p)
 			engine_raw_notify(e);
 		return;
 	}
-	engine_queue_greeting(e);
+	engine_queue_greeting(e, 0);
 	poller_set_pollout(p, e->handle);
 	if (e->opts.handshake_ivl > 0)
 		engine_add_timer(e, TIMER_HANDSHAKE, e->opts.handshake_ivl,
@@ -184,6 +210,7 @@ engine_raw_notify(struct engine *e)
 {
 	struct msg m;
 	msg_init(&m);
+	msg_set_metadata(&m, e->meta);
 	if (session_push_msg(e->session, &m) == 0)
 		session_flush(e->session);
 	else
@@ -518,6 +545,19 @@ engine_start_mechanism(struct engine *e)
 	return engine_mech_pump(e);
 }
 
+/* engine_flush_greeting: one non-blocking write of the rest of our greeting, queued
+ * in this same read, before we refuse the peer: it still learns what we speak
+ * (a mechanism mismatch is reported on both sides). Errors are the caller's to see. */
+static void
+engine_flush_greeting(struct engine *e)
+{
+	struct iovec iov[ENGINE_IOV];
+	int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
+	ssize_t w = n > 0 ? zn_writev(e->fd, iov, n) : 0;
+	if (w > 0)
+		zmtp_encoder_written(&e->enc, (size_t)w);
+}
+
 /* engine_read_greeting: consumes greeting bytes. 0 (need more or done), or negative. */
 static int
 engine_read_greeting(struct engine *e)
@@ -531,12 +571,18 @@ engine_read_greeting(struct engine *e)
 		 * it will never send. */
 		if ((i == 0 && b != 0xff) || (i == 9 && !(b & 1)) || (i == 10 && b < 3))
 			return -EPROTO;
+		if (i == GREETING_SIG - 1) {
+			engine_queue_greeting(e, 1);
+			engine_start_output(e);
+		}
 	}
 	if (e->greeting_have < GREETING_SIZE)
 		return 0;
 	int rc = engine_check_greeting(e);
-	if (rc < 0)
+	if (rc < 0) {
+		engine_flush_greeting(e);
 		return rc;
+	}
 	return engine_start_mechanism(e);
 }
 
@@ -820,8 +866,9 @@ engine_in_event(void *arg)
 		engine_cancel_timer(e, TIMER_HB_TTL, &e->timer_hb_ttl);
 	if (e->state == ES_ACTIVE)
 		session_flush(e->session);
-	if (e->state == ES_HANDSHAKE || e->state == ES_ACTIVE)
-		(void)engine_write(e); /* the READY or PONG we may have queued */
+	if (e->state != ES_DEAD)
+		(void)engine_write(
+		        e); /* the greeting, READY or PONG we may have queued */
 }
 
 void

@@ -13,6 +13,7 @@
 #define ENGINE_INBUF  (64 * 1024)
 #define ENGINE_IOV    64
 #define GREETING_SIZE 64
+#define GREETING_SIG  10 /* the signature, sent ahead of the rest */
 
 enum engine_state { ES_GREETING, ES_HANDSHAKE, ES_ACTIVE, ES_DEAD };
 enum { TIMER_HANDSHAKE = 1, TIMER_HB_IVL, TIMER_HB_TIMEOUT, TIMER_HB_TTL };

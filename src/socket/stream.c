@@ -81,6 +81,11 @@ stream_attach_pipe(struct socket *s, struct pipe *p)
 		peer->id_len = 5;
 		peer->id[0] = 0;
 		memcpy(peer->id + 1, &n, sizeof n);
+		/* libzmq's STREAM reports the id it generated last as its own
+		 * ZMQ_ROUTING_ID: a client with one connection reads its peer's id
+		 * there (test_stream, test_stream_disconnect rely on it). */
+		s->options.routing_id.len = peer->id_len;
+		memcpy(s->options.routing_id.data, peer->id, peer->id_len);
 	}
 	p->sock_data = peer;
 	fq_attach(&st->fq, p);
@@ -173,6 +178,8 @@ stream_recv(struct socket *s, struct msg *m)
 		return rc;
 	}
 	msg_set_flags(m, MSGF_MORE);
+	/* The id frame carries the connection's metadata too (Peer-Address). */
+	msg_set_metadata(m, st->prefetched.meta);
 	st->has_prefetched = true;
 	return 0;
 }
