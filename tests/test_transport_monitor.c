@@ -137,6 +137,57 @@ test_monitor_events(enum tr t)
 }
 BOTH(test_monitor_events)
 
+/* Closing a monitored socket: the events of its own ending come before
+ * MONITOR_STOPPED, as in libzmq (which stops the monitor when the socket is freed):
+ * the binder's CLOSED (the listening fd, the value LISTENING gave) and then
+ * MONITOR_STOPPED (0, no endpoint); the socket's own connections are not reported
+ * DISCONNECTED. The connecter sees DISCONNECTED, CONNECT_RETRIED (the interval),
+ * and MONITOR_STOPPED when it closes in turn. */
+static void
+test_monitor_close_order(enum tr t)
+{
+	ctx_open();
+	void *b = sock_open(ZMQ_DEALER), *c = sock_open(ZMQ_DEALER);
+	set_int(b, ZMQ_LINGER, 0);
+	set_int(c, ZMQ_LINGER, 0);
+	set_int(c, ZMQ_RECONNECT_IVL, 200);
+	void *mb = monitor_open(b, ZMQ_EVENT_ALL), *mc = monitor_open(c, ZMQ_EVENT_ALL);
+	char ep[256];
+	bind_fresh(b, t, ep, sizeof ep);
+	int lfd = expect_ep(mb, ZMQ_EVENT_LISTENING, ep);
+	CHECK(lfd >= 0);
+	CHECK_OK(zmq_connect(c, ep));
+	expect_connected(mc, ep);
+	CHECK_EQ(expect_ep(mc, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, ep), 0);
+	CHECK(expect_ep(mb, ZMQ_EVENT_ACCEPTED, ep) >= 0);
+	CHECK_EQ(expect_ep(mb, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, ep), 0);
+	send_str(c, "ping", 0);
+	recv_str(b, "ping");
+
+	sock_close(b);
+	CHECK_EQ(expect_ep(mb, ZMQ_EVENT_CLOSED, ep), lfd);
+	CHECK_EQ(expect_ep(mb, ZMQ_EVENT_MONITOR_STOPPED, ""), 0);
+	no_event(mb, 50);
+	CHECK(expect_ep(mc, ZMQ_EVENT_DISCONNECTED, ep) >= 0);
+	CHECK_EQ(expect_ep(mc, ZMQ_EVENT_CONNECT_RETRIED, ep), 200);
+	sock_close(c);
+	/* A retry may have run before the close: ECONNREFUSED-type events are
+	 * CONNECT_DELAYED / CLOSED / CONNECT_RETRIED; MONITOR_STOPPED ends it. */
+	int v, ev;
+	char got[512];
+	while ((ev = monitor_next(mc, WAIT_MS, &v, got, sizeof got)) !=
+	       ZMQ_EVENT_MONITOR_STOPPED) {
+		if (ev != ZMQ_EVENT_CONNECT_DELAYED && ev != ZMQ_EVENT_CLOSED &&
+		    ev != ZMQ_EVENT_CONNECT_RETRIED)
+			TEST_FAIL(
+			        "connecter: unexpected event 0x%x before MONITOR_STOPPED",
+			        ev);
+	}
+	CHECK_EQ(v, 0);
+	ctx_close();
+}
+BOTH(test_monitor_close_order)
+
 /* zmq_socket_monitor(s, NULL, 0) stops monitoring: MONITOR_STOPPED (value 0, no
  * endpoint), then nothing, whatever the socket does. */
 static void
@@ -415,6 +466,7 @@ BOTH(test_heartbeat_healthy)
 static const struct test tests[] = {
 	BOTH_ENTRIES(test_monitor_events),
 	BOTH_ENTRIES(test_monitor_stop),
+	BOTH_ENTRIES(test_monitor_close_order),
 	BOTH_ENTRIES(test_monitor_disconnect_silent),
 	BOTH_ENTRIES(test_monitor_mask),
 	BOTH_ENTRIES(test_heartbeat_silent_peer),

@@ -701,6 +701,9 @@ socket_free(struct socket *s)
 		poller_rm_fd(s->poller, s->reap_handle);
 	if (s->linger_timer)
 		poller_cancel_timer(s->poller, s, SOCKET_TIMER_LINGER);
+	/* The monitor stops last, as libzmq's: the events of the socket's own
+	 * ending (a listener's CLOSED, a connection's DISCONNECTED) come first. */
+	socket_monitor_close(s);
 	s->ops->fini(s);
 	while (s->endpoints) {
 		struct endpoint_rec *e = s->endpoints;
@@ -782,7 +785,6 @@ socket_close(struct socket *s)
 		return; /* a fork()ed child's copy: no reaper here, and see ctx_inherited
 		         */
 	s->own.linger = s->options.linger;
-	socket_monitor_close(s);
 	struct command cmd;
 	memset(&cmd, 0, sizeof cmd);
 	cmd.dest = ctx_reaper_object(s->own.obj.ctx);
