@@ -384,6 +384,64 @@ test_reconnect(enum tr t)
 }
 BOTH(test_reconnect)
 
+/* wait_unwritable: s (a PAIR) loses its pipe within WAIT_MS: ZMQ_EVENTS drops
+ * POLLOUT. Reading ZMQ_EVENTS runs the socket's commands; in between, its ZMQ_FD
+ * is polled, which signals when commands arrive. */
+static bool
+wait_unwritable(void *s)
+{
+	int fd;
+	size_t len = sizeof fd;
+	CHECK_OK(zmq_getsockopt(s, ZMQ_FD, &fd, &len));
+	long long deadline = test_now_ms() + WAIT_MS;
+	for (;;) {
+		int ev;
+		len = sizeof ev;
+		CHECK_OK(zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len));
+		if (!(ev & ZMQ_POLLOUT))
+			return true;
+		long long left = deadline - test_now_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd p = {fd, POLLIN, 0};
+		CHECK(poll(&p, 1, left < 10 ? (int)left : 10) >= 0);
+	}
+}
+
+/* With reconnection off (ZMQ_RECONNECT_IVL -1, and 0 as libzmq reads it), a
+ * connection that ends is not remade and its endpoint is forgotten, pipe and all:
+ * the PAIR has no peer (a send is EAGAIN, even once the binder is back), and a new
+ * zmq_connect to the same endpoint works (libzmq's test_reconnect_ivl). */
+static void
+test_reconnect_off(enum tr t)
+{
+	static const int ivls[] = {-1, 0};
+	for (int i = 0; i < 2; i++) {
+		ctx_open();
+		void *b = sock_open(ZMQ_PAIR), *c = sock_open(ZMQ_PAIR);
+		set_int(c, ZMQ_RECONNECT_IVL, ivls[i]);
+		void *mon = monitor_open(c, ZMQ_EVENT_DISCONNECTED);
+		char ep[256];
+		bind_fresh(b, t, ep, sizeof ep);
+		CHECK_OK(zmq_connect(c, ep));
+		send_str(c, "one", 0);
+		recv_str(b, "one");
+		CHECK_OK(zmq_unbind(b, ep));
+		monitor_expect(mon, ZMQ_EVENT_DISCONNECTED, NULL, NULL, 0);
+		CHECK(wait_unwritable(c));
+		CHECK_OK(zmq_bind(b, ep));
+		CHECK_ERR(zmq_send(c, "lost", 4, ZMQ_DONTWAIT), EAGAIN);
+		CHECK(!readable(b, 100)); /* no reconnection either */
+		CHECK_OK(zmq_connect(c, ep));
+		send_str(c, "two", 0);
+		recv_str(b, "two");
+		send_str(b, "back", 0);
+		recv_str(c, "back");
+		ctx_close();
+	}
+}
+BOTH(test_reconnect_off)
+
 /* ---------------------------------------------------------------------------- */
 /* Endpoints                                                                     */
 /* ---------------------------------------------------------------------------- */
@@ -768,6 +826,7 @@ static const struct test tests[] = {
 	BOTH_ENTRIES(test_fan_in),
 	BOTH_ENTRIES(test_fan_out),
 	BOTH_ENTRIES(test_reconnect),
+	BOTH_ENTRIES(test_reconnect_off),
 	ONE_ENTRY(test_last_endpoint),
 	ONE_ENTRY(test_ipc_file),
 	ONE_ENTRY(test_ipc_rebind_kept),

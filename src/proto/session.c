@@ -240,6 +240,22 @@ session_tcp_opts(const struct session *s, struct zn_tcp_opts *o)
 	        s->opts.bindtodevice.len ? (const char *)s->opts.bindtodevice.data : NULL;
 }
 
+/* session_end_endpoint: a connection ended and will not be remade (reconnection
+ * off): the socket is asked to forget this endpoint, as zmq_disconnect would, and
+ * ends our pipe and us; a new zmq_connect then starts afresh (libzmq does the same). */
+static void
+session_end_endpoint(struct session *s)
+{
+	struct command cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.dest = &s->socket->obj;
+	cmd.type = CMD_TERM_ENDPOINT;
+	cmd.seqnum = 1;
+	cmd.args.term_endpoint.endpoint = &s->own;
+	own_inc_seqnum(s->socket);
+	object_send(&cmd);
+}
+
 static void
 session_add_timer(struct session *s, int id, int ms, bool *flag)
 {
@@ -271,10 +287,12 @@ session_stop_connecting(struct session *s)
 	}
 }
 
+/* session_schedule_reconnect: the next attempt after the interval. As libzmq, an
+ * interval of -1 or 0 means no reconnection. */
 static void
 session_schedule_reconnect(struct session *s)
 {
-	if (s->opts.reconnect_ivl < 0 || (s->term_pending && s->term_linger == 0))
+	if (s->opts.reconnect_ivl <= 0 || (s->term_pending && s->term_linger == 0))
 		return;
 	int ivl = s->reconnect_cur > 0 ? s->reconnect_cur : 0;
 	session_add_timer(s, TIMER_RECONNECT, ivl, &s->timer_reconnect);
@@ -641,7 +659,10 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		if (s->term_linger == 0 || session_check_done(s))
 			return;
 	}
-	session_schedule_reconnect(s);
+	if (s->opts.reconnect_ivl <= 0)
+		session_end_endpoint(s);
+	else
+		session_schedule_reconnect(s);
 }
 
 bool

@@ -284,6 +284,28 @@ socket_connect(struct socket *s, const char *uri)
 	return socket_inproc_connect(s, uri, addr);
 }
 
+/* socket_end_endpoint: ends what an endpoint record made (its pipe, its listener or
+ * session) and frees the record, which the caller has unlinked. */
+static void
+socket_end_endpoint(struct socket *s, struct endpoint_rec *r)
+{
+	/* Forget the endpoint now; its pipe and session end in the background. */
+	struct pipe *p = r->pipe;
+	struct own *child = r->child;
+	bool pending = r->pending;
+	socket_endpoint_free(r);
+	if (p && pending) {
+		p->user = NULL;
+		socket_drop_pending_pipe(s, p);
+	} else if (p) {
+		/* At once, so no further message is queued to this peer. */
+		p->user = NULL;
+		pipe_terminate(p, false);
+	}
+	if (child)
+		own_term_child(&s->own, child);
+}
+
 /* socket_term_endpoint: what zmq_unbind and zmq_disconnect both do, as in libzmq:
  * end every binding or connection made with this endpoint. 0 or -ENOENT. */
 static int
@@ -309,25 +331,29 @@ socket_term_endpoint(struct socket *s, const char *uri)
 			pp = &r->next;
 			continue;
 		}
-		/* Forget the endpoint now; its pipe and session end in the background. */
 		*pp = r->next;
 		found++;
-		struct pipe *p = r->pipe;
-		struct own *child = r->child;
-		bool pending = r->pending;
-		socket_endpoint_free(r);
-		if (p && pending) {
-			p->user = NULL;
-			socket_drop_pending_pipe(s, p);
-		} else if (p) {
-			/* At once, so no further message is queued to this peer. */
-			p->user = NULL;
-			pipe_terminate(p, false);
-		}
-		if (child)
-			own_term_child(&s->own, child);
+		socket_end_endpoint(s, r);
 	}
 	return found ? 0 : -ENOENT;
+}
+
+/* socket_session_ended: CMD_TERM_ENDPOINT from a connect session whose connection
+ * ended with reconnection off: its endpoint is forgotten as by zmq_disconnect, so
+ * the socket (a PAIR) is free for a new zmq_connect, as in libzmq. */
+static void
+socket_session_ended(struct socket *s, struct own *session)
+{
+	if (own_is_terminating(&s->own))
+		return; /* the session is ending with the socket anyway */
+	for (struct endpoint_rec **pp = &s->endpoints; *pp; pp = &(*pp)->next) {
+		struct endpoint_rec *r = *pp;
+		if (r->child == session) {
+			*pp = r->next;
+			socket_end_endpoint(s, r);
+			return;
+		}
+	}
 }
 
 int
@@ -675,6 +701,9 @@ socket_process(struct own *o, const struct command *cmd)
 			socket_refuse_pipe(s, cmd->args.bind.pipe);
 		break;
 	case CMD_INPROC_CONNECTED: socket_inproc_connected(s, cmd->args.bind.pipe); break;
+	case CMD_TERM_ENDPOINT:
+		socket_session_ended(s, cmd->args.term_endpoint.endpoint);
+		break;
 	default: break;
 	}
 }
