@@ -462,6 +462,214 @@ test_heartbeat_healthy(enum tr t)
 }
 BOTH(test_heartbeat_healthy)
 
+/* raw_connect: a plain socket connected to a zinc endpoint (tcp or ipc). */
+static int
+raw_connect(enum tr t, const char *ep)
+{
+	int fd;
+	if (t == TCP) {
+		fd = fd_track(socket(AF_INET, SOCK_STREAM, 0));
+		struct sockaddr_in a;
+		memset(&a, 0, sizeof a);
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons((uint16_t)atoi(strrchr(ep, ':') + 1));
+		CHECK_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	} else {
+		fd = fd_track(socket(AF_UNIX, SOCK_STREAM, 0));
+		struct sockaddr_un a;
+		memset(&a, 0, sizeof a);
+		a.sun_family = AF_UNIX;
+		const char *path = ep + strlen("ipc://");
+		CHECK(strlen(path) < sizeof a.sun_path);
+		memcpy(a.sun_path, path, strlen(path) + 1);
+		CHECK_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	}
+	return fd;
+}
+
+/* raw_handshake_as: greeting (version 3.minor, NULL) and a READY of Socket-Type
+ * `type`; reads the peer's greeting. */
+static void
+raw_handshake_as(int fd, int minor, const char *type)
+{
+	uint8_t g[64] = {0xff,           0,   0,   0,   0,  0, 0, 0, 1, 0x7f, 3,
+	                 (uint8_t)minor, 'N', 'U', 'L', 'L'};
+	raw_write(fd, g, sizeof g);
+	uint8_t ready[64] = {0x04, 0, 5, 'R', 'E', 'A', 'D', 'Y', 11};
+	size_t n = 9;
+	memcpy(ready + n, "Socket-Type", 11);
+	n += 11;
+	size_t tl = strlen(type);
+	uint8_t len[4] = {0, 0, 0, (uint8_t)tl};
+	memcpy(ready + n, len, 4);
+	n += 4;
+	memcpy(ready + n, type, tl);
+	n += tl;
+	ready[1] = (uint8_t)(n - 2);
+	raw_write(fd, ready, n);
+	uint8_t peer[64];
+	CHECK(raw_read(fd, peer, sizeof peer));
+	CHECK_EQ(peer[0], 0xff);
+	CHECK_EQ(peer[10], 3);
+}
+
+/* raw_next_command: reads frames until a command whose name is `name`; its body
+ * after the name goes to body (up to cap), its length is returned. Fails on EOF. */
+static size_t
+raw_next_command(int fd, const char *name, uint8_t *body, size_t cap)
+{
+	size_t nl = strlen(name);
+	for (;;) {
+		uint8_t flags, sz[8], buf[512];
+		CHECK(raw_read(fd, &flags, 1));
+		uint64_t size = 0;
+		if (flags & 0x02) {
+			CHECK(raw_read(fd, sz, 8));
+			for (int i = 0; i < 8; i++)
+				size = size << 8 | sz[i];
+		} else {
+			CHECK(raw_read(fd, sz, 1));
+			size = sz[0];
+		}
+		CHECK(size <= sizeof buf);
+		CHECK(raw_read(fd, buf, (size_t)size));
+		if ((flags & 0x04) && size > nl && buf[0] == nl &&
+		    memcmp(buf + 1, name, nl) == 0) {
+			size_t n = (size_t)size - 1 - nl;
+			CHECK(n <= cap);
+			memcpy(body, buf + 1 + nl, n);
+			return n;
+		}
+	}
+}
+
+/* ZMQ_HEARTBEAT_TTL is kept in whole deciseconds, as the PING carries it: libzmq
+ * divides by 100 (toward zero) and wants 0..65535, and reads back the hundreds. */
+static void
+test_heartbeat_ttl_option(void)
+{
+	ctx_open();
+	void *s = sock_open(ZMQ_DEALER);
+	static const struct {
+		int set, get;
+	} ok[] = {{0, 0},       {99, 0},  {100, 100},         {150, 100},
+	          {1999, 1900}, {-99, 0}, {6553599, 6553500}, {6553500, 6553500}};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		set_int(s, ZMQ_HEARTBEAT_TTL, ok[i].set);
+		int v = -1;
+		size_t len = sizeof v;
+		CHECK_OK(zmq_getsockopt(s, ZMQ_HEARTBEAT_TTL, &v, &len));
+		CHECK_EQ(v, ok[i].get);
+	}
+	static const int bad[] = {6553600, -100, INT32_MAX, INT32_MIN};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK_ERR(zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &bad[i], sizeof bad[i]),
+		          EINVAL);
+	ctx_close();
+}
+ONE(test_heartbeat_ttl_option)
+
+/* A PING carries the TTL in deciseconds, big-endian (1250 ms -> 12); and a PING
+ * with a context gets a PONG with that context, cut to 16 bytes. The peer here
+ * says ZMTP 3.0: libzmq heartbeats such peers too. */
+static void
+test_heartbeat_ping_wire(enum tr t)
+{
+	ctx_open();
+	char ep[256];
+	int lfd = raw_listen(t, ep, sizeof ep);
+	void *s = sock_open(ZMQ_DEALER);
+	set_int(s, ZMQ_HEARTBEAT_IVL, 50);
+	set_int(s, ZMQ_HEARTBEAT_TTL, 1250);
+	set_int(s, ZMQ_HEARTBEAT_TIMEOUT, 60000); /* we may answer slowly */
+	CHECK_OK(zmq_connect(s, ep));
+	int fd = raw_accept(lfd);
+	raw_handshake_as(fd, 0, "ROUTER");
+	uint8_t body[64];
+	CHECK_EQ(raw_next_command(fd, "PING", body, sizeof body), 2);
+	CHECK_EQ(body[0], 0);
+	CHECK_EQ(body[1], 12);
+
+	static const uint8_t ping_short[] = {0x04, 10, 4, 'P', 'I', 'N',
+	                                     'G',  0,  0, 'L', 'O', 'L'};
+	raw_write(fd, ping_short, sizeof ping_short);
+	CHECK_EQ(raw_next_command(fd, "PONG", body, sizeof body), 3);
+	CHECK(memcmp(body, "LOL", 3) == 0);
+	uint8_t ping_long[2 + 5 + 2 + 40] = {0x04, 5 + 2 + 40, 4, 'P', 'I',
+	                                     'N',  'G',        0, 0};
+	for (int i = 0; i < 40; i++)
+		ping_long[9 + i] = (uint8_t)('a' + i % 26);
+	raw_write(fd, ping_long, sizeof ping_long);
+	CHECK_EQ(raw_next_command(fd, "PONG", body, sizeof body), 16);
+	CHECK(memcmp(body, ping_long + 9, 16) == 0);
+	ctx_close();
+}
+BOTH(test_heartbeat_ping_wire)
+
+/* A ROUTER with heartbeats drops a 3.0 peer that completes the handshake and then
+ * never answers (libzmq's test_heartbeat_timeout_router). */
+static void
+test_heartbeat_router_silent_v30(enum tr t)
+{
+	ctx_open();
+	void *r = sock_open(ZMQ_ROUTER);
+	set_int(r, ZMQ_HEARTBEAT_IVL, 50);
+	void *mon = monitor_open(r, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED);
+	char ep[256];
+	bind_fresh(r, t, ep, sizeof ep);
+	int fd = raw_connect(t, ep);
+	raw_handshake_as(fd, 0, "DEALER");
+	expect_ep(mon, ZMQ_EVENT_ACCEPTED, ep);
+	int v;
+	char got[512];
+	int ev = monitor_next(mon, HB_DETECT_MS, &v, got, sizeof got);
+	if (ev != ZMQ_EVENT_DISCONNECTED)
+		TEST_FAIL("silent 3.0 peer not dropped (event 0x%x)", ev);
+	CHECK(raw_count_pings(fd) >= 1);
+	ctx_close();
+}
+BOTH(test_heartbeat_router_silent_v30)
+
+/* The remote TTL: a client whose PINGs say "TTL 100 ms" but come only every 250 ms
+ * is dropped by a server that has no heartbeats of its own, for every socket type
+ * pair, ROUTER included on either side (libzmq's test_heartbeat_ttl_*). */
+static void
+test_heartbeat_remote_ttl(enum tr t)
+{
+	static const int pairs[][2] = {
+	        {ZMQ_DEALER, ZMQ_ROUTER}, {ZMQ_ROUTER, ZMQ_DEALER},
+	        {ZMQ_ROUTER, ZMQ_ROUTER}, {ZMQ_REQ, ZMQ_REP},
+	        {ZMQ_PULL, ZMQ_PUSH},     {ZMQ_SUB, ZMQ_PUB},
+	        {ZMQ_XSUB, ZMQ_XPUB},     {ZMQ_PAIR, ZMQ_PAIR},
+	};
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		ctx_open();
+		void *server = sock_open(pairs[i][1]);
+		void *client = sock_open(pairs[i][0]);
+		set_int(client, ZMQ_HEARTBEAT_TTL, 100);
+		set_int(client, ZMQ_HEARTBEAT_IVL, 250);
+		set_int(client, ZMQ_RECONNECT_IVL, -1); /* one connection to watch */
+		void *mon = monitor_open(server, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+		                                         ZMQ_EVENT_DISCONNECTED);
+		char ep[256];
+		bind_fresh(server, t, ep, sizeof ep);
+		CHECK_OK(zmq_connect(client, ep));
+		expect_ep(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, ep);
+		long long t0 = test_now_ms();
+		int v;
+		char got[512];
+		int ev = monitor_next(mon, HB_DETECT_MS, &v, got, sizeof got);
+		if (ev != ZMQ_EVENT_DISCONNECTED)
+			TEST_FAIL("pair %zu: not dropped by the remote TTL (event 0x%x)",
+			          i, ev);
+		/* The first PING comes at 250 ms, its TTL runs 100 ms after it. */
+		CHECK(test_now_ms() - t0 >= 300);
+		ctx_close();
+	}
+}
+BOTH(test_heartbeat_remote_ttl)
+
 /* clang-format off */
 static const struct test tests[] = {
 	BOTH_ENTRIES(test_monitor_events),
@@ -471,6 +679,10 @@ static const struct test tests[] = {
 	BOTH_ENTRIES(test_monitor_mask),
 	BOTH_ENTRIES(test_heartbeat_silent_peer),
 	BOTH_ENTRIES(test_heartbeat_healthy),
+	ONE_ENTRY(test_heartbeat_ttl_option),
+	BOTH_ENTRIES(test_heartbeat_ping_wire),
+	BOTH_ENTRIES(test_heartbeat_router_silent_v30),
+	BOTH_ENTRIES(test_heartbeat_remote_ttl),
 	{NULL, NULL},
 };
 /* clang-format on */

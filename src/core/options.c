@@ -246,6 +246,19 @@ options_set_special(struct options *o, int option, const void *val, size_t len)
 		o->shm_ring_size = v;
 		return 0;
 	}
+	if (option == ZMQ_HEARTBEAT_TTL) {
+		/* Whole deciseconds, as the PING carries it (16 bits): libzmq divides
+		 * by 100 first (rounding toward zero, so -99..99 is 0) and then wants
+		 * 0..65535; it reads back that many hundreds of ms. */
+		if (len != sizeof(int))
+			return -EINVAL;
+		memcpy(&v, val, sizeof v);
+		v /= 100;
+		if (v < 0 || v > UINT16_MAX)
+			return -EINVAL;
+		o->heartbeat_ttl = v * 100;
+		return 0;
+	}
 	if (option == ZMQ_IPV4ONLY) {
 		/* The deprecated inverse of ZMQ_IPV6, still accepted by libzmq 4.3. */
 		if (len != sizeof(int))

@@ -471,7 +471,7 @@ engine_handshake_complete(struct engine *e)
 	e->peer_rid_len = m->peer_rid_len;
 	e->state = ES_ACTIVE;
 	engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
-	if (e->opts.heartbeat_ivl > 0 && e->peer_minor >= 1 && !e->shm)
+	if (e->opts.heartbeat_ivl > 0 && !e->shm) /* 3.0 peers too, as libzmq */
 		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl,
 		                 &e->timer_hb_ivl);
 	int rc = session_engine_ready(e->session, e->peer_rid, e->peer_rid_len);
@@ -603,15 +603,17 @@ engine_zap_reply(struct engine *e, struct msg *frames, int n)
 
 /* Commands. */
 
+/* engine_process_ping: arms the TTL the peer asks for (deciseconds) and answers
+ * with a PONG carrying its context, cut to ZMTP 3.1's 16 bytes as libzmq does. */
 static int
 engine_process_ping(struct engine *e, const uint8_t *data, size_t len)
 {
-	if (len < 2 || len > 2 + 16)
+	if (len < 2)
 		return -EPROTO;
 	int ttl_ds = (data[0] << 8) | data[1];
 	if (ttl_ds > 0)
 		engine_add_timer(e, TIMER_HB_TTL, ttl_ds * 100, &e->timer_hb_ttl);
-	return engine_queue_command(e, "PONG", data + 2, len - 2);
+	return engine_queue_command(e, "PONG", data + 2, len - 2 > 16 ? 16 : len - 2);
 }
 
 static int
@@ -669,6 +671,9 @@ engine_deliver(struct engine *e, struct msg *m)
 			return rc == -1 ? -EBADMSG : rc;
 		}
 	}
+	/* Each message proves the peer alive (a PING re-arms the TTL just below). */
+	engine_cancel_timer(e, TIMER_HB_TIMEOUT, &e->timer_hb_timeout);
+	engine_cancel_timer(e, TIMER_HB_TTL, &e->timer_hb_ttl);
 	if (m->flags & MSGF_COMMAND) {
 		int rc = engine_process_command(e, m);
 		msg_close(m);
@@ -860,10 +865,6 @@ engine_in_event(void *arg)
 		engine_fail_rc(e, rc);
 		return;
 	}
-	/* Anything from the peer proves it alive. */
-	engine_cancel_timer(e, TIMER_HB_TIMEOUT, &e->timer_hb_timeout);
-	if (e->timer_hb_ttl)
-		engine_cancel_timer(e, TIMER_HB_TTL, &e->timer_hb_ttl);
 	if (e->state == ES_ACTIVE)
 		session_flush(e->session);
 	if (e->state != ES_DEAD)
