@@ -12,10 +12,13 @@
 #ifndef ZINC_ZMQ_H
 #define ZINC_ZMQ_H
 
-/* Version of the API this header describes. */
+/* Version of the API and ABI this header describes: zinc is a drop-in for libzmq
+ * 4.3.4 (its exports, its libzmq.so.5), and zmq_version reports the same, so that a
+ * program built against libzmq 4.3.4's header sees the version it was built for
+ * (libzmq's own test_ancillaries checks exactly that). */
 #define ZMQ_VERSION_MAJOR 4
 #define ZMQ_VERSION_MINOR 3
-#define ZMQ_VERSION_PATCH 5
+#define ZMQ_VERSION_PATCH 4
 
 #define ZMQ_MAKE_VERSION(major, minor, patch) ((major)*10000 + (minor)*100 + (patch))
 #define ZMQ_VERSION                                                                      \

@@ -50,7 +50,7 @@ endif()
 # ---- ABI proof with the real pyzmq (owner: ctx/oom/pyzmq helper) ------------------------
 # abi_pyzmq: Debian's python3-zmq (built against libzmq 4.3.4) imports zinc's drop-in
 # libzmq.so.5 through LD_LIBRARY_PATH alone; the script checks /proc/self/maps, the
-# version (4.3.5) and an inproc PAIR round trip. Exit 77 (skip) when /usr/bin/python3
+# version (4.3.4) and an inproc PAIR round trip. Exit 77 (skip) when /usr/bin/python3
 # cannot import zmq even with the system libzmq.
 set(ZINC_PYTHON3 /usr/bin/python3 CACHE FILEPATH "python3 with pyzmq, for the ABI proof")
 if(EXISTS ${ZINC_PYTHON3})

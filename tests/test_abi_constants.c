@@ -12,15 +12,15 @@
 
 _Static_assert(sizeof(zmq_msg_t) == 64, "zmq_msg_t is 64 bytes in libzmq 4.3");
 _Static_assert(alignof(zmq_msg_t) == sizeof(void *), "zmq_msg_t is pointer-aligned");
-_Static_assert(ZMQ_VERSION == 40305, "zinc implements the 4.3.5 API");
+_Static_assert(ZMQ_VERSION == 40304, "zinc is a drop-in for libzmq 4.3.4");
 
 static void
 test_header_version(void)
 {
 	CHECK_EQ(ZMQ_VERSION_MAJOR, 4);
 	CHECK_EQ(ZMQ_VERSION_MINOR, 3);
-	CHECK_EQ(ZMQ_VERSION_PATCH, 5);
-	CHECK_EQ(ZMQ_MAKE_VERSION(4, 3, 5), 40305);
+	CHECK_EQ(ZMQ_VERSION_PATCH, 4);
+	CHECK_EQ(ZMQ_MAKE_VERSION(4, 3, 4), 40304);
 }
 
 static void
@@ -65,7 +65,7 @@ test_ctx_reports_msg_t_size(void)
 }
 
 static const struct test tests[] = {
-        {"header declares version 4.3.5", test_header_version},
+        {"header declares version 4.3.4", test_header_version},
         {"zmq_version reports the header's version", test_library_version},
         {"zmq_pollitem_t has libzmq's layout", test_pollitem_layout},
         {"own error numbers sit above ZMQ_HAUSNUMERO", test_own_errors_above_hausnumero},

@@ -11,7 +11,8 @@
  *     gcc -std=c11 -D_GNU_SOURCE -Itests tests/test_proxy.c -lzmq -lpthread
  * Where libzmq 4.3.4 and 4.3.5 differ (STATISTICS counts messages or parts; 4.3.4
  * aborts on an unknown command), the checks follow the version the library reports;
- * zinc counts messages (see stats_per_part).
+ * zinc counts messages (see stats_per_part), and reports 4.3.4 but steers as 4.3.5
+ * otherwise (steers_as_435).
  */
 #include "testutil.h"
 #include "zmq.h"
@@ -223,6 +224,19 @@ stats_per_part(void)
 {
 #ifdef ZINC_ZMQ_H
 	return false;
+#else
+	return version_at_least(4, 3, 5);
+#endif
+}
+
+/* steers_as_435: unknown commands are ignored and a REP control socket is answered,
+ * as libzmq 4.3.5 does; so does zinc, though it reports 4.3.4, the ABI it replaces
+ * (zinc's zmq.h defines ZINC_ZMQ_H). */
+static bool
+steers_as_435(void)
+{
+#ifdef ZINC_ZMQ_H
+	return true;
 #else
 	return version_at_least(4, 3, 5);
 #endif
@@ -702,7 +716,7 @@ test_statistics(void)
 static void
 test_unknown_command_ignored(void)
 {
-	if (!version_at_least(4, 3, 5)) {
+	if (!steers_as_435()) {
 		printf("     note: skipped, libzmq before 4.3.5 aborts on unknown "
 		       "commands\n");
 		return;
@@ -995,7 +1009,7 @@ static void
 test_rep_control(void)
 {
 	void *ctx = zmq_ctx_new();
-	if (!version_at_least(4, 3, 5)) {
+	if (!steers_as_435()) {
 		printf("     note: skipped, libzmq before 4.3.5 does not reply on REP\n");
 		CHECK_OK(zmq_ctx_term(ctx));
 		return;

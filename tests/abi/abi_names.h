@@ -4,8 +4,8 @@
  * it against zinc's header and against the system's libzmq header and diffs the output.
  * A name missing from either header is a compile error, which fails the test too.
  *
- * Left out on purpose: ZMQ_VERSION_PATCH and ZMQ_VERSION (zinc is 4.3.5, the system's
- * libzmq may be an older 4.3.x; tests/test_abi_constants.c checks ours).
+ * Left out on purpose: ZMQ_VERSION_PATCH and ZMQ_VERSION (zinc is 4.3.4, the system's
+ * libzmq may be another 4.3.x; tests/test_abi_constants.c checks ours).
  */
 
 /* Version (patch level excluded, see above). */

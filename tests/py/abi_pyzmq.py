@@ -5,7 +5,8 @@ libzmq 4.3.4) runs on zinc's drop-in libzmq.so.5 by LD_LIBRARY_PATH alone.
 Usage: LD_LIBRARY_PATH=<build>/lib /usr/bin/python3 abi_pyzmq.py [<build>/lib]
 
 It checks that the process mapped zinc's libzmq.so.5 from the build directory and not
-the system's, that the version is zinc's (4.3.5; the system's is 4.3.4), then does an
+the system's, that the version is the one zinc reports (4.3.4, the ABI it replaces; the
+mapping, not the version, tells it from the system's), then does an
 inproc PAIR round trip: single frames, multipart, zero-copy frames, and terminates the
 context. Exit status: 0 passed, 1 failed (with the reason on stderr), 77 skipped
 (python3 cannot import zmq even with the system library).
@@ -15,7 +16,7 @@ import subprocess
 import sys
 
 SKIP = 77
-EXPECTED_VERSION = (4, 3, 5)
+EXPECTED_VERSION = (4, 3, 4)
 TIMEOUT_MS = 5000
 
 
@@ -131,8 +132,7 @@ def main():
     check_mapping(lib_dir)
     version = zmq.zmq_version_info()
     if version != EXPECTED_VERSION:
-        fail("zmq_version_info() is %r, expected zinc's %r (4.3.4 is the system's)"
-             % (version, EXPECTED_VERSION))
+        fail("zmq_version_info() is %r, expected zinc's %r" % (version, EXPECTED_VERSION))
     round_trip(zmq)
     print("pyzmq %s on zinc %s: ok" % (zmq.pyzmq_version(), zmq.zmq_version()))
     return 0
