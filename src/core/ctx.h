@@ -83,6 +83,13 @@ struct ctx {
 	struct ctx_pending *pending;
 };
 
+/* ctx_tid_is_io_thread: does slot tid belong to one of c's I/O threads? */
+static inline bool
+ctx_tid_is_io_thread(const struct ctx *c, uint32_t tid)
+{
+	return tid >= 2 && tid < 2 + (uint32_t)c->io_threads_started;
+}
+
 /* ctx_new: a context with libzmq's defaults. NULL with *err = -ENOMEM/-EMFILE. */
 struct ctx *ctx_new(int *err);
 static inline bool

@@ -18,6 +18,7 @@
 #define ZINC_CORE_YPIPE_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -67,6 +68,14 @@ bool ypipe_unwrite(struct ypipe *p, void *cell);
 /* ypipe_flush: publishes all complete cells. false when the reader was asleep and
  * must be woken by the caller; true otherwise. */
 bool ypipe_flush(struct ypipe *p);
+
+/* ypipe_reader_idle: for the writer: true when the reader has taken everything
+ * published and gone to sleep (the next flush will wake it). */
+static inline bool
+ypipe_reader_idle(struct ypipe *p)
+{
+	return atomic_load_explicit(&p->c, memory_order_acquire) == NULL;
+}
 
 /* ypipe_check_read: true when a cell can be read. When it returns false the reader is
  * marked asleep, and the next flush returns false. */

@@ -162,6 +162,13 @@ int pipe_write(struct pipe *p, struct msg *m);
 void pipe_hiccup(struct pipe *p);
 /* pipe_rollback: drops the parts of an unfinished multipart message. */
 void pipe_rollback(struct pipe *p);
+/* pipe_peer_idle: true when the peer end has read everything this end published
+ * and waits for more (false once this end stopped writing). Writer's thread. */
+static inline bool
+pipe_peer_idle(struct pipe *p)
+{
+	return p->out && ypipe_reader_idle(p->out);
+}
 /* pipe_flush: publishes complete messages; wakes the reader if it slept. */
 void pipe_flush(struct pipe *p);
 /* pipe_terminate: starts ending the pipe. Pending outbound messages stay readable by

@@ -45,6 +45,9 @@ int zn_thread_start(struct zn_thread *t, void (*fn)(void *), void *arg,
                     const struct zn_thread_opts *opts);
 void zn_thread_join(struct zn_thread *t);
 
+/* zn_yield: lets another runnable thread of this CPU run first (sched_yield). */
+void zn_yield(void);
+
 /* zn_errno: the OS errno as a negative value for the internal convention. */
 int zn_errno(void);
 

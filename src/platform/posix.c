@@ -33,6 +33,12 @@ clock_now_us(void)
 }
 
 void
+zn_yield(void)
+{
+	(void)sched_yield();
+}
+
+void
 zn_mutex_init(struct zn_mutex *m)
 {
 	pthread_mutex_init(&m->m, NULL);
