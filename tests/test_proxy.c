@@ -208,6 +208,7 @@ pump(void **producers, int nsrc, void *consumer, int n)
 		CHECK_EQ(next[k], n);
 }
 
+#ifndef ZINC_ZMQ_H /* zinc's semantics are known; libzmq's follow its version */
 static bool
 version_at_least(int major, int minor, int patch)
 {
@@ -215,6 +216,7 @@ version_at_least(int major, int minor, int patch)
 	zmq_version(&a, &b, &c);
 	return a * 10000 + b * 100 + c >= major * 10000 + minor * 100 + patch;
 }
+#endif
 
 /* stats_per_part: whether STATISTICS counts each part of a multipart message. libzmq
  * 4.3.5's rewritten proxy does; zinc, like libzmq 4.3.4 and zmq_proxy_steerable(3)
