@@ -867,9 +867,9 @@ engine_in_event(void *arg)
 	}
 	if (e->state == ES_ACTIVE)
 		session_flush(e->session);
+	/* The rest of our greeting, a READY or a PONG we may have queued. */
 	if (e->state != ES_DEAD)
-		(void)engine_write(
-		        e); /* the greeting, READY or PONG we may have queued */
+		(void)engine_write(e);
 }
 
 void
