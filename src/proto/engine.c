@@ -490,20 +490,20 @@ static int
 engine_mech_failed(struct engine *e)
 {
 	struct mechanism *m = e->mech;
+	if (!m->error_out || !zmtp_encoder_space(&e->enc))
+		return -EBADMSG;
+	m->error_out = false;
 	struct msg cmd;
 	msg_init(&cmd);
 	int rc = m->ops->error ? m->ops->error(m, &cmd)
 	                       : mech_error_command(&cmd, m->fail_value);
-	if (m->error_out && rc == 0 && zmtp_encoder_space(&e->enc)) {
-		m->error_out = false;
-		zmtp_encoder_load(&e->enc, &cmd);
-		struct iovec iov[ENGINE_IOV];
-		int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
-		ssize_t w = zn_writev(e->fd, iov, n); /* best effort: we close next */
-		(void)w;
-	} else if (rc == 0) {
-		msg_close(&cmd);
-	}
+	if (rc < 0)
+		return -EBADMSG;
+	zmtp_encoder_load(&e->enc, &cmd);
+	struct iovec iov[ENGINE_IOV];
+	int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
+	ssize_t w = zn_writev(e->fd, iov, n); /* best effort: we close next */
+	(void)w;
 	return -EBADMSG;
 }
 

@@ -467,13 +467,10 @@ session_zap_request(struct session *s, struct msg *frames, int n)
 	for (int i = 0; i < n; i++) {
 		int rc = pipe_write(s->zap_pipe, &frames[i]);
 		if (rc < 0) {
-			/* The handler is going away (or no memory): the request is lost
-			 * whole, and what is left is still the caller's. */
+			/* The handler is going away (or no memory): the parts written are
+			 * taken back; the frames (those written are now empty) stay the
+			 * caller's, who closes them. */
 			pipe_rollback(s->zap_pipe);
-			for (int j = i; j < n; j++)
-				msg_close(&frames[j]);
-			for (int j = 0; j < i; j++)
-				msg_init(&frames[j]);
 			return rc == -ENOMEM ? rc : -ECONNREFUSED;
 		}
 	}

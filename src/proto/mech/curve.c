@@ -552,15 +552,10 @@ curve_zap_reply(struct mechanism *m, struct msg *frames, int n)
 	struct mech_curve *c = CURVE_OF(m);
 	if (c->step != CS_WAIT_ZAP)
 		return mech_protocol_error(m, ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED);
-	if (n < 0)
-		return mech_zap_lost(m, -n);
-	int status = mech_zap_status(m, frames, n);
-	if (status < 0)
-		return status;
-	if (status != 200)
-		return mech_zap_denied(m, status);
-	c->step = CS_SEND_READY;
-	return 0;
+	int rc = mech_zap_verdict(m, frames, n);
+	if (rc == 0)
+		c->step = CS_SEND_READY;
+	return rc;
 }
 
 /* curve_encode: a message (or a command: PING, SUBSCRIBE) becomes a MESSAGE data

@@ -129,15 +129,11 @@ int mech_process_error(struct mechanism *m, const uint8_t *body, size_t len);
  * -ENOMEM. */
 int mech_zap_send(struct mechanism *m, const char *mechanism, const void *const *cred,
                   const size_t *cred_len, int ncred);
-/* mech_zap_status: checks a reply and keeps its User-Id and metadata. The ZAP status
- * (200, 300, 400, 500) when the reply is well formed; -1 when it is not (the
- * mechanism failed with the matching ZAP protocol error); -ENOMEM. */
-int mech_zap_status(struct mechanism *m, struct msg *frames, int n);
-/* mech_zap_lost: the handler went away before replying: failed, NO_DETAIL / err. */
-int mech_zap_lost(struct mechanism *m, int err);
-/* mech_zap_denied: handles a non-200 status as libzmq does: 300 fails quietly towards
- * the peer, 400 and 500 queue an ERROR (error_out) first. Returns -1. */
-int mech_zap_denied(struct mechanism *m, int status);
+/* mech_zap_verdict: what a mechanism does with the handler's answer (frames, or n =
+ * -errno when the handler went away): 0 when the peer may go on (status 200); -1 when
+ * it failed: a lost handler (NO_DETAIL), a malformed reply (the ZAP protocol error),
+ * 300 (quiet) or 400/500 (AUTH, with an ERROR queued for the peer); -ENOMEM. */
+int mech_zap_verdict(struct mechanism *m, struct msg *frames, int n);
 /* mech_finish_meta: adds ZAP's User-Id and metadata to the peer's properties. 0 or
  * -ENOMEM. */
 int mech_finish_meta(struct mechanism *m);

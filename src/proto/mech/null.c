@@ -92,16 +92,10 @@ null_process(struct mechanism *m, const uint8_t *body, size_t len)
 static int
 null_zap_reply(struct mechanism *m, struct msg *frames, int nframes)
 {
-	struct mech_null *n = NULL_OF(m);
-	if (nframes < 0)
-		return mech_zap_lost(m, -nframes);
-	int status = mech_zap_status(m, frames, nframes);
-	if (status < 0)
-		return status;
-	if (status != 200)
-		return mech_zap_denied(m, status);
-	n->zap_done = true;
-	return 0;
+	int rc = mech_zap_verdict(m, frames, nframes);
+	if (rc == 0)
+		NULL_OF(m)->zap_done = true;
+	return rc;
 }
 
 static void

@@ -225,15 +225,10 @@ plain_zap_reply(struct mechanism *m, struct msg *frames, int n)
 	struct mech_plain *p = PLAIN_OF(m);
 	if (p->step != PS_WAIT_ZAP)
 		return mech_protocol_error(m, ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED);
-	if (n < 0)
-		return mech_zap_lost(m, -n);
-	int status = mech_zap_status(m, frames, n);
-	if (status < 0)
-		return status;
-	if (status != 200)
-		return mech_zap_denied(m, status);
-	p->step = PS_SEND_WELCOME;
-	return 0;
+	int rc = mech_zap_verdict(m, frames, n);
+	if (rc == 0)
+		p->step = PS_SEND_WELCOME;
+	return rc;
 }
 
 static void

@@ -118,7 +118,7 @@ zap_keep_metadata(struct mechanism *m, struct msg *f)
 	return 0;
 }
 
-int
+static int
 mech_zap_status(struct mechanism *m, struct msg *frames, int n)
 {
 	m->zap_waiting = false;
@@ -147,14 +147,14 @@ mech_zap_status(struct mechanism *m, struct msg *frames, int n)
 	return rc < 0 ? rc : status;
 }
 
-int
+static int
 mech_zap_lost(struct mechanism *m, int err)
 {
 	m->zap_waiting = false;
 	return mech_fail(m, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, err);
 }
 
-int
+static int
 mech_zap_denied(struct mechanism *m, int status)
 {
 	/* 300 ("try again later") closes without telling the peer; 400 and 500 send
@@ -162,4 +162,15 @@ mech_zap_denied(struct mechanism *m, int status)
 	if (status != 300)
 		m->error_out = true;
 	return mech_fail(m, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, status);
+}
+
+int
+mech_zap_verdict(struct mechanism *m, struct msg *frames, int n)
+{
+	if (n < 0)
+		return mech_zap_lost(m, -n);
+	int status = mech_zap_status(m, frames, n);
+	if (status < 0)
+		return status;
+	return status == 200 ? 0 : mech_zap_denied(m, status);
 }
