@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_all.sh: builds zinc and runs every test four ways: plain (ctest), under
-# ASan+UBSan and under TSan (ctest on sanitizer builds), and under valgrind memcheck.
+# ASan+UBSan and under TSan (ctest on sanitizer builds), and under valgrind memcheck;
+# then libzmq 4.3.4's own test suite against the plain build (tests/libzmq_suite.sh).
 # Exit status is non-zero if anything failed. This is the README's test command and
 # what CI runs.
 set -eu
@@ -36,4 +37,6 @@ ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
 
 echo "== valgrind"
 tests/valgrind.sh build
+echo "== libzmq 4.3.4 test suite"
+tests/libzmq_suite.sh build
 echo "all test runs passed"
