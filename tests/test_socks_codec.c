@@ -373,9 +373,12 @@ test_reply_malformed(void)
 	static const uint8_t v4[] = {4, 0, 0, 1};
 	to_reply(&s);
 	CHECK_EQ(feed(&s, v4, 1, 1), -EPROTO);
-	static const uint8_t atyp[] = {5, 0, 0, 9, 0};
+	static const uint8_t atyp[] = {5, 0, 0, 9};
 	to_reply(&s);
-	CHECK_EQ(feed(&s, atyp, sizeof atyp, 0), -EPROTO);
+	CHECK_EQ(feed(&s, atyp, sizeof atyp, 1), -EPROTO); /* seen at the 4th byte */
+	static const uint8_t rsv[] = {5, 0, 1};
+	to_reply(&s);
+	CHECK_EQ(feed(&s, rsv, sizeof rsv, 1), -EPROTO);
 	/* More than asked for is refused, not copied past the buffer. */
 	uint8_t big[1024];
 	memset(big, 5, sizeof big);

@@ -255,7 +255,11 @@ socks_check_reply(struct socks *s)
 		return socks_fail(s, -EPROTO, 0);
 	if (s->in_len >= 2 && s->in[1] != 0)
 		return socks_fail(s, -ECONNREFUSED, s->in[1]);
-	if (s->in_len >= 5 && socks_reply_len(s) == 0)
+	if (s->in_len >= 3 && s->in[2] != 0)
+		return socks_fail(s, -EPROTO,
+		                  0); /* RSV must be 0 (RFC 1928; libzmq checks) */
+	if (s->in_len >= 4 && s->in[3] != SOCKS_ATYP_IPV4 &&
+	    s->in[3] != SOCKS_ATYP_IPV6 && s->in[3] != SOCKS_ATYP_DOMAIN)
 		return socks_fail(s, -EPROTO, 0);
 	if (s->in_len >= 5 && s->in_len == socks_reply_len(s))
 		s->step = SOCKS_DONE;
