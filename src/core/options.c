@@ -17,6 +17,10 @@
 #define ZINC_DRAFT_ZAP_ENFORCE_DOMAIN 93
 #define ZINC_DRAFT_LOOPBACK_FASTPATH  94
 #define ZINC_DRAFT_MULTICAST_LOOP     96
+/* Draft too, and with an effect: the SOCKS5 proxy's username/password authentication
+ * (RFC 1929), at most 255 bytes each; an empty or NULL username means none. */
+#define ZINC_DRAFT_SOCKS_USERNAME 99
+#define ZINC_DRAFT_SOCKS_PASSWORD 100
 
 enum opt_kind {
 	OPT_INT,    /* int, value >= min */
@@ -144,6 +148,8 @@ static const struct opt_desc opt_table[] = {
         FLAG(ZINC_DRAFT_ZAP_ENFORCE_DOMAIN, zap_enforce_domain),
         FLAG(ZINC_DRAFT_LOOPBACK_FASTPATH, loopback_fastpath),
         FLAG(ZINC_DRAFT_MULTICAST_LOOP, multicast_loop),
+        STR(ZINC_DRAFT_SOCKS_USERNAME, socks_username),
+        STR(ZINC_DRAFT_SOCKS_PASSWORD, socks_password),
 };
 
 void
@@ -259,6 +265,8 @@ options_set_special(struct options *o, int option, const void *val, size_t len)
 		o->heartbeat_ttl = v * 100;
 		return 0;
 	}
+	if (option == ZMQ_SOCKS_PROXY && val && len == 0)
+		return -EINVAL; /* as libzmq: NULL unsets the proxy, "" is no address */
 	if (option == ZMQ_IPV4ONLY) {
 		/* The deprecated inverse of ZMQ_IPV6, still accepted by libzmq 4.3. */
 		if (len != sizeof(int))

@@ -56,6 +56,7 @@ struct options {
 	struct options_blob curve_public, curve_secret, curve_server;
 	struct options_blob zap_domain;
 	struct options_blob socks_proxy;
+	struct options_blob socks_username, socks_password; /* draft, as in libzmq 4.3 */
 	struct options_blob bindtodevice;
 	struct options_blob gssapi_principal, gssapi_service_principal;
 	struct options_blob xpub_welcome;

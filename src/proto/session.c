@@ -4,6 +4,7 @@
 #include "proto/session.h"
 #include "core/ctx.h"
 #include "platform/alloc.h"
+#include "proto/socks_connecter.h"
 #include "zmq.h"
 
 #include <errno.h>
@@ -44,6 +45,7 @@ struct session {
 	session_resolve_fn resolve;
 	int connect_fd;
 	struct poll_handle *connect_handle;
+	struct socks_connecter *socks; /* ZMQ_SOCKS_PROXY: the proxy's handshake */
 	int reconnect_cur;
 	uint32_t direct_tokens; /* names the direct roads offered so far */
 	/* ZAP: the pipe to the handler at inproc://zeromq.zap.01 (made at the first
@@ -285,6 +287,8 @@ session_stop_connecting(struct session *s)
 		zn_close_fd(s->connect_fd);
 		s->connect_fd = -1;
 	}
+	socks_connecter_destroy(s->socks);
+	s->socks = NULL;
 }
 
 /* session_schedule_reconnect: the next attempt after the interval. As libzmq, an
@@ -328,7 +332,7 @@ session_peer_ip(const struct session *s, char *out, size_t len)
 }
 
 static void
-session_connected(struct session *s, int fd)
+session_engine_start(struct session *s, int fd)
 {
 	uid_t uid;
 	gid_t gid;
@@ -357,6 +361,52 @@ session_connected(struct session *s, int fd)
 	session_event(s, ZMQ_EVENT_CONNECTED, fd);
 	s->engine = e;
 	engine_plug(e, s, s->poller);
+}
+
+/* session_socks_proxy: the SOCKS5 proxy a tcp connect goes through, or NULL. */
+static const char *
+session_socks_proxy(const struct session *s)
+{
+	return s->is_tcp && s->opts.socks_proxy.len
+	               ? (const char *)s->opts.socks_proxy.data
+	               : NULL;
+}
+
+static void
+session_socks_done(void *arg, int fd, int rc)
+{
+	struct session *s = arg;
+	socks_connecter_destroy(s->socks);
+	s->socks = NULL;
+	if (rc < 0)
+		session_schedule_reconnect(s); /* as a failed connect; fd is closed */
+	else
+		session_engine_start(s, fd);
+}
+
+/* session_connected: the connection is up; through a SOCKS5 proxy, the proxy's
+ * handshake comes first and the engine starts in session_socks_done. */
+static void
+session_connected(struct session *s, int fd)
+{
+	if (!session_socks_proxy(s)) {
+		session_engine_start(s, fd);
+		return;
+	}
+	const struct options *o = &s->opts;
+	struct socks_params p = {
+	        .target = s->spec,
+	        .user = o->socks_username.data,
+	        .ulen = o->socks_username.len,
+	        .pass = o->socks_password.data,
+	        .plen = o->socks_password.len,
+	        .timeout_ms = o->handshake_ivl,
+	};
+	if (socks_connecter_new(&s->socks, s->poller, fd, &p, session_socks_done, s) <
+	    0) {
+		zn_close_fd(fd);
+		session_schedule_reconnect(s);
+	}
 }
 
 static void
@@ -388,7 +438,8 @@ session_start_connecting(struct session *s)
 	struct zn_tcp_opts o;
 	session_tcp_opts(s, &o);
 	int fd = -1;
-	int rc = s->resolve(s->spec, s->opts.ipv6 != 0, &s->addr, &s->src, &s->has_src);
+	const char *dial = session_socks_proxy(s) ? session_socks_proxy(s) : s->spec;
+	int rc = s->resolve(dial, s->opts.ipv6 != 0, &s->addr, &s->src, &s->has_src);
 	if (rc < 0) {
 		session_schedule_reconnect(s);
 		return;
