@@ -1,5 +1,5 @@
 /*
- * shm_ring_bench.c: the shm:// ring alone (src/transport/shm_ring.h), without sockets,
+ * shm_ring_bench.c: the shm:// ring alone (src/proto/shm_ring.h), without sockets,
  * pipes or I/O threads: what the transport can at best deliver on this machine.
  *
  * Throughput: a writer thread sends messages of 64 B, 1 KiB, 64 KiB and 1 MiB (each
@@ -28,7 +28,7 @@
 #include "pipe/msg.h"
 #include "platform/shm.h"
 #include "platform/signaler.h"
-#include "transport/shm_ring.h"
+#include "proto/shm_ring.h"
 
 /* cpu_relax: called on every failed spin; a pause only every 32nd time. In a VM a
  * tight run of PAUSE instructions trips pause-loop exiting (the hypervisor thinks the

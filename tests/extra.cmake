@@ -143,3 +143,15 @@ if(TARGET test_curve)
 	set_tests_properties(test_curve PROPERTIES SKIP_RETURN_CODE 77)
 endif()
 # ---- end CURVE --------------------------------------------------------------------------
+
+# ---- Layers (owner: layers helper) -------------------------------------------------------
+# test_layers: the include rule of docs/ARCHITECTURE.md over src/, OS calls only in
+# src/platform/, errno set only in src/api/, no assert/abort. Needs only python3.
+find_program(ZINC_PYTHON3 NAMES python3 PATHS /usr/bin)
+if(ZINC_PYTHON3)
+	add_test(NAME test_layers
+		COMMAND ${ZINC_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/test_layers.py ${CMAKE_SOURCE_DIR})
+	set_tests_properties(test_layers PROPERTIES TIMEOUT 60)
+else()
+	message(STATUS "test_layers skipped: no python3")
+endif()

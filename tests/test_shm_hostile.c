@@ -25,7 +25,7 @@
 
 #include "platform/net.h"
 #include "platform/shm.h"
-#include "transport/shm_ring.h"
+#include "proto/shm_ring.h"
 
 #include <stdatomic.h>
 #include <sys/mman.h>

@@ -1,5 +1,5 @@
 /*
- * test_shm_ring.c: the shared-memory half of shm:// (src/transport/shm_ring.h and
+ * test_shm_ring.c: the shared-memory half of shm:// (src/proto/shm_ring.h and
  * src/platform/shm.h). One memfd is mapped twice in this process, as two processes
  * would: the attacher's writer fills ring 1 and the creator's reader drains it. The
  * creator's mapping sits between two PROT_NONE pages, so a read past ring 1 (the end of
@@ -33,7 +33,7 @@
 #include "platform/net.h"
 #include "platform/shm.h"
 #include "platform/signaler.h"
-#include "transport/shm_ring.h"
+#include "proto/shm_ring.h"
 
 #define KIB ((uint64_t)1 << 10)
 #define MIB ((uint64_t)1 << 20)

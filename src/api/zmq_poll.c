@@ -12,19 +12,16 @@
  *
  * Threads: the caller's. Every socket in the set must belong to the calling thread, as
  * for any other call on a zinc socket.
- *
- * poll(2) is called here directly, and its errno read through zn_errno(), until the
- * platform layer offers a poll of its own.
  */
 #include <zmq.h>
 
 #include "platform/alloc.h"
 #include "platform/platform.h"
+#include "platform/poll.h"
 #include "socket/socket.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -137,8 +134,9 @@ poll_run(zmq_pollitem_t *items, int n, struct pollfd *pfd, int fds, long timeout
 			int wait = 0;
 			if (!first)
 				wait = timeout < 0 ? -1 : poll_remaining(deadline);
-			if (poll(pfd, (nfds_t)n, wait) < 0)
-				return zn_errno();
+			int rc = zn_poll(pfd, n, wait);
+			if (rc < 0)
+				return rc;
 		}
 		int ready = poll_collect(items, n, pfd);
 		if (ready != 0)

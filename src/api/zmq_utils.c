@@ -3,15 +3,17 @@
  * (ZeroMQ RFC 32), stopwatches, zmq_sleep, atomic counters, zmq_threadstart and the
  * zmq_timers timer set. CURVE key helpers (ENOTSUP without libsodium).
  *
+ * The Z85 codec itself is core/z85.c (options.c decodes CURVE keys with it too).
+ *
  * Threads: Z85, stopwatches and sleeping are reentrant and touch only their arguments.
  * An atomic counter may be used from any number of threads at once. A timer set belongs
  * to one thread at a time, like a socket (zmq_timers(3)).
  *
- * Time and threads come from src/platform/; zmq_sleep alone still calls
- * clock_nanosleep, until the platform layer offers a sleep.
+ * Time, sleeping and threads come from src/platform/.
  */
 #include <zmq.h>
 
+#include "core/z85.h"
 #include "platform/alloc.h"
 #include "platform/platform.h"
 #include "proto/mech/mechanism.h"
@@ -22,67 +24,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------------ */
 /* Z85 (RFC 32)                                                              */
 /* ------------------------------------------------------------------------ */
-
-static const char z85_alphabet[85] = "0123456789abcdefghijklmnopqrstuvwxyz"
-                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-
-/* z85_digit: the value of each printable ASCII character from ' ' (32) to DEL (127),
- * 0xff for characters outside the alphabet. tests/test_z85.c checks every entry
- * against z85_alphabet. */
-static const uint8_t z85_digit[96] = {
-        0xff, 0x44, 0xff, 0x54, 0x53, 0x52, 0x48, 0xff, 0x4b, 0x4c, 0x46, 0x41,
-        0xff, 0x3f, 0x3e, 0x45, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-        0x08, 0x09, 0x40, 0xff, 0x49, 0x42, 0x4a, 0x47, 0x51, 0x24, 0x25, 0x26,
-        0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32,
-        0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x4d,
-        0xff, 0x4e, 0x43, 0xff, 0xff, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10,
-        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c,
-        0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x4f, 0xff, 0x50, 0xff, 0xff,
-};
-
-/* z85_group: decodes the five characters at s into *value. Returns false for a
- * character outside the alphabet or a group worth more than 2^32 - 1. */
-static bool
-z85_group(const char *s, uint32_t *value)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 5; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 32 || c > 127 || z85_digit[c - 32] == 0xff)
-			return false;
-		v = v * 85 + z85_digit[c - 32];
-	}
-	if (v > UINT32_MAX)
-		return false;
-	*value = (uint32_t)v;
-	return true;
-}
 
 /* zmq_z85_encode: writes size * 5 / 4 characters and a terminator to dest and returns
  * dest, or returns NULL with EINVAL if size is not a multiple of 4. */
 ZMQ_EXPORT char *
 zmq_z85_encode(char *dest, const uint8_t *data, size_t size)
 {
-	if (size % 4 != 0 || !dest || (!data && size > 0)) {
-		errno = EINVAL;
+	int rc = -EINVAL;
+	if (dest && (data || size == 0))
+		rc = z85_encode(dest, data, size);
+	if (rc < 0) {
+		errno = -rc;
 		return NULL;
 	}
-	char *out = dest;
-	for (size_t i = 0; i < size; i += 4) {
-		uint32_t v = (uint32_t)data[i] << 24 | (uint32_t)data[i + 1] << 16 |
-		             (uint32_t)data[i + 2] << 8 | (uint32_t)data[i + 3];
-		for (int k = 4; k >= 0; k--) {
-			out[k] = z85_alphabet[v % 85];
-			v /= 85;
-		}
-		out += 5;
-	}
-	*out = '\0';
 	return dest;
 }
 
@@ -92,28 +50,14 @@ zmq_z85_encode(char *dest, const uint8_t *data, size_t size)
 ZMQ_EXPORT uint8_t *
 zmq_z85_decode(uint8_t *dest, const char *string)
 {
-	if (!dest || !string) {
-		errno = EINVAL;
+	int rc = -EINVAL;
+	if (dest && string)
+		rc = z85_decode(dest, string);
+	if (rc < 0) {
+		errno = -rc;
 		return NULL;
 	}
-	size_t len = strlen(string);
-	uint32_t v;
-	if (len % 5 != 0)
-		goto fail_inval;
-	for (size_t i = 0; i < len; i += 5)
-		if (!z85_group(string + i, &v))
-			goto fail_inval;
-	for (size_t i = 0, o = 0; i < len; i += 5, o += 4) {
-		z85_group(string + i, &v);
-		dest[o] = (uint8_t)(v >> 24);
-		dest[o + 1] = (uint8_t)(v >> 16);
-		dest[o + 2] = (uint8_t)(v >> 8);
-		dest[o + 3] = (uint8_t)v;
-	}
 	return dest;
-fail_inval:
-	errno = EINVAL;
-	return NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -210,12 +154,8 @@ zmq_stopwatch_stop(void *watch)
 ZMQ_EXPORT void
 zmq_sleep(int seconds)
 {
-	struct timespec deadline;
-	if (seconds <= 0 || clock_gettime(CLOCK_MONOTONIC, &deadline) != 0)
-		return;
-	deadline.tv_sec += seconds;
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
-		;
+	if (seconds > 0)
+		zn_sleep_us((int64_t)seconds * 1000000);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -10,10 +10,10 @@
  */
 #include "core/mailbox.h"
 #include "platform/alloc.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 int
 mailbox_new(struct mailbox **out)
@@ -84,8 +84,7 @@ mailbox_send(struct mailbox *mb, const struct command *cmd)
 		/* Out of memory for a new chunk. Dropping a command would break a
 		 * shutdown handshake, so wait for memory instead. */
 		zn_mutex_unlock(&mb->sync);
-		struct timespec ts = {0, 1000000};
-		nanosleep(&ts, NULL);
+		zn_sleep_us(1000);
 		zn_mutex_lock(&mb->sync);
 	}
 	bool awake = ypipe_flush(&mb->cpipe);

@@ -3,6 +3,7 @@
  * checked; the two routines below interpret it.
  */
 #include "core/options.h"
+#include "core/z85.h"
 #include "zinc.h"
 #include "zmq.h"
 
@@ -209,7 +210,7 @@ opt_set_key(struct options_blob *b, const void *val, size_t len)
 		char text[41];
 		memcpy(text, val, 40);
 		text[40] = '\0';
-		if (!zmq_z85_decode(key, text))
+		if (z85_decode(key, text) < 0)
 			return -EINVAL;
 		memcpy(b->data, key, 32);
 		b->len = 32;
@@ -414,7 +415,7 @@ opt_get_key(const struct options_blob *b, void *val, size_t *len)
 	if (*len >= 41) {
 		char text[41];
 		unsigned char zero[32] = {0};
-		if (!zmq_z85_encode(text, b->len ? b->data : zero, 32))
+		if (z85_encode(text, b->len ? b->data : zero, 32) < 0)
 			return -EINVAL;
 		return opt_get_copy(val, len, text, 41);
 	}

@@ -1,13 +1,14 @@
 /*
- * poller.c: epoll-based loop with a sorted timer list. Timer lists here are short (a
- * few per connection at most), so a sorted list beats a heap in practice.
+ * poller.c: a loop over a platform pollset (platform/poll.h; epoll on Linux) with a
+ * sorted timer list. Timer lists here are short (a few per connection at most), so a
+ * sorted list beats a heap in practice.
  */
 #include "core/poller.h"
 #include "platform/alloc.h"
 
+#include "platform/poll.h"
+
 #include <errno.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 struct poll_timer {
 	int64_t deadline;
@@ -20,9 +21,9 @@ struct poll_timer {
 int
 poller_init(struct poller *p)
 {
-	p->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (p->epfd < 0)
-		return zn_errno();
+	int rc = zn_pollset_init(&p->set);
+	if (rc < 0)
+		return rc;
 	p->timers = NULL;
 	p->retired = NULL;
 	atomic_init(&p->load, 0);
@@ -50,9 +51,7 @@ poller_fini(struct poller *p)
 		zn_free(t);
 	}
 	poller_free_retired(p);
-	if (p->epfd >= 0)
-		close(p->epfd);
-	p->epfd = -1;
+	zn_pollset_fini(&p->set);
 }
 
 void
@@ -60,7 +59,7 @@ poller_suspend(struct poller *p, struct poll_handle *h)
 {
 	if (h->suspended)
 		return;
-	epoll_ctl(p->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	zn_pollset_remove(&p->set, h->fd);
 	h->suspended = true;
 }
 
@@ -69,8 +68,7 @@ poller_resume(struct poller *p, struct poll_handle *h)
 {
 	if (!h->suspended)
 		return;
-	struct epoll_event ev = {.events = h->events, .data.ptr = h};
-	epoll_ctl(p->epfd, EPOLL_CTL_ADD, h->fd, &ev);
+	(void)zn_pollset_add(&p->set, h->fd, h->events, h);
 	h->suspended = false;
 }
 
@@ -79,8 +77,7 @@ poller_update(struct poller *p, struct poll_handle *h)
 {
 	if (h->suspended)
 		return; /* applied by poller_resume */
-	struct epoll_event ev = {.events = h->events, .data.ptr = h};
-	epoll_ctl(p->epfd, EPOLL_CTL_MOD, h->fd, &ev);
+	zn_pollset_modify(&p->set, h->fd, h->events, h);
 }
 
 struct poll_handle *
@@ -97,9 +94,8 @@ poller_add_handle(struct poller *p, struct poll_handle *h, int fd,
 	h->ops = ops;
 	h->arg = arg;
 	h->events = 0;
-	struct epoll_event ev = {.events = 0, .data.ptr = h};
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int rc = zn_errno();
+	int rc = zn_pollset_add(&p->set, fd, 0, h);
+	if (rc < 0) {
 		zn_free(h);
 		return rc;
 	}
@@ -124,7 +120,7 @@ void
 poller_rm_fd(struct poller *p, struct poll_handle *h)
 {
 	if (!h->suspended)
-		epoll_ctl(p->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+		zn_pollset_remove(&p->set, h->fd);
 	h->retired = true;
 	h->retired_next = p->retired;
 	p->retired = h;
@@ -134,28 +130,28 @@ poller_rm_fd(struct poller *p, struct poll_handle *h)
 void
 poller_set_pollin(struct poller *p, struct poll_handle *h)
 {
-	h->events |= EPOLLIN;
+	h->events |= ZN_POLL_IN;
 	poller_update(p, h);
 }
 
 void
 poller_reset_pollin(struct poller *p, struct poll_handle *h)
 {
-	h->events &= ~(uint32_t)EPOLLIN;
+	h->events &= ~(uint32_t)ZN_POLL_IN;
 	poller_update(p, h);
 }
 
 void
 poller_set_pollout(struct poller *p, struct poll_handle *h)
 {
-	h->events |= EPOLLOUT;
+	h->events |= ZN_POLL_OUT;
 	poller_update(p, h);
 }
 
 void
 poller_reset_pollout(struct poller *p, struct poll_handle *h)
 {
-	h->events &= ~(uint32_t)EPOLLOUT;
+	h->events &= ~(uint32_t)ZN_POLL_OUT;
 	poller_update(p, h);
 }
 
@@ -215,22 +211,22 @@ static void
 poller_loop(void *arg)
 {
 	struct poller *p = arg;
-	struct epoll_event evs[256];
+	struct zn_poll_event evs[256];
 	while (!p->stopping) {
 		int timeout = poller_execute_timers(p);
 		if (p->stopping)
 			break;
-		int n = epoll_wait(p->epfd, evs, 256, timeout);
+		int n = zn_pollset_wait(&p->set, evs, 256, timeout);
 		for (int i = 0; i < n; i++) {
-			struct poll_handle *h = evs[i].data.ptr;
+			struct poll_handle *h = evs[i].ptr;
 			if (h->retired)
 				continue;
-			if (evs[i].events & (EPOLLERR | EPOLLHUP | EPOLLIN))
+			if (evs[i].events & ZN_POLL_IN) /* also an error or hang-up */
 				if (h->ops->in_event)
 					h->ops->in_event(h->arg);
 			if (h->retired)
 				continue;
-			if (evs[i].events & EPOLLOUT)
+			if (evs[i].events & ZN_POLL_OUT)
 				if (h->ops->out_event)
 					h->ops->out_event(h->arg);
 		}

@@ -1,7 +1,8 @@
 /*
  * poller.h: the event loop of an I/O thread and of the reaper (seed 001, "I/O
- * threads"): epoll for file descriptors plus a list of timers. Objects living in the
- * thread register a fd or a timer with a handler table; the loop calls the handlers.
+ * threads"): a platform pollset (platform/poll.h) for file descriptors plus a list of
+ * timers. Objects living in the thread register a fd or a timer with a handler table;
+ * the loop calls the handlers.
  *
  * Threads: everything runs in the poller's thread, except poller_load (any thread).
  */
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "platform/platform.h"
+#include "platform/poll.h"
 
 struct poll_handler_ops {
 	void (*in_event)(void *arg);
@@ -33,7 +35,7 @@ struct poll_handle {
 struct poll_timer;
 
 struct poller {
-	int epfd;
+	struct zn_pollset set;     /* the fds' readiness (platform/poll.h) */
 	struct poll_timer *timers; /* sorted by deadline */
 	struct poll_handle *retired;
 	atomic_int load; /* registered fds, to pick the least busy thread */
@@ -52,14 +54,14 @@ int poller_add_fd(struct poller *p, int fd, const struct poll_handler_ops *ops, 
  * not fail later for lack of memory. NULL on allocation failure. */
 struct poll_handle *poller_handle_new(void);
 /* poller_add_handle: like poller_add_fd with a handle from poller_handle_new, which the
- * poller owns from now on (even on failure). 0 or -errno from epoll. */
+ * poller owns from now on (even on failure). 0 or -errno from the pollset. */
 int poller_add_handle(struct poller *p, struct poll_handle *h, int fd,
                       const struct poll_handler_ops *ops, void *arg);
 /* poller_rm_fd: stop watching; the handle is freed after the current dispatch round. */
 void poller_rm_fd(struct poller *p, struct poll_handle *h);
-/* poller_suspend / poller_resume: stop and restart watching h altogether (epoll reports
- * a hang-up whatever events are asked for, so an owner that cannot act on it now must
- * take the fd out). */
+/* poller_suspend / poller_resume: stop and restart watching h altogether (the pollset
+ * reports a hang-up whatever events are asked for, so an owner that cannot act on it now
+ * must take the fd out). */
 void poller_suspend(struct poller *p, struct poll_handle *h);
 void poller_resume(struct poller *p, struct poll_handle *h);
 void poller_set_pollin(struct poller *p, struct poll_handle *h);

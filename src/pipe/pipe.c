@@ -3,11 +3,11 @@
  */
 #include "pipe/pipe.h"
 #include "platform/alloc.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include <time.h>
 
 #define container_of(p, type, member)                                                    \
 	((type *)(void *)((char *)(p)-offsetof(type, member)))
@@ -595,8 +595,7 @@ pipe_terminate(struct pipe *p, bool delay)
 		while (ypipe_write(p->out, &d, false) < 0) {
 			/* The delimiter must get through or the peer waits forever; a
 			 * chunk is freed as soon as the reader advances. */
-			struct timespec ts = {0, 1000000};
-			nanosleep(&ts, NULL);
+			zn_sleep_us(1000);
 		}
 		pipe_flush(p);
 	}

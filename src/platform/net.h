@@ -135,6 +135,9 @@ void zn_close_fd(int fd);
  * socket, as of connect time (SO_PEERCRED). Any out pointer may be NULL. 0, or -errno
  * (-EOPNOTSUPP where the OS has no such call). */
 int zn_peer_uid(int fd, uid_t *uid, gid_t *gid, pid_t *pid);
+/* zn_peer_same_user: whether the process at the other end of a Unix-domain socket runs
+ * as this process's effective user (SO_PEERCRED); false when that cannot be told. */
+bool zn_peer_same_user(int fd);
 
 /* zn_unlink: removes an ipc socket file. 0 or -errno (-ENOENT). */
 /* zn_user_in_group: 1 when the group gid lists the user uid by name among its members

@@ -48,6 +48,11 @@ void zn_thread_join(struct zn_thread *t);
 /* zn_yield: lets another runnable thread of this CPU run first (sched_yield). */
 void zn_yield(void);
 
+/* zn_sleep_us: blocks the calling thread for at least us microseconds, resuming after
+ * signals. For the few waits that have nothing to wait on (memory to come back, a
+ * peer's reader to make room) and for zmq_sleep. */
+void zn_sleep_us(int64_t us);
+
 /* zn_errno: the OS errno as a negative value for the internal convention. */
 int zn_errno(void);
 

@@ -3,6 +3,8 @@
  */
 #include "platform/platform.h"
 
+#include "platform/poll.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,6 +38,26 @@ void
 zn_yield(void)
 {
 	(void)sched_yield();
+}
+
+void
+zn_sleep_us(int64_t us)
+{
+	struct timespec deadline;
+	if (us <= 0 || clock_gettime(CLOCK_MONOTONIC, &deadline) != 0)
+		return;
+	int64_t ns = deadline.tv_nsec + (us % 1000000) * 1000;
+	deadline.tv_sec += (time_t)(us / 1000000 + ns / 1000000000);
+	deadline.tv_nsec = (long)(ns % 1000000000);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
+		;
+}
+
+int
+zn_poll(struct pollfd *fds, int n, int timeout_ms)
+{
+	int rc = poll(fds, (nfds_t)n, timeout_ms);
+	return rc < 0 ? zn_errno() : rc;
 }
 
 void

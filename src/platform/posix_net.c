@@ -387,6 +387,13 @@ zn_peer_uid(int fd, uid_t *uid, gid_t *gid, pid_t *pid)
 #endif
 }
 
+bool
+zn_peer_same_user(int fd)
+{
+	uid_t uid = 0;
+	return zn_peer_uid(fd, &uid, NULL, NULL) == 0 && uid == geteuid();
+}
+
 /* db_buffer_size: a buffer for getpwuid_r / getgrgid_r (sysconf's hint, or 16 KiB). */
 static size_t
 db_buffer_size(int name)
@@ -590,7 +597,7 @@ static int
 parse_zone(const char *z, uint32_t *scope)
 {
 	char *end;
-	unsigned long v;
+	unsigned long long v;
 
 	if (!z[0])
 		return -EINVAL;
@@ -598,11 +605,13 @@ parse_zone(const char *z, uint32_t *scope)
 		*scope = if_nametoindex(z);
 		return *scope ? 0 : -EINVAL;
 	}
-	if (!isdigit((unsigned char)z[0]))
+	/* Decimal digits only, no more than UINT32_MAX has (ten), so that strtoull
+	 * cannot overflow and no errno need be looked at. */
+	if (!isdigit((unsigned char)z[0]) || strspn(z, "0123456789") != strlen(z) ||
+	    strlen(z) > 10)
 		return -EINVAL;
-	errno = 0;
-	v = strtoul(z, &end, 10);
-	if (*end || errno || v == 0 || v > UINT32_MAX)
+	v = strtoull(z, &end, 10);
+	if (*end || v == 0 || v > UINT32_MAX)
 		return -EINVAL;
 	*scope = (uint32_t)v;
 	return 0;

@@ -20,7 +20,6 @@
 #include "platform/net.h"
 #include "zmq.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>

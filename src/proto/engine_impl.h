@@ -8,7 +8,6 @@
 
 #include "proto/engine.h"
 #include "proto/zmtp_codec.h"
-#include "transport/shm_ring.h"
 
 #define ENGINE_INBUF  (64 * 1024)
 #define ENGINE_IOV    64

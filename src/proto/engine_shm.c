@@ -1,7 +1,7 @@
 /*
  * engine_shm.c: shm:// for the ZMTP engine (seed 002). The greeting and the NULL
  * handshake run over the rendezvous Unix socket as on ipc://; then the connecting side
- * creates a sealed memfd with one byte ring per direction (transport/shm_ring.h) and
+ * creates a sealed memfd with one byte ring per direction (proto/shm_ring.h) and
  * two eventfds, and passes them with a SHM command (SCM_RIGHTS). From then on messages
  * move through the rings; the Unix socket stays open only so that the peer's death
  * shows as EOF. Each side sleeps on its own eventfd, which the other raises only on a

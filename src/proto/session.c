@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include <unistd.h>
 
 #define container_of(p, type, member)                                                    \
 	((type *)(void *)((char *)(p)-offsetof(type, member)))
@@ -334,10 +333,7 @@ session_peer_ip(const struct session *s, char *out, size_t len)
 static void
 session_engine_start(struct session *s, int fd)
 {
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	if (s->shm && (zn_peer_uid(fd, &uid, &gid, &pid) < 0 || uid != geteuid())) {
+	if (s->shm && !zn_peer_same_user(fd)) {
 		/* shm:// shares memory: only with a process of our own user. */
 		zn_close_fd(fd);
 		session_schedule_reconnect(s);

@@ -4,10 +4,9 @@
 #include "proto/shm_link.h"
 
 #include <errno.h>
-#include <sched.h>
-#include <time.h>
 
 #include "platform/alloc.h"
+#include "platform/platform.h"
 
 #define container_of(p, type, member)                                                    \
 	((type *)(void *)((char *)(p)-offsetof(type, member)))
@@ -198,11 +197,10 @@ static void
 link_wait_room(unsigned *round)
 {
 	if (++*round < 64) {
-		sched_yield();
+		zn_yield();
 		return;
 	}
-	struct timespec ts = {0, 20000};
-	nanosleep(&ts, NULL);
+	zn_sleep_us(20);
 }
 
 /* link_room_for: whether a new message of len bytes, too large to go in whole, fits

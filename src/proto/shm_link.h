@@ -23,7 +23,7 @@
 #include "pipe/direct.h"
 #include "pipe/msg.h"
 #include "platform/signaler.h"
-#include "transport/shm_ring.h"
+#include "proto/shm_ring.h"
 
 struct shm_link {
 	struct pipe_direct direct; /* the road's ops, for the pipe */

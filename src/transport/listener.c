@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #define container_of(p, type, member)                                                    \
 	((type *)(void *)((char *)(p)-offsetof(type, member)))
@@ -182,11 +181,8 @@ listener_peer_ip(const struct zn_sockaddr *peer, bool is_tcp, char *out, size_t 
 static bool
 listener_peer_trusted(const struct listener *l, int fd)
 {
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
 	(void)l;
-	return zn_peer_uid(fd, &uid, &gid, &pid) == 0 && uid == geteuid();
+	return zn_peer_same_user(fd);
 }
 
 /* listener_admits: whether the transport's rule lets this peer in: shm:// only the

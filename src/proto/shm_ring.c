@@ -10,7 +10,7 @@
  * published bytes before anything is copied. Payload bytes may change under the copy;
  * that only garbles the peer's own message.
  */
-#include "transport/shm_ring.h"
+#include "proto/shm_ring.h"
 #include "platform/net.h"
 #include "platform/shm.h"
 

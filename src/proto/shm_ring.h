@@ -41,8 +41,8 @@
  * Threads: a writer is used by one thread, a reader by one (possibly another) thread; a
  * region is set up and torn down by one thread while neither is in use.
  */
-#ifndef ZINC_TRANSPORT_SHM_RING_H
-#define ZINC_TRANSPORT_SHM_RING_H
+#ifndef ZINC_PROTO_SHM_RING_H
+#define ZINC_PROTO_SHM_RING_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
