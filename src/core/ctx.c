@@ -447,16 +447,6 @@ ctx_unlock_endpoints(struct ctx *c)
 	zn_mutex_unlock(&c->endpoint_sync);
 }
 
-static char *
-ctx_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = zn_malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 int
 ctx_endpoint_add(struct ctx *c, const char *name, struct own *socket, int sndhwm,
                  int rcvhwm, const void *rid, size_t rid_len)
@@ -464,7 +454,7 @@ ctx_endpoint_add(struct ctx *c, const char *name, struct own *socket, int sndhwm
 	if (ctx_endpoint_find(c, name))
 		return -EADDRINUSE;
 	struct ctx_endpoint *e = zn_malloc(sizeof *e);
-	char *n = ctx_strdup(name);
+	char *n = zn_strdup(name);
 	if (!e || !n) {
 		zn_free(e);
 		zn_free(n);
@@ -513,7 +503,7 @@ struct ctx_pending *
 ctx_pending_new(const char *name)
 {
 	struct ctx_pending *p = zn_calloc(1, sizeof *p);
-	char *n = ctx_strdup(name);
+	char *n = zn_strdup(name);
 	if (!p || !n) {
 		zn_free(p);
 		zn_free(n);

@@ -4,12 +4,10 @@
  */
 #include "core/io_thread.h"
 #include "platform/alloc.h"
+#include "platform/container.h"
 
 #include <errno.h>
 #include <stddef.h>
-
-#define container_of(p, type, member)                                                    \
-	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 static void
 io_thread_in_event(void *arg)

@@ -2,12 +2,10 @@
  * own.c: see own.h.
  */
 #include "core/own.h"
+#include "platform/container.h"
 
 #include <stddef.h>
 #include <string.h>
-
-#define container_of(p, type, member)                                                    \
-	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 void
 own_init(struct own *o, struct ctx *ctx, uint32_t tid, const struct own_ops *ops)

@@ -4,13 +4,11 @@
 #include "core/reaper.h"
 #include "core/ctx.h"
 #include "platform/alloc.h"
+#include "platform/container.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-
-#define container_of(p, type, member)                                                    \
-	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 struct reaper {
 	struct object obj;

@@ -4,13 +4,11 @@
 #include "pipe/pipe.h"
 #include "platform/alloc.h"
 #include "platform/platform.h"
+#include "platform/container.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-
-#define container_of(p, type, member)                                                    \
-	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 static const struct object_ops pipe_object_ops;
 

@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 static atomic_long fail_countdown; /* 0: disarmed; n: the nth call fails */
 static atomic_int fail_sticky;
@@ -75,4 +76,14 @@ long
 zn_alloc_failures(void)
 {
 	return atomic_load(&fail_count);
+}
+
+char *
+zn_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = zn_malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
 }

@@ -14,6 +14,8 @@ void *zn_malloc(size_t size);
 void *zn_calloc(size_t n, size_t size);
 void *zn_realloc(void *p, size_t size);
 void zn_free(void *p);
+/* zn_strdup: a copy of the string s through zn_malloc, or NULL. */
+char *zn_strdup(const char *s);
 
 /* zn_alloc_fail_after: make the allocation n calls from now fail (n = 1: the next one),
  * and every one after it while `sticky` is nonzero. n = 0 disarms the hook. This is a

@@ -6,13 +6,11 @@
 #include "platform/alloc.h"
 #include "proto/socks_connecter.h"
 #include "zmq.h"
+#include "platform/container.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-
-#define container_of(p, type, member)                                                    \
-	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 enum { TIMER_RECONNECT = 1, TIMER_CONNECT, TIMER_LINGER };
 

@@ -7,9 +7,7 @@
 
 #include "platform/alloc.h"
 #include "platform/platform.h"
-
-#define container_of(p, type, member)                                                    \
-	((type *)(void *)((char *)(p)-offsetof(type, member)))
+#include "platform/container.h"
 
 /* Room worth waking up for: a small message's record. */
 #define LINK_ROOM_MIN (SHM_REC_HDR + 64)

@@ -7,13 +7,11 @@
 #include "core/reaper.h"
 #include "platform/alloc.h"
 #include "zmq.h"
+#include "platform/container.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-#define container_of(p, type, member)                                                    \
-	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 #define SOCKET_TIMER_LINGER 1
 

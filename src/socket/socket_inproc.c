@@ -24,16 +24,6 @@ inproc_hwm(int snd, int rcv)
 	return pipe_hwm_with(snd, rcv);
 }
 
-static char *
-inproc_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = zn_malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 /* inproc_take_pending: attaches, under the endpoint lock, every connect that waited
  * for this name. A pipe whose attach fails for lack of memory is ended cleanly. */
 static void
@@ -168,7 +158,7 @@ socket_inproc_connect(struct socket *s, const char *uri, const char *name)
 	struct ctx *ctx = s->own.obj.ctx;
 	/* Allocate everything first: once a pipe is handed over nothing may fail. */
 	struct endpoint_rec *rec = zn_calloc(1, sizeof *rec);
-	char *u = inproc_strdup(uri);
+	char *u = zn_strdup(uri);
 	struct ctx_pending *e = ctx_pending_new(name);
 	if (!rec || !u || !e) {
 		zn_free(rec);

@@ -19,16 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static char *
-st_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = zn_malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 void
 socket_endpoint_free(struct endpoint_rec *r)
 {
@@ -179,7 +169,7 @@ socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
 	bool adopted = st_uses_fd(s, scheme);
 	bool alias = !adopted && !st_is_wildcard(&sa, is_tcp, dir[0] != '\0');
 	struct endpoint_rec *r = zn_calloc(1, sizeof *r);
-	char *given = alias ? st_strdup(uri) : NULL;
+	char *given = alias ? zn_strdup(uri) : NULL;
 	char *resolved = zn_malloc(256);
 	if (!r || (alias && !given) || !resolved) {
 		zn_free(r);
@@ -247,7 +237,7 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 	if (!io)
 		return -EMTHREAD;
 	struct endpoint_rec *r = zn_calloc(1, sizeof *r);
-	char *u = st_strdup(uri);
+	char *u = zn_strdup(uri);
 	struct session *sess = NULL;
 	struct pipe *pipe = NULL;
 	if (!r || !u ||

@@ -7,15 +7,13 @@
 #include "proto/engine.h"
 #include "proto/session.h"
 #include "zmq.h"
+#include "platform/container.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-
-#define container_of(p, type, member)                                                    \
-	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 struct listener {
 	struct own own;
