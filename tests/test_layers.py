@@ -11,7 +11,10 @@ cannot see, over every file of src/:
   3. nothing below src/api/ calls the public API (zmq_*), which src/api/ implements;
   4. only src/api/ sets errno;
   5. no assert() and no abort() anywhere in src/ (a peer, a caller or an allocator
-     must never be able to stop the host).
+     must never be able to stop the host);
+  6. below src/socket/ no socket-type number (ZMQ_PAIR ... ZMQ_STREAM): the layers
+     below test the traits of a type's record (core/socket_type.h), so that what a
+     socket type is stays in src/socket/.
 
 There is no list of exceptions: a rule that does not hold is a finding to fix.
 
@@ -106,6 +109,7 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 ERRNO_SET = re.compile(r"\berrno\s*(=(?!=)|\+=|-=|\+\+)")
 ASSERT = re.compile(r"\b(assert|abort)\s*\(")
 PUBLIC_CALL = re.compile(r"\bzmq_[a-z0-9_]+\s*\(")
+SOCKET_TYPE = re.compile(r"\bZMQ_(PAIR|PUB|SUB|REQ|REP|DEALER|ROUTER|PULL|PUSH|XPUB|XSUB|STREAM)\b")
 OS_CALL = re.compile(r"(?<![\w.>])(" + "|".join(OS_CALLS) + r")\s*\(")
 
 
@@ -145,6 +149,9 @@ def check_file(rel, path, rank, order):
     for m in PUBLIC_CALL.finditer(code):
         if layer != "api":
             found.append(f"{where(m.start())}: calls the public API ({m.group(0).rstrip('( ')}) below src/api/")
+    for m in SOCKET_TYPE.finditer(code):
+        if rank[layer] < rank.get("socket", len(order)):
+            found.append(f"{where(m.start())}: socket type {m.group(0)} below src/socket/")
     for m in OS_CALL.finditer(code):
         if layer != "platform":
             found.append(f"{where(m.start())}: OS call {m.group(1)}() above src/platform/")

@@ -72,6 +72,43 @@ test_switches_take_non_negative_ints(void)
 }
 ONE(test_switches_take_non_negative_ints)
 
+/* Each socket type reports its own ZMQ_TYPE, which cannot be set; an option that
+ * belongs to some types only is refused with EINVAL by the others, as libzmq 4.3 does
+ * (a PUB takes XPUB's, a REP ROUTER's, a REQ DEALER's). */
+static void
+test_types_take_their_own_options(void)
+{
+	static const int types[] = {ZMQ_PAIR, ZMQ_PUB,    ZMQ_SUB,    ZMQ_REQ,
+	                            ZMQ_REP,  ZMQ_DEALER, ZMQ_ROUTER, ZMQ_PULL,
+	                            ZMQ_PUSH, ZMQ_XPUB,   ZMQ_XSUB,   ZMQ_STREAM};
+	ctx_open();
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		void *s = sock_open(types[i]);
+		int t = -1;
+		size_t len = sizeof t;
+		CHECK_OK(zmq_getsockopt(s, ZMQ_TYPE, &t, &len));
+		CHECK_EQ(t, types[i]);
+		CHECK_ERR(zmq_setsockopt(s, ZMQ_TYPE, &t, sizeof t), EINVAL);
+		sock_close(s);
+	}
+	void *pub = sock_open(ZMQ_PUB), *rep = sock_open(ZMQ_REP);
+	void *req = sock_open(ZMQ_REQ), *pair = sock_open(ZMQ_PAIR);
+	void *sub = sock_open(ZMQ_SUB), *stream = sock_open(ZMQ_STREAM);
+	int one = 1;
+	set_int(pub, ZMQ_XPUB_VERBOSE, 1);
+	set_int(rep, ZMQ_ROUTER_MANDATORY, 1);
+	set_int(req, ZMQ_PROBE_ROUTER, 1);
+	set_int(stream, ZMQ_STREAM_NOTIFY, 0);
+	set_int(pair, ZMQ_LINGER, 0); /* every type's */
+	CHECK_ERR(zmq_setsockopt(pair, ZMQ_ROUTER_MANDATORY, &one, sizeof one), EINVAL);
+	CHECK_ERR(zmq_setsockopt(sub, ZMQ_XPUB_VERBOSE, &one, sizeof one), EINVAL);
+	CHECK_ERR(zmq_setsockopt(pub, ZMQ_REQ_RELAXED, &one, sizeof one), EINVAL);
+	CHECK_ERR(zmq_setsockopt(rep, ZMQ_STREAM_NOTIFY, &one, sizeof one), EINVAL);
+	CHECK_ERR(zmq_setsockopt(stream, ZMQ_PROBE_ROUTER, &one, sizeof one), EINVAL);
+	ctx_close();
+}
+ONE(test_types_take_their_own_options)
+
 /* zmq_getsockopt writes the value and clears the rest of a wider buffer, as libzmq
  * 4.3 (test_getsockopt_memset reads ZMQ_RCVMORE into an int64_t full of 0xff). */
 static void
@@ -232,6 +269,7 @@ ONE(test_reader_reports_every_half_hwm)
 /* clang-format off */
 static const struct test tests[] = {
 	ONE_ENTRY(test_switches_take_non_negative_ints),
+	ONE_ENTRY(test_types_take_their_own_options),
 	ONE_ENTRY(test_getsockopt_clears_wider_buffer),
 	ONE_ENTRY(test_hwm_raised_after_connect_then_bind),
 	ONE_ENTRY(test_hwm_raised_after_bind_then_connect),

@@ -84,7 +84,6 @@ static const struct opt_desc opt_table[] = {
         INT(ZMQ_RECOVERY_IVL, recovery_ivl, 0),
         INT(ZMQ_SNDBUF, sndbuf, -1),
         INT(ZMQ_RCVBUF, rcvbuf, -1),
-        {ZMQ_TYPE, OPT_INT, OPT_GET_ONLY, F(type), 0, 0},
         INT(ZMQ_LINGER, linger, -1),
         INT(ZMQ_RECONNECT_IVL, reconnect_ivl, -1),
         INT(ZMQ_BACKLOG, backlog, 0),
@@ -154,7 +153,7 @@ static const struct opt_desc opt_table[] = {
 };
 
 void
-options_init(struct options *o, int type)
+options_init(struct options *o, const struct socket_type *type)
 {
 	memset(o, 0, sizeof *o);
 	o->type = type;
@@ -433,6 +432,10 @@ options_get(const struct options *o, int option, void *val, size_t *len)
 		           : option == ZMQ_CURVE_SERVER ? ZMQ_CURVE
 		                                        : ZMQ_GSSAPI;
 		int v = o->as_server && o->mechanism == want;
+		return opt_get_copy(val, len, &v, sizeof v);
+	}
+	if (option == ZMQ_TYPE) {
+		int v = o->type->number;
 		return opt_get_copy(val, len, &v, sizeof v);
 	}
 	if (option == ZMQ_IPV4ONLY) {

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/socket_type.h"
+
 #define OPTIONS_BLOB_MAX 256
 
 struct options_blob {
@@ -20,7 +22,7 @@ struct options_blob {
 };
 
 struct options {
-	int type;
+	const struct socket_type *type; /* the socket's type: never NULL */
 	int sndhwm, rcvhwm;
 	int linger;
 	int sndtimeo, rcvtimeo;
@@ -73,12 +75,11 @@ struct options {
 static inline int
 options_pipe_per_connection(const struct options *o)
 {
-	return o->immediate || o->type == 6 /* ZMQ_ROUTER */ ||
-	       o->type == 11 /* ZMQ_STREAM */;
+	return o->immediate || o->type->pipe_per_connection;
 }
 
 /* options_init: libzmq's defaults for a socket of this type. */
-void options_init(struct options *o, int type);
+void options_init(struct options *o, const struct socket_type *type);
 /* options_set: 0, -EINVAL (unknown option, bad size or value). */
 int options_set(struct options *o, int option, const void *val, size_t len);
 /* options_get: 0, -EINVAL. *len is updated to the value's size. */

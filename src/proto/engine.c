@@ -14,7 +14,7 @@
 #include "proto/engine_impl.h"
 #include "proto/mech/mechanism.h"
 #include "proto/session.h"
-#include "proto/socket_type.h"
+#include "core/socket_type.h"
 #include "proto/zmtp_codec.h"
 #include "platform/alloc.h"
 #include "platform/net.h"
@@ -51,7 +51,7 @@ engine_new(struct engine **out, int fd, const struct options *opts,
 	e->peer_address = peer;
 	e->inbuf = inbuf;
 	e->state = ES_GREETING;
-	e->raw = opts->type == ZMQ_STREAM;
+	e->raw = opts->type->raw;
 	e->shm = shm;
 	msg_init(&e->stash);
 	msg_init(&e->raw_out);
@@ -292,7 +292,7 @@ engine_fill(struct engine *e)
 {
 	if (e->state != ES_ACTIVE || e->shm)
 		return 0; /* shm:// messages go through the rings, not the stream */
-	bool subs = e->opts.type == ZMQ_SUB || e->opts.type == ZMQ_XSUB;
+	bool subs = e->opts.type->subscribes;
 	struct msg m;
 	while (zmtp_encoder_space(&e->enc)) {
 		msg_init(&m);

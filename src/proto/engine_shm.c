@@ -326,8 +326,7 @@ static bool
 shm_offer_direct(struct engine *e)
 {
 	struct engine_shm *st = e->shm_state;
-	int t = e->opts.type;
-	if (e->opts.shm_spin_us <= 0 || (t != ZMQ_PAIR && t != ZMQ_PUSH && t != ZMQ_PULL))
+	if (e->opts.shm_spin_us <= 0 || !e->opts.type->direct_road)
 		return false;
 	struct shm_link *l = st->link;
 	if (e->meta && !l->meta) {

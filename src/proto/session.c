@@ -582,7 +582,7 @@ static void
 session_probe_early(struct session *s, struct pipe *socket_end)
 {
 	if (!s->active || s->opts.immediate || !s->opts.probe_router ||
-	    s->opts.type != ZMQ_ROUTER)
+	    !s->opts.type->pipe_per_connection)
 		return;
 	struct msg m;
 	msg_init(&m);
@@ -691,8 +691,7 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 	}
 	if (options_pipe_per_connection(&s->opts))
 		session_detach_pipe(s); /* the pipe was this connection's */
-	else if (s->pipe && !handshaking &&
-	         (s->opts.type == ZMQ_SUB || s->opts.type == ZMQ_XSUB))
+	else if (s->pipe && !handshaking && s->opts.type->subscribes)
 		pipe_hiccup(s->pipe); /* the next peer needs the subscriptions again */
 	if (s->term_pending) {
 		/* A pipe holding only its delimiter has nothing left to deliver. */

@@ -91,8 +91,18 @@ dealer_setsockopt(struct socket *s, int option, const void *val, size_t len)
 	return fqlb_setsockopt(option, false);
 }
 
+/* dealer_type: what the layers below know about a DEALER (core/socket_type.h). */
+static const struct socket_type dealer_type = {
+        .number = ZMQ_DEALER,
+        .name = "DEALER",
+        .peers = (const char *const[]){"REP", "DEALER", "ROUTER", NULL},
+        .options = (const int[]){ZMQ_PROBE_ROUTER, 0},
+        .sends_routing_id = true,
+        .conflate_on_recv = true,
+};
+
 const struct socket_ops dealer_socket_ops = {
-        .type = ZMQ_DEALER,
+        .type = &dealer_type,
         .size = sizeof(struct dealer),
         .init = dealer_init,
         .fini = dealer_fini,

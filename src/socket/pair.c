@@ -97,8 +97,17 @@ pair_activated(struct socket *s, struct pipe *p)
 	(void)p; /* one pipe: nothing to reschedule */
 }
 
+/* pair_type: what the layers below know about a PAIR (core/socket_type.h). */
+static const struct socket_type pair_type = {
+        .number = ZMQ_PAIR,
+        .name = "PAIR",
+        .peers = (const char *const[]){"PAIR", NULL},
+        .direct_road = true,
+        .conflate_on_recv = true,
+};
+
 const struct socket_ops pair_socket_ops = {
-        .type = ZMQ_PAIR,
+        .type = &pair_type,
         .size = sizeof(struct pair),
         .init = pair_init,
         .fini = pair_fini,

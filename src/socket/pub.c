@@ -43,8 +43,17 @@ pub_has_in(struct socket *s)
 	return false;
 }
 
+/* pub_type: what the layers below know about a PUB (core/socket_type.h). */
+static const struct socket_type pub_type = {
+        .number = ZMQ_PUB,
+        .name = "PUB",
+        .peers = (const char *const[]){"SUB", "XSUB", NULL},
+        .options = (const int[]){ZMQ_XPUB_VERBOSE, ZMQ_XPUB_VERBOSER, ZMQ_XPUB_NODROP,
+                                 ZMQ_XPUB_MANUAL, ZMQ_XPUB_WELCOME_MSG, 0},
+};
+
 const struct socket_ops pub_socket_ops = {
-        .type = ZMQ_PUB,
+        .type = &pub_type,
         .size = sizeof(struct xpub),
         .init = pub_init,
         .fini = xpub_fini,

@@ -76,8 +76,17 @@ pull_has_out(struct socket *s)
 	return false;
 }
 
+/* pull_type: what the layers below know about a PULL (core/socket_type.h). */
+static const struct socket_type pull_type = {
+        .number = ZMQ_PULL,
+        .name = "PULL",
+        .peers = (const char *const[]){"PUSH", NULL},
+        .direct_road = true,
+        .conflate_on_recv = true,
+};
+
 const struct socket_ops pull_socket_ops = {
-        .type = ZMQ_PULL,
+        .type = &pull_type,
         .size = sizeof(struct pull),
         .init = pull_init,
         .fini = pull_fini,

@@ -84,8 +84,16 @@ push_has_out(struct socket *s)
 	return lb_has_out(&PUSH(s)->lb);
 }
 
+/* push_type: what the layers below know about a PUSH (core/socket_type.h). */
+static const struct socket_type push_type = {
+        .number = ZMQ_PUSH,
+        .name = "PUSH",
+        .peers = (const char *const[]){"PULL", NULL},
+        .direct_road = true,
+};
+
 const struct socket_ops push_socket_ops = {
-        .type = ZMQ_PUSH,
+        .type = &push_type,
         .size = sizeof(struct push),
         .init = push_init,
         .fini = push_fini,

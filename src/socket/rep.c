@@ -281,8 +281,17 @@ rep_setsockopt(struct socket *s, int option, const void *val, size_t len)
 	return 1;
 }
 
+/* rep_type: what the layers below know about a REP (core/socket_type.h). */
+static const struct socket_type rep_type = {
+        .number = ZMQ_REP,
+        .name = "REP",
+        .peers = (const char *const[]){"REQ", "DEALER", NULL},
+        .options = (const int[]){ZMQ_ROUTER_MANDATORY, ZMQ_ROUTER_HANDOVER,
+                                 ZMQ_ROUTER_RAW, ZMQ_PROBE_ROUTER, 0},
+};
+
 const struct socket_ops rep_socket_ops = {
-        .type = ZMQ_REP,
+        .type = &rep_type,
         .size = sizeof(struct rep),
         .init = rep_init,
         .fini = rep_fini,

@@ -269,8 +269,17 @@ req_setsockopt(struct socket *s, int option, const void *val, size_t len)
 	return fqlb_setsockopt(option, true);
 }
 
+/* req_type: what the layers below know about a REQ (core/socket_type.h). */
+static const struct socket_type req_type = {
+        .number = ZMQ_REQ,
+        .name = "REQ",
+        .peers = (const char *const[]){"REP", "ROUTER", NULL},
+        .options = (const int[]){ZMQ_REQ_CORRELATE, ZMQ_REQ_RELAXED, ZMQ_PROBE_ROUTER, 0},
+        .sends_routing_id = true,
+};
+
 const struct socket_ops req_socket_ops = {
-        .type = ZMQ_REQ,
+        .type = &req_type,
         .size = sizeof(struct req),
         .init = req_init,
         .fini = req_fini,

@@ -529,8 +529,19 @@ router_setsockopt(struct socket *s, int option, const void *val, size_t len)
 	}
 }
 
+/* router_type: what the layers below know about a ROUTER (core/socket_type.h). */
+static const struct socket_type router_type = {
+        .number = ZMQ_ROUTER,
+        .name = "ROUTER",
+        .peers = (const char *const[]){"REQ", "DEALER", "ROUTER", NULL},
+        .options = (const int[]){ZMQ_ROUTER_MANDATORY, ZMQ_ROUTER_HANDOVER,
+                                 ZMQ_ROUTER_RAW, ZMQ_PROBE_ROUTER, 0},
+        .sends_routing_id = true,
+        .pipe_per_connection = true,
+};
+
 const struct socket_ops router_socket_ops = {
-        .type = ZMQ_ROUTER,
+        .type = &router_type,
         .size = sizeof(struct router),
         .init = router_init,
         .fini = router_fini,

@@ -46,7 +46,7 @@ socket_new(struct socket **out, struct ctx *ctx, int type)
 	}
 	own_init(&s->own, ctx, tid, &socket_own_ops);
 	s->ops = ops;
-	options_init(&s->options, type);
+	options_init(&s->options, ops->type);
 	ctx_socket_defaults(ctx, &s->options.linger, &s->options.ipv6);
 	pipe_array_init(&s->pipes, PIPE_ARRAY_SOCKET);
 	s->reap_handle = poller_handle_new();
@@ -496,8 +496,7 @@ socket_send(struct socket *s, struct msg *m, int flags)
 static void
 socket_conflate(struct socket *s, struct msg *m)
 {
-	int t = s->options.type;
-	if (t != ZMQ_PULL && t != ZMQ_DEALER && t != ZMQ_PAIR)
+	if (!s->options.type->conflate_on_recv)
 		return;
 	struct msg next;
 	msg_init(&next);

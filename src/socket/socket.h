@@ -30,7 +30,7 @@ struct poll_handle;
 struct reaper;
 
 struct socket_ops {
-	int type;
+	const struct socket_type *type; /* what the layers below know of it */
 	size_t size; /* of the type's state, which starts with struct socket */
 	/* init: 0 or -ENOMEM. fini: frees what init allocated. */
 	int (*init)(struct socket *s);
@@ -132,7 +132,7 @@ int socket_fd(struct socket *s);
 int socket_attach_pipe(struct socket *s, struct pipe *p);
 /* socket_type_takes_option: false for an option that belongs to other socket types
  * (zmq_setsockopt then fails with EINVAL, as libzmq's does). */
-bool socket_type_takes_option(int type, int option);
+bool socket_type_takes_option(const struct socket_type *type, int option);
 void socket_set_last_endpoint(struct socket *s, const char *uri);
 
 /* tcp:// and ipc:// (socket_transport.c). */

@@ -23,34 +23,27 @@ const struct socket_ops *const socket_types[] = {
 
 const size_t socket_types_count = sizeof socket_types / sizeof socket_types[0];
 
-/* Options that belong to some socket types only: libzmq 4.3 refuses them with EINVAL on
- * the others (a PUB takes XPUB's, a REP ROUTER's and a REQ DEALER's, as there one
- * derives from the other). Every option not listed is every type's. */
-#define TYPE(t) (1u << (t))
-static const struct {
-	int option;
-	unsigned types;
-} typed_options[] = {
-        {ZMQ_REQ_CORRELATE, TYPE(ZMQ_REQ)},
-        {ZMQ_REQ_RELAXED, TYPE(ZMQ_REQ)},
-        {ZMQ_ROUTER_MANDATORY, TYPE(ZMQ_ROUTER) | TYPE(ZMQ_REP)},
-        {ZMQ_ROUTER_HANDOVER, TYPE(ZMQ_ROUTER) | TYPE(ZMQ_REP)},
-        {ZMQ_ROUTER_RAW, TYPE(ZMQ_ROUTER) | TYPE(ZMQ_REP)},
-        {ZMQ_PROBE_ROUTER,
-         TYPE(ZMQ_ROUTER) | TYPE(ZMQ_REP) | TYPE(ZMQ_DEALER) | TYPE(ZMQ_REQ)},
-        {ZMQ_STREAM_NOTIFY, TYPE(ZMQ_STREAM)},
-        {ZMQ_XPUB_VERBOSE, TYPE(ZMQ_XPUB) | TYPE(ZMQ_PUB)},
-        {ZMQ_XPUB_VERBOSER, TYPE(ZMQ_XPUB) | TYPE(ZMQ_PUB)},
-        {ZMQ_XPUB_NODROP, TYPE(ZMQ_XPUB) | TYPE(ZMQ_PUB)},
-        {ZMQ_XPUB_MANUAL, TYPE(ZMQ_XPUB) | TYPE(ZMQ_PUB)},
-        {ZMQ_XPUB_WELCOME_MSG, TYPE(ZMQ_XPUB) | TYPE(ZMQ_PUB)},
-};
-
-bool
-socket_type_takes_option(int type, int option)
+/* socket_type_claims: whether some type lists option among its own. */
+static bool
+socket_type_claims(const struct socket_type *t, int option)
 {
-	for (size_t i = 0; i < sizeof typed_options / sizeof typed_options[0]; i++)
-		if (typed_options[i].option == option)
-			return (typed_options[i].types & TYPE(type)) != 0;
+	for (const int *o = t->options; o && *o; o++)
+		if (*o == option)
+			return true;
+	return false;
+}
+
+/* socket_type_takes_option: an option that some types list as their own (ROUTER's
+ * ZMQ_ROUTER_MANDATORY, ...) is taken only by the types that list it: libzmq 4.3
+ * refuses it with EINVAL on the others (a PUB lists XPUB's, a REP ROUTER's and a REQ
+ * DEALER's, as there one derives from the other). Every other option is every type's. */
+bool
+socket_type_takes_option(const struct socket_type *type, int option)
+{
+	if (socket_type_claims(type, option))
+		return true;
+	for (size_t i = 0; i < socket_types_count; i++)
+		if (socket_types[i] && socket_type_claims(socket_types[i]->type, option))
+			return false;
 	return true;
 }

@@ -205,8 +205,17 @@ stream_rollback(struct socket *s)
 	STREAM(s)->current_out = NULL;
 }
 
+/* stream_type: what the layers below know about a STREAM (core/socket_type.h). */
+static const struct socket_type stream_type = {
+        .number = ZMQ_STREAM,
+        .name = "STREAM",
+        .options = (const int[]){ZMQ_STREAM_NOTIFY, 0},
+        .pipe_per_connection = true,
+        .raw = true,
+};
+
 const struct socket_ops stream_socket_ops = {
-        .type = ZMQ_STREAM,
+        .type = &stream_type,
         .size = sizeof(struct stream),
         .init = stream_init,
         .fini = stream_fini,

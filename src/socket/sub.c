@@ -110,8 +110,16 @@ sub_has_out(struct socket *s)
 	return false;
 }
 
+/* sub_type: what the layers below know about a SUB (core/socket_type.h). */
+static const struct socket_type sub_type = {
+        .number = ZMQ_SUB,
+        .name = "SUB",
+        .peers = (const char *const[]){"PUB", "XPUB", NULL},
+        .subscribes = true,
+};
+
 const struct socket_ops sub_socket_ops = {
-        .type = ZMQ_SUB,
+        .type = &sub_type,
         .size = sizeof(struct xsub),
         .init = sub_init,
         .fini = xsub_fini,

@@ -248,8 +248,16 @@ xsub_has_out(struct socket *s)
 	return true; /* subscriptions can always be sent; full pipes lose them */
 }
 
+/* xsub_type: what the layers below know about a XSUB (core/socket_type.h). */
+static const struct socket_type xsub_type = {
+        .number = ZMQ_XSUB,
+        .name = "XSUB",
+        .peers = (const char *const[]){"PUB", "XPUB", NULL},
+        .subscribes = true,
+};
+
 const struct socket_ops xsub_socket_ops = {
-        .type = ZMQ_XSUB,
+        .type = &xsub_type,
         .size = sizeof(struct xsub),
         .init = xsub_init,
         .fini = xsub_fini,

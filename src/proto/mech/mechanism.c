@@ -4,7 +4,7 @@
  */
 #include "proto/mech/mechanism.h"
 #include "platform/alloc.h"
-#include "proto/socket_type.h"
+#include "core/socket_type.h"
 #include "proto/zmtp_codec.h"
 #include "zmq.h"
 
@@ -90,19 +90,12 @@ mech_is_command(const uint8_t *body, size_t len, const char *name)
 	return len >= n + 1 && body[0] == n && memcmp(body + 1, name, n) == 0;
 }
 
-/* type_has_identity: the types whose READY carries Identity (their peers route by it). */
-static bool
-type_has_identity(int type)
-{
-	return type == ZMQ_REQ || type == ZMQ_DEALER || type == ZMQ_ROUTER;
-}
-
 size_t
 mech_write_props(const struct mechanism *m, uint8_t *buf, size_t cap)
 {
-	const char *type = socket_type_name(m->opts->type);
+	const char *type = m->opts->type->name;
 	size_t n = zmtp_props_write(buf, cap, "Socket-Type", type, strlen(type));
-	if (type_has_identity(m->opts->type))
+	if (m->opts->type->sends_routing_id)
 		n += zmtp_props_write(buf + n, cap - n, "Identity",
 		                      m->opts->routing_id.data, m->opts->routing_id.len);
 	return n;
