@@ -176,6 +176,10 @@ int zn_mkdtemp(char *dir, size_t dirlen);
  * (ZN_ADDRSTRLEN always suffices), -EAFNOSUPPORT for another family. */
 int zn_sockaddr_to_string(const struct zn_sockaddr *a, char *buf, size_t len);
 
+/* zn_ip_literal: the bytes (network order) of the numeric address in text: 4 for IPv4,
+ * 16 for IPv6 (no zone), 0 when text is neither. */
+int zn_ip_literal(const char *text, uint8_t out[16]);
+
 /* zn_resolve_host: a host name or numeric address to an address of the family that
  * ipv6 asks for: AF_INET when false; AF_INET6 when true, IPv4 answers mapped
  * (::ffff:a.b.c.d). passive: for a local (bind or source) address, so numeric only,

@@ -630,6 +630,16 @@ gai_to_errno(int rc)
 }
 
 int
+zn_ip_literal(const char *text, uint8_t out[16])
+{
+	if (inet_pton(AF_INET, text, out) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, text, out) == 1)
+		return 16;
+	return 0;
+}
+
+int
 zn_resolve_host(const char *host, bool ipv6, bool passive, struct zn_sockaddr *out)
 {
 	char name[NI_MAXHOST];

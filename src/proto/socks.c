@@ -4,8 +4,8 @@
  * fields tell it (a reply's address type and, for a domain, its length byte).
  */
 #include "proto/socks.h"
+#include "platform/net.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -46,19 +46,18 @@ socks_put_address(uint8_t *p, const char *host, size_t len)
 	char text[SOCKS_FIELD_MAX + 1];
 	memcpy(text, host, len);
 	text[len] = '\0';
-	struct in_addr a4;
-	if (inet_pton(AF_INET, text, &a4) == 1) {
+	uint8_t ip[16];
+	if (zn_ip_literal(text, ip) == 4) {
 		p[0] = SOCKS_ATYP_IPV4;
-		memcpy(p + 1, &a4, 4);
+		memcpy(p + 1, ip, 4);
 		return 5;
 	}
 	char *zone = strchr(text, '%');
 	if (zone && strchr(text, ':'))
 		*zone = '\0';
-	struct in6_addr a6;
-	if (inet_pton(AF_INET6, text, &a6) == 1) {
+	if (zn_ip_literal(text, ip) == 16) {
 		p[0] = SOCKS_ATYP_IPV6;
-		memcpy(p + 1, &a6, 16);
+		memcpy(p + 1, ip, 16);
 		return 17;
 	}
 	p[0] = SOCKS_ATYP_DOMAIN;
