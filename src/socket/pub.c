@@ -48,8 +48,7 @@ static const struct socket_type pub_type = {
         .number = ZMQ_PUB,
         .name = "PUB",
         .peers = (const char *const[]){"SUB", "XSUB", NULL},
-        .options = (const int[]){ZMQ_XPUB_VERBOSE, ZMQ_XPUB_VERBOSER, ZMQ_XPUB_NODROP,
-                                 ZMQ_XPUB_MANUAL, ZMQ_XPUB_WELCOME_MSG, 0},
+        .options = xpub_options, /* a PUB takes XPUB's, as libzmq's */
 };
 
 const struct socket_ops pub_socket_ops = {

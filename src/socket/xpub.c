@@ -332,13 +332,15 @@ xpub_setsockopt(struct socket *s, int option, const void *val, size_t len)
 	}
 }
 
+const int xpub_options[] = {ZMQ_XPUB_VERBOSE, ZMQ_XPUB_VERBOSER,    ZMQ_XPUB_NODROP,
+                            ZMQ_XPUB_MANUAL,  ZMQ_XPUB_WELCOME_MSG, 0};
+
 /* xpub_type: what the layers below know about a XPUB (core/socket_type.h). */
 static const struct socket_type xpub_type = {
         .number = ZMQ_XPUB,
         .name = "XPUB",
         .peers = (const char *const[]){"SUB", "XSUB", NULL},
-        .options = (const int[]){ZMQ_XPUB_VERBOSE, ZMQ_XPUB_VERBOSER, ZMQ_XPUB_NODROP,
-                                 ZMQ_XPUB_MANUAL, ZMQ_XPUB_WELCOME_MSG, 0},
+        .options = xpub_options,
 };
 
 const struct socket_ops xpub_socket_ops = {

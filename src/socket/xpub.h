@@ -34,6 +34,9 @@ struct xpub {
 	bool more_send;         /* sending a multipart message */
 };
 
+/* xpub_options: XPUB's own options (0-terminated), which a PUB takes too. */
+extern const int xpub_options[];
+
 /* The XPUB members of socket_ops, with their contracts (socket.h). */
 int xpub_init(struct socket *s);
 void xpub_fini(struct socket *s);
