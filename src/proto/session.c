@@ -74,7 +74,7 @@ session_new(struct session **out, struct io_thread *io, struct own *socket,
 		return -ENOMEM;
 	}
 	memcpy(ep, endpoint, n);
-	own_init(&s->own, socket->obj.ctx, io->obj.tid, &session_own_ops);
+	own_init(&s->own, socket->obj.ctx, io_thread_tid(io), &session_own_ops);
 	s->io = io;
 	s->poller = io_thread_poller(io);
 	s->opts = *opts;
