@@ -772,7 +772,7 @@ echo_with_spin(int spin, bool direct)
 	}
 	struct pipe *p = the_pipe(s);
 	CHECK_EQ(pipe_has_direct(p), direct);
-	CHECK_EQ(p->out_road, direct ? PIPE_OUT_DIRECT : PIPE_OUT_YPIPE);
+	CHECK_EQ(pipe_writes_direct(p), direct);
 	hear(kids[k].from, WAIT_MS, 'D');
 	kid_reap(k, WAIT_MS);
 }
@@ -804,7 +804,7 @@ spinning_large_send_does_not_block(void)
 	CHECK_OK(zmq_connect(push, ep));
 	/* Small messages until the PUSH writes the ring itself: the road is offered
 	 * once the handshake is done, and handed over at the next send after that. */
-	for (int i = 0; the_pipe(push)->out_road != PIPE_OUT_DIRECT; i++) {
+	for (int i = 0; !pipe_writes_direct(the_pipe(push)); i++) {
 		CHECK(i < 1000);
 		send_str(push, "x", 0);
 		recv_str(pull, "x");

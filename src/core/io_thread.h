@@ -1,20 +1,16 @@
 /*
  * io_thread.h: a background thread running a poller (seed 001, "I/O threads"). Objects
  * that live in it (sessions, engines, listeners, connecters) get their commands through
- * its mailbox, whose fd the poller watches.
+ * its mailbox, whose fd the poller watches. The thread's lifecycle is poll_thread.h's;
+ * an I/O thread adds only its answer to CMD_STOP.
  */
 #ifndef ZINC_CORE_IO_THREAD_H
 #define ZINC_CORE_IO_THREAD_H
 
-#include "core/mailbox.h"
-#include "core/object.h"
-#include "core/poller.h"
+#include "core/poll_thread.h"
 
 struct io_thread {
-	struct object obj;
-	struct mailbox *mailbox;
-	struct poller poller;
-	struct poll_handle *mailbox_handle;
+	struct poll_thread pt;
 };
 
 /* io_thread_new: 0 or -ENOMEM/-EMFILE. The thread is not running yet. */
@@ -28,17 +24,22 @@ void io_thread_destroy(struct io_thread *t);
 static inline struct mailbox *
 io_thread_mailbox(struct io_thread *t)
 {
-	return t->mailbox;
+	return t->pt.mailbox;
+}
+static inline uint32_t
+io_thread_tid(const struct io_thread *t)
+{
+	return t->pt.obj.tid;
 }
 static inline struct poller *
 io_thread_poller(struct io_thread *t)
 {
-	return &t->poller;
+	return &t->pt.poller;
 }
 static inline int
 io_thread_load(struct io_thread *t)
 {
-	return poller_load(&t->poller);
+	return poller_load(&t->pt.poller);
 }
 
 #endif

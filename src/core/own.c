@@ -128,6 +128,7 @@ own_terminate(struct own *o)
 void
 own_process_term(struct own *o, int linger)
 {
+	o->linger = linger;
 	while (o->children) {
 		struct own *child = o->children;
 		own_list_remove(o, child);

@@ -40,7 +40,9 @@ struct own {
 	struct own *sib_next, *sib_prev; /* links in the owner's list */
 	bool in_owner_list;
 	bool terminating;
-	int linger; /* for a root's own termination */
+	/* The one linger value of a termination: a root's is ZMQ_LINGER as the socket
+	 * closes; a child takes the one its CMD_TERM carries (own_process_term). */
+	int linger;
 	int term_acks;
 	atomic_uint_fast64_t sent_seqnum;
 	uint64_t processed_seqnum;

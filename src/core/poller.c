@@ -1,7 +1,6 @@
 /*
  * poller.c: a loop over a platform pollset (platform/poll.h; epoll on Linux) with a
- * sorted timer list. Timer lists here are short (a few per connection at most), so a
- * sorted list beats a heap in practice.
+ * heap of intrusive timers (timer.h).
  */
 #include "core/poller.h"
 #include "platform/alloc.h"
@@ -10,21 +9,14 @@
 
 #include <errno.h>
 
-struct poll_timer {
-	int64_t deadline;
-	const struct poll_handler_ops *ops;
-	void *arg;
-	int id;
-	struct poll_timer *next;
-};
-
 int
 poller_init(struct poller *p)
 {
 	int rc = zn_pollset_init(&p->set);
 	if (rc < 0)
 		return rc;
-	p->timers = NULL;
+	p->timers.root = NULL;
+	p->timers.seq = 0;
 	p->retired = NULL;
 	atomic_init(&p->load, 0);
 	p->stopping = false;
@@ -45,11 +37,8 @@ poller_free_retired(struct poller *p)
 void
 poller_fini(struct poller *p)
 {
-	while (p->timers) {
-		struct poll_timer *t = p->timers;
-		p->timers = t->next;
-		zn_free(t);
-	}
+	/* Timers still armed belong to their owners: nothing to free. */
+	p->timers.root = NULL;
 	poller_free_retired(p);
 	zn_pollset_fini(&p->set);
 }
@@ -155,36 +144,23 @@ poller_reset_pollout(struct poller *p, struct poll_handle *h)
 	poller_update(p, h);
 }
 
-int
-poller_add_timer(struct poller *p, int timeout_ms, const struct poll_handler_ops *ops,
-                 void *arg, int id)
+void
+poller_arm_timer(struct poller *p, struct poll_timer *t, int timeout_ms,
+                 const struct poll_handler_ops *ops, void *arg, int id)
 {
-	struct poll_timer *t = zn_malloc(sizeof *t);
-	if (!t)
-		return -ENOMEM;
-	t->deadline = clock_now_ms() + timeout_ms;
+	if (t->armed)
+		timer_heap_remove(&p->timers, t);
 	t->ops = ops;
 	t->arg = arg;
 	t->id = id;
-	struct poll_timer **pp = &p->timers;
-	while (*pp && (*pp)->deadline <= t->deadline)
-		pp = &(*pp)->next;
-	t->next = *pp;
-	*pp = t;
-	return 0;
+	timer_heap_insert(&p->timers, t, clock_now_ms() + timeout_ms);
 }
 
 void
-poller_cancel_timer(struct poller *p, void *arg, int id)
+poller_cancel_timer(struct poller *p, struct poll_timer *t)
 {
-	for (struct poll_timer **pp = &p->timers; *pp; pp = &(*pp)->next) {
-		if ((*pp)->arg == arg && (*pp)->id == id) {
-			struct poll_timer *t = *pp;
-			*pp = t->next;
-			zn_free(t);
-			return;
-		}
-	}
+	if (t->armed)
+		timer_heap_remove(&p->timers, t);
 }
 
 /* poller_execute_timers: fires due timers; returns ms until the next one, or -1. */
@@ -192,18 +168,15 @@ static int
 poller_execute_timers(struct poller *p)
 {
 	int64_t now = clock_now_ms();
-	while (p->timers && p->timers->deadline <= now) {
-		struct poll_timer *t = p->timers;
-		p->timers = t->next;
-		const struct poll_handler_ops *ops = t->ops;
-		void *arg = t->arg;
-		int id = t->id;
-		zn_free(t);
-		ops->timer_event(arg, id); /* may add or cancel timers */
+	struct poll_timer *t;
+	while ((t = timer_heap_first(&p->timers)) && t->deadline <= now) {
+		timer_heap_remove(&p->timers, t);
+		/* The event may arm or cancel timers, this one too, or free its owner. */
+		t->ops->timer_event(t->arg, t->id);
 	}
-	if (!p->timers)
+	if (!t)
 		return -1;
-	int64_t d = p->timers->deadline - now;
+	int64_t d = t->deadline - now;
 	return d > 1000000 ? 1000000 : (int)d;
 }
 

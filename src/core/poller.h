@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/timer.h"
 #include "platform/platform.h"
 #include "platform/poll.h"
 
@@ -32,11 +33,9 @@ struct poll_handle {
 	struct poll_handle *retired_next;
 };
 
-struct poll_timer;
-
 struct poller {
-	struct zn_pollset set;     /* the fds' readiness (platform/poll.h) */
-	struct poll_timer *timers; /* sorted by deadline */
+	struct zn_pollset set;    /* the fds' readiness (platform/poll.h) */
+	struct timer_heap timers; /* the armed timers (timer.h) */
 	struct poll_handle *retired;
 	atomic_int load; /* registered fds, to pick the least busy thread */
 	bool stopping;
@@ -69,11 +68,13 @@ void poller_reset_pollin(struct poller *p, struct poll_handle *h);
 void poller_set_pollout(struct poller *p, struct poll_handle *h);
 void poller_reset_pollout(struct poller *p, struct poll_handle *h);
 
-/* poller_add_timer: call ops->timer_event(arg, id) in timeout_ms. 0 or -ENOMEM. */
-int poller_add_timer(struct poller *p, int timeout_ms, const struct poll_handler_ops *ops,
-                     void *arg, int id);
-/* poller_cancel_timer: removes the (arg, id) timer if it is pending. */
-void poller_cancel_timer(struct poller *p, void *arg, int id);
+/* poller_arm_timer: t (the caller's, see timer.h) calls ops->timer_event(arg, id) in
+ * timeout_ms, once; an armed t is moved to the new deadline. Never allocates, never
+ * fails. The timer is disarmed when its event runs, which may arm it again. */
+void poller_arm_timer(struct poller *p, struct poll_timer *t, int timeout_ms,
+                      const struct poll_handler_ops *ops, void *arg, int id);
+/* poller_cancel_timer: disarms t if it is armed. */
+void poller_cancel_timer(struct poller *p, struct poll_timer *t);
 
 /* poller_start: runs the loop in a new thread until poller_stop is called from inside
  * it. 0 or -errno. */

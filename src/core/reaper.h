@@ -8,9 +8,7 @@
 #ifndef ZINC_CORE_REAPER_H
 #define ZINC_CORE_REAPER_H
 
-#include "core/mailbox.h"
-#include "core/object.h"
-#include "core/poller.h"
+#include "core/poll_thread.h"
 
 struct reaper;
 

@@ -16,6 +16,9 @@
  * Sleeping: when the road is empty (or full) the socket end arms it; the I/O thread that
  * watches the connection then sends CMD_PIPE_WAKE when data (or room) arrives.
  *
+ * This header is what a transport implements; the pipe end's side of the road (the
+ * hand-over state, what was read ahead, deferred wake-up requests) is pipe/road.h.
+ *
  * Threads: every op runs in the socket's thread, except release, which either side may
  * call (the road is refcounted).
  */

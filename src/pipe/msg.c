@@ -10,7 +10,7 @@
  * the object happens before the free (see refcnt_drop).
  */
 #include "pipe/msg.h"
-#include "pipe/direct.h"
+#include "pipe/road.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -136,11 +136,11 @@ msg_init_delimiter(struct msg *m)
 }
 
 void
-msg_init_direct(struct msg *m, struct pipe_direct *d)
+msg_init_direct(struct msg *m, struct road *r)
 {
 	msg_init(m);
 	m->type = MSG_DIRECT;
-	m->u.direct = d;
+	m->u.road = r;
 }
 
 void
@@ -150,8 +150,8 @@ msg_close(struct msg *m)
 		return; /* closing twice is harmless inside; the API reports EFAULT */
 	if (m->type == MSG_HEAP)
 		content_rele(m->u.heap.content);
-	else if (m->type == MSG_DIRECT && m->u.direct)
-		m->u.direct->ops->release(m->u.direct);
+	else if (m->type == MSG_DIRECT && m->u.road)
+		road_destroy(m->u.road);
 	if (m->meta != NULL)
 		metadata_rele(m->meta);
 	memset(m, 0, sizeof(*m));

@@ -52,7 +52,7 @@ struct msg_content {
 	void *hint;
 };
 
-struct pipe_direct;
+struct road;
 struct metadata; /* refcounted property list, see below */
 
 struct msg {
@@ -71,7 +71,7 @@ struct msg {
 			void *data;
 			size_t size;
 		} cnst;
-		struct pipe_direct *direct; /* MSG_DIRECT: a reference, or NULL */
+		struct road *road; /* MSG_DIRECT: the road offered (owned), or NULL */
 	} u;
 };
 
@@ -98,9 +98,9 @@ int msg_init_data(struct msg *m, void *data, size_t size, zmq_free_fn *ffn, void
 /* msg_init_delimiter: the pipe's end marker. Never fails. */
 void msg_init_delimiter(struct msg *m);
 
-/* msg_init_direct: a hand-over marker carrying d (the message holds the reference;
- * NULL: a marker without a road). Never fails. */
-void msg_init_direct(struct msg *m, struct pipe_direct *d);
+/* msg_init_direct: a hand-over marker carrying r (road.h; the message owns it until a
+ * pipe end adopts it; NULL: a marker without a road). Never fails. */
+void msg_init_direct(struct msg *m, struct road *r);
 static inline bool
 msg_is_direct(const struct msg *m)
 {

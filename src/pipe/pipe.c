@@ -2,6 +2,7 @@
  * pipe.c: see pipe.h.
  */
 #include "pipe/pipe.h"
+#include "pipe/road.h"
 #include "platform/alloc.h"
 #include "platform/platform.h"
 #include "platform/container.h"
@@ -56,10 +57,8 @@ pipe_free(struct pipe *p)
 	while (ypipe_unwrite(&p->inq, &cell))
 		msg_close((struct msg *)(void *)&cell);
 	ypipe_fini(&p->inq);
-	if (p->has_ahead)
-		msg_close(&p->ahead);
-	if (p->direct)
-		p->direct->ops->release(p->direct);
+	if (p->road)
+		road_destroy(p->road);
 	zn_free(p);
 }
 
@@ -134,7 +133,7 @@ pipe_update_hwms(struct pipe *p, int64_t out_hwm, int64_t in_hwm)
 	pipe_report_reads(p);
 	bool room =
 	        p->hwm <= 0 || (int64_t)(p->msgs_written - p->peers_msgs_read) < p->hwm;
-	if (room && p->out && p->out_road == PIPE_OUT_YPIPE)
+	if (room && p->out && !(p->road && road_owns_writes(p->road)))
 		pipe_activate_write(p);
 }
 
@@ -197,144 +196,30 @@ pipe_process_delimiter(struct pipe *p)
 	}
 }
 
-/* Direct roads (direct.h). */
+/* Direct roads (road.h). */
 
-/* pipe_detach_direct: the road has ended: back to the ypipes. A message half-written on
- * it is lost with it: its remaining parts are dropped. */
-static void
-pipe_detach_direct(struct pipe *p)
+/* pipe_defers: the owner is about to spin: leave an empty or full road unarmed. */
+static inline bool
+pipe_defers(const struct pipe *p)
 {
-	p->direct->ops->release(p->direct);
-	p->direct = NULL;
-	if (p->out_road == PIPE_OUT_DIRECT && p->direct_more)
-		p->direct_drop = true;
-	else
-		p->out_road = PIPE_OUT_YPIPE;
+	return p->defer_arm && *p->defer_arm;
 }
 
-/* pipe_attach_direct: takes the road the marker carries (and its reference). An older
- * road is over by then: its connection ended before this one began. */
-static void
-pipe_attach_direct(struct pipe *p, struct msg *marker)
-{
-	struct pipe_direct *d = marker->u.direct;
-	marker->u.direct = NULL;
-	if (p->direct)
-		pipe_detach_direct(p);
-	p->direct = d;
-	p->direct_mark_sent = false;
-}
-
-/* pipe_take_markers: attaches the roads whose markers head the inq (for ends that
- * never read, like PUSH, and for readers woken by CMD_PIPE_WAKE). A road that still
- * has messages to read keeps the next marker waiting behind it. */
+/* pipe_take_markers: adopts the roads whose markers head the inq (for ends that never
+ * read, like PUSH, and for readers woken by CMD_PIPE_WAKE). A road that still has
+ * messages to read keeps the next marker waiting behind it. */
 static void
 pipe_take_markers(struct pipe *p)
 {
 	const struct msg *next;
-	while ((next = ypipe_peek(&p->inq)) && msg_is_direct(next) && next->u.direct) {
-		if (p->direct && p->direct->ops->readable(p->direct))
+	while ((next = ypipe_peek(&p->inq)) && msg_is_direct(next) && next->u.road) {
+		if (p->road && road_readable(p->road))
 			return;
 		struct ycell cell;
 		ypipe_read(&p->inq, &cell);
-		pipe_attach_direct(p, (struct msg *)(void *)&cell);
+		struct msg *marker = (struct msg *)(void *)&cell;
+		road_adopt(&p->road, marker->u.road);
 	}
-}
-
-/* pipe_arm_in / pipe_arm_out: the road is empty (full): ask for a CMD_PIPE_WAKE when
- * that changes, unless the owner is about to spin on it (it then arms when it stops:
- * pipe_arm_deferred). A request made and taken back at once would cost the peer a
- * system call and our I/O thread a wake-up, each time the road runs dry. true when the
- * road turned ready meanwhile (nothing armed). */
-static bool
-pipe_arm_in(struct pipe *p)
-{
-	if (p->defer_arm && *p->defer_arm) {
-		p->unarmed_in = true;
-		return false;
-	}
-	p->unarmed_in = false;
-	return p->direct->ops->arm_in(p->direct) == 1;
-}
-
-static bool
-pipe_arm_out(struct pipe *p)
-{
-	if (p->defer_arm && *p->defer_arm) {
-		p->unarmed_out = true;
-		return false;
-	}
-	p->unarmed_out = false;
-	return p->direct->ops->arm_out(p->direct) == 1;
-}
-
-/* pipe_settle_ended: for a road that has ended: reads its next part ahead (so that
- * pipe_check_read is exact, and an incomplete message left on it is dropped now), or
- * detaches it when nothing is left. true when a part is ahead. */
-static bool
-pipe_settle_ended(struct pipe *p)
-{
-	if (p->has_ahead)
-		return true;
-	if (p->direct->ops->read(p->direct, &p->ahead) == 1) {
-		p->has_ahead = true;
-		return true;
-	}
-	pipe_detach_direct(p);
-	return false;
-}
-
-/* pipe_read_direct: 1 a part was read, 0 none now (the end sleeps until
- * CMD_PIPE_WAKE), -1 the road has ended and is detached: read the inq. */
-static int
-pipe_read_direct(struct pipe *p, struct msg *m)
-{
-	struct pipe_direct *d = p->direct;
-	if (p->has_ahead) {
-		memcpy(m, &p->ahead, sizeof *m);
-		msg_init(&p->ahead);
-		p->has_ahead = false;
-		return 1;
-	}
-	for (;;) {
-		int rc = d->ops->read(d, m);
-		if (rc == 1)
-			return 1;
-		/* Anything in the inq now (a delimiter, the next road) means the session
-		 * has moved on from this connection. */
-		if (rc < 0 || ypipe_peek(&p->inq)) {
-			pipe_detach_direct(p);
-			return -1;
-		}
-		if (!pipe_arm_in(p)) {
-			p->in_active = false;
-			return 0;
-		}
-	}
-}
-
-static bool
-pipe_check_read_direct(struct pipe *p)
-{
-	struct pipe_direct *d = p->direct;
-	if (p->has_ahead)
-		return true;
-	if (d->ops->closed(d)) {
-		if (pipe_settle_ended(p))
-			return true;
-		return pipe_check_read(p); /* detached: the inq again */
-	}
-	if (d->ops->readable(d))
-		return true;
-	if (ypipe_peek(&p->inq)) {
-		/* The session moved on from this connection: back to the inq. */
-		pipe_detach_direct(p);
-		return pipe_check_read(p);
-	}
-	if (pipe_arm_in(p))
-		return true; /* data came meanwhile */
-	p->in_active = false;
-	return false;
 }
 
 bool
@@ -342,8 +227,13 @@ pipe_check_read(struct pipe *p)
 {
 	if (!p->in_active || !pipe_readable_state(p))
 		return false;
-	if (p->direct)
-		return pipe_check_read_direct(p);
+	if (p->road) {
+		int rc = road_check_read(p->road, &p->inq, pipe_defers(p));
+		if (rc == ROAD_NONE)
+			p->in_active = false;
+		if (rc != ROAD_GONE)
+			return rc == ROAD_READY;
+	}
 	const struct msg *next = ypipe_peek(&p->inq);
 	if (!next) {
 		p->in_active = false;
@@ -355,7 +245,7 @@ pipe_check_read(struct pipe *p)
 		pipe_process_delimiter(p);
 		return false;
 	}
-	if (msg_is_direct(next) && next->u.direct) {
+	if (msg_is_direct(next) && next->u.road) {
 		pipe_take_markers(p);
 		return pipe_check_read(p);
 	}
@@ -367,10 +257,12 @@ pipe_read(struct pipe *p, struct msg *m)
 {
 	if (!p->in_active || !pipe_readable_state(p))
 		return false;
-	if (p->direct) {
-		int rc = pipe_read_direct(p, m);
-		if (rc >= 0)
-			return rc == 1;
+	if (p->road) {
+		int rc = road_read(p->road, m, &p->inq, pipe_defers(p));
+		if (rc == ROAD_NONE)
+			p->in_active = false;
+		if (rc != ROAD_GONE)
+			return rc == ROAD_READY;
 	}
 	struct ycell cell;
 	if (!ypipe_read(&p->inq, &cell)) {
@@ -382,8 +274,8 @@ pipe_read(struct pipe *p, struct msg *m)
 		pipe_process_delimiter(p);
 		return false;
 	}
-	if (msg_is_direct(got) && got->u.direct) {
-		pipe_attach_direct(p, got);
+	if (msg_is_direct(got) && got->u.road) {
+		road_adopt(&p->road, got->u.road);
 		return pipe_read(p, m);
 	}
 	/* (A marker without a road is a socket end's request for the writing side:
@@ -396,75 +288,19 @@ pipe_read(struct pipe *p, struct msg *m)
 	return true;
 }
 
-/* pipe_hand_over: the first time this end may start a message after taking a road,
- * it asks for the road's writing side with a marker behind what it queued (outside the
- * HWM, as the delimiter). Without memory for it, the I/O thread keeps writing. */
-static void
-pipe_hand_over(struct pipe *p)
-{
-	p->direct_mark_sent = true;
-	struct msg mark;
-	msg_init_direct(&mark, NULL);
-	mark.routing_id = p->direct->token;
-	if (ypipe_write(p->out, &mark, false) < 0)
-		return;
-	p->out_road = PIPE_OUT_HANDING;
-	if (!ypipe_flush(p->out))
-		pipe_send(p->peer, CMD_ACTIVATE_READ);
-}
-
-/* pipe_hand_check: between messages while handing over: once the I/O thread has
- * reached our marker, stop writing the ypipe and have it drained. */
-static void
-pipe_hand_check(struct pipe *p)
-{
-	struct pipe_direct *d = p->direct;
-	if (d->ops->hand_state(d) == 0)
-		return;
-	d->ops->ypipe_done(d);
-	p->out_road = PIPE_OUT_WAITING;
-	/* The I/O thread may be idle on an empty ypipe: make it look again. */
-	pipe_send(p->peer, CMD_ACTIVATE_READ);
-}
-
-static bool
-pipe_check_write_direct(struct pipe *p)
-{
-	struct pipe_direct *d = p->direct;
-	if (p->direct_more || p->direct_drop)
-		return true; /* a message under way: write waits for room, or drops */
-	if (d->ops->closed(d)) {
-		pipe_detach_direct(p); /* not under way: back to the ypipe */
-		return pipe_check_write(p);
-	}
-	if (p->out_road == PIPE_OUT_WAITING) {
-		if (d->ops->hand_state(d) != 2) {
-			p->out_active = false; /* CMD_PIPE_WAKE comes when it is */
-			return false;
-		}
-		p->out_road = PIPE_OUT_DIRECT;
-	}
-	if (d->ops->writable(d) || pipe_arm_out(p))
-		return true;
-	p->out_active = false;
-	return false;
-}
-
 bool
 pipe_check_write(struct pipe *p)
 {
 	if (!p->out_active || p->state != PIPE_ACTIVE || !p->out)
 		return false;
-	if (p->out_road == PIPE_OUT_HANDING && !p->out_more) {
-		if (p->direct->ops->closed(p->direct))
-			pipe_detach_direct(p);
-		else
-			pipe_hand_check(p);
+	if (p->road) {
+		int rc = road_check_write(p->road, p->out, p->out_more, &p->peer->obj,
+		                          pipe_defers(p));
+		if (rc == ROAD_NONE)
+			p->out_active = false;
+		if (rc != ROAD_GONE)
+			return rc == ROAD_READY;
 	}
-	if (p->out_road == PIPE_OUT_WAITING || p->out_road == PIPE_OUT_DIRECT)
-		return pipe_check_write_direct(p);
-	if (p->direct && !p->direct_mark_sent && !p->out_more)
-		pipe_hand_over(p); /* the ypipe goes on until the I/O thread gets there */
 	if (p->hwm > 0 && (int64_t)(p->msgs_written - p->peers_msgs_read) >= p->hwm) {
 		p->out_active = false;
 		return false;
@@ -472,49 +308,20 @@ pipe_check_write(struct pipe *p)
 	return true;
 }
 
-/* pipe_write_direct: see pipe_write. */
-static int
-pipe_write_direct(struct pipe *p, struct msg *m)
-{
-	bool more = (m->flags & MSGF_MORE) != 0;
-	if (!p->direct_drop) {
-		struct pipe_direct *d = p->direct;
-		int rc = d->ops->write(d, m);
-		if (rc == 0) {
-			p->direct_more = more;
-			return 0;
-		}
-		if (rc == -EAGAIN) {
-			if (!pipe_arm_out(p))
-				p->out_active = false;
-			return -EAGAIN; /* a first part: nothing was written */
-		}
-		/* The road has ended. */
-		if (!p->direct_more) {
-			pipe_detach_direct(p);
-			return pipe_write(p, m); /* the ypipe, for the next connection */
-		}
-		p->direct_drop = true;
-	}
-	/* The rest of a message whose first parts went down with the road. */
-	msg_close(m);
-	msg_init(m);
-	p->direct_more = more;
-	if (!more) {
-		p->direct_drop = false;
-		if (!p->direct)
-			p->out_road = PIPE_OUT_YPIPE;
-	}
-	return 0;
-}
-
 int
 pipe_write(struct pipe *p, struct msg *m)
 {
 	if (!pipe_check_write(p))
 		return -EAGAIN;
-	if (p->out_road == PIPE_OUT_DIRECT)
-		return pipe_write_direct(p, m);
+	if (p->road && road_writes_direct(p->road)) {
+		int rc = road_write(p->road, m, pipe_defers(p));
+		if (rc == -EAGAIN)
+			p->out_active = false;
+		if (rc == -EPIPE)
+			return pipe_write(p, m); /* the road ended: the ypipe, for the
+			                          * next connection */
+		return rc == -EBUSY ? -EAGAIN : rc;
+	}
 	bool more = (m->flags & MSGF_MORE) != 0;
 	int rc = ypipe_write(p->out, m, more);
 	if (rc < 0)
@@ -538,14 +345,8 @@ pipe_rollback(struct pipe *p)
 {
 	if (!p->out)
 		return;
-	if (p->out_road == PIPE_OUT_DIRECT) {
-		if (p->direct)
-			p->direct->ops->rollback(p->direct);
-		p->direct_more = p->direct_drop = false;
-		if (!p->direct)
-			p->out_road = PIPE_OUT_YPIPE;
+	if (p->road && road_rollback(p->road))
 		return;
-	}
 	p->out_more = false;
 	struct ycell cell;
 	while (ypipe_unwrite(p->out, &cell))
@@ -557,8 +358,8 @@ pipe_flush(struct pipe *p)
 {
 	if (p->state == PIPE_TERM_ACK_SENT || !p->out)
 		return;
-	if (p->out_road == PIPE_OUT_DIRECT && p->direct)
-		p->direct->ops->flush(p->direct);
+	if (p->road)
+		road_flush(p->road);
 	if (!ypipe_flush(p->out))
 		pipe_send(p->peer, CMD_ACTIVATE_READ);
 }
@@ -604,10 +405,15 @@ pipe_offer_direct(struct pipe *p, struct pipe_direct *d)
 {
 	if (p->state != PIPE_ACTIVE || !p->out)
 		return -EPIPE;
-	struct msg mark;
-	msg_init_direct(&mark, d);
-	if (ypipe_write(p->out, &mark, false) < 0)
+	struct road *r;
+	if (road_new(&r, d) < 0)
 		return -ENOMEM;
+	struct msg mark;
+	msg_init_direct(&mark, r);
+	if (ypipe_write(p->out, &mark, false) < 0) {
+		road_abandon(r);
+		return -ENOMEM;
+	}
 	(void)ypipe_flush(p->out);
 	/* Always wake: an end that never reads (PUSH) takes the marker on the wake. */
 	pipe_send(p->peer, CMD_PIPE_WAKE);
@@ -649,53 +455,46 @@ static void
 pipe_process_wake(struct pipe *p)
 {
 	pipe_take_markers(p);
-	struct pipe_direct *d = p->direct;
-	if (!d)
+	if (!pipe_has_direct(p))
 		return;
-	bool writing = p->out_road != PIPE_OUT_YPIPE;
-	if (d->ops->closed(d) && !p->direct_more && !pipe_settle_ended(p)) {
+	bool writing = road_owns_writes(p->road);
+	if (road_settle_ended(p->road)) {
 		/* Ended with nothing left to read: its memory went with it. */
 		pipe_take_markers(p);
 	}
 	pipe_activate_read(p);
-	if (writing || p->out_road != PIPE_OUT_YPIPE)
+	if (writing || road_owns_writes(p->road))
 		pipe_activate_write(p);
+}
+
+bool
+pipe_has_direct(const struct pipe *p)
+{
+	return p->road && road_attached(p->road);
+}
+
+bool
+pipe_writes_direct(const struct pipe *p)
+{
+	return p->road && road_writes_direct(p->road);
 }
 
 void
 pipe_spin_quiet(struct pipe *p, bool in)
 {
-	struct pipe_direct *d = p->direct;
-	if (!d)
-		return;
-	/* Taken back now, armed again by pipe_arm_deferred when the spin ends. */
-	if (in && !p->in_active) {
-		d->ops->disarm_in(d);
-		p->unarmed_in = true;
-	} else if (!in && !p->out_active && p->out_road == PIPE_OUT_DIRECT) {
-		d->ops->disarm_out(d);
-		p->unarmed_out = true;
-	}
+	if (p->road)
+		road_spin_quiet(p->road, in, in ? p->in_active : p->out_active);
 }
 
 bool
 pipe_spin_ready(struct pipe *p, bool in)
 {
-	struct pipe_direct *d = p->direct;
-	if (!d)
+	if (!p->road || !road_spin_ready(p->road, in, in ? p->in_active : p->out_active))
 		return false;
 	if (in) {
-		if (p->in_active || !(d->ops->readable(d) || d->ops->closed(d)))
-			return false;
 		pipe_activate_read(p);
 		return p->in_active;
 	}
-	if (p->out_active)
-		return false;
-	if (p->out_road == PIPE_OUT_DIRECT
-	            ? !(d->ops->writable(d) || d->ops->closed(d))
-	            : p->out_road != PIPE_OUT_WAITING || d->ops->hand_state(d) != 2)
-		return false;
 	pipe_activate_write(p);
 	return p->out_active;
 }
@@ -703,24 +502,14 @@ pipe_spin_ready(struct pipe *p, bool in)
 bool
 pipe_arm_deferred(struct pipe *p)
 {
-	struct pipe_direct *d = p->direct;
-	bool ready = false;
-	if (p->unarmed_in) {
-		p->unarmed_in = false;
-		if (d && !p->in_active && d->ops->arm_in(d) == 1) {
-			pipe_activate_read(p);
-			ready = true;
-		}
-	}
-	if (p->unarmed_out) {
-		p->unarmed_out = false;
-		if (d && !p->out_active && p->out_road == PIPE_OUT_DIRECT &&
-		    d->ops->arm_out(d) == 1) {
-			pipe_activate_write(p);
-			ready = true;
-		}
-	}
-	return ready;
+	if (!p->road)
+		return false;
+	int ready = road_arm_deferred(p->road, p->in_active, p->out_active);
+	if (ready & ROAD_READY_IN)
+		pipe_activate_read(p);
+	if (ready & ROAD_READY_OUT)
+		pipe_activate_write(p);
+	return ready != 0;
 }
 
 void

@@ -22,6 +22,7 @@
 #include "pipe/msg.h"
 
 struct pipe;
+struct road;
 
 /* The owner of a pipe end hears about its pipe through these, in its own thread. */
 struct pipe_sink_ops {
@@ -40,15 +41,6 @@ enum pipe_state {
 	PIPE_TERM_ACK_SENT,
 	PIPE_TERM_REQ_SENT1,
 	PIPE_TERM_REQ_SENT2,
-};
-
-/* Where this end's outbound messages go (see direct.h). */
-enum pipe_out_road {
-	PIPE_OUT_YPIPE,   /* the peer's inq */
-	PIPE_OUT_HANDING, /* marker sent; the ypipe still carries what we write */
-	PIPE_OUT_WAITING, /* the I/O thread reached the marker: we stopped writing and
-	                   * wait for it to write what followed, then the road is ours */
-	PIPE_OUT_DIRECT,  /* the road */
 };
 
 /* Slots for the O(1) arrays a pipe can be in at once (see pipe_array.h). */
@@ -87,20 +79,12 @@ struct pipe {
 	 * reached its socket (by a connecting ROUTER's session): attach writes no other.
 	 */
 	bool probe_sent;
-	/* The direct road this end reads after its inq's marker (and writes once
-	 * out_road is PIPE_OUT_DIRECT); NULL for most pipes. A reference is held. */
-	struct pipe_direct *direct;
-	uint8_t out_road;      /* enum pipe_out_road */
-	bool out_more;         /* the last part written to the ypipe had MORE */
-	bool direct_mark_sent; /* this end asked for the road's writing side */
-	bool direct_more;      /* the last part written on the road had MORE */
-	bool direct_drop;      /* the road ended mid-message: drop the rest of it */
-	bool has_ahead;        /* ahead holds the next part, read off an ended road */
-	/* The owner's switch: while it is on, an empty or full road is left unarmed
-	 * (unarmed_in / unarmed_out say so) for the owner to arm after it has spun. */
+	/* The direct road (road.h): NULL until the first one is offered to this end. */
+	struct road *road;
+	bool out_more; /* the last part written to the ypipe had MORE */
+	/* The owner's switch, for whatever road the end gets: while it is on, an empty or
+	 * full road is left unarmed for the owner to arm after it has spun. */
 	const bool *defer_arm;
-	bool unarmed_in, unarmed_out;
-	struct msg ahead;
 };
 
 /* pipe_pair: creates two connected ends, p[0] living in parents[0]'s thread and p[1]
@@ -183,11 +167,10 @@ int pipe_offer_direct(struct pipe *p, struct pipe_direct *d);
  * sends CMD_PIPE_WAKE when the handshake still allows commands to the peer. */
 void pipe_wake_direct(struct pipe *p);
 /* pipe_has_direct: whether this end reads or writes a direct road. */
-static inline bool
-pipe_has_direct(const struct pipe *p)
-{
-	return p->direct != NULL;
-}
+bool pipe_has_direct(const struct pipe *p);
+/* pipe_writes_direct: whether this end writes its road itself (the hand-over is
+ * done). */
+bool pipe_writes_direct(const struct pipe *p);
 /* pipe_spin_quiet / pipe_spin_ready: for a socket that spins before it sleeps. quiet
  * takes back the wake-up requests of the end's road (in: reading, else writing) and
  * leaves it for pipe_arm_deferred; ready tells whether the road has data (room), and

@@ -62,19 +62,17 @@ engine_new(struct engine **out, int fd, const struct options *opts,
 }
 
 static void
-engine_add_timer(struct engine *e, int id, int ms, bool *flag)
+engine_add_timer(struct engine *e, int id, int ms, struct poll_timer *t)
 {
-	if (*flag)
-		poller_cancel_timer(e->poller, e, id);
-	*flag = poller_add_timer(e->poller, ms, &engine_handler, e, id) == 0;
+	poller_arm_timer(e->poller, t, ms, &engine_handler, e, id);
 }
 
 static void
-engine_cancel_timer(struct engine *e, int id, bool *flag)
+engine_cancel_timer(struct engine *e, int id, struct poll_timer *t)
 {
-	if (*flag)
-		poller_cancel_timer(e->poller, e, id);
-	*flag = false;
+	(void)id; /* the timer says which it is */
+	if (poll_timer_armed(t))
+		poller_cancel_timer(e->poller, t);
 }
 
 /* engine_queue_greeting: our 64 bytes: signature, version 3.1, the configured
@@ -910,12 +908,8 @@ engine_timer_event(void *arg, int id)
 {
 	struct engine *e = arg;
 	switch (id) {
-	case TIMER_HANDSHAKE:
-		e->timer_handshake = false;
-		engine_fail(e, ENGINE_END_TIMEOUT, 0);
-		return;
+	case TIMER_HANDSHAKE: engine_fail(e, ENGINE_END_TIMEOUT, 0); return;
 	case TIMER_HB_IVL: {
-		e->timer_hb_ivl = false;
 		uint8_t ping[2];
 		int ttl = e->opts.heartbeat_ttl / 100;
 		ping[0] = (uint8_t)(ttl >> 8);
@@ -925,21 +919,15 @@ engine_timer_event(void *arg, int id)
 			return;
 		int timeout = e->opts.heartbeat_timeout >= 0 ? e->opts.heartbeat_timeout
 		                                             : e->opts.heartbeat_ivl;
-		if (timeout > 0 && !e->timer_hb_timeout)
+		if (timeout > 0 && !poll_timer_armed(&e->timer_hb_timeout))
 			engine_add_timer(e, TIMER_HB_TIMEOUT, timeout,
 			                 &e->timer_hb_timeout);
 		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl,
 		                 &e->timer_hb_ivl);
 		return;
 	}
-	case TIMER_HB_TIMEOUT:
-		e->timer_hb_timeout = false;
-		engine_fail(e, ENGINE_END_TIMEOUT, 0);
-		return;
-	case TIMER_HB_TTL:
-		e->timer_hb_ttl = false;
-		engine_fail(e, ENGINE_END_TIMEOUT, 0);
-		return;
+	case TIMER_HB_TIMEOUT: engine_fail(e, ENGINE_END_TIMEOUT, 0); return;
+	case TIMER_HB_TTL: engine_fail(e, ENGINE_END_TIMEOUT, 0); return;
 	}
 }
 

@@ -26,13 +26,13 @@ struct engine {
 	bool input_stopped;
 	bool output_stopped;
 	bool has_stash; /* a decoded message waits for room in the pipe */
-	bool out_more; /* the last message pulled had MORE: the next is not a first part
-	                */
-	bool raw;      /* ZMQ_STREAM: no ZMTP, bytes in and out as they come */
-	bool raw_has;  /* raw_out holds a message being written */
+	bool out_more;  /* the last message pulled had MORE: the next is not a first part
+	                 */
+	bool raw;       /* ZMQ_STREAM: no ZMTP, bytes in and out as they come */
+	bool raw_has;   /* raw_out holds a message being written */
 	size_t raw_off;
 	struct msg raw_out;
-	bool timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
+	struct poll_timer timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
 	struct session *session;
 	struct poller *poller;
 	struct poll_handle *handle;

@@ -35,8 +35,7 @@ struct session {
 	bool has_src;
 	bool incomplete_in; /* a multipart message from the engine is half written */
 	bool term_pending;  /* terminating: waiting for the pipe and the output */
-	int term_linger;    /* the linger it was asked to terminate with */
-	bool timer_reconnect, timer_connect, timer_linger;
+	struct poll_timer timer_reconnect, timer_connect, timer_linger;
 	struct zn_sockaddr addr, src;
 	const char *spec;
 	session_resolve_fn resolve;
@@ -74,7 +73,7 @@ session_new(struct session **out, struct io_thread *io, struct own *socket,
 		return -ENOMEM;
 	}
 	memcpy(ep, endpoint, n);
-	own_init(&s->own, socket->obj.ctx, io->obj.tid, &session_own_ops);
+	own_init(&s->own, socket->obj.ctx, io_thread_tid(io), &session_own_ops);
 	s->io = io;
 	s->poller = io_thread_poller(io);
 	s->opts = *opts;
@@ -256,19 +255,17 @@ session_end_endpoint(struct session *s)
 }
 
 static void
-session_add_timer(struct session *s, int id, int ms, bool *flag)
+session_add_timer(struct session *s, int id, int ms, struct poll_timer *t)
 {
-	if (*flag)
-		poller_cancel_timer(s->poller, s, id);
-	*flag = poller_add_timer(s->poller, ms, &session_handler, s, id) == 0;
+	poller_arm_timer(s->poller, t, ms, &session_handler, s, id);
 }
 
 static void
-session_cancel_timer(struct session *s, int id, bool *flag)
+session_cancel_timer(struct session *s, int id, struct poll_timer *t)
 {
-	if (*flag)
-		poller_cancel_timer(s->poller, s, id);
-	*flag = false;
+	(void)id; /* the timer says which it is */
+	if (poll_timer_armed(t))
+		poller_cancel_timer(s->poller, t);
 }
 
 static void
@@ -293,7 +290,7 @@ session_stop_connecting(struct session *s)
 static void
 session_schedule_reconnect(struct session *s)
 {
-	if (s->opts.reconnect_ivl <= 0 || (s->term_pending && s->term_linger == 0))
+	if (s->opts.reconnect_ivl <= 0 || (s->term_pending && s->own.linger == 0))
 		return;
 	int ivl = s->reconnect_cur > 0 ? s->reconnect_cur : 0;
 	session_add_timer(s, TIMER_RECONNECT, ivl, &s->timer_reconnect);
@@ -697,7 +694,7 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		/* A pipe holding only its delimiter has nothing left to deliver. */
 		if (s->pipe)
 			(void)pipe_check_read(s->pipe);
-		if (s->term_linger == 0 || session_check_done(s))
+		if (s->own.linger == 0 || session_check_done(s))
 			return;
 	}
 	if (s->opts.reconnect_ivl <= 0)
@@ -775,7 +772,7 @@ session_process_term(struct own *o, int linger)
 {
 	struct session *s = container_of(o, struct session, own);
 	s->term_pending = true;
-	s->term_linger = linger;
+	s->own.linger = linger; /* the one linger value: own.h */
 	session_zap_end(s);
 	own_register_term_acks(o, 1); /* given back by session_check_done */
 	bool connected = s->engine && engine_handshake_done(s->engine);
@@ -900,12 +897,8 @@ session_timer_event(void *arg, int id)
 {
 	struct session *s = arg;
 	switch (id) {
-	case TIMER_RECONNECT:
-		s->timer_reconnect = false;
-		session_start_connecting(s);
-		break;
+	case TIMER_RECONNECT: session_start_connecting(s); break;
 	case TIMER_CONNECT:
-		s->timer_connect = false;
 		if (s->connect_handle) {
 			poller_rm_fd(s->poller, s->connect_handle);
 			s->connect_handle = NULL;
@@ -915,7 +908,6 @@ session_timer_event(void *arg, int id)
 		session_schedule_reconnect(s);
 		break;
 	case TIMER_LINGER:
-		s->timer_linger = false;
 		session_drop(s);
 		session_check_done(s);
 		break;

@@ -20,7 +20,7 @@ struct socks_connecter {
 	struct poller *poller;
 	struct poll_handle *handle;
 	int fd;
-	bool timer;
+	struct poll_timer timer; /* the handshake's time limit */
 	socks_done_fn done;
 	void *arg;
 };
@@ -34,10 +34,7 @@ sc_unwatch(struct socks_connecter *c)
 		poller_rm_fd(c->poller, c->handle);
 		c->handle = NULL;
 	}
-	if (c->timer) {
-		poller_cancel_timer(c->poller, c, SC_TIMER);
-		c->timer = false;
-	}
+	poller_cancel_timer(c->poller, &c->timer);
 }
 
 /* sc_finish: reports the outcome; the owner may destroy c inside the callback, so it is
@@ -121,7 +118,6 @@ sc_timer_event(void *arg, int id)
 {
 	struct socks_connecter *c = arg;
 	(void)id;
-	c->timer = false;
 	sc_finish(c,
 	          -ETIMEDOUT); /* a proxy that stalls must not hold the connect forever */
 }
@@ -149,19 +145,14 @@ socks_connecter_new(struct socks_connecter **out, struct poller *p, int fd,
 	c->arg = arg;
 	if ((rc = poller_add_fd(p, fd, &sc_handler, c, &c->handle)) < 0)
 		goto fail_init;
-	if (params->timeout_ms > 0) {
-		if ((rc = poller_add_timer(p, params->timeout_ms, &sc_handler, c,
-		                           SC_TIMER)) < 0)
-			goto fail_timer;
-		c->timer = true;
-	}
+	if (params->timeout_ms > 0)
+		poller_arm_timer(p, &c->timer, params->timeout_ms, &sc_handler, c,
+		                 SC_TIMER);
 	/* The greeting goes out on the first POLLOUT, never from here: done is not called
 	 * before the caller has its pointer. */
 	poller_set_pollout(p, c->handle);
 	*out = c;
 	return 0;
-fail_timer:
-	poller_rm_fd(p, c->handle);
 fail_init:
 	zn_free(c);
 	return rc;

@@ -725,8 +725,7 @@ socket_free(struct socket *s)
 	struct reaper *r = s->reaper;
 	if (s->reap_handle)
 		poller_rm_fd(s->poller, s->reap_handle);
-	if (s->linger_timer)
-		poller_cancel_timer(s->poller, s, SOCKET_TIMER_LINGER);
+	poller_cancel_timer(s->poller, &s->linger_timer);
 	/* The monitor stops last, as libzmq's: the events of the socket's own
 	 * ending (a listener's CLOSED, a connection's DISCONNECTED) come first. */
 	socket_monitor_close(s);
@@ -763,7 +762,6 @@ socket_timer_event(void *arg, int id)
 {
 	struct socket *s = arg;
 	if (id == SOCKET_TIMER_LINGER) {
-		s->linger_timer = false;
 		socket_inproc_linger_expired(s);
 		if (s->destroyed)
 			socket_free(s);
@@ -778,11 +776,8 @@ static const struct poll_handler_ops socket_reap_handler = {
 void
 socket_start_linger_timer(struct socket *s, int linger)
 {
-	if (poller_add_timer(s->poller, linger, &socket_reap_handler, s,
-	                     SOCKET_TIMER_LINGER) == 0)
-		s->linger_timer = true;
-	else
-		socket_inproc_linger_expired(s); /* no memory for a timer: end now */
+	poller_arm_timer(s->poller, &s->linger_timer, linger, &socket_reap_handler, s,
+	                 SOCKET_TIMER_LINGER);
 }
 
 static void

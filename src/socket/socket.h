@@ -19,6 +19,7 @@
 #include "core/mailbox.h"
 #include "core/monitor.h"
 #include "core/own.h"
+#include "core/timer.h"
 #include "pipe/msg.h"
 #include "pipe/pipe_array.h"
 #include "core/options.h"
@@ -88,7 +89,7 @@ struct socket {
 	bool ctx_terminated;
 	bool destroyed;
 	bool rcvmore;
-	bool linger_timer;
+	struct poll_timer linger_timer; /* waits for pending inproc binds */
 	bool defer_arm;    /* a spinning send/recv is under way: see pipe_set_defer_arm */
 	int pipes_refused; /* pipes ended because attaching them failed, still ending */
 	struct reaper *reaper;           /* once closed */
@@ -157,8 +158,8 @@ void socket_inproc_connected(struct socket *s, struct pipe *p);
  * them (linger 0) or wait for their bind up to the linger. */
 void socket_inproc_close_pending(struct socket *s, int linger);
 void socket_inproc_linger_expired(struct socket *s);
-/* socket_start_linger_timer: calls socket_inproc_linger_expired after linger ms (at
- * once if there is no memory for a timer). Reaper thread. */
+/* socket_start_linger_timer: calls socket_inproc_linger_expired after linger ms.
+ * Reaper thread. */
 void socket_start_linger_timer(struct socket *s, int linger);
 /* socket_refuse_pipe: ends a pipe whose attach failed (no memory). */
 void socket_refuse_pipe(struct socket *s, struct pipe *p);

@@ -118,7 +118,7 @@ listener_new(struct listener **out, struct io_thread *io, struct own *socket,
 	if (!is_tcp && !adopted)
 		bound = *addr; /* getsockname loses abstract names' exact length */
 	zn_sockaddr_to_string(&bound, l->endpoint, sizeof l->endpoint);
-	own_init(&l->own, socket->obj.ctx, io->obj.tid, &listener_own_ops);
+	own_init(&l->own, socket->obj.ctx, io_thread_tid(io), &listener_own_ops);
 	l->poller = io_thread_poller(io);
 	l->socket = socket;
 	l->opts = *opts;
