@@ -155,3 +155,7 @@ if(ZINC_PYTHON3)
 else()
 	message(STATUS "test_layers skipped: no python3")
 endif()
+
+# ---- the zinc command and the installed packages (owner: cli helper, issue 13) ---------
+include(${CMAKE_CURRENT_SOURCE_DIR}/cli/tests.cmake)
+# ---- end zinc command ------------------------------------------------------------------
