@@ -41,3 +41,7 @@ foreach(pc zinc libzmq)
 		file(INSTALL \"${CMAKE_BINARY_DIR}/pc-install/${pc}.pc\"
 			DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig\")")
 endforeach()
+
+# Man pages (man/, checked in; man/mkman.py makes man3 from man/functions.txt).
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/man/man1 ${CMAKE_SOURCE_DIR}/man/man3
+	DESTINATION ${CMAKE_INSTALL_MANDIR})

@@ -29,3 +29,11 @@ if(NOT ZINC_SANITIZE)
 			${CMAKE_C_COMPILER})
 	set_tests_properties(package_install PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
 endif()
+
+# man_pages: every exported zmq_* function has a page saying how zinc differs.
+if(CMAKE_NM)
+	add_test(NAME man_pages
+		COMMAND sh ${CMAKE_SOURCE_DIR}/man/test_man.sh $<TARGET_SONAME_FILE:zmq_dropin>
+			${CMAKE_SOURCE_DIR}/man ${CMAKE_NM})
+	set_tests_properties(man_pages PROPERTIES TIMEOUT 60)
+endif()

@@ -68,6 +68,7 @@ if command -v pkg-config >/dev/null; then
 else
 	echo "skip pkg-config: not installed"
 fi
+[ -f "$prefix/share/man/man3/zmq_bind.3" ] && echo "ok   man pages installed" || fail "man pages not installed"
 [ -x "$prefix/bin/zinc" ] && "$prefix/bin/zinc" --version | grep -q "(zinc)" &&
 	echo "ok   installed zinc command runs on the installed library" ||
 	fail "installed zinc command"
