@@ -4,7 +4,6 @@
 #include "proto/session.h"
 #include "core/ctx.h"
 #include "platform/alloc.h"
-#include "proto/socks_connecter.h"
 #include "zmq.h"
 #include "platform/container.h"
 
@@ -12,7 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 
-enum { TIMER_RECONNECT = 1, TIMER_CONNECT, TIMER_LINGER };
+enum { TIMER_RECONNECT = 1, TIMER_LINGER };
 
 /* A well-formed ZAP reply has 7 frames; one more is kept to tell "too many". */
 #define SESSION_ZAP_FRAMES 8
@@ -29,19 +28,13 @@ struct session {
 	struct pipe *pipe;
 	int pipes_terminating; /* old pipes (ZMQ_IMMEDIATE) still ending */
 	struct engine *engine;
-	bool active; /* made by zmq_connect: connects and reconnects */
-	bool is_tcp;
-	bool shm; /* shm://: the engine moves to shared memory */
-	bool has_src;
+	bool active;        /* made by zmq_connect: connects and reconnects */
 	bool incomplete_in; /* a multipart message from the engine is half written */
 	bool term_pending;  /* terminating: waiting for the pipe and the output */
-	struct poll_timer timer_reconnect, timer_connect, timer_linger;
-	struct zn_sockaddr addr, src;
-	const char *spec;
-	session_resolve_fn resolve;
-	int connect_fd;
-	struct poll_handle *connect_handle;
-	struct socks_connecter *socks; /* ZMQ_SOCKS_PROXY: the proxy's handshake */
+	struct poll_timer timer_reconnect, timer_linger;
+	/* The transport's connecter (active sessions), handed down by the socket. */
+	const struct session_connecter_ops *connecter_ops;
+	void *connecter;
 	int reconnect_cur;
 	uint32_t direct_tokens; /* names the direct roads offered so far */
 	/* ZAP: the pipe to the handler at inproc://zeromq.zap.01 (made at the first
@@ -81,21 +74,17 @@ session_new(struct session **out, struct io_thread *io, struct own *socket,
 	if (monitor)
 		s->monitor = *monitor;
 	s->endpoint = ep;
-	s->connect_fd = -1;
 	s->reconnect_cur = opts->reconnect_ivl;
 	*out = s;
 	return 0;
 }
 
 void
-session_set_connect(struct session *s, size_t spec_offset, bool is_tcp, bool shm,
-                    session_resolve_fn resolve)
+session_set_connect(struct session *s, const struct session_connecter_ops *ops, void *c)
 {
 	s->active = true;
-	s->shm = shm;
-	s->spec = s->endpoint + spec_offset;
-	s->is_tcp = is_tcp;
-	s->resolve = resolve;
+	s->connecter_ops = ops;
+	s->connecter = c;
 }
 
 void
@@ -116,6 +105,8 @@ session_discard(struct session *s)
 {
 	if (s->pipe)
 		pipe_set_sink(s->pipe, NULL, NULL);
+	if (s->connecter)
+		s->connecter_ops->destroy(s->connecter);
 	zn_free(s->endpoint);
 	zn_free(s);
 }
@@ -222,22 +213,6 @@ session_push_command(struct session *s, struct msg *m, bool subscribe, const voi
 
 /* Connecting. */
 
-static void
-session_tcp_opts(const struct session *s, struct zn_tcp_opts *o)
-{
-	memset(o, 0, sizeof *o);
-	o->keepalive = s->opts.tcp_keepalive;
-	o->keepalive_cnt = s->opts.tcp_keepalive_cnt;
-	o->keepalive_idle = s->opts.tcp_keepalive_idle;
-	o->keepalive_intvl = s->opts.tcp_keepalive_intvl;
-	o->tos = s->opts.tos;
-	o->sndbuf = s->opts.sndbuf;
-	o->rcvbuf = s->opts.rcvbuf;
-	o->maxrt = s->opts.tcp_maxrt;
-	o->bindtodevice =
-	        s->opts.bindtodevice.len ? (const char *)s->opts.bindtodevice.data : NULL;
-}
-
 /* session_end_endpoint: a connection ended and will not be remade (reconnection
  * off): the socket is asked to forget this endpoint, as zmq_disconnect would, and
  * ends our pipe and us; a new zmq_connect then starts afresh (libzmq does the same). */
@@ -272,17 +247,8 @@ static void
 session_stop_connecting(struct session *s)
 {
 	session_cancel_timer(s, TIMER_RECONNECT, &s->timer_reconnect);
-	session_cancel_timer(s, TIMER_CONNECT, &s->timer_connect);
-	if (s->connect_handle) {
-		poller_rm_fd(s->poller, s->connect_handle);
-		s->connect_handle = NULL;
-	}
-	if (s->connect_fd >= 0) {
-		zn_close_fd(s->connect_fd);
-		s->connect_fd = -1;
-	}
-	socks_connecter_destroy(s->socks);
-	s->socks = NULL;
+	if (s->connecter)
+		s->connecter_ops->stop(s->connecter);
 }
 
 /* session_schedule_reconnect: the next attempt after the interval. As libzmq, an
@@ -303,160 +269,30 @@ session_schedule_reconnect(struct session *s)
 	}
 }
 
-/* session_peer_ip: "tcp://1.2.3.4:5" -> "1.2.3.4", the Peer-Address libzmq reports. */
-static void
-session_peer_ip(const struct session *s, char *out, size_t len)
+void
+session_connected(struct session *s, struct engine *e)
 {
-	char full[256];
-	out[0] = '\0';
-	if (!s->is_tcp || zn_sockaddr_to_string(&s->addr, full, sizeof full) < 0)
-		return;
-	const char *h = strstr(full, "://");
-	h = h ? h + 3 : full;
-	const char *colon = strrchr(h, ':');
-	size_t n = colon ? (size_t)(colon - h) : strlen(h);
-	if (n > 1 && h[0] == '[' && h[n - 1] == ']') {
-		h++;
-		n -= 2;
-	}
-	if (n >= len)
-		n = len - 1;
-	memcpy(out, h, n);
-	out[n] = '\0';
-}
-
-static void
-session_engine_start(struct session *s, int fd)
-{
-	if (s->shm && !zn_peer_same_user(fd)) {
-		/* shm:// shares memory: only with a process of our own user. */
-		zn_close_fd(fd);
-		session_schedule_reconnect(s);
-		return;
-	}
-	if (s->is_tcp) {
-		struct zn_tcp_opts o;
-		session_tcp_opts(s, &o);
-		zn_tune_tcp(fd, &o);
-	}
-	char peer[128];
-	if (s->is_tcp)
-		session_peer_ip(s, peer, sizeof peer);
-	else if (zn_peer_cred_string(fd, peer, sizeof peer) < 0)
-		peer[0] = '\0';
-	struct engine *e;
-	if (engine_new(&e, fd, &s->opts, peer, s->shm) < 0) {
-		session_schedule_reconnect(s); /* engine_new closed the fd */
-		return;
-	}
-	session_event(s, ZMQ_EVENT_CONNECTED, fd);
+	session_event(s, ZMQ_EVENT_CONNECTED, engine_fd(e));
 	s->engine = e;
 	engine_plug(e, s, s->poller);
 }
 
-/* session_socks_proxy: the SOCKS5 proxy a tcp connect goes through, or NULL. */
-static const char *
-session_socks_proxy(const struct session *s)
+void
+session_connect_failed(struct session *s)
 {
-	return s->is_tcp && s->opts.socks_proxy.len
-	               ? (const char *)s->opts.socks_proxy.data
-	               : NULL;
+	session_schedule_reconnect(s);
 }
 
-static void
-session_socks_done(void *arg, int fd, int rc)
+void
+session_connect_delayed(struct session *s)
 {
-	struct session *s = arg;
-	socks_connecter_destroy(s->socks);
-	s->socks = NULL;
-	if (rc < 0)
-		session_schedule_reconnect(s); /* as a failed connect; fd is closed */
-	else
-		session_engine_start(s, fd);
+	session_event(s, ZMQ_EVENT_CONNECT_DELAYED, EINPROGRESS);
 }
-
-/* session_connected: the connection is up; through a SOCKS5 proxy, the proxy's
- * handshake comes first and the engine starts in session_socks_done. */
-static void
-session_connected(struct session *s, int fd)
-{
-	if (!session_socks_proxy(s)) {
-		session_engine_start(s, fd);
-		return;
-	}
-	const struct options *o = &s->opts;
-	struct socks_params p = {
-	        .target = s->spec,
-	        .user = o->socks_username.data,
-	        .ulen = o->socks_username.len,
-	        .pass = o->socks_password.data,
-	        .plen = o->socks_password.len,
-	        .timeout_ms = o->handshake_ivl,
-	};
-	if (socks_connecter_new(&s->socks, s->poller, fd, &p, session_socks_done, s) <
-	    0) {
-		zn_close_fd(fd);
-		session_schedule_reconnect(s);
-	}
-}
-
-static void
-session_connect_event(void *arg)
-{
-	struct session *s = arg;
-	int fd = s->connect_fd;
-	int rc = zn_connect_result(fd);
-	poller_rm_fd(s->poller, s->connect_handle);
-	s->connect_handle = NULL;
-	s->connect_fd = -1;
-	session_cancel_timer(s, TIMER_CONNECT, &s->timer_connect);
-	if (rc < 0) {
-		zn_close_fd(fd);
-		session_schedule_reconnect(s);
-		return;
-	}
-	session_connected(s, fd);
-}
-
-static const struct poll_handler_ops session_connect_handler = {
-        .in_event = session_connect_event,
-        .out_event = session_connect_event,
-};
 
 static void
 session_start_connecting(struct session *s)
 {
-	struct zn_tcp_opts o;
-	session_tcp_opts(s, &o);
-	int fd = -1;
-	const char *dial = session_socks_proxy(s) ? session_socks_proxy(s) : s->spec;
-	int rc = s->resolve(dial, s->opts.ipv6 != 0, &s->addr, &s->src, &s->has_src);
-	if (rc < 0) {
-		session_schedule_reconnect(s);
-		return;
-	}
-	rc = zn_connect(&s->addr, s->has_src ? &s->src : NULL, s->is_tcp ? &o : NULL,
-	                &fd);
-	if (rc == 0) {
-		session_connected(s, fd);
-		return;
-	}
-	if (rc != -EINPROGRESS) {
-		session_schedule_reconnect(s);
-		return;
-	}
-	if (poller_add_fd(s->poller, fd, &session_connect_handler, s,
-	                  &s->connect_handle) < 0) {
-		zn_close_fd(fd);
-		session_schedule_reconnect(s);
-		return;
-	}
-	s->connect_fd = fd;
-	poller_set_pollout(s->poller, s->connect_handle);
-	session_event(s, ZMQ_EVENT_CONNECT_DELAYED, EINPROGRESS);
-	if (s->opts.connect_timeout > 0)
-		session_add_timer(s, TIMER_CONNECT, s->opts.connect_timeout,
-		                  &s->timer_connect);
+	s->connecter_ops->start(s->connecter, s);
 }
 
 /* ZAP. */
@@ -824,6 +660,8 @@ session_destroy(struct own *o)
 	session_cancel_timer(s, TIMER_LINGER, &s->timer_linger);
 	if (s->engine)
 		engine_destroy(s->engine);
+	if (s->connecter)
+		s->connecter_ops->destroy(s->connecter);
 	zn_free(s->endpoint);
 	zn_free(s);
 }
@@ -898,15 +736,6 @@ session_timer_event(void *arg, int id)
 	struct session *s = arg;
 	switch (id) {
 	case TIMER_RECONNECT: session_start_connecting(s); break;
-	case TIMER_CONNECT:
-		if (s->connect_handle) {
-			poller_rm_fd(s->poller, s->connect_handle);
-			s->connect_handle = NULL;
-		}
-		zn_close_fd(s->connect_fd);
-		s->connect_fd = -1;
-		session_schedule_reconnect(s);
-		break;
 	case TIMER_LINGER:
 		session_drop(s);
 		session_check_done(s);

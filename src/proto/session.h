@@ -23,7 +23,6 @@
 #include "core/own.h"
 #include "pipe/msg.h"
 #include "pipe/pipe.h"
-#include "platform/net.h"
 #include "proto/engine.h"
 
 struct session;
@@ -33,16 +32,30 @@ struct session;
 int session_new(struct session **out, struct io_thread *io, struct own *socket,
                 const struct options *opts, const char *endpoint,
                 const struct monitor_sink *monitor);
-/* session_resolve_fn: turns the address part of the endpoint into socket addresses, in
- * the I/O thread before each connect attempt (a host name may resolve differently, or
- * only later). 0 or -errno (the attempt is retried after the reconnect interval). */
-typedef int (*session_resolve_fn)(const char *spec, bool ipv6, struct zn_sockaddr *addr,
-                                  struct zn_sockaddr *src, bool *has_src);
-/* session_set_connect: makes it the active side: once launched it connects to spec
- * (the endpoint after "scheme://", which must outlive the session's endpoint copy: it
- * is taken from that copy). */
-void session_set_connect(struct session *s, size_t spec_offset, bool is_tcp, bool shm,
-                         session_resolve_fn resolve);
+/* How a connecting session reaches its transport. The transports are a layer above
+ * the session, so the socket hands these down at zmq_connect (session_set_connect);
+ * the session calls them from its I/O thread. */
+struct session_connecter_ops {
+	/* start: one connection attempt. It ends in session_connected or
+	 * session_connect_failed, called perhaps before start returns. Never blocks,
+	 * except in a DNS look-up. */
+	void (*start)(void *c, struct session *s);
+	/* stop: abandons the attempt in progress, if any. Idempotent. */
+	void (*stop)(void *c);
+	/* destroy: frees it (stopped first). */
+	void (*destroy)(void *c);
+};
+/* session_set_connect: makes it the active side: once launched it connects through c
+ * (the session's from now on, destroyed with it), and reconnects. Before launch. */
+void session_set_connect(struct session *s, const struct session_connecter_ops *ops,
+                         void *c);
+/* session_connected: the attempt succeeded; e (the session's now) serves it. */
+void session_connected(struct session *s, struct engine *e);
+/* session_connect_failed: the attempt failed: the next one follows after
+ * ZMQ_RECONNECT_IVL. */
+void session_connect_failed(struct session *s);
+/* session_connect_delayed: the attempt waits for the peer (ZMQ_EVENT_CONNECT_DELAYED). */
+void session_connect_delayed(struct session *s);
 /* session_attach_pipe: its end of the pipe to the socket (before launch). */
 void session_attach_pipe(struct session *s, struct pipe *p);
 /* session_attach_engine: an accepted connection (sent as CMD_ATTACH by a listener). */

@@ -215,33 +215,33 @@ socket_events(struct socket *s, int *events)
 	return 0;
 }
 
-/* socket_parse: splits "scheme://address". -EINVAL when malformed. */
+/* A scheme is shorter than this; a longer one is a malformed endpoint (-EINVAL). */
+#define SOCKET_SCHEME_MAX 16
+
+/* socket_parse: splits "scheme://address" into the scheme's transport (*t, NULL for a
+ * scheme zinc does not have) and the address. -EINVAL when malformed. */
 static int
-socket_parse(const char *uri, char *scheme, size_t scheme_len, const char **addr)
+socket_parse(const char *uri, const struct transport_ops **t, const char **addr)
 {
 	const char *sep = strstr(uri, "://");
-	if (!sep || sep == uri || (size_t)(sep - uri) >= scheme_len)
+	if (!sep || sep == uri || sep - uri >= SOCKET_SCHEME_MAX)
 		return -EINVAL;
-	memcpy(scheme, uri, (size_t)(sep - uri));
-	scheme[sep - uri] = '\0';
+	*t = transport_find(uri, (size_t)(sep - uri));
 	*addr = sep + 3;
 	return 0;
 }
 
-/* socket_check_scheme: -EPROTONOSUPPORT for transports zinc does not have (yet). */
+/* socket_parse_endpoint: socket_parse for a bind or connect: -EPROTONOSUPPORT for
+ * transports zinc does not have (yet), -EINVAL for an empty address. */
 static int
-socket_check_scheme(const char *scheme, const char *addr)
+socket_parse_endpoint(const char *uri, const struct transport_ops **t, const char **addr)
 {
-	if (strcmp(scheme, "inproc") == 0 || strcmp(scheme, "tcp") == 0 ||
-	    strcmp(scheme, "ipc") == 0 || strcmp(scheme, "shm") == 0)
-		return addr[0] ? 0 : -EINVAL;
-	return -EPROTONOSUPPORT;
-}
-
-static bool
-socket_is_inproc(const char *scheme)
-{
-	return strcmp(scheme, "inproc") == 0;
+	int rc = socket_parse(uri, t, addr);
+	if (rc < 0)
+		return rc;
+	if (!*t)
+		return -EPROTONOSUPPORT;
+	return (*addr)[0] ? 0 : -EINVAL;
 }
 
 int
@@ -252,15 +252,13 @@ socket_bind(struct socket *s, const char *uri)
 	int rc = socket_process_commands(s, 0);
 	if (rc < 0)
 		return rc;
-	char scheme[16];
+	const struct transport_ops *t;
 	const char *addr;
-	if ((rc = socket_parse(uri, scheme, sizeof scheme, &addr)) < 0)
+	if ((rc = socket_parse_endpoint(uri, &t, &addr)) < 0)
 		return rc;
-	if ((rc = socket_check_scheme(scheme, addr)) < 0)
-		return rc;
-	if (!socket_is_inproc(scheme))
-		return socket_transport_bind(s, uri, scheme, addr);
-	return socket_inproc_bind(s, uri, addr);
+	if (t == &transport_inproc)
+		return socket_inproc_bind(s, uri, addr);
+	return socket_transport_bind(s, uri, t, addr);
 }
 
 int
@@ -271,15 +269,13 @@ socket_connect(struct socket *s, const char *uri)
 	int rc = socket_process_commands(s, 0);
 	if (rc < 0)
 		return rc;
-	char scheme[16];
+	const struct transport_ops *t;
 	const char *addr;
-	if ((rc = socket_parse(uri, scheme, sizeof scheme, &addr)) < 0)
+	if ((rc = socket_parse_endpoint(uri, &t, &addr)) < 0)
 		return rc;
-	if ((rc = socket_check_scheme(scheme, addr)) < 0)
-		return rc;
-	if (!socket_is_inproc(scheme))
-		return socket_transport_connect(s, uri, scheme, addr);
-	return socket_inproc_connect(s, uri, addr);
+	if (t == &transport_inproc)
+		return socket_inproc_connect(s, uri, addr);
+	return socket_transport_connect(s, uri, t, addr);
 }
 
 /* socket_end_endpoint: ends what an endpoint record made (its pipe, its listener or
@@ -314,12 +310,12 @@ socket_term_endpoint(struct socket *s, const char *uri)
 	int rc = socket_process_commands(s, 0);
 	if (rc < 0)
 		return rc;
-	char scheme[16];
+	const struct transport_ops *t;
 	const char *addr;
-	if (!uri || socket_parse(uri, scheme, sizeof scheme, &addr) < 0)
+	if (!uri || socket_parse(uri, &t, &addr) < 0)
 		return -EINVAL;
 	int found = 0;
-	if (socket_is_inproc(scheme) && socket_inproc_unbind(s, addr) == 0)
+	if (t == &transport_inproc && socket_inproc_unbind(s, addr) == 0)
 		found++;
 	for (struct endpoint_rec **pp = &s->endpoints; *pp;) {
 		struct endpoint_rec *r = *pp;

@@ -24,6 +24,7 @@
 #include "pipe/pipe_array.h"
 #include "core/options.h"
 #include "transport/accept_filter.h"
+#include "transport/transport.h"
 
 struct socket;
 struct poller;
@@ -136,11 +137,12 @@ int socket_attach_pipe(struct socket *s, struct pipe *p);
 bool socket_type_takes_option(const struct socket_type *type, int option);
 void socket_set_last_endpoint(struct socket *s, const char *uri);
 
-/* tcp:// and ipc:// (socket_transport.c). */
-int socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
+/* The stream transports, tcp://, ipc://, shm:// (socket_transport.c). addr is the
+ * part of uri after "scheme://". */
+int socket_transport_bind(struct socket *s, const char *uri, const struct transport_ops *t,
                           const char *addr);
-int socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
-                             const char *addr);
+int socket_transport_connect(struct socket *s, const char *uri,
+                             const struct transport_ops *t, const char *addr);
 /* socket_endpoint_forget: unlinks and frees one record. */
 void socket_endpoint_free(struct endpoint_rec *r);
 

@@ -1,8 +1,8 @@
 /*
- * socket_transport.c: bind and connect for the stream transports, tcp:// and ipc://.
- * A bind makes a listener, a connect makes a session; both become the socket's children
- * in its object tree and live in an I/O thread. The socket keeps an endpoint record
- * for each, which zmq_unbind / zmq_disconnect look up.
+ * socket_transport.c: bind and connect for the stream transports (transport.h). A bind
+ * makes a listener, a connect makes a session and its connecter; both become the
+ * socket's children in its object tree and live in an I/O thread. The socket keeps an
+ * endpoint record for each, which zmq_unbind / zmq_disconnect look up.
  *
  * Threads: the socket's thread.
  */
@@ -10,8 +10,9 @@
 #include "platform/alloc.h"
 #include "proto/session.h"
 #include "socket/socket.h"
-#include "transport/address.h"
+#include "transport/connecter.h"
 #include "transport/listener.h"
+#include "transport/transport.h"
 #include "zmq.h"
 
 #include <errno.h>
@@ -34,92 +35,6 @@ socket_endpoint_link(struct socket *s, struct endpoint_rec *r)
 	s->endpoints = r;
 }
 
-/* st_resolve: turns the address part into a socket address. */
-static int
-st_resolve(struct socket *s, const char *scheme, const char *addr, bool bind,
-           struct zn_sockaddr *sa, struct zn_sockaddr *src, bool *has_src, bool *is_tcp,
-           char *wildcard_dir, size_t dirlen)
-{
-	*has_src = false;
-	wildcard_dir[0] = '\0';
-	if (strcmp(scheme, "tcp") == 0) {
-		*is_tcp = true;
-		return address_tcp(addr, bind, s->options.ipv6 != 0, sa, src, has_src);
-	}
-	*is_tcp = false;
-	if (strcmp(scheme, "shm") == 0) {
-		int rc = address_shm(addr, sa);
-		if (rc < 0 || !bind)
-			return rc;
-		/* A live binder keeps its name (EADDRINUSE); a dead one's file is
-		 * replaced. */
-		rc = zn_unix_alive(sa);
-		if (rc > 0)
-			return -EADDRINUSE;
-		zn_unlink(sa->u.un.sun_path);
-		return 0;
-	}
-	bool wildcard = false;
-	int rc = address_ipc(addr, sa, &wildcard);
-	if (rc < 0)
-		return rc;
-	if (wildcard) {
-		if (!bind)
-			return -EINVAL;
-		return address_ipc_wildcard(sa, wildcard_dir, dirlen);
-	}
-	/* As libzmq: a socket file left by an earlier run is replaced. */
-	if (bind && sa->u.un.sun_path[0] != '\0')
-		zn_unlink(sa->u.un.sun_path);
-	return 0;
-}
-
-static int
-st_resolve_tcp(const char *spec, bool ipv6, struct zn_sockaddr *addr,
-               struct zn_sockaddr *src, bool *has_src)
-{
-	return address_tcp(spec, false, ipv6, addr, src, has_src);
-}
-
-static int
-st_resolve_ipc(const char *spec, bool ipv6, struct zn_sockaddr *addr,
-               struct zn_sockaddr *src, bool *has_src)
-{
-	(void)ipv6;
-	(void)src;
-	*has_src = false;
-	return address_ipc(spec, addr, NULL);
-}
-
-static int
-st_resolve_shm(const char *spec, bool ipv6, struct zn_sockaddr *addr,
-               struct zn_sockaddr *src, bool *has_src)
-{
-	(void)ipv6;
-	(void)src;
-	*has_src = false;
-	return address_shm(spec, addr);
-}
-
-/* st_is_wildcard: a bind whose address names no single endpoint: a tcp port "*" or
- * "0", or ipc "*". As in libzmq, zmq_unbind cannot end such a bind by the name it was
- * given, only by the resolved one (ZMQ_LAST_ENDPOINT), since the next wildcard bind
- * makes another endpoint (test_term_endpoint). Other binds also answer to the name
- * given, such as host "*" with a fixed port. */
-static bool
-st_is_wildcard(const struct zn_sockaddr *sa, bool is_tcp, bool ipc_wildcard)
-{
-	return ipc_wildcard || (is_tcp && zn_sockaddr_port(sa) == 0);
-}
-
-/* st_uses_fd: a tcp or ipc bind takes the ZMQ_USE_FD descriptor over (shm:// makes
- * its own rendezvous socket). */
-static bool
-st_uses_fd(const struct socket *s, const char *scheme)
-{
-	return s->options.use_fd >= 0 && strcmp(scheme, "shm") != 0;
-}
-
 /* st_fd_in_use: a bind of this socket already took that descriptor over: a second
  * listener on it would close it twice (libzmq aborts there). */
 static bool
@@ -131,75 +46,86 @@ st_fd_in_use(const struct socket *s, int fd)
 	return false;
 }
 
+/* st_uses_fd: the bind takes the ZMQ_USE_FD descriptor over, if its transport can. */
+static bool
+st_uses_fd(const struct socket *s, const struct transport_ops *t)
+{
+	return s->options.use_fd >= 0 && t->adopt;
+}
+
 /* st_bind_address: where a bind listens. With ZMQ_USE_FD the address is not read,
  * as in libzmq: the application's socket is already bound; the endpoint becomes its
  * local name. */
 static int
-st_bind_address(struct socket *s, const char *scheme, const char *addr,
-                struct zn_sockaddr *sa, bool *is_tcp, char *dir, size_t dirlen)
+st_bind_address(struct socket *s, const struct transport_ops *t, const char *addr,
+                struct transport_bind *b)
 {
-	if (st_uses_fd(s, scheme)) {
-		if (st_fd_in_use(s, s->options.use_fd))
-			return -EADDRINUSE;
-		memset(sa, 0, sizeof *sa);
-		*is_tcp = strcmp(scheme, "tcp") == 0;
-		dir[0] = '\0';
-		return 0;
-	}
-	struct zn_sockaddr src;
-	bool has_src;
-	return st_resolve(s, scheme, addr, true, sa, &src, &has_src, is_tcp, dir, dirlen);
+	if (!st_uses_fd(s, t))
+		return t->bind_address(addr, &s->options, b);
+	if (st_fd_in_use(s, s->options.use_fd))
+		return -EADDRINUSE;
+	b->adopted = true;
+	b->adopted_fd = s->options.use_fd;
+	return 0;
 }
 
-int
-socket_transport_bind(struct socket *s, const char *uri, const char *scheme,
-                      const char *addr)
+/* st_listen: the bind's listener (its endpoint, resolved, written to endpoint), or
+ * the bind's failure, after which nothing the bind made is left. */
+static int
+st_listen(struct socket *s, const struct transport_ops *t, struct transport_bind *b,
+          struct listener **l, char *endpoint, size_t len)
 {
-	struct zn_sockaddr sa;
-	bool is_tcp;
-	char dir[PATH_MAX];
-	int rc = st_bind_address(s, scheme, addr, &sa, &is_tcp, dir, sizeof dir);
-	if (rc < 0)
-		return rc;
 	struct io_thread *io = ctx_choose_io_thread(s->own.obj.ctx, s->options.affinity);
 	if (!io)
 		return -EMTHREAD;
+	struct listener_socket from = {
+	        .own = &s->own,
+	        .opts = &s->options,
+	        .filters = &s->filters,
+	        .monitor = &s->monitor,
+	};
+	int rc = listener_new(l, io, &from, t, b);
+	if (rc < 0) {
+		socket_monitor_event(s, ZMQ_EVENT_BIND_FAILED, -rc, b->uri);
+		return rc;
+	}
+	snprintf(endpoint, len, "%s", listener_endpoint(*l));
+	return 0;
+}
+
+int
+socket_transport_bind(struct socket *s, const char *uri, const struct transport_ops *t,
+                      const char *addr)
+{
+	struct transport_bind b = {.uri = uri};
+	int rc = st_bind_address(s, t, addr, &b);
+	if (rc < 0)
+		return rc;
 	/* The name given unbinds too, unless it is a wildcard, or unread (an adopted
 	 * socket's name is its own). */
-	bool adopted = st_uses_fd(s, scheme);
-	bool alias = !adopted && !st_is_wildcard(&sa, is_tcp, dir[0] != '\0');
+	bool alias = !b.adopted && !b.wildcard;
 	struct endpoint_rec *r = zn_calloc(1, sizeof *r);
 	char *given = alias ? zn_strdup(uri) : NULL;
 	char *resolved = zn_malloc(256);
-	if (!r || (alias && !given) || !resolved) {
-		zn_free(r);
-		zn_free(given);
-		zn_free(resolved);
-		return -ENOMEM;
-	}
 	struct listener *l;
-	rc = listener_new(&l, io, &s->own, &s->options, &s->filters, &sa, is_tcp,
-	                  strcmp(scheme, "shm") == 0, dir[0] ? dir : NULL, &s->monitor,
-	                  resolved, 256);
+	if (!r || (alias && !given) || !resolved)
+		rc = -ENOMEM;
+	else
+		rc = st_listen(s, t, &b, &l, resolved, 256);
 	if (rc < 0) {
-		socket_monitor_event(s, ZMQ_EVENT_BIND_FAILED, -rc, uri);
-		if (dir[0])
-			zn_rmdir(dir);
+		if (b.dir[0])
+			zn_rmdir(b.dir);
 		zn_free(r);
 		zn_free(given);
 		zn_free(resolved);
 		return rc;
-	}
-	if (strcmp(scheme, "shm") == 0) {
-		listener_set_endpoint(l, uri);
-		snprintf(resolved, 256, "%s", uri);
 	}
 	r->uri = resolved;
 	r->given = given;
 	r->child = listener_own(l);
 	r->bound = true;
-	r->adopted = adopted;
-	r->adopted_fd = s->options.use_fd;
+	r->adopted = b.adopted;
+	r->adopted_fd = b.adopted_fd;
 	socket_endpoint_link(s, r);
 	own_launch_child(&s->own, listener_own(l));
 	socket_set_last_endpoint(s, resolved);
@@ -221,16 +147,11 @@ st_pipe_at_connect(const struct options *o)
 }
 
 int
-socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
+socket_transport_connect(struct socket *s, const char *uri, const struct transport_ops *t,
                          const char *addr)
 {
-	bool is_tcp = strcmp(scheme, "tcp") == 0;
-	bool shm = strcmp(scheme, "shm") == 0;
-	struct zn_sockaddr sa;
-	/* Syntax only: names are resolved by the session before each attempt. */
-	int rc = is_tcp ? address_tcp_check(addr)
-	         : shm  ? address_shm(addr, &sa)
-	                : address_ipc(addr, &sa, NULL);
+	/* Syntax only: names are resolved by the connecter before each attempt. */
+	int rc = t->check(addr);
 	if (rc < 0)
 		return rc;
 	struct io_thread *io = ctx_choose_io_thread(s->own.obj.ctx, s->options.affinity);
@@ -239,17 +160,17 @@ socket_transport_connect(struct socket *s, const char *uri, const char *scheme,
 	struct endpoint_rec *r = zn_calloc(1, sizeof *r);
 	char *u = zn_strdup(uri);
 	struct session *sess = NULL;
+	struct connecter *c = NULL;
 	struct pipe *pipe = NULL;
-	if (!r || !u ||
+	if (!r || !u || connecter_new(&c, io, t, addr, &s->options) < 0 ||
 	    session_new(&sess, io, &s->own, &s->options, uri, &s->monitor) < 0) {
+		if (c)
+			connecter_session_ops.destroy(c);
 		zn_free(r);
 		zn_free(u);
 		return -ENOMEM;
 	}
-	session_set_connect(sess, (size_t)(addr - uri), is_tcp, shm,
-	                    is_tcp ? st_resolve_tcp
-	                    : shm  ? st_resolve_shm
-	                           : st_resolve_ipc);
+	session_set_connect(sess, &connecter_session_ops, c);
 	bool early = st_pipe_at_connect(&s->options);
 	struct options_blob named = s->options.connect_routing_id;
 	s->options.connect_routing_id.len = 0; /* it named this connection only */

@@ -21,65 +21,53 @@ struct listener {
 	struct poll_handle *handle;
 	struct own *socket;
 	struct options opts;
+	const struct transport_ops *t;
 	struct accept_filters filters; /* the transport's part of the socket's */
 	struct monitor_sink monitor;
 	int fd;
-	bool is_tcp;
-	bool shm;
 	char endpoint[256];
-	char ipc_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* to unlink */
-	uint64_t ipc_dev, ipc_ino; /* the file we made, so we never unlink another's */
-	char wildcard_dir[PATH_MAX];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1]; /* socket file */
+	uint64_t path_dev, path_ino; /* the file we made, so we never unlink another's */
+	char dir[PATH_MAX];          /* a private directory of the bind's */
 };
 
 static const struct own_ops listener_own_ops;
 
-static void
-listener_tcp_opts(const struct options *o, struct zn_tcp_opts *t)
+/* listener_open: the listening descriptor: with ZMQ_USE_FD the application's own,
+ * which must be of the transport's family, else a new socket bound to b's address.
+ * On 0 *fd is ours. */
+static int
+listener_open(const struct transport_ops *t, const struct options *opts,
+              const struct transport_bind *b, int *fd)
 {
-	memset(t, 0, sizeof *t);
-	t->keepalive = o->tcp_keepalive;
-	t->keepalive_cnt = o->tcp_keepalive_cnt;
-	t->keepalive_idle = o->tcp_keepalive_idle;
-	t->keepalive_intvl = o->tcp_keepalive_intvl;
-	t->tos = o->tos;
-	t->sndbuf = o->sndbuf;
-	t->rcvbuf = o->rcvbuf;
-	t->maxrt = o->tcp_maxrt;
-	t->bindtodevice = o->bindtodevice.len ? (const char *)o->bindtodevice.data : NULL;
+	if (!b->adopted)
+		return t->listen(&b->addr, opts, fd);
+	int rc = t->adopt(b->adopted_fd);
+	if (rc == 0)
+		*fd = b->adopted_fd;
+	return rc;
 }
 
-/* listener_open: the listening descriptor: with ZMQ_USE_FD (tcp and ipc) the
- * application's own, which must be of the transport's family, and then the address
- * given to zmq_bind is not used, as in libzmq; else a new socket bound to addr. On 0
- * *fd is ours; *adopted says which it is (an adopted ipc socket's file is not ours to
- * remove). */
+/* listener_copy_filters: the listener's own copy of what its transport checks.
+ * 0 or -ENOMEM. */
 static int
-listener_open(const struct options *opts, const struct zn_sockaddr *addr, bool is_tcp,
-              bool shm, int *fd, bool *adopted)
+listener_copy_filters(struct listener *l, const struct accept_filters *f)
 {
-	*adopted = opts->use_fd >= 0 && !shm;
-	if (*adopted) {
-		int rc = zn_adopt_listener(opts->use_fd, is_tcp);
-		if (rc == 0)
-			*fd = opts->use_fd;
-		return rc;
-	}
-	struct zn_tcp_opts t;
-	listener_tcp_opts(opts, &t);
-	return zn_listen(addr, opts->backlog, is_tcp ? &t : NULL, fd);
-}
-
-/* listener_copy_filters: the listener's own copy of what its transport checks
- * (shm:// has its own rule, listener_peer_trusted). 0 or -ENOMEM. */
-static int
-listener_copy_filters(struct listener *l, const struct accept_filters *f, bool is_tcp,
-                      bool shm)
-{
-	if (!f || shm)
+	if (!f || !l->t->copy_filters)
 		return 0;
-	return is_tcp ? tcp_filters_copy(&l->filters, f)
-	              : ipc_filters_copy(&l->filters, f);
+	return l->t->copy_filters(&l->filters, f);
+}
+
+/* listener_own_files: the socket file and directory the bind made, removed at close. */
+static void
+listener_own_files(struct listener *l, const struct transport_bind *b)
+{
+	snprintf(l->dir, sizeof l->dir, "%s", b->dir);
+	if (b->adopted || !b->path[0])
+		return;
+	snprintf(l->path, sizeof l->path, "%s", b->path);
+	if (zn_file_id(l->path, &l->path_dev, &l->path_ino) < 0)
+		l->path[0] = '\0'; /* cannot recognise it later: leave it */
 }
 
 static void
@@ -91,59 +79,42 @@ listener_free(struct listener *l)
 }
 
 int
-listener_new(struct listener **out, struct io_thread *io, struct own *socket,
-             const struct options *opts, const struct accept_filters *filters,
-             const struct zn_sockaddr *addr, bool is_tcp, bool shm,
-             const char *wildcard_dir, const struct monitor_sink *monitor, char *endpoint,
-             size_t endpoint_len)
+listener_new(struct listener **out, struct io_thread *io, const struct listener_socket *s,
+             const struct transport_ops *t, const struct transport_bind *b)
 {
 	struct listener *l = zn_calloc(1, sizeof *l);
 	if (!l)
 		return -ENOMEM;
-	int rc = listener_copy_filters(l, filters, is_tcp, shm);
+	l->t = t;
+	int rc = listener_copy_filters(l, s->filters);
 	if (rc < 0) {
 		listener_free(l);
 		return rc;
 	}
 	int fd;
-	bool adopted;
-	rc = listener_open(opts, addr, is_tcp, shm, &fd, &adopted);
+	rc = listener_open(t, s->opts, b, &fd);
 	if (rc < 0) {
 		listener_free(l);
 		return rc;
 	}
-	struct zn_sockaddr bound;
-	if (zn_local_address(fd, &bound) < 0)
-		bound = *addr;
-	if (!is_tcp && !adopted)
-		bound = *addr; /* getsockname loses abstract names' exact length */
-	zn_sockaddr_to_string(&bound, l->endpoint, sizeof l->endpoint);
-	own_init(&l->own, socket->obj.ctx, io_thread_tid(io), &listener_own_ops);
+	t->endpoint(b, fd, l->endpoint, sizeof l->endpoint);
+	own_init(&l->own, s->own->obj.ctx, io_thread_tid(io), &listener_own_ops);
 	l->poller = io_thread_poller(io);
-	l->socket = socket;
-	l->opts = *opts;
-	if (monitor)
-		l->monitor = *monitor;
+	l->socket = s->own;
+	l->opts = *s->opts;
+	if (s->monitor)
+		l->monitor = *s->monitor;
 	l->fd = fd;
-	l->is_tcp = is_tcp;
-	l->shm = shm;
-	if (!is_tcp && !adopted && addr->u.un.sun_path[0] != '\0') {
-		snprintf(l->ipc_path, sizeof l->ipc_path, "%s", addr->u.un.sun_path);
-		if (zn_file_id(l->ipc_path, &l->ipc_dev, &l->ipc_ino) < 0)
-			l->ipc_path[0] = '\0'; /* cannot recognise it later: leave it */
-	}
-	if (wildcard_dir)
-		snprintf(l->wildcard_dir, sizeof l->wildcard_dir, "%s", wildcard_dir);
-	snprintf(endpoint, endpoint_len, "%s", l->endpoint);
+	listener_own_files(l, b);
 	monitor_event(&l->monitor, ZMQ_EVENT_LISTENING, fd, l->endpoint);
 	*out = l;
 	return 0;
 }
 
-void
-listener_set_endpoint(struct listener *l, const char *endpoint)
+const char *
+listener_endpoint(const struct listener *l)
 {
-	snprintf(l->endpoint, sizeof l->endpoint, "%s", endpoint);
+	return l->endpoint;
 }
 
 struct own *
@@ -152,74 +123,25 @@ listener_own(struct listener *l)
 	return &l->own;
 }
 
-/* listener_peer_ip: the Peer-Address libzmq reports for tcp: the address alone. */
-static void
-listener_peer_ip(const struct zn_sockaddr *peer, bool is_tcp, char *out, size_t len)
-{
-	char full[256];
-	out[0] = '\0';
-	if (!is_tcp || zn_sockaddr_to_string(peer, full, sizeof full) < 0)
-		return;
-	const char *h = strstr(full, "://");
-	h = h ? h + 3 : full;
-	const char *colon = strrchr(h, ':');
-	size_t n = colon ? (size_t)(colon - h) : strlen(h);
-	if (n > 1 && h[0] == '[' && h[n - 1] == ']') {
-		h++;
-		n -= 2;
-	}
-	if (n >= len)
-		n = len - 1;
-	memcpy(out, h, n);
-	out[n] = '\0';
-}
-
-/* listener_peer_trusted: shm:// shares memory with the peer, so only a process of the
- * same user may connect (seed 002; SO_PEERCRED). */
-static bool
-listener_peer_trusted(const struct listener *l, int fd)
-{
-	(void)l;
-	return zn_peer_same_user(fd);
-}
-
-/* listener_admits: whether the transport's rule lets this peer in: shm:// only the
- * same user, tcp:// and ipc:// their accept filters. */
-static bool
-listener_admits(const struct listener *l, int fd, const struct zn_sockaddr *peer)
-{
-	if (l->shm)
-		return listener_peer_trusted(l, fd);
-	if (l->is_tcp)
-		return tcp_filters_allow(&l->filters, peer);
-	return ipc_filters_allow(&l->filters, fd);
-}
-
 /* listener_serve: gives an accepted connection its engine and session, or closes it
  * at once (ACCEPT_FAILED, EACCES) when the peer may not connect. */
 static void
 listener_serve(struct listener *l, int fd, const struct zn_sockaddr *peer)
 {
-	if (!listener_admits(l, fd, peer)) {
+	if (!l->t->admit(&l->filters, fd, peer)) {
 		zn_close_fd(fd);
 		monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, EACCES, l->endpoint);
 		return;
 	}
 	struct ctx *ctx = l->own.obj.ctx;
-	if (l->is_tcp) {
-		struct zn_tcp_opts t;
-		listener_tcp_opts(&l->opts, &t);
-		zn_tune_tcp(fd, &t);
-	}
+	if (l->t->tune)
+		l->t->tune(fd, &l->opts);
 	char ip[128];
-	if (l->is_tcp)
-		listener_peer_ip(peer, true, ip, sizeof ip);
-	else if (zn_peer_cred_string(fd, ip, sizeof ip) < 0)
-		ip[0] = '\0';
+	l->t->peer_address(fd, peer, ip, sizeof ip);
 	struct io_thread *io = ctx_choose_io_thread(ctx, l->opts.affinity);
 	struct engine *e;
 	struct session *s;
-	if (engine_new(&e, fd, &l->opts, ip, l->shm) < 0) { /* closes fd */
+	if (l->t->engine(&e, fd, &l->opts, ip) < 0) { /* closes fd */
 		monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, ENOMEM, l->endpoint);
 		return;
 	}
@@ -266,13 +188,13 @@ listener_close_fd(struct listener *l)
 	/* The file goes first, so a new bind of the same path right after our CLOSED
 	 * event finds it free; and only if it is still ours, not a later binder's. */
 	uint64_t dev, ino;
-	if (l->ipc_path[0] && zn_file_id(l->ipc_path, &dev, &ino) == 0 &&
-	    dev == l->ipc_dev && ino == l->ipc_ino)
-		zn_unlink(l->ipc_path);
-	l->ipc_path[0] = '\0';
-	if (l->wildcard_dir[0])
-		zn_rmdir(l->wildcard_dir);
-	l->wildcard_dir[0] = '\0';
+	if (l->path[0] && zn_file_id(l->path, &dev, &ino) == 0 && dev == l->path_dev &&
+	    ino == l->path_ino)
+		zn_unlink(l->path);
+	l->path[0] = '\0';
+	if (l->dir[0])
+		zn_rmdir(l->dir);
+	l->dir[0] = '\0';
 	if (l->fd >= 0) {
 		zn_close_fd(l->fd);
 		monitor_event(&l->monitor, ZMQ_EVENT_CLOSED, l->fd, l->endpoint);
