@@ -14,8 +14,12 @@
 #include "testutil.h"
 #include "zmq.h"
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define OOM_MAX_STEPS 5000 /* a scenario making more allocations than this is a bug */
 #define OOM_TIMEO_MS  50   /* bounds every wait on a message that was lost */
@@ -494,8 +498,60 @@ test_msg_init_size_nomem(void)
 	zn_alloc_fail_after(0, 0);
 }
 
+/* dir_entries: how many entries dir holds, "." and ".." aside. */
+static int
+dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	CHECK(d != NULL);
+	int n = 0;
+	for (struct dirent *de; (de = readdir(d));)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* A bind to the ipc wildcard makes a private directory under $TMPDIR before it
+ * allocates the endpoint's records; when one of those allocations fails the bind
+ * fails with ENOMEM and the directory is gone (it once stayed behind). */
+static void
+test_ipc_wildcard_bind_nomem_leaves_no_directory(void)
+{
+	char tmp[] = "/tmp/zinc-oom-XXXXXX";
+	CHECK(mkdtemp(tmp) != NULL);
+	char *old = getenv("TMPDIR");
+	char *saved = old ? strdup(old) : NULL;
+	CHECK(setenv("TMPDIR", tmp, 1) == 0);
+	void *ctx = zmq_ctx_new();
+	void *s = zmq_socket(ctx, ZMQ_PULL);
+	CHECK(ctx && s);
+	int rc = -1;
+	for (long n = 1; rc != 0 && n < OOM_MAX_STEPS; n++) {
+		zn_alloc_fail_after(n, 0);
+		rc = zmq_bind(s, "ipc://*");
+		zn_alloc_fail_after(0, 0);
+		if (rc < 0) {
+			CHECK_EQ(errno, ENOMEM);
+			CHECK_EQ(dir_entries(tmp), 0);
+		}
+	}
+	CHECK_OK(rc);
+	CHECK_EQ(dir_entries(tmp), 1);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_term(ctx)); /* the listener has removed its directory */
+	CHECK_EQ(dir_entries(tmp), 0);
+	CHECK(rmdir(tmp) == 0);
+	if (saved)
+		CHECK(setenv("TMPDIR", saved, 1) == 0);
+	else
+		CHECK(unsetenv("TMPDIR") == 0);
+	free(saved);
+}
+
 static const struct test tests[] = {
         {"zmq_msg_init_size fails cleanly with ENOMEM", test_msg_init_size_nomem},
+        {"an ipc wildcard bind that runs out of memory leaves no directory",
+         test_ipc_wildcard_bind_nomem_leaves_no_directory},
         {"a multipart whose last part fails is dropped whole",
          test_multipart_failed_last_part_dropped_whole},
         {"push/pull survives a failure at every allocation", test_push_pull_one_failure},

@@ -178,6 +178,29 @@ unbind_and_rebind(void)
 	CHECK(wait_file_gone(shm_file(ep))); /* close removes it too */
 }
 
+/* A binder's monitor names the endpoint by its shm:// URI in every event, LISTENING
+ * included (it once showed the rendezvous socket's ipc:// path there). */
+static void
+binder_events_name_the_uri(void)
+{
+	ctx_open();
+	void *b = sock_open(ZMQ_PAIR), *c = sock_open(ZMQ_PAIR);
+	void *mon = monitor_open(b, ZMQ_EVENT_LISTENING | ZMQ_EVENT_ACCEPTED |
+	                                    ZMQ_EVENT_CLOSED);
+	char got[512];
+	shm_new(ep, sizeof ep);
+	CHECK_OK(zmq_bind(b, ep));
+	monitor_expect(mon, ZMQ_EVENT_LISTENING, NULL, got, sizeof got);
+	CHECK_STR(got, ep);
+	CHECK_OK(zmq_connect(c, ep));
+	monitor_expect(mon, ZMQ_EVENT_ACCEPTED, NULL, got, sizeof got);
+	CHECK_STR(got, ep);
+	pair_exchange(c, b);
+	CHECK_OK(zmq_unbind(b, ep));
+	monitor_expect(mon, ZMQ_EVENT_CLOSED, NULL, got, sizeof got);
+	CHECK_STR(got, ep);
+}
+
 static void
 disconnect(void)
 {
@@ -719,6 +742,7 @@ SHM_CASE(bad_names)
 SHM_CASE(bind_connect_one_process)
 SHM_CASE(bind_connect_two_processes)
 SHM_CASE(unbind_and_rebind)
+SHM_CASE(binder_events_name_the_uri)
 SHM_CASE(disconnect)
 SHM_CASE(addr_in_use)
 SHM_CASE(stale_file)
@@ -846,6 +870,7 @@ static const struct test tests[] = {
         SHM_ENTRY(bind_connect_one_process),
         SHM_ENTRY(bind_connect_two_processes),
         SHM_ENTRY(unbind_and_rebind),
+        SHM_ENTRY(binder_events_name_the_uri),
         SHM_ENTRY(disconnect),
         SHM_ENTRY(addr_in_use),
         SHM_ENTRY(stale_file),
