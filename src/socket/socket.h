@@ -139,8 +139,8 @@ void socket_set_last_endpoint(struct socket *s, const char *uri);
 
 /* The stream transports, tcp://, ipc://, shm:// (socket_transport.c). addr is the
  * part of uri after "scheme://". */
-int socket_transport_bind(struct socket *s, const char *uri, const struct transport_ops *t,
-                          const char *addr);
+int socket_transport_bind(struct socket *s, const char *uri,
+                          const struct transport_ops *t, const char *addr);
 int socket_transport_connect(struct socket *s, const char *uri,
                              const struct transport_ops *t, const char *addr);
 /* socket_endpoint_forget: unlinks and frees one record. */

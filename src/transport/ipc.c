@@ -18,8 +18,8 @@ ipc_check(const char *spec)
 
 /* ipc_resolve: a connect goes to the literal path, "*" included, as in libzmq. */
 static int
-ipc_resolve(const char *spec, bool ipv6, struct zn_sockaddr *addr, struct zn_sockaddr *src,
-            bool *has_src)
+ipc_resolve(const char *spec, bool ipv6, struct zn_sockaddr *addr,
+            struct zn_sockaddr *src, bool *has_src)
 {
 	(void)ipv6;
 	(void)src;
@@ -40,7 +40,8 @@ ipc_bind_address(const char *spec, const struct options *o, struct transport_bin
 		rc = address_ipc_wildcard(&b->addr, b->dir, sizeof b->dir);
 	else if (b->addr.u.un.sun_path[0] != '\0')
 		zn_unlink(b->addr.u.un.sun_path);
-	if (rc == 0 && b->addr.u.un.sun_path[0] != '\0') /* abstract names leave no file */
+	if (rc == 0 &&
+	    b->addr.u.un.sun_path[0] != '\0') /* abstract names leave no file */
 		snprintf(b->path, sizeof b->path, "%s", b->addr.u.un.sun_path);
 	return rc;
 }
