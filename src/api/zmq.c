@@ -8,6 +8,7 @@
 #include "proto/mech/mechanism.h"
 #include "platform/alloc.h"
 #include "socket/socket.h"
+#include "transport/transport.h"
 #include "zmq.h"
 
 #include <errno.h>
@@ -75,12 +76,10 @@ zmq_strerror(int errnum)
 ZMQ_EXPORT int
 zmq_has(const char *capability)
 {
-	static const char *const have[] = {"inproc", "tcp", "ipc", "shm", NULL};
 	if (!capability)
 		return 0;
-	for (int i = 0; have[i]; i++)
-		if (strcmp(capability, have[i]) == 0)
-			return 1;
+	if (transport_find(capability, strlen(capability))) /* a transport's scheme */
+		return 1;
 	if (strcmp(capability, "curve") == 0)
 		return mech_curve_available();
 	return 0;
