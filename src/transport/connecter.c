@@ -148,8 +148,7 @@ connecter_start(void *arg, struct session *s)
 {
 	struct connecter *c = arg;
 	c->session = s;
-	int rc =
-	        c->t->resolve(c->spec, c->opts.ipv6 != 0, &c->addr, &c->src, &c->has_src);
+	int rc = c->t->resolve(c->spec, &c->opts, &c->addr, &c->src, &c->has_src);
 	if (rc < 0) {
 		session_connect_failed(s);
 		return;

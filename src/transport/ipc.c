@@ -18,10 +18,10 @@ ipc_check(const char *spec)
 
 /* ipc_resolve: a connect goes to the literal path, "*" included, as in libzmq. */
 static int
-ipc_resolve(const char *spec, bool ipv6, struct zn_sockaddr *addr,
+ipc_resolve(const char *spec, const struct options *o, struct zn_sockaddr *addr,
             struct zn_sockaddr *src, bool *has_src)
 {
-	(void)ipv6;
+	(void)o;
 	(void)src;
 	*has_src = false;
 	return address_ipc(spec, addr, NULL);

@@ -19,10 +19,10 @@ shm_check(const char *spec)
 }
 
 static int
-shm_resolve(const char *spec, bool ipv6, struct zn_sockaddr *addr,
+shm_resolve(const char *spec, const struct options *o, struct zn_sockaddr *addr,
             struct zn_sockaddr *src, bool *has_src)
 {
-	(void)ipv6;
+	(void)o;
 	(void)src;
 	*has_src = false;
 	return address_shm(spec, addr);

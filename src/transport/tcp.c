@@ -17,10 +17,10 @@ tcp_check(const char *spec)
 }
 
 static int
-tcp_resolve(const char *spec, bool ipv6, struct zn_sockaddr *addr,
+tcp_resolve(const char *spec, const struct options *o, struct zn_sockaddr *addr,
             struct zn_sockaddr *src, bool *has_src)
 {
-	return address_tcp(spec, false, ipv6, addr, src, has_src);
+	return address_tcp(spec, false, o->ipv6 != 0, addr, src, has_src);
 }
 
 /* tcp_bind_address: "interface:port"; a port "*" or 0 is a wildcard (the OS picks). */

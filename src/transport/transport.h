@@ -48,10 +48,11 @@ struct transport_ops {
 	 * only, never a name look-up. Socket thread. 0 or -EINVAL, -ENAMETOOLONG... */
 	int (*check)(const char *spec);
 	/* resolve: the address a connect attempt goes to, and its source (*has_src),
-	 * before each attempt (a name may resolve differently, or only later). I/O
-	 * thread; may block in DNS. 0 or -errno: the attempt is retried later. */
-	int (*resolve)(const char *spec, bool ipv6, struct zn_sockaddr *addr,
-	               struct zn_sockaddr *src, bool *has_src);
+	 * before each attempt (a name may resolve differently, or only later), with the
+	 * socket's options (ZMQ_IPV6). I/O thread; may block in DNS. 0 or -errno: the
+	 * attempt is retried later. */
+	int (*resolve)(const char *spec, const struct options *o,
+	               struct zn_sockaddr *addr, struct zn_sockaddr *src, bool *has_src);
 	/* bind_address: fills b (addr, wildcard, dir, path) for a bind to spec; may make
 	 * a directory (b->dir, which the caller removes if the bind fails) or remove a
 	 * stale socket file. Socket thread. 0, -EINVAL, -ENODEV, -EADDRINUSE... */
