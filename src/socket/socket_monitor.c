@@ -6,6 +6,7 @@
  * monitor_sync; sends never block (an event the reader has no room for is dropped).
  */
 #include "socket/socket.h"
+#include "transport/transport.h"
 #include "zmq.h"
 
 #include <errno.h>
@@ -69,7 +70,7 @@ socket_monitor(struct socket *s, const char *endpoint, int events)
 	zn_mutex_unlock(&s->monitor_sync);
 	if (!endpoint)
 		return 0;
-	if (strncmp(endpoint, "inproc://", 9) != 0)
+	if (transport_of_uri(endpoint) != &transport_inproc)
 		return -EPROTONOSUPPORT;
 	struct socket *m;
 	int rc = socket_new(&m, s->own.obj.ctx, ZMQ_PAIR);

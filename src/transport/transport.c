@@ -32,6 +32,13 @@ transport_find(const char *scheme, size_t len)
 	return NULL;
 }
 
+const struct transport_ops *
+transport_of_uri(const char *uri)
+{
+	const char *sep = strstr(uri, "://");
+	return sep ? transport_find(uri, (size_t)(sep - uri)) : NULL;
+}
+
 void
 transport_tcp_opts(const struct options *o, struct zn_tcp_opts *t)
 {

@@ -106,6 +106,9 @@ extern const struct transport_ops transport_inproc;
 /* transport_find: the transport of a scheme (len bytes, not NUL-terminated), or NULL
  * for one zinc does not have. */
 const struct transport_ops *transport_find(const char *scheme, size_t len);
+/* transport_of_uri: the transport of "scheme://...", or NULL when uri has no scheme or
+ * one zinc does not have. */
+const struct transport_ops *transport_of_uri(const char *uri);
 
 /* Shared pieces of the tables (transport.c). */
 
