@@ -1,5 +1,5 @@
 /*
- * test_socks_codec.c: the SOCKS5 client's state machine (src/proto/socks.c) without any
+ * test_socks_codec.c: the SOCKS5 client's state machine (src/transport/socks.c) without any
  * socket: the bytes of the greeting, the credentials and the CONNECT request for each
  * kind of target; the proxy's answers fed whole, byte by byte and in random splits,
  * never read past their end; partial writes; every refusal and malformation a proxy can
@@ -9,7 +9,7 @@
 
 #include "testutil.h"
 
-#include "proto/socks.h"
+#include "transport/socks.h"
 
 /* A proxy that accepts without authentication and connects: choice, then a reply with
  * an IPv4 bound address. */

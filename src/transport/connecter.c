@@ -20,6 +20,7 @@ struct connecter {
 	int fd; /* connecting, or -1 */
 	struct poll_handle *handle;
 	struct poll_timer timer; /* ZMQ_CONNECT_TIMEOUT */
+	void *prelude; /* the transport's prelude in progress (it holds the fd) */
 };
 
 static const struct poll_handler_ops connecter_fd_handler;
@@ -58,6 +59,9 @@ connecter_stop(void *arg)
 	}
 	zn_close_fd(c->fd);
 	c->fd = -1;
+	if (c->prelude)
+		c->t->prelude_free(c->prelude);
+	c->prelude = NULL;
 }
 
 static void
@@ -99,6 +103,37 @@ connecter_established(struct connecter *c, int fd)
 	session_connected(c->session, e);
 }
 
+/* connecter_prelude_done: the transport's prelude ended; a failed one (fd closed) is
+ * a failed attempt. */
+static void
+connecter_prelude_done(void *arg, int fd, int rc)
+{
+	struct connecter *c = arg;
+	c->t->prelude_free(c->prelude);
+	c->prelude = NULL;
+	if (rc < 0)
+		session_connect_failed(c->session);
+	else
+		connecter_established(c, fd);
+}
+
+/* connecter_connected: fd (ours) is connected; the transport's prelude, if it has
+ * one for it, runs before the connection is established. */
+static void
+connecter_connected(struct connecter *c, int fd)
+{
+	int rc = 0;
+	if (c->t->prelude)
+		rc = c->t->prelude(&c->prelude, fd, c->spec, &c->opts, c->poller,
+		                   connecter_prelude_done, c);
+	if (rc == 0) {
+		connecter_established(c, fd);
+	} else if (rc < 0) {
+		zn_close_fd(fd);
+		session_connect_failed(c->session);
+	}
+}
+
 /* connecter_fd_event: the pending connection is decided. */
 static void
 connecter_fd_event(void *arg)
@@ -113,7 +148,7 @@ connecter_fd_event(void *arg)
 		session_connect_failed(c->session);
 		return;
 	}
-	connecter_established(c, fd);
+	connecter_connected(c, fd);
 }
 
 static void
@@ -156,7 +191,7 @@ connecter_start(void *arg, struct session *s)
 	int fd = -1;
 	rc = c->t->connect(&c->addr, c->has_src ? &c->src : NULL, &c->opts, &fd);
 	if (rc == 0)
-		connecter_established(c, fd);
+		connecter_connected(c, fd);
 	else if (rc == -EINPROGRESS)
 		connecter_wait(c, fd);
 	else

@@ -5,6 +5,7 @@
  * transport.h's.
  */
 #include "transport/address.h"
+#include "transport/socks_connecter.h"
 #include "transport/transport.h"
 
 #include <errno.h>
@@ -16,11 +17,22 @@ tcp_check(const char *spec)
 	return address_tcp_check(spec);
 }
 
+/* tcp_socks_proxy: the SOCKS5 proxy a connect goes through (ZMQ_SOCKS_PROXY), or
+ * NULL. */
+static const char *
+tcp_socks_proxy(const struct options *o)
+{
+	return o->socks_proxy.len ? (const char *)o->socks_proxy.data : NULL;
+}
+
+/* tcp_resolve: the target, or through a SOCKS5 proxy the proxy, which the prelude
+ * then asks for the target (by name: the proxy resolves it). */
 static int
 tcp_resolve(const char *spec, const struct options *o, struct zn_sockaddr *addr,
             struct zn_sockaddr *src, bool *has_src)
 {
-	return address_tcp(spec, false, o->ipv6 != 0, addr, src, has_src);
+	const char *dial = tcp_socks_proxy(o) ? tcp_socks_proxy(o) : spec;
+	return address_tcp(dial, false, o->ipv6 != 0, addr, src, has_src);
 }
 
 /* tcp_bind_address: "interface:port"; a port "*" or 0 is a wildcard (the OS picks). */
@@ -54,6 +66,36 @@ tcp_connect(const struct zn_sockaddr *dst, const struct zn_sockaddr *src,
 	struct zn_tcp_opts t;
 	transport_tcp_opts(o, &t);
 	return zn_connect(dst, src, &t, fd);
+}
+
+/* tcp_prelude: through a SOCKS5 proxy, its handshake (socks_connecter.h), bounded by
+ * ZMQ_HANDSHAKE_IVL; otherwise nothing. */
+static int
+tcp_prelude(void **h, int fd, const char *spec, const struct options *o, struct poller *p,
+            transport_done_fn done, void *arg)
+{
+	if (!tcp_socks_proxy(o))
+		return 0;
+	struct socks_params params = {
+	        .target = spec,
+	        .user = o->socks_username.data,
+	        .ulen = o->socks_username.len,
+	        .pass = o->socks_password.data,
+	        .plen = o->socks_password.len,
+	        .timeout_ms = o->handshake_ivl,
+	};
+	struct socks_connecter *sc;
+	int rc = socks_connecter_new(&sc, p, fd, &params, done, arg);
+	if (rc < 0)
+		return rc;
+	*h = sc;
+	return 1;
+}
+
+static void
+tcp_prelude_free(void *h)
+{
+	socks_connecter_destroy(h);
 }
 
 static void
@@ -105,6 +147,8 @@ const struct transport_ops tcp_transport = {
         .adopt = tcp_adopt,
         .endpoint = transport_local_endpoint,
         .connect = tcp_connect,
+        .prelude = tcp_prelude,
+        .prelude_free = tcp_prelude_free,
         .tune = tcp_tune,
         .copy_filters = tcp_filters_copy,
         .admit = tcp_admit,

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "core/options.h"
+#include "core/poller.h"
 #include "platform/net.h"
 #include "proto/engine.h"
 #include "transport/accept_filter.h"
@@ -39,6 +40,10 @@ struct transport_bind {
 	                                                              remove, or "" */
 	const char *uri; /* the endpoint as given to zmq_bind */
 };
+
+/* transport_done_fn: a prelude's outcome: rc 0, fd (the caller's) is ready for ZMTP;
+ * rc < 0, it failed and fd is closed (-1). */
+typedef void (*transport_done_fn)(void *arg, int fd, int rc);
 
 struct transport_ops {
 	/* The scheme before "://". */
@@ -75,6 +80,16 @@ struct transport_ops {
 	 * failure; on 0 and -EINPROGRESS *fd is the caller's. */
 	int (*connect)(const struct zn_sockaddr *dst, const struct zn_sockaddr *src,
 	               const struct options *o, int *fd);
+	/* prelude: starts what a connected fd needs before ZMTP (tcp: the SOCKS5
+	 * handshake when ZMQ_SOCKS_PROXY is set), in poller p. 0: nothing to do, fd is
+	 * still the caller's; 1: started, it holds fd in *h and calls done once, never
+	 * before it returns (fd is then done's, or closed when rc < 0); < 0: failed, fd
+	 * still the caller's. NULL: none. I/O thread. */
+	int (*prelude)(void **h, int fd, const char *spec, const struct options *o,
+	               struct poller *p, transport_done_fn done, void *arg);
+	/* prelude_free: frees h (from done, or to abandon the prelude: then it closes
+	 * the fd it holds and done is not called). */
+	void (*prelude_free)(void *h);
 	/* tune: options applied to every new connection, accepted or connected. NULL:
 	 * none. I/O thread. */
 	void (*tune)(int fd, const struct options *o);

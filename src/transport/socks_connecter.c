@@ -5,10 +5,10 @@
  * POLLOUT or POLLIN, whichever the handshake needs next. A hang-up or error the poller
  * reports shows up as a failed read or write there, so nothing can spin.
  */
-#include "proto/socks_connecter.h"
+#include "transport/socks_connecter.h"
 #include "platform/alloc.h"
 #include "platform/net.h"
-#include "proto/socks.h"
+#include "transport/socks.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -3,7 +3,7 @@
  * proxy's three answers are read into one buffer, whose expected length grows as their
  * fields tell it (a reply's address type and, for a domain, its length byte).
  */
-#include "proto/socks.h"
+#include "transport/socks.h"
 #include "platform/net.h"
 
 #include <errno.h>

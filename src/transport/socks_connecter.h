@@ -1,17 +1,17 @@
 /*
- * socks_connecter.h: runs a SOCKS5 handshake (proto/socks.h) over a connection to the
- * proxy, in an I/O thread, without ever blocking: it watches the fd in the thread's
+ * socks_connecter.h: runs a SOCKS5 handshake (transport/socks.h) over a connection to
+ * the proxy, in an I/O thread, without ever blocking: it watches the fd in the thread's
  * poller, writes what the handshake has to send when the fd is writable, reads no more
  * than the handshake asks when it is readable, and reports the outcome once.
  *
- * It knows nothing of sessions: whoever connects (today the session, for a tcp://
- * connect on a socket with ZMQ_SOCKS_PROXY set) hands it the fd once the TCP connection
- * to the proxy is up and gets the fd back, reaching the target, in the done callback.
+ * It knows nothing of sessions: the tcp transport's prelude (tcp.c), for a connect on a
+ * socket with ZMQ_SOCKS_PROXY set, hands it the fd once the TCP connection to the proxy
+ * is up and gets the fd back, reaching the target, in the done callback.
  *
  * Threads: the I/O thread whose poller it is given, only.
  */
-#ifndef ZINC_PROTO_SOCKS_CONNECTER_H
-#define ZINC_PROTO_SOCKS_CONNECTER_H
+#ifndef ZINC_TRANSPORT_SOCKS_CONNECTER_H
+#define ZINC_TRANSPORT_SOCKS_CONNECTER_H
 
 #include <stddef.h>
 

@@ -15,8 +15,8 @@
  *
  * Threads: a struct socks belongs to one thread at a time (the I/O thread).
  */
-#ifndef ZINC_PROTO_SOCKS_H
-#define ZINC_PROTO_SOCKS_H
+#ifndef ZINC_TRANSPORT_SOCKS_H
+#define ZINC_TRANSPORT_SOCKS_H
 
 #include <stdbool.h>
 #include <stddef.h>
