@@ -41,7 +41,8 @@ take_output(struct socks *s, uint8_t *buf, size_t cap)
 	const uint8_t *d;
 	size_t n = socks_output(s, &d);
 	CHECK(n <= cap);
-	memcpy(buf, d, n);
+	if (n > 0) /* with nothing to send, d may be NULL */
+		memcpy(buf, d, n);
 	socks_output_done(s, n);
 	return n;
 }
