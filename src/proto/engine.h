@@ -50,7 +50,7 @@ int engine_fd(const struct engine *e);
 /* engine_output_empty: nothing is queued for the wire (for linger). */
 bool engine_output_empty(const struct engine *e);
 /* engine_zap_reply: the ZAP handler's reply to this connection's request (n frames,
- * still the caller's), or n = -errno when the handler went away. */
+ * still the caller's). */
 void engine_zap_reply(struct engine *e, struct msg *frames, int n);
 /* engine_handshake_done: the connection is up and messages flow. */
 bool engine_handshake_done(const struct engine *e);

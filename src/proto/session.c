@@ -772,11 +772,12 @@ session_pipe_terminated(void *sink, struct pipe *p)
 {
 	struct session *s = sink;
 	if (p == s->zap.pipe) {
-		/* The handler closed: a request still waiting will never be answered. */
+		/* The handler closed. As libzmq, a request it took stays unanswered: the
+		 * handshake waits until the peer leaves or ZMQ_HANDSHAKE_IVL ends it.
+		 * Failing it now would let the peer reconnect and, with no handler
+		 * left, pass NULL or CURVE unauthenticated. */
 		s->zap.pipe = NULL;
 		session_zap_clear(&s->zap);
-		if (s->engine)
-			engine_zap_reply(s->engine, NULL, -EPIPE);
 		return;
 	}
 	if (p == s->pipe) {

@@ -70,8 +70,9 @@ struct mechanism_ops {
 	/* process: one command of the peer, its whole body (name included). 0, or -1
 	 * when the mechanism failed on it (state MECH_FAILED), or -ENOMEM. */
 	int (*process)(struct mechanism *m, const uint8_t *body, size_t len);
-	/* zap_reply: the handler's reply (n frames, still owned by the caller), or
-	 * n < 0: -errno, the handler went away (EPIPE). 0, -1 (failed), -ENOMEM. */
+	/* zap_reply: the handler's reply (n frames, still owned by the caller). A
+	 * handler that goes away without answering is not reported: the handshake
+	 * waits, as libzmq's does. 0, -1 (failed), -ENOMEM. */
 	int (*zap_reply)(struct mechanism *m, struct msg *frames, int n);
 	/* encode / decode: after the handshake, a message to the wire or from it,
 	 * transformed in place. NULL when messages go as they are. 0, -1 (a message
@@ -129,10 +130,10 @@ int mech_process_error(struct mechanism *m, const uint8_t *body, size_t len);
  * -ENOMEM. */
 int mech_zap_send(struct mechanism *m, const char *mechanism, const void *const *cred,
                   const size_t *cred_len, int ncred);
-/* mech_zap_verdict: what a mechanism does with the handler's answer (frames, or n =
- * -errno when the handler went away): 0 when the peer may go on (status 200); -1 when
- * it failed: a lost handler (NO_DETAIL), a malformed reply (the ZAP protocol error),
- * 300 (quiet) or 400/500 (AUTH, with an ERROR queued for the peer); -ENOMEM. */
+/* mech_zap_verdict: what a mechanism does with the handler's answer (n frames): 0 when
+ * the peer may go on (status 200); -1 when it failed: a malformed reply (the ZAP
+ * protocol error), 300 (quiet) or 400/500 (AUTH, with an ERROR queued for the peer);
+ * -ENOMEM. */
 int mech_zap_verdict(struct mechanism *m, struct msg *frames, int n);
 /* mech_finish_meta: adds ZAP's User-Id and metadata to the peer's properties. 0 or
  * -ENOMEM. */
