@@ -55,7 +55,12 @@ engine_new(struct engine **out, int fd, const struct options *opts,
 	e->shm = shm;
 	msg_init(&e->stash);
 	msg_init(&e->raw_out);
-	zmtp_decoder_init(&e->dec, opts->maxmsgsize);
+	/* Until the handshake ends a frame is at most a handshake command: a stranger
+	 * cannot make us hold more (CVE-2020-15166); the handshake's end lifts it. */
+	int64_t limit = opts->maxmsgsize;
+	if (limit < 0 || limit > MECH_FRAME_MAX)
+		limit = MECH_FRAME_MAX;
+	zmtp_decoder_init(&e->dec, limit);
 	zmtp_encoder_init(&e->enc);
 	*out = e;
 	return 0;
@@ -467,6 +472,7 @@ engine_handshake_complete(struct engine *e)
 	memcpy(e->peer_rid, m->peer_rid, m->peer_rid_len);
 	e->peer_rid_len = m->peer_rid_len;
 	e->state = ES_ACTIVE;
+	e->dec.maxmsgsize = e->opts.maxmsgsize;
 	engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
 	if (e->opts.heartbeat_ivl > 0 && !e->shm) /* 3.0 peers too, as libzmq */
 		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl,
@@ -727,7 +733,9 @@ static int
 engine_mech_end(const struct engine *e, enum engine_end *why)
 {
 	switch (e->mech->fail_event) {
-	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: *why = ENGINE_END_PROTOCOL; break;
+	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+		*why = e->state == ES_ACTIVE ? ENGINE_END_MECH : ENGINE_END_PROTOCOL;
+		break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: *why = ENGINE_END_AUTH; break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: *why = ENGINE_END_NO_DETAIL; break;
 	default: *why = ENGINE_END_REFUSED; break;

@@ -30,6 +30,9 @@ enum engine_end {
 	ENGINE_END_REFUSED,  /* the peer's READY was unacceptable (type, properties) */
 	ENGINE_END_AUTH,     /* ZAP (or the peer's ERROR) refused: value = status */
 	ENGINE_END_NO_DETAIL, /* the handshake failed for a reason given as an errno */
+	ENGINE_END_MECH, /* after the handshake the mechanism failed on a message (a CURVE
+	                    box that does not open, a replayed nonce): value = the
+	                    ZMQ_PROTOCOL_ERROR_*, reported as libzmq does */
 };
 
 /* engine_new: takes ownership of fd (closed on failure too). peer_address is what

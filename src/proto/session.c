@@ -544,7 +544,8 @@ static bool
 session_end_is_fatal(enum engine_end why)
 {
 	return why == ENGINE_END_PROTOCOL || why == ENGINE_END_AUTH ||
-	       why == ENGINE_END_NO_DETAIL || why == ENGINE_END_REFUSED;
+	       why == ENGINE_END_NO_DETAIL || why == ENGINE_END_REFUSED ||
+	       why == ENGINE_END_MECH;
 }
 
 void
@@ -567,6 +568,8 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, protocol_error);
 	else if (handshaking && why == ENGINE_END_NO_DETAIL)
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, protocol_error);
+	else if (why == ENGINE_END_MECH) /* a bad CURVE box: libzmq names it too */
+		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, protocol_error);
 	session_event(s, ZMQ_EVENT_DISCONNECTED, fd);
 	s->engine = NULL;
 	engine_destroy(e);

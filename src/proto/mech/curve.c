@@ -529,10 +529,14 @@ curve_process(struct mechanism *m, const uint8_t *body, size_t len)
 			break;
 		return curve_client_ready(c, body, len);
 	case CS_WAIT_HELLO:
+		if (mech_check_structure(m, body, len) < 0)
+			return -1;
 		if (!mech_is_command(body, len, "HELLO"))
 			break;
 		return curve_server_hello(c, body, len);
 	case CS_WAIT_INITIATE:
+		if (mech_check_structure(m, body, len) < 0)
+			return -1;
 		if (!mech_is_command(body, len, "INITIATE"))
 			break;
 		return curve_server_initiate(c, body, len);
@@ -599,6 +603,8 @@ curve_decode(struct mechanism *m, struct msg *msg)
 	struct mech_curve *c = CURVE_OF(m);
 	size_t len = msg_size(msg);
 	const uint8_t *p = msg_data(msg);
+	if (mech_check_structure(m, p, len) < 0)
+		return -1;
 	if (!mech_is_command(p, len, "MESSAGE"))
 		return mech_protocol_error(m, ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND);
 	if (len < MESSAGE_MIN)

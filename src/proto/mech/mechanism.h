@@ -23,6 +23,11 @@
 #include "core/options.h"
 #include "pipe/msg.h"
 
+/* The largest handshake command a mechanism takes (CURVE's INITIATE with 64 KiB of
+ * metadata fits): the engine refuses bigger frames until the handshake is over, so an
+ * unauthenticated peer holds at most this much of our memory. */
+#define MECH_FRAME_MAX (128 * 1024)
+
 enum mech_state {
 	MECH_HANDSHAKING,
 	MECH_READY,  /* the peer is in: messages flow */
@@ -108,6 +113,11 @@ int mech_fail(struct mechanism *m, int event, int value);
 int mech_protocol_error(struct mechanism *m, int code);
 /* mech_is_command: body is the command `name` (length byte and name). */
 bool mech_is_command(const uint8_t *body, size_t len, const char *name);
+/* mech_check_structure: libzmq's first check on a command a server handshake reads
+ * (CURVE's HELLO and INITIATE, PLAIN's HELLO) and on every CURVE MESSAGE: more than
+ * the length byte, and more than the name it announces. 0, or -1 (failed with
+ * MALFORMED_COMMAND_UNSPECIFIED). */
+int mech_check_structure(struct mechanism *m, const uint8_t *body, size_t len);
 /* mech_write_props: our properties (Socket-Type, Identity where the type has one) into
  * buf; the bytes written (buf of at least 512 bytes always has room). */
 size_t mech_write_props(const struct mechanism *m, uint8_t *buf, size_t cap);
