@@ -16,6 +16,7 @@
  * pre-authentication flood (frames announcing 1 GiB) that must leave memory flat.
  */
 #include "security_util.h"
+#include "platform/alloc.h"
 
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -551,13 +552,15 @@ cli_ready(struct curve_cli *c, int fd)
 	CHECK(crypto_box_open_easy_afternm(plain, b + 14, n - 14, nonce, c->shared) == 0);
 }
 
-/* cli_message: a MESSAGE with nonce n carrying data; its size. */
+/* cli_box: a MESSAGE with nonce n carrying the flags byte (MORE 1, COMMAND 2) and dl
+ * bytes of data; its size. */
 static size_t
-cli_message(struct curve_cli *c, uint64_t n, const char *data, uint8_t *out)
+cli_box(struct curve_cli *c, uint64_t n, uint8_t flags, const void *data, size_t dl,
+        uint8_t *out)
 {
-	size_t dl = strlen(data);
 	uint8_t plain[256];
-	plain[0] = 0; /* flags: no MORE */
+	CHECK(dl < sizeof plain);
+	plain[0] = flags;
 	memcpy(plain + 1, data, dl);
 	memcpy(out, "\x07MESSAGE", 8);
 	put_be64(out + 8, n);
@@ -565,6 +568,13 @@ cli_message(struct curve_cli *c, uint64_t n, const char *data, uint8_t *out)
 	short_nonce(nonce, "CurveZMQMESSAGEC", n);
 	CHECK(crypto_box_easy_afternm(out + 16, plain, 1 + dl, nonce, c->shared) == 0);
 	return 16 + 16 + 1 + dl;
+}
+
+/* cli_message: a MESSAGE with nonce n carrying the string data; its size. */
+static size_t
+cli_message(struct curve_cli *c, uint64_t n, const char *data, uint8_t *out)
+{
+	return cli_box(c, n, 0, data, strlen(data), out);
 }
 
 /* curve_to_welcome: greeting and HELLO sent, WELCOME read. */
@@ -876,6 +886,38 @@ curve_after_handshake(void)
 	rig_close(&r);
 }
 
+/* curve_pong_fails: the PONG that answers a peer's PING cannot be boxed (no memory
+ * for it): the connection ends rather than leave the peer waiting for an answer that
+ * was dropped. The allocations are counted: the PING's frame (56 bytes, the first
+ * allocation after the hook is armed) and then the PONG's box (54 bytes; the PING's
+ * plaintext and the PONG command fit inline in their messages). */
+static void
+curve_pong_fails(void)
+{
+	if (curve_skip())
+		return;
+	struct rig r;
+	rig_open(&r, SEC_CURVE, false);
+	struct curve_cli c;
+	int fd = curve_connected(&r, &c);
+	uint8_t ping[4 + 1 + 2 + 16] = "\x04PING\x00\x00"
+	                               "context-16-bytes";
+	uint8_t m[128];
+	size_t n = cli_box(&c, c.nonce++, 2, ping, sizeof ping, m);
+	CHECK_EQ(n, 56);
+	zn_alloc_fail_after(2, 0);
+	CHECK(raw_frame(fd, false, false, m, n));
+	bool closed = raw_closed(fd);
+	long failed = zn_alloc_failures();
+	zn_alloc_fail_after(0, 0);
+	close(fd);
+	CHECK_EQ(failed, 1);
+	if (!closed)
+		TEST_FAIL("the PONG was dropped and the connection kept");
+	rig_good_peer(&r);
+	rig_close(&r);
+}
+
 #endif /* HAVE_SODIUM */
 
 /* ---- the pre-authentication flood -------------------------------------------------- */
@@ -961,6 +1003,7 @@ ONE(curve_metadata)
 ONE(curve_out_of_order)
 ONE(curve_while_zap)
 ONE(curve_after_handshake)
+ONE(curve_pong_fails)
 #endif
 
 int
@@ -979,6 +1022,7 @@ main(int argc, char **argv)
 	        ONE_ENTRY(curve_out_of_order),
 	        ONE_ENTRY(curve_while_zap),
 	        ONE_ENTRY(curve_after_handshake),
+	        ONE_ENTRY(curve_pong_fails),
 #endif
 	        ONE_ENTRY(flood_plain),
 	        ONE_ENTRY(flood_curve),

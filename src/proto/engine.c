@@ -253,7 +253,9 @@ engine_encode(struct engine *e, struct msg *m)
 	return rc == -1 ? -EBADMSG : rc;
 }
 
-/* engine_queue_command: encodes a command; -ENOMEM or 0. */
+/* engine_queue_command: encodes a command. 0, or -ENOMEM / -EBADMSG when it could not
+ * be encoded (a CURVE box: no memory, or the nonces ran out): the caller ends the
+ * connection, since a peer that waits for a PONG must not be left hanging. */
 static int
 engine_queue_command(struct engine *e, const char *name, const void *data, size_t len)
 {
@@ -261,11 +263,15 @@ engine_queue_command(struct engine *e, const char *name, const void *data, size_
 	int rc = zmtp_command_build(&m, name, data, len);
 	if (rc < 0)
 		return rc;
-	if (!zmtp_encoder_space(&e->enc) || engine_encode(e, &m) < 0) {
+	if (!zmtp_encoder_space(&e->enc)) {
 		/* The batch is full of data; commands are tiny and rare: drop a PING
 		 * rather than block, the next interval sends another. */
 		msg_close(&m);
 		return 0;
+	}
+	if ((rc = engine_encode(e, &m)) < 0) {
+		msg_close(&m);
+		return rc;
 	}
 	zmtp_encoder_load(&e->enc, &m);
 	engine_start_output(e);
@@ -922,8 +928,12 @@ engine_timer_event(void *arg, int id)
 		int ttl = e->opts.heartbeat_ttl / 100;
 		ping[0] = (uint8_t)(ttl >> 8);
 		ping[1] = (uint8_t)ttl;
-		if (engine_queue_command(e, "PING", ping, sizeof ping) == 0 &&
-		    engine_write(e) < 0)
+		int rc = engine_queue_command(e, "PING", ping, sizeof ping);
+		if (rc < 0) {
+			engine_fail_rc(e, rc);
+			return;
+		}
+		if (engine_write(e) < 0)
 			return;
 		int timeout = e->opts.heartbeat_timeout >= 0 ? e->opts.heartbeat_timeout
 		                                             : e->opts.heartbeat_ivl;
