@@ -85,18 +85,17 @@ endif()
 # ---- end fuzz: ZMTP frame decoder ------------------------------------------------------
 
 # ---- fuzz: PLAIN / CURVE server handshakes (owner: security helper) --------------------
-# fuzz_mech_server: libFuzzer target (clang, -DZINC_FUZZ=ON); the mechanisms and what
-# they use are compiled into it for coverage. fuzz_mech_server_replay: the same input
+# fuzz_mech_server: libFuzzer target (clang, -DZINC_FUZZ=ON); the library's sources are
+# compiled into it for coverage. fuzz_mech_server_replay: the same input
 # function with tests/fuzz/fuzz_replay.c's main, built always, so ctest replays the seed
 # corpus (tests/fuzz/corpus/mech_server) on every build.
 if(ZINC_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
-	file(GLOB ZINC_MECH_SOURCES ${CMAKE_SOURCE_DIR}/src/proto/mech/*.c)
 	add_executable(fuzz_mech_server ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_mech_server.c
-		${ZINC_MECH_SOURCES} ${CMAKE_SOURCE_DIR}/src/proto/zmtp_codec.c
-		${CMAKE_SOURCE_DIR}/src/proto/socket_type.c ${CMAKE_SOURCE_DIR}/src/pipe/msg.c
-		${CMAKE_SOURCE_DIR}/src/platform/alloc.c)
+		${ZINC_SOURCES})
 	target_include_directories(fuzz_mech_server PRIVATE ${CMAKE_SOURCE_DIR}/include
 		${CMAKE_SOURCE_DIR}/src)
+	target_compile_definitions(fuzz_mech_server PRIVATE ZINC_BUILDING)
+	target_link_libraries(fuzz_mech_server PRIVATE Threads::Threads)
 	if(SODIUM_FOUND)
 		target_compile_definitions(fuzz_mech_server PRIVATE ZINC_HAVE_CURVE)
 		target_link_libraries(fuzz_mech_server PRIVATE PkgConfig::SODIUM)

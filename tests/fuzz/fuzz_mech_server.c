@@ -36,6 +36,7 @@
 
 #include "pipe/msg.h"
 #include "platform/alloc.h"
+#include "core/socket_type.h"
 #include "proto/mech/mechanism.h"
 #include "zmq.h"
 
@@ -72,6 +73,18 @@ zap_request(void *arg, struct msg *frames, int n)
 	return 0;
 }
 
+/* The two socket types of the run, as src/socket/pull.c and push.c describe them. */
+static const struct socket_type fuzz_pull = {
+        .number = ZMQ_PULL,
+        .name = "PULL",
+        .peers = (const char *const[]){"PUSH", NULL},
+};
+static const struct socket_type fuzz_push = {
+        .number = ZMQ_PUSH,
+        .name = "PUSH",
+        .peers = (const char *const[]){"PULL", NULL},
+};
+
 static void
 blob_set(struct options_blob *b, const void *data, size_t len)
 {
@@ -84,7 +97,7 @@ static void
 make_options(struct options *o, int mech, bool server)
 {
 	memset(o, 0, sizeof *o);
-	o->type = server ? ZMQ_PULL : ZMQ_PUSH;
+	o->type = server ? &fuzz_pull : &fuzz_push;
 	o->maxmsgsize = -1;
 	o->mechanism = mech;
 	o->as_server = server && mech != ZMQ_NULL;
