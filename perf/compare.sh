@@ -5,9 +5,11 @@
 # PUB/SUB throughput over tcp (local_sub_thr and remote_pub_thr; no latency row).
 #
 # usage: perf/compare.sh [-t transports] [-s sizes] [-x tests] [-c factor] [-r n] [-n] [-k]
-#   -t  transports to run, default "inproc ipc tcp shm shm-spin pubsub" (shm: zinc's
-#       shm:// against libzmq's ipc://, libzmq having no shm; shm-spin: the same with
-#       ZINC_SHM_SPIN_US on zinc's side, and PAIR sockets for latency on both sides)
+#   -t  transports to run, default "inproc ipc tcp tcp-curve shm shm-spin pubsub"
+#       (tcp-curve: tcp with CURVE on both sides, the same keys for both libraries;
+#       shm: zinc's shm:// against libzmq's ipc://, libzmq having no shm; shm-spin: the
+#       same with ZINC_SHM_SPIN_US on zinc's side, and PAIR sockets for latency on both
+#       sides)
 #   -s  message sizes, default "64 1K 64K 1M" (bytes; K and M suffixes are KiB, MiB)
 #   -x  tests to run, default "lat thr"
 #   -c  multiply every message count by factor (e.g. 0.1 for a quick look), default 1
@@ -22,7 +24,7 @@
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-transports="inproc ipc tcp shm shm-spin pubsub"
+transports="inproc ipc tcp tcp-curve shm shm-spin pubsub"
 spin_us=${SPIN_US:-1000}
 sizes="64 1K 64K 1M"
 tests="lat thr"
@@ -39,7 +41,7 @@ while getopts "t:s:x:c:r:nkh" opt; do
 	r) repeats=$OPTARG ;;
 	n) nobuild=1 ;;
 	k) keep=1 ;;
-	*) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	*) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -120,7 +122,7 @@ next_endpoint() {
 	case $1 in
 	ipc) echo "ipc://$scratch/r$runs.ipc" ;;
 	shm | shm-spin) echo "shm://zinc-perf-$$-r$runs" ;;
-	tcp | pubsub)
+	tcp | tcp-curve | pubsub)
 		port=$((port + 1))
 		while [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
 			port=$((port + 1))
@@ -156,6 +158,8 @@ count() {
 	inproc:thr:1024) n=3000000 ;;
 	inproc:thr:65536) n=1000000 ;;
 	inproc:thr:*) n=500000 ;;
+	tcp-curve:thr:64) n=1000000 ;; # every message is a box
+	tcp-curve:thr:1024) n=500000 ;;
 	*:lat:64 | *:lat:1024) n=20000 ;;
 	*:lat:65536) n=5000 ;;
 	*:lat:*) n=3000 ;;
@@ -189,6 +193,7 @@ run_one() {
 		[ "$test" = lat ] && opts="${opts:+$opts,}pair=1"
 		[ "$lib" = zinc ] && opts="${opts:+$opts,}shm_spin_us=$spin_us"
 	fi
+	[ "$tr" = tcp-curve ] && opts="${opts:+$opts,}curve=1"
 	export ZINC_PERF_OPTS=$opts
 
 	if [ "$tr" = inproc ]; then

@@ -8,8 +8,10 @@
  * The tools' arguments stay exactly libzmq's; the variable is where zinc-specific knobs
  * go. It knows io_threads (context) and sndhwm, rcvhwm, sndbuf, rcvbuf (socket), plain
  * libzmq options, so a run can be repeated against either library; zinc's
- * shm_ring_size and shm_spin_us (include/zinc.h); and pair=1, which makes the latency
- * tools use PAIR sockets (zinc's shm:// spins with PAIR, PUSH and PULL only).
+ * shm_ring_size and shm_spin_us (include/zinc.h); pair=1, which makes the latency
+ * tools use PAIR sockets (zinc's shm:// spins with PAIR, PUSH and PULL only); and
+ * curve=1, CURVE security with the CurveZMQ test-vector keys on either library: the
+ * tool that binds (local_*) is the server, the one that connects (remote_*) the client.
  */
 #ifndef ZINC_PERF_OPTS_H
 #define ZINC_PERF_OPTS_H
@@ -63,8 +65,40 @@ static const struct perf_opt perf_opt_table[] = {
         {"shm_spin_us", 0x7a6e0002, 0},
         /* not an option: "pair=1" makes the latency tools use PAIR, not REQ/REP */
         {"pair", -1, 0},
+        /* not one option: "curve=1" sets a CURVE server or client (perf_curve) */
+        {"curve", -2, 0},
         {NULL, 0, 0},
 };
+
+/* The CurveZMQ test vectors (Z85), the same for both libraries. */
+static const char perf_server_public[] = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+static const char perf_server_secret[] = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+static const char perf_client_public[] = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+static const char perf_client_secret[] = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+
+/* perf_curve: makes s a CURVE server when the tool binds (local_*), else a client. */
+static inline void
+perf_curve(const char *tool, void *s)
+{
+	int rc;
+	if (strncmp(tool, "local_", 6) == 0) {
+		int one = 1;
+		rc = zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one);
+		if (rc == 0)
+			rc = zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, perf_server_secret,
+			                    40);
+	} else {
+		rc = zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, perf_server_public, 40);
+		if (rc == 0)
+			rc = zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, perf_client_public,
+			                    40);
+		if (rc == 0)
+			rc = zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, perf_client_secret,
+			                    40);
+	}
+	if (rc != 0)
+		perf_die(tool, "curve");
+}
 
 /*
  * perf_apply: applies to target (a context if is_ctx, else a socket) every pair of
@@ -103,6 +137,11 @@ perf_apply(const char *tool, void *target, int is_ctx)
 		}
 		if (o->is_ctx != is_ctx || o->option == -1)
 			continue;
+		if (o->option == -2) {
+			if (strcmp(eq + 1, "1") == 0)
+				perf_curve(tool, target);
+			continue;
+		}
 		char *end;
 		long v = strtol(eq + 1, &end, 10);
 		if (end == eq + 1 || *end || v < 0 || v > 0x7fffffffL) {

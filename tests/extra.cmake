@@ -84,6 +84,34 @@ elseif(ZINC_FUZZ)
 endif()
 # ---- end fuzz: ZMTP frame decoder ------------------------------------------------------
 
+# ---- fuzz: PLAIN / CURVE server handshakes (owner: security helper) --------------------
+# fuzz_mech_server: libFuzzer target (clang, -DZINC_FUZZ=ON); the library's sources are
+# compiled into it for coverage. fuzz_mech_server_replay: the same input
+# function with tests/fuzz/fuzz_replay.c's main, built always, so ctest replays the seed
+# corpus (tests/fuzz/corpus/mech_server) on every build.
+if(ZINC_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+	add_executable(fuzz_mech_server ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_mech_server.c
+		${ZINC_SOURCES})
+	target_include_directories(fuzz_mech_server PRIVATE ${CMAKE_SOURCE_DIR}/include
+		${CMAKE_SOURCE_DIR}/src)
+	target_compile_definitions(fuzz_mech_server PRIVATE ZINC_BUILDING)
+	target_link_libraries(fuzz_mech_server PRIVATE Threads::Threads)
+	if(SODIUM_FOUND)
+		target_compile_definitions(fuzz_mech_server PRIVATE ZINC_HAVE_CURVE)
+		target_link_libraries(fuzz_mech_server PRIVATE PkgConfig::SODIUM)
+	endif()
+	target_compile_options(fuzz_mech_server PRIVATE -fsanitize=fuzzer,address,undefined
+		-fno-sanitize-recover=all)
+	target_link_options(fuzz_mech_server PRIVATE -fsanitize=fuzzer,address,undefined)
+endif()
+add_executable(fuzz_mech_server_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_mech_server.c
+	${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_replay.c)
+target_link_libraries(fuzz_mech_server_replay PRIVATE zinc_internal)
+add_test(NAME fuzz_mech_server_replay COMMAND fuzz_mech_server_replay
+	${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/mech_server)
+set_tests_properties(fuzz_mech_server_replay PROPERTIES TIMEOUT 120)
+# ---- end fuzz: PLAIN / CURVE server handshakes -----------------------------------------
+
 # ---- interop: zinc against the system libzmq via python3-zmq (owner: interop helper) ----
 # test_interop (registered by the test_*.c glob) runs tests/py/peer.py under /usr/bin/python3
 # with LD_LIBRARY_PATH cleared; it exits 77 when that python cannot import zmq.

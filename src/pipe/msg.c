@@ -225,6 +225,24 @@ msg_is_shared(const struct msg *m)
 	return false;
 }
 
+int
+msg_narrow(struct msg *m, size_t off, size_t size)
+{
+	size_t have = msg_size(m);
+	if (off > have || size > have - off || msg_is_shared(m))
+		return -EINVAL;
+	if (m->type == MSG_INLINE) {
+		memmove(m->u.inline_data, m->u.inline_data + off, size);
+		m->inline_size = (uint8_t)size;
+	} else if (m->type == MSG_HEAP) {
+		/* content_rele frees the block, not data, which may point into it. */
+		struct msg_content *c = m->u.heap.content;
+		c->data = (uint8_t *)c->data + off;
+		c->size = size;
+	}
+	return 0;
+}
+
 void
 msg_set_metadata(struct msg *m, struct metadata *meta)
 {

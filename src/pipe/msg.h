@@ -142,6 +142,11 @@ msg_clear_flags(struct msg *m, unsigned f)
 	m->flags &= (uint8_t)~f;
 }
 
+/* msg_narrow: an unshared message keeps only its bytes [off, off + size), without
+ * copying them: a heap message's view narrows, an inline one's bytes move down. 0, or
+ * -EINVAL when m is shared or constant (the caller copies instead) or the range is
+ * not inside the data. */
+int msg_narrow(struct msg *m, size_t off, size_t size);
 /* msg_set_metadata: m holds a new reference to meta (dropping any previous one). */
 void msg_set_metadata(struct msg *m, struct metadata *meta);
 

@@ -55,7 +55,12 @@ engine_new(struct engine **out, int fd, const struct options *opts,
 	e->shm = shm;
 	msg_init(&e->stash);
 	msg_init(&e->raw_out);
-	zmtp_decoder_init(&e->dec, opts->maxmsgsize);
+	/* Until the handshake ends a frame is at most a handshake command: a stranger
+	 * cannot make us hold more (CVE-2020-15166); the handshake's end lifts it. */
+	int64_t limit = opts->maxmsgsize;
+	if (limit < 0 || limit > MECH_FRAME_MAX)
+		limit = MECH_FRAME_MAX;
+	zmtp_decoder_init(&e->dec, limit);
 	zmtp_encoder_init(&e->enc);
 	*out = e;
 	return 0;
@@ -248,7 +253,9 @@ engine_encode(struct engine *e, struct msg *m)
 	return rc == -1 ? -EBADMSG : rc;
 }
 
-/* engine_queue_command: encodes a command; -ENOMEM or 0. */
+/* engine_queue_command: encodes a command. 0, or -ENOMEM / -EBADMSG when it could not
+ * be encoded (a CURVE box: no memory, or the nonces ran out): the caller ends the
+ * connection, since a peer that waits for a PONG must not be left hanging. */
 static int
 engine_queue_command(struct engine *e, const char *name, const void *data, size_t len)
 {
@@ -256,11 +263,15 @@ engine_queue_command(struct engine *e, const char *name, const void *data, size_
 	int rc = zmtp_command_build(&m, name, data, len);
 	if (rc < 0)
 		return rc;
-	if (!zmtp_encoder_space(&e->enc) || engine_encode(e, &m) < 0) {
+	if (!zmtp_encoder_space(&e->enc)) {
 		/* The batch is full of data; commands are tiny and rare: drop a PING
 		 * rather than block, the next interval sends another. */
 		msg_close(&m);
 		return 0;
+	}
+	if ((rc = engine_encode(e, &m)) < 0) {
+		msg_close(&m);
+		return rc;
 	}
 	zmtp_encoder_load(&e->enc, &m);
 	engine_start_output(e);
@@ -467,6 +478,7 @@ engine_handshake_complete(struct engine *e)
 	memcpy(e->peer_rid, m->peer_rid, m->peer_rid_len);
 	e->peer_rid_len = m->peer_rid_len;
 	e->state = ES_ACTIVE;
+	e->dec.maxmsgsize = e->opts.maxmsgsize;
 	engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
 	if (e->opts.heartbeat_ivl > 0 && !e->shm) /* 3.0 peers too, as libzmq */
 		engine_add_timer(e, TIMER_HB_IVL, e->opts.heartbeat_ivl,
@@ -727,7 +739,9 @@ static int
 engine_mech_end(const struct engine *e, enum engine_end *why)
 {
 	switch (e->mech->fail_event) {
-	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: *why = ENGINE_END_PROTOCOL; break;
+	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+		*why = e->state == ES_ACTIVE ? ENGINE_END_MECH : ENGINE_END_PROTOCOL;
+		break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: *why = ENGINE_END_AUTH; break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: *why = ENGINE_END_NO_DETAIL; break;
 	default: *why = ENGINE_END_REFUSED; break;
@@ -914,8 +928,12 @@ engine_timer_event(void *arg, int id)
 		int ttl = e->opts.heartbeat_ttl / 100;
 		ping[0] = (uint8_t)(ttl >> 8);
 		ping[1] = (uint8_t)ttl;
-		if (engine_queue_command(e, "PING", ping, sizeof ping) == 0 &&
-		    engine_write(e) < 0)
+		int rc = engine_queue_command(e, "PING", ping, sizeof ping);
+		if (rc < 0) {
+			engine_fail_rc(e, rc);
+			return;
+		}
+		if (engine_write(e) < 0)
 			return;
 		int timeout = e->opts.heartbeat_timeout >= 0 ? e->opts.heartbeat_timeout
 		                                             : e->opts.heartbeat_ivl;

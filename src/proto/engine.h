@@ -30,6 +30,9 @@ enum engine_end {
 	ENGINE_END_REFUSED,  /* the peer's READY was unacceptable (type, properties) */
 	ENGINE_END_AUTH,     /* ZAP (or the peer's ERROR) refused: value = status */
 	ENGINE_END_NO_DETAIL, /* the handshake failed for a reason given as an errno */
+	ENGINE_END_MECH, /* after the handshake the mechanism failed on a message (a CURVE
+	                    box that does not open, a replayed nonce): value = the
+	                    ZMQ_PROTOCOL_ERROR_*, reported as libzmq does */
 };
 
 /* engine_new: takes ownership of fd (closed on failure too). peer_address is what
@@ -50,7 +53,7 @@ int engine_fd(const struct engine *e);
 /* engine_output_empty: nothing is queued for the wire (for linger). */
 bool engine_output_empty(const struct engine *e);
 /* engine_zap_reply: the ZAP handler's reply to this connection's request (n frames,
- * still the caller's), or n = -errno when the handler went away. */
+ * still the caller's). */
 void engine_zap_reply(struct engine *e, struct msg *frames, int n);
 /* engine_handshake_done: the connection is up and messages flow. */
 bool engine_handshake_done(const struct engine *e);

@@ -2,6 +2,7 @@
  * session.c: see session.h.
  */
 #include "proto/session.h"
+#include "proto/session_zap.h"
 #include "core/ctx.h"
 #include "platform/alloc.h"
 #include "zmq.h"
@@ -12,10 +13,6 @@
 #include <string.h>
 
 enum { TIMER_RECONNECT = 1, TIMER_LINGER };
-
-/* A well-formed ZAP reply has 7 frames; one more is kept to tell "too many". */
-#define SESSION_ZAP_FRAMES 8
-#define ZAP_ENDPOINT       "zeromq.zap.01"
 
 struct session {
 	struct own own;
@@ -37,12 +34,7 @@ struct session {
 	void *connecter;
 	int reconnect_cur;
 	uint32_t direct_tokens; /* names the direct roads offered so far */
-	/* ZAP: the pipe to the handler at inproc://zeromq.zap.01 (made at the first
-	 * request, kept for the session's life), and the reply being read. */
-	struct pipe *zap_pipe;
-	struct msg zap_reply[SESSION_ZAP_FRAMES];
-	int zap_parts; /* parts of the reply read so far (the ones past the array are
-	                  counted and dropped) */
+	struct session_zap zap; /* the link to the ZAP handler */
 };
 
 static const struct own_ops session_own_ops;
@@ -295,110 +287,24 @@ session_start_connecting(struct session *s)
 	s->connecter_ops->start(s->connecter, s);
 }
 
-/* ZAP. */
-
-/* session_zap_connect: a pipe to the handler bound at inproc://zeromq.zap.01 in our
- * context, handed to it as an inproc peer would be. -ECONNREFUSED when none is bound. */
-static int
-session_zap_connect(struct session *s)
-{
-	struct ctx *ctx = s->own.obj.ctx;
-	ctx_lock_endpoints(ctx);
-	struct ctx_endpoint *ep = ctx_endpoint_find(ctx, ZAP_ENDPOINT);
-	if (!ep) {
-		ctx_unlock_endpoints(ctx);
-		return -ECONNREFUSED;
-	}
-	struct object *parents[2] = {&s->own.obj, &ep->socket->obj};
-	int64_t hwm[2] = {0, 0}; /* requests and replies are never dropped */
-	struct pipe *pp[2];
-	int rc = pipe_pair(parents, pp, hwm);
-	if (rc < 0) {
-		ctx_unlock_endpoints(ctx);
-		return rc;
-	}
-	pipe_set_sink(pp[0], s, &session_sink_ops);
-	/* Our end reads its (still empty) inq once, before the handler can write to
-	 * it: that marks us asleep, so the handler's reply sends ACTIVATE_READ. */
-	(void)pipe_check_read(pp[0]);
-	own_inc_seqnum(ep->socket);
-	struct command cmd;
-	memset(&cmd, 0, sizeof cmd);
-	cmd.dest = &ep->socket->obj;
-	cmd.type = CMD_BIND;
-	cmd.seqnum = 1;
-	cmd.args.bind.pipe = pp[1];
-	object_send(&cmd);
-	ctx_unlock_endpoints(ctx);
-	s->zap_pipe = pp[0];
-	return 0;
-}
+/* ZAP (session_zap.c). */
 
 int
 session_zap_request(struct session *s, struct msg *frames, int n)
 {
-	if (!s->zap_pipe) {
-		int rc = session_zap_connect(s);
-		if (rc < 0)
-			return rc;
-	}
-	for (int i = 0; i < n; i++) {
-		int rc = pipe_write(s->zap_pipe, &frames[i]);
-		if (rc < 0) {
-			/* The handler is going away (or no memory): the parts written are
-			 * taken back; the frames (those written are now empty) stay the
-			 * caller's, who closes them. */
-			pipe_rollback(s->zap_pipe);
-			return rc == -ENOMEM ? rc : -ECONNREFUSED;
-		}
-	}
-	pipe_flush(s->zap_pipe);
-	return 0;
+	return session_zap_send(&s->zap, &s->own.obj, s, &session_sink_ops, frames, n);
 }
 
-static void
-session_zap_clear(struct session *s)
-{
-	int kept = s->zap_parts < SESSION_ZAP_FRAMES ? s->zap_parts : SESSION_ZAP_FRAMES;
-	for (int i = 0; i < kept; i++)
-		msg_close(&s->zap_reply[i]);
-	s->zap_parts = 0;
-}
-
-/* session_zap_read: reads the handler's reply; a whole one goes to the engine. */
+/* session_zap_read: reads the handler's replies; each whole one goes to the engine. */
 static void
 session_zap_read(struct session *s)
 {
-	struct msg m;
-	msg_init(&m);
-	while (s->zap_pipe && pipe_read(s->zap_pipe, &m)) {
-		bool more = (m.flags & MSGF_MORE) != 0;
-		if (s->zap_parts < SESSION_ZAP_FRAMES)
-			msg_move(&s->zap_reply[s->zap_parts], &m);
-		else
-			msg_close(&m);
-		s->zap_parts++;
-		msg_init(&m);
-		if (more)
-			continue;
-		int n = s->zap_parts < SESSION_ZAP_FRAMES ? s->zap_parts
-		                                          : SESSION_ZAP_FRAMES;
+	int n;
+	while ((n = session_zap_read_reply(&s->zap)) > 0) {
 		if (s->engine)
-			engine_zap_reply(s->engine, s->zap_reply, n);
-		session_zap_clear(s);
+			engine_zap_reply(s->engine, s->zap.reply, n);
+		session_zap_clear(&s->zap);
 	}
-}
-
-/* session_zap_end: the session no longer needs the handler. */
-static void
-session_zap_end(struct session *s)
-{
-	session_zap_clear(s);
-	if (!s->zap_pipe)
-		return;
-	pipe_terminate(s->zap_pipe, false);
-	s->zap_pipe = NULL;
-	s->pipes_terminating++; /* counted down in session_pipe_terminated */
 }
 
 /* The engine's life. */
@@ -474,7 +380,8 @@ static bool
 session_end_is_fatal(enum engine_end why)
 {
 	return why == ENGINE_END_PROTOCOL || why == ENGINE_END_AUTH ||
-	       why == ENGINE_END_NO_DETAIL || why == ENGINE_END_REFUSED;
+	       why == ENGINE_END_NO_DETAIL || why == ENGINE_END_REFUSED ||
+	       why == ENGINE_END_MECH;
 }
 
 void
@@ -497,6 +404,8 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, protocol_error);
 	else if (handshaking && why == ENGINE_END_NO_DETAIL)
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, protocol_error);
+	else if (why == ENGINE_END_MECH) /* a bad CURVE box: libzmq names it too */
+		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, protocol_error);
 	session_event(s, ZMQ_EVENT_DISCONNECTED, fd);
 	s->engine = NULL;
 	engine_destroy(e);
@@ -609,7 +518,8 @@ session_process_term(struct own *o, int linger)
 	struct session *s = container_of(o, struct session, own);
 	s->term_pending = true;
 	s->own.linger = linger; /* the one linger value: own.h */
-	session_zap_end(s);
+	if (session_zap_end(&s->zap))
+		s->pipes_terminating++; /* counted down in session_pipe_terminated */
 	own_register_term_acks(o, 1); /* given back by session_check_done */
 	bool connected = s->engine && engine_handshake_done(s->engine);
 	if (linger == 0 || (!s->active && !connected)) {
@@ -678,7 +588,7 @@ static void
 session_read_activated(void *sink, struct pipe *p)
 {
 	struct session *s = sink;
-	if (p == s->zap_pipe) {
+	if (p == s->zap.pipe) {
 		session_zap_read(s);
 		return;
 	}
@@ -702,12 +612,13 @@ static void
 session_pipe_terminated(void *sink, struct pipe *p)
 {
 	struct session *s = sink;
-	if (p == s->zap_pipe) {
-		/* The handler closed: a request still waiting will never be answered. */
-		s->zap_pipe = NULL;
-		session_zap_clear(s);
-		if (s->engine)
-			engine_zap_reply(s->engine, NULL, -EPIPE);
+	if (p == s->zap.pipe) {
+		/* The handler closed. As libzmq, a request it took stays unanswered: the
+		 * handshake waits until the peer leaves or ZMQ_HANDSHAKE_IVL ends it.
+		 * Failing it now would let the peer reconnect and, with no handler
+		 * left, pass NULL or CURVE unauthenticated. */
+		s->zap.pipe = NULL;
+		session_zap_clear(&s->zap);
 		return;
 	}
 	if (p == s->pipe) {

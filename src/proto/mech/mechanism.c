@@ -90,6 +90,15 @@ mech_is_command(const uint8_t *body, size_t len, const char *name)
 	return len >= n + 1 && body[0] == n && memcmp(body + 1, name, n) == 0;
 }
 
+int
+mech_check_structure(struct mechanism *m, const uint8_t *body, size_t len)
+{
+	if (len > 1 && len > body[0])
+		return 0;
+	return mech_protocol_error(m,
+	                           ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED);
+}
+
 size_t
 mech_write_props(const struct mechanism *m, uint8_t *buf, size_t cap)
 {

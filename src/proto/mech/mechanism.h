@@ -23,6 +23,11 @@
 #include "core/options.h"
 #include "pipe/msg.h"
 
+/* The largest handshake command a mechanism takes (CURVE's INITIATE with 64 KiB of
+ * metadata fits): the engine refuses bigger frames until the handshake is over, so an
+ * unauthenticated peer holds at most this much of our memory. */
+#define MECH_FRAME_MAX (128 * 1024)
+
 enum mech_state {
 	MECH_HANDSHAKING,
 	MECH_READY,  /* the peer is in: messages flow */
@@ -70,8 +75,9 @@ struct mechanism_ops {
 	/* process: one command of the peer, its whole body (name included). 0, or -1
 	 * when the mechanism failed on it (state MECH_FAILED), or -ENOMEM. */
 	int (*process)(struct mechanism *m, const uint8_t *body, size_t len);
-	/* zap_reply: the handler's reply (n frames, still owned by the caller), or
-	 * n < 0: -errno, the handler went away (EPIPE). 0, -1 (failed), -ENOMEM. */
+	/* zap_reply: the handler's reply (n frames, still owned by the caller). A
+	 * handler that goes away without answering is not reported: the handshake
+	 * waits, as libzmq's does. 0, -1 (failed), -ENOMEM. */
 	int (*zap_reply)(struct mechanism *m, struct msg *frames, int n);
 	/* encode / decode: after the handshake, a message to the wire or from it,
 	 * transformed in place. NULL when messages go as they are. 0, -1 (a message
@@ -107,6 +113,11 @@ int mech_fail(struct mechanism *m, int event, int value);
 int mech_protocol_error(struct mechanism *m, int code);
 /* mech_is_command: body is the command `name` (length byte and name). */
 bool mech_is_command(const uint8_t *body, size_t len, const char *name);
+/* mech_check_structure: libzmq's first check on a command a server handshake reads
+ * (CURVE's HELLO and INITIATE, PLAIN's HELLO) and on every CURVE MESSAGE: more than
+ * the length byte, and more than the name it announces. 0, or -1 (failed with
+ * MALFORMED_COMMAND_UNSPECIFIED). */
+int mech_check_structure(struct mechanism *m, const uint8_t *body, size_t len);
 /* mech_write_props: our properties (Socket-Type, Identity where the type has one) into
  * buf; the bytes written (buf of at least 512 bytes always has room). */
 size_t mech_write_props(const struct mechanism *m, uint8_t *buf, size_t cap);
@@ -129,10 +140,10 @@ int mech_process_error(struct mechanism *m, const uint8_t *body, size_t len);
  * -ENOMEM. */
 int mech_zap_send(struct mechanism *m, const char *mechanism, const void *const *cred,
                   const size_t *cred_len, int ncred);
-/* mech_zap_verdict: what a mechanism does with the handler's answer (frames, or n =
- * -errno when the handler went away): 0 when the peer may go on (status 200); -1 when
- * it failed: a lost handler (NO_DETAIL), a malformed reply (the ZAP protocol error),
- * 300 (quiet) or 400/500 (AUTH, with an ERROR queued for the peer); -ENOMEM. */
+/* mech_zap_verdict: what a mechanism does with the handler's answer (n frames): 0 when
+ * the peer may go on (status 200); -1 when it failed: a malformed reply (the ZAP
+ * protocol error), 300 (quiet) or 400/500 (AUTH, with an ERROR queued for the peer);
+ * -ENOMEM. */
 int mech_zap_verdict(struct mechanism *m, struct msg *frames, int n);
 /* mech_finish_meta: adds ZAP's User-Id and metadata to the peer's properties. 0 or
  * -ENOMEM. */

@@ -202,6 +202,8 @@ plain_process(struct mechanism *m, const uint8_t *body, size_t len)
 		return 0;
 	}
 	case PS_WAIT_HELLO:
+		if (mech_check_structure(m, body, len) < 0)
+			return -1;
 		if (!mech_is_command(body, len, "HELLO"))
 			break;
 		return plain_server_hello(p, body, len);

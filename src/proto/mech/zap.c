@@ -148,13 +148,6 @@ mech_zap_status(struct mechanism *m, struct msg *frames, int n)
 }
 
 static int
-mech_zap_lost(struct mechanism *m, int err)
-{
-	m->zap_waiting = false;
-	return mech_fail(m, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, err);
-}
-
-static int
 mech_zap_denied(struct mechanism *m, int status)
 {
 	/* 300 ("try again later") closes without telling the peer; 400 and 500 send
@@ -167,8 +160,6 @@ mech_zap_denied(struct mechanism *m, int status)
 int
 mech_zap_verdict(struct mechanism *m, struct msg *frames, int n)
 {
-	if (n < 0)
-		return mech_zap_lost(m, -n);
 	int status = mech_zap_status(m, frames, n);
 	if (status < 0)
 		return status;
