@@ -72,16 +72,29 @@ endif()
 option(ZINC_FUZZ "Build the libFuzzer targets (clang only)" OFF)
 if(ZINC_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
 	add_executable(fuzz_zmtp_decoder ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_zmtp_decoder.c
-		${CMAKE_SOURCE_DIR}/src/proto/zmtp_codec.c ${CMAKE_SOURCE_DIR}/src/pipe/msg.c
-		${CMAKE_SOURCE_DIR}/src/platform/alloc.c)
+		${ZINC_SOURCES})
 	target_include_directories(fuzz_zmtp_decoder PRIVATE ${CMAKE_SOURCE_DIR}/include
 		${CMAKE_SOURCE_DIR}/src)
+	target_compile_definitions(fuzz_zmtp_decoder PRIVATE ZINC_BUILDING)
+	target_link_libraries(fuzz_zmtp_decoder PRIVATE Threads::Threads)
+	if(SODIUM_FOUND)
+		target_compile_definitions(fuzz_zmtp_decoder PRIVATE ZINC_HAVE_CURVE)
+		target_link_libraries(fuzz_zmtp_decoder PRIVATE PkgConfig::SODIUM)
+	endif()
 	target_compile_options(fuzz_zmtp_decoder PRIVATE -fsanitize=fuzzer,address,undefined
 		-fno-sanitize-recover=all)
 	target_link_options(fuzz_zmtp_decoder PRIVATE -fsanitize=fuzzer,address,undefined)
 elseif(ZINC_FUZZ)
 	message(STATUS "fuzz targets skipped: libFuzzer needs clang")
 endif()
+# fuzz_zmtp_decoder_replay: the decoder's input function over its seed corpus
+# (tests/fuzz/corpus/zmtp_decoder), with an ordinary build, so ctest runs it always.
+add_executable(fuzz_zmtp_decoder_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_zmtp_decoder.c
+	${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_replay.c)
+target_link_libraries(fuzz_zmtp_decoder_replay PRIVATE zinc_internal)
+add_test(NAME fuzz_zmtp_decoder_replay COMMAND fuzz_zmtp_decoder_replay
+	${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/zmtp_decoder)
+set_tests_properties(fuzz_zmtp_decoder_replay PROPERTIES TIMEOUT 120)
 # ---- end fuzz: ZMTP frame decoder ------------------------------------------------------
 
 # ---- fuzz: PLAIN / CURVE server handshakes (owner: security helper) --------------------

@@ -17,6 +17,12 @@ if [ ! -x "$tool" ]; then
 fi
 expected=$(grep -v '^#' "$here/libzmq_expected_failures.txt" | awk '{print $1}')
 logs=${LIBZMQ_TESTS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/zinc-libzmq-tests}/logs
+# Programs whose own timing is racy, so that they fail now and then on a loaded machine
+# against libzmq itself, get one retry, alone (the tool's FLAKY_TESTS): the tool's two
+# (upstream issue #2733), and test_filter_ipc, whose refused client sends right after
+# connecting while the refusal may already have taken its pipe away (1 run in 10 on
+# libzmq 4.3.4 as well as on zinc, with the machine loaded).
+export FLAKY_TESTS=${FLAKY_TESTS-test_security_curve test_security_zap test_filter_ipc}
 results=$(mktemp)
 "$tool" "$dir/lib" "$results" | tail -n 1
 rc=${PIPESTATUS[0]}
