@@ -4,17 +4,16 @@
  * carrier's functions, with descriptors received alongside the bytes); then the
  * connecting side creates a sealed memfd with one byte ring per direction
  * (proto/shm_ring.h) and two eventfds, and passes them with a SHM command
- * (SCM_RIGHTS). The carrier then switches its ops from the handshake's to the rings':
- * messages move through the rings, and the Unix socket stays open only so that the
- * peer's death shows as EOF. A mechanism that boxes messages (CURVE) is refused once
- * the handshake is done: boxes through the rings are not built yet. Each side sleeps on
- * its own eventfd, which the other raises only on a sleeping -> busy transition (data for
- * a sleeping reader, room for a sleeping writer), so a busy connection makes no system
- * call at all.
+ * (SCM_RIGHTS), boxed like any command when the mechanism boxes. The carrier then
+ * switches its ops from the handshake's to the rings': messages move through the rings
+ * (each one a box with CURVE, as on a stream), and the Unix socket stays open only so
+ * that the peer's death shows as EOF. Each side sleeps on its own eventfd, which the
+ * other raises only on a sleeping -> busy transition (data for a sleeping reader, room
+ * for a sleeping writer), so a busy connection makes no system call at all.
  *
- * With spinning on, PAIR, PUSH and PULL sockets get the rings as the direct road of their
- * pipe (shm_link.h): the socket's own thread reads and writes them, and the engine only
- * forwards wake-ups.
+ * With spinning on, PAIR, PUSH and PULL sockets whose messages go as they are (no
+ * boxes) get the rings as the direct road of their pipe (shm_link.h): the socket's own
+ * thread reads and writes them, and the engine only forwards wake-ups.
  *
  * Threads: the engine's I/O thread.
  */
@@ -32,8 +31,8 @@
 
 #define SHM_READ_BUDGET  1024
 #define SHM_WRITE_BUDGET 4096
-/* The SHM command's frame: flags, size, then "\3SHM" and the 8-byte ring size: a
- * short frame. */
+/* The SHM command's frame: flags, size, then "\3SHM" and the 8-byte ring size, or
+ * (boxed) CURVE's 33 bytes more around them: always a short frame. */
 #define SHM_FRAME_MAX 96
 
 struct carrier_rings {
@@ -48,7 +47,7 @@ struct carrier_rings {
 	bool reader_asleep, writer_asleep;
 	bool out_has;
 	bool peer_gone; /* the rendezvous socket hit EOF: drain the ring, then end */
-	struct msg out; /* a message the ring had no room for yet */
+	struct msg out; /* a message (boxed if need be) the ring had no room for yet */
 	uint8_t setup[SHM_FRAME_MAX]; /* creator: the SHM frame, built once */
 	size_t setup_len;
 	int fds[ZN_SHM_FDS_MAX];
@@ -119,7 +118,7 @@ rings_read(struct carrier_rings *r)
 			return -1;
 		}
 		n++;
-		rc = engine_deliver(e, &m);
+		rc = engine_deliver(e, &m); /* unboxes it first, when it is a box */
 		if (rc < 0 && rc != -EAGAIN) {
 			engine_fail_rc(e, rc);
 			return -1;
@@ -204,6 +203,23 @@ rings_pull(struct carrier_rings *r)
 	}
 }
 
+/* rings_next: the next message for the ring, boxed when the mechanism boxes (once:
+ * a message the ring has no room for waits in r->out as it will be written). 1, 0
+ * when there is none, negative when it could not be boxed. */
+static int
+rings_next(struct carrier_rings *r)
+{
+	if (!rings_pull(r))
+		return 0;
+	int rc = engine_encode(r->base.e, &r->out);
+	if (rc < 0) {
+		msg_close(&r->out);
+		msg_init(&r->out);
+		return rc;
+	}
+	return 1;
+}
+
 /* rings_write_msgs: writes the pipe's messages into the ring. 0, or -1 when the
  * engine is gone. */
 static int
@@ -220,7 +236,12 @@ rings_write_msgs(struct carrier_rings *r)
 			break;
 		}
 		if (!r->out_has) {
-			if (!rings_pull(r))
+			int rc = rings_next(r);
+			if (rc < 0) {
+				engine_fail_rc(e, rc);
+				return -1;
+			}
+			if (rc == 0)
 				break;
 			r->out_has = true;
 		}
@@ -364,12 +385,15 @@ static const struct poll_handler_ops rings_handler = {.in_event = rings_event};
 /* ---- Switching over ------------------------------------------------------------- */
 
 /* rings_offer_direct: with spinning on, PAIR, PUSH and PULL sockets read (and, once
- * they ask, write) the rings from their own thread. false: the engine does it all. */
+ * they ask, write) the rings from their own thread. Not when the mechanism boxes:
+ * the boxes are opened and made here. false: the engine does it all. */
 static bool
 rings_offer_direct(struct carrier_rings *r)
 {
 	struct engine *e = r->base.e;
 	if (e->opts.shm_spin_us <= 0 || !e->opts.type->direct_road)
+		return false;
+	if (engine_boxes(e))
 		return false;
 	struct shm_link *l = r->link;
 	if (e->meta && !l->meta) {
@@ -409,8 +433,8 @@ rings_activate(struct carrier_rings *r)
 	return 0;
 }
 
-/* rings_build_setup: the creator's SHM command as one frame in r->setup. 0 or
- * negative. */
+/* rings_build_setup: the creator's SHM command, boxed when the mechanism boxes, as one
+ * frame in r->setup. 0 or negative. */
 static int
 rings_build_setup(struct carrier_rings *r)
 {
@@ -422,6 +446,10 @@ rings_build_setup(struct carrier_rings *r)
 	int rc = zmtp_command_build(&cmd, "SHM", size_be, sizeof size_be);
 	if (rc < 0)
 		return rc;
+	if ((rc = engine_encode(r->base.e, &cmd)) < 0) {
+		msg_close(&cmd);
+		return rc;
+	}
 	size_t len = msg_size(&cmd);
 	if (len > sizeof r->setup - 2) {
 		msg_close(&cmd);
@@ -470,8 +498,6 @@ rings_ready(struct carrier *c)
 {
 	struct carrier_rings *r = rings_of(c);
 	struct engine *e = c->e;
-	if (engine_boxes(e))
-		return -EPROTONOSUPPORT; /* boxes through the rings are not built yet */
 	r->creator = e->session && session_is_active(e->session);
 	if (!r->creator)
 		return 0; /* wait for the SHM command */
