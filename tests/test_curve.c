@@ -35,6 +35,9 @@ static bool interop_skipped;
  * shm:// (spinning or not: ZINC_TEST_SPIN_US, as test_shm_spin runs). */
 #define SHM ((enum tr)(IPC + 1))
 
+/* The control block at the start of a shm:// memfd (transport/shm_ring.h). */
+#define RING_CTL 4096ul
+
 /* bind_to: binds s to a fresh endpoint of t, written to ep. */
 static void
 bind_to(void *s, enum tr t, char *ep, size_t len)
@@ -261,9 +264,11 @@ zap_user_id(enum tr t)
 }
 ALL(zap_user_id)
 
-/* memfd_holds: whether the len bytes at needle appear in a memfd mapping of this
- * process: the shm:// rings of its connections (both ends of each are here). Read
- * after the message crossed, so the ring writes happened before (through the pipe). */
+/* memfd_holds: whether the len bytes at needle appear in the rings of a memfd mapping
+ * of this process (the shm:// connections: both ends of each are here). Read after the
+ * messages crossed, so the ring writes happened before (through the pipes); the 4 KiB
+ * control block ahead of the rings, which the I/O threads may still be writing (sleep
+ * flags, indices), is skipped. */
 static bool
 memfd_holds(const void *needle, size_t len)
 {
@@ -273,9 +278,11 @@ memfd_holds(const void *needle, size_t len)
 	bool found = false;
 	while (!found && fgets(line, sizeof line, f)) {
 		unsigned long lo, hi;
-		if (!strstr(line, "memfd:") || sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+		if (!strstr(line, "memfd:") || sscanf(line, "%lx-%lx", &lo, &hi) != 2 ||
+		    hi - lo <= RING_CTL)
 			continue;
-		found = memmem((const void *)lo, hi - lo, needle, len) != NULL;
+		found = memmem((const void *)(lo + RING_CTL), hi - lo - RING_CTL, needle,
+		               len) != NULL;
 	}
 	fclose(f);
 	return found;
