@@ -167,8 +167,7 @@ int engine_start_mechanism(struct engine *e);
 void engine_stream_plug(struct carrier *c);
 /* engine_stream_send: writes the encoder's frames to the fd; with pull, refills it
  * from the pipe once the handshake is done. 1 when everything went out and nothing
- * more is to be had, 0 when the kernel is full (POLLOUT is on), -1 when the engine is
- * gone. */
+ * more is to be had, 0 when the rest waits for POLLOUT, -1 when the engine is gone. */
 int engine_stream_send(struct engine *e, bool pull);
 /* engine_stream_flush_once: one best-effort write of what the encoder holds, before a
  * refusal closes the connection. */

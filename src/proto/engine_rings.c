@@ -484,9 +484,11 @@ rings_send_setup(struct carrier_rings *r)
 		return 0;
 	if (n < 0)
 		return n;
-	if ((size_t)n < r->setup_len &&
-	    zmtp_encoder_raw(&e->enc, r->setup + n, r->setup_len - (size_t)n) < 0)
-		return -ENOBUFS;
+	if ((size_t)n < r->setup_len) {
+		if (zmtp_encoder_raw(&e->enc, r->setup + n, r->setup_len - (size_t)n) < 0)
+			return -ENOBUFS;
+		engine_start_output(e); /* the tail goes at POLLOUT (rings_write) */
+	}
 	r->send_pending = false;
 	return rings_activate(r);
 }
