@@ -35,7 +35,7 @@ static bool interop_skipped;
  * shm:// (spinning or not: ZINC_TEST_SPIN_US, as test_shm_spin runs). */
 #define SHM ((enum tr)(IPC + 1))
 
-/* The control block at the start of a shm:// memfd (transport/shm_ring.h). */
+/* The control block at the start of a shm:// memfd (proto/shm_ring.h). */
 #define RING_CTL 4096ul
 
 /* bind_to: binds s to a fresh endpoint of t, written to ep. */
