@@ -1,15 +1,17 @@
 /*
- * test_curve.c: the CURVE mechanism (RFC 26). zinc against zinc over tcp and ipc: the
- * handshake succeeds on both sides and multipart messages (and a large one) cross both
- * ways; a client with the wrong server key and a NULL client are refused and nothing
- * they send is delivered; a ZAP handler sees the client's public key and its User-Id
- * reaches the messages. zinc against the real libzmq (Debian's, through /usr/bin/python3
- * and tests/py/curve_peer.py with LD_LIBRARY_PATH cleared), with libzmq as the CURVE
- * server and as the client, multipart messages both ways. Exits 77 (skip) when every
- * case that ran passed but that python cannot import zmq, or when zinc is built
- * without CURVE.
+ * test_curve.c: the CURVE mechanism (RFC 26). zinc against zinc over tcp, ipc and shm
+ * (shm also with spinning on): the handshake succeeds on both sides and multipart
+ * messages (and a large one) cross both ways; a client with the wrong server key and a
+ * NULL client are refused and nothing they send is delivered; a ZAP handler sees the
+ * client's public key and its User-Id reaches the messages. Over shm the rings carry
+ * boxes: a message's bytes never appear in the shared memory (and, as the control, do
+ * with the NULL mechanism). zinc against the real libzmq (Debian's, through
+ * /usr/bin/python3 and tests/py/curve_peer.py with LD_LIBRARY_PATH cleared), with libzmq
+ * as the CURVE server and as the client, multipart messages both ways. Exits 77 (skip)
+ * when every case that ran passed but that python cannot import zmq, or when zinc is
+ * built without CURVE.
  */
-#include "transport_util.h"
+#include "shm_util.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -28,6 +30,48 @@ static const char client_public[] = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
 static const char client_secret[] = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
 
 static bool interop_skipped;
+
+/* The transports of the zinc-against-zinc cases: transport_util.h's TCP and IPC, and
+ * shm:// (spinning or not: ZINC_TEST_SPIN_US, as test_shm_spin runs). */
+#define SHM ((enum tr)(IPC + 1))
+
+/* The control block at the start of a shm:// memfd (proto/shm_ring.h). */
+#define RING_CTL 4096ul
+
+/* bind_to: binds s to a fresh endpoint of t, written to ep. */
+static void
+bind_to(void *s, enum tr t, char *ep, size_t len)
+{
+	if (t != SHM) {
+		bind_fresh(s, t, ep, len);
+		return;
+	}
+	shm_new(ep, len);
+	CHECK_OK(zmq_bind(s, ep));
+}
+
+/* ALL(fn) makes fn_tcp, fn_ipc, fn_shm and fn_shm_spin from fn(enum tr); ALL_ENTRIES
+ * lists them. */
+#define ALL(fn)                                                                          \
+	BOTH(fn)                                                                         \
+	static void fn##_shm(void)                                                       \
+	{                                                                                \
+		shm_begin();                                                             \
+		unsetenv("ZINC_TEST_SPIN_US"); /* a failed spin case may have left it */ \
+		fn(SHM);                                                                 \
+	}                                                                                \
+	static void fn##_shm_spin(void)                                                  \
+	{                                                                                \
+		shm_begin();                                                             \
+		setenv("ZINC_TEST_SPIN_US", "1000", 1);                                  \
+		fn(SHM);                                                                 \
+		unsetenv("ZINC_TEST_SPIN_US");                                           \
+	}
+#define ALL_ENTRIES(fn)                                                                  \
+	BOTH_ENTRIES(fn), {#fn "_shm", fn##_shm},                                        \
+	{                                                                                \
+#fn "_shm_spin", fn##_shm_spin                                           \
+	}
 
 static void
 make_server(void *s)
@@ -112,14 +156,14 @@ zinc_both(enum tr t)
 	void *mon_s = monitor_open(server, ZMQ_EVENT_ALL);
 	void *mon_c = monitor_open(client, ZMQ_EVENT_ALL);
 	char ep[256];
-	bind_fresh(server, t, ep, sizeof ep);
+	bind_to(server, t, ep, sizeof ep);
 	CHECK_OK(zmq_connect(client, ep));
 	expect_event(mon_s, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
 	expect_event(mon_c, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
 	exchange(client, server);
 	exchange(server, client);
 }
-BOTH(zinc_both)
+ALL(zinc_both)
 
 /* A client that believes in another server key: its HELLO does not open, the server
  * reports CRYPTOGRAPHIC and nothing the client queued arrives. */
@@ -133,7 +177,7 @@ wrong_server_key(enum tr t)
 	make_client(client, client_public); /* a valid key, not the server's */
 	void *mon_s = monitor_open(server, ZMQ_EVENT_ALL);
 	char ep[256];
-	bind_fresh(server, t, ep, sizeof ep);
+	bind_to(server, t, ep, sizeof ep);
 	CHECK_OK(zmq_connect(client, ep));
 	int rc = zmq_send(client, "sneaky", 6, ZMQ_DONTWAIT);
 	CHECK(rc == 6 || (rc == -1 && errno == EAGAIN));
@@ -141,7 +185,7 @@ wrong_server_key(enum tr t)
 	         ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC);
 	CHECK(!readable(server, 300));
 }
-BOTH(wrong_server_key)
+ALL(wrong_server_key)
 
 /* A NULL client: refused at the greeting (MECHANISM_MISMATCH), nothing delivered. */
 static void
@@ -153,7 +197,7 @@ null_client(enum tr t)
 	make_server(server);
 	void *mon_s = monitor_open(server, ZMQ_EVENT_ALL);
 	char ep[256];
-	bind_fresh(server, t, ep, sizeof ep);
+	bind_to(server, t, ep, sizeof ep);
 	CHECK_OK(zmq_connect(client, ep));
 	int rc = zmq_send(client, "sneaky", 6, ZMQ_DONTWAIT);
 	CHECK(rc == 6 || (rc == -1 && errno == EAGAIN));
@@ -161,7 +205,7 @@ null_client(enum tr t)
 	         ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH);
 	CHECK(!readable(server, 300));
 }
-BOTH(null_client)
+ALL(null_client)
 
 /* zap_handler: answers one ZAP request: checks it is CURVE with the client's binary
  * public key, and replies 200 with User-Id "curve-user". */
@@ -206,7 +250,7 @@ zap_user_id(enum tr t)
 	make_server(server);
 	make_client(client, server_public);
 	char ep[256];
-	bind_fresh(server, t, ep, sizeof ep);
+	bind_to(server, t, ep, sizeof ep);
 	CHECK_OK(zmq_connect(client, ep));
 	CHECK(readable(handler, WAIT_MS));
 	zap_answer(handler);
@@ -218,7 +262,88 @@ zap_user_id(enum tr t)
 	CHECK_STR(user, "curve-user");
 	zmq_msg_close(&msg);
 }
-BOTH(zap_user_id)
+ALL(zap_user_id)
+
+/* memfd_holds: whether the len bytes at needle appear in the rings of a memfd mapping
+ * of this process (the shm:// connections: both ends of each are here). Read after the
+ * messages crossed, so the ring writes happened before (through the pipes); the 4 KiB
+ * control block ahead of the rings, which the I/O threads may still be writing (sleep
+ * flags, indices), is skipped. */
+static bool
+memfd_holds(const void *needle, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	CHECK(f);
+	char line[512];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (!strstr(line, "memfd:") || sscanf(line, "%lx-%lx", &lo, &hi) != 2 ||
+		    hi - lo <= RING_CTL)
+			continue;
+		found = memmem((const void *)(lo + RING_CTL), hi - lo - RING_CTL, needle,
+		               len) != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
+/* rings_content: one message each way over shm:// with CURVE or NULL; whether their
+ * bytes are to be found in the shared memory afterwards. */
+static bool
+rings_content(bool curve)
+{
+	static const char there[] = "carrier test: the eagle lands at noon";
+	static const char back[] = "carrier test: the eagle is in the nest";
+	ctx_open();
+	void *server = sock_open(ZMQ_PAIR);
+	void *client = sock_open(ZMQ_PAIR);
+	if (curve) {
+		make_server(server);
+		make_client(client, server_public);
+	}
+	void *mon_c = monitor_open(client, ZMQ_EVENT_ALL);
+	char ep[256];
+	bind_to(server, SHM, ep, sizeof ep);
+	CHECK_OK(zmq_connect(client, ep));
+	expect_event(mon_c, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+	send_str(client, there, 0);
+	recv_str(server, there);
+	send_str(server, back, 0);
+	recv_str(client, back);
+	CHECK(memfd_maps(NULL) >= 2); /* they did go through rings */
+	bool seen = memfd_holds(there, strlen(there)) || memfd_holds(back, strlen(back));
+	ctx_close();
+	return seen;
+}
+
+/* Over shm with CURVE, each message in the rings is a box: its bytes never appear in
+ * the shared memory. The control: with NULL they do (so the search would find them). */
+static void
+rings_carry_boxes(void)
+{
+	CHECK(!rings_content(true));
+	CHECK(rings_content(false));
+}
+
+static void
+rings_carry_boxes_case(void)
+{
+	shm_begin();
+	unsetenv("ZINC_TEST_SPIN_US");
+	rings_carry_boxes();
+}
+
+/* The same with spinning on: CURVE sockets keep to the engine (no direct road, which
+ * would move messages as they are); NULL ones take the road. */
+static void
+rings_carry_boxes_spin_case(void)
+{
+	shm_begin();
+	setenv("ZINC_TEST_SPIN_US", "1000", 1);
+	rings_carry_boxes();
+	unsetenv("ZINC_TEST_SPIN_US");
+}
 
 /* ---- zinc against libzmq ----------------------------------------------------------- */
 
@@ -431,10 +556,12 @@ int
 main(int argc, char **argv)
 {
 	static const struct test tests[] = {
-	        BOTH_ENTRIES(zinc_both),
-	        BOTH_ENTRIES(wrong_server_key),
-	        BOTH_ENTRIES(null_client),
-	        BOTH_ENTRIES(zap_user_id),
+	        ALL_ENTRIES(zinc_both),
+	        ALL_ENTRIES(wrong_server_key),
+	        ALL_ENTRIES(null_client),
+	        ALL_ENTRIES(zap_user_id),
+	        {"rings_carry_boxes_shm", rings_carry_boxes_case},
+	        {"rings_carry_boxes_shm_spin", rings_carry_boxes_spin_case},
 	        BOTH_ENTRIES(libzmq_server),
 	        BOTH_ENTRIES(libzmq_client),
 	        {NULL, NULL},
@@ -455,7 +582,7 @@ main(int argc, char **argv)
 		free(child_env);
 		child_env = NULL;
 	}
-	int rc = transport_main(argc, argv, tests, 1 << 20, 65536);
+	int rc = shm_main(argc, argv, tests, 1 << 20, 65536);
 	peer_kill();
 	free(child_env);
 	return rc == 0 && interop_skipped ? SKIP_CODE : rc;

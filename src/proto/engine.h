@@ -1,10 +1,11 @@
 /*
- * engine.h: ZMTP 3.x over a connected byte stream (tcp or ipc fd). The engine runs the
- * greeting and the NULL-mechanism handshake (READY with Socket-Type and Identity), then
- * moves frames between the fd and its session: decoded messages are pushed into the
- * session's pipe, messages pulled from the pipe are encoded and written in batches
- * (writev; large bodies straight from the message). PING/PONG heartbeats, ERROR, and
- * every malformed input end the connection, never the process (seed 003).
+ * engine.h: ZMTP 3.x for one connection (a tcp, ipc or shm:// fd). The engine runs the
+ * greeting and the handshake of the configured mechanism (NULL, PLAIN, CURVE; ZAP when
+ * it asks), then moves messages between its session's pipe and the peer: over the
+ * stream itself (tcp, ipc), through shared-memory rings after the handshake (shm://),
+ * or as raw bytes for ZMQ_STREAM sockets (engine_impl.h: the carriers). PING/PONG
+ * heartbeats, ERROR, and every malformed input end the connection, never the process
+ * (seed 003).
  *
  * Threads: the I/O thread of its session, only.
  */

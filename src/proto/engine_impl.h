@@ -1,11 +1,33 @@
 /*
- * engine_impl.h: the engine's state, shared by engine.c (ZMTP over the stream) and
- * engine_shm.c (shm://: the rings that replace the stream after the handshake). Not
- * for anyone else: the rest of zinc sees struct engine only through engine.h.
+ * engine_impl.h: the engine's state and its carrier interface, shared by the engine's
+ * own files and nobody else (the rest of zinc sees struct engine only through
+ * engine.h):
+ *
+ *   engine.c         the ZMTP engine: the handshake through the mechanism, commands,
+ *                    heartbeats, delivery into the session's pipe, the end of a
+ *                    connection. It drives a carrier and never asks which one.
+ *   engine_stream.c  the stream carrier: ZMTP frames over a byte stream (tcp, ipc), and
+ *                    the greeting and frame I/O that the rings carrier reuses for its
+ *                    handshake.
+ *   engine_raw.c     the raw carrier: ZMQ_STREAM sockets, bytes in and out as they come.
+ *   engine_rings.c   the rings carrier: shm://, the handshake over the rendezvous socket,
+ *                    then messages (boxed, if the mechanism boxes) through shared rings.
+ *
+ * A carrier is a `const struct carrier_ops` and a state block that starts with a
+ * struct carrier (container_of gets a carrier's own state back). The engine allocates
+ * the block from ops->size when it is made, zeroed, and frees it when it is destroyed.
+ * A carrier may replace its own ops pointer (the rings do once their memory is set up);
+ * the engine always calls through e->carrier->ops.
+ *
+ * Threads: the engine's I/O thread, only, for everything here.
  */
 #ifndef ZINC_PROTO_ENGINE_IMPL_H
 #define ZINC_PROTO_ENGINE_IMPL_H
 
+#include <stddef.h>
+
+#include "platform/container.h"
+#include "platform/net.h" /* ssize_t */
 #include "proto/engine.h"
 #include "proto/zmtp_codec.h"
 
@@ -17,7 +39,7 @@
 enum engine_state { ES_GREETING, ES_HANDSHAKE, ES_ACTIVE, ES_DEAD };
 enum { TIMER_HANDSHAKE = 1, TIMER_HB_IVL, TIMER_HB_TIMEOUT, TIMER_HB_TTL };
 
-struct engine_shm;
+struct carrier;
 
 struct engine {
 	int fd;
@@ -28,11 +50,8 @@ struct engine {
 	bool has_stash; /* a decoded message waits for room in the pipe */
 	bool out_more;  /* the last message pulled had MORE: the next is not a first part
 	                 */
-	bool raw;       /* ZMQ_STREAM: no ZMTP, bytes in and out as they come */
-	bool raw_has;   /* raw_out holds a message being written */
-	size_t raw_off;
-	struct msg raw_out;
 	struct poll_timer timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
+	struct carrier *carrier; /* how bytes or messages reach the peer */
 	struct session *session;
 	struct poller *poller;
 	struct poll_handle *handle;
@@ -48,27 +67,124 @@ struct engine {
 	uint8_t *inbuf;
 	struct zmtp_decoder dec;
 	struct zmtp_encoder enc;
-	bool shm; /* shm://: after the handshake, data goes through rings */
-	struct engine_shm *shm_state; /* NULL until the rings are set up */
-	struct mechanism *mech;       /* NULL until the greetings agree */
+	struct mechanism *mech; /* NULL until the greetings agree */
 };
 
-/* Shared between engine.c and engine_shm.c. */
-void engine_fail(struct engine *e, enum engine_end why, int protocol_error);
-void engine_fail_rc(struct engine *e, int rc);
-int engine_deliver(struct engine *e, struct msg *m);
-void engine_stop_input(struct engine *e);
+/* The base of every carrier's state. */
+struct carrier {
+	const struct carrier_ops *ops;
+	struct engine *e;
+};
 
-/* engine_shm.c */
-int engine_shm_ready(struct engine *e);
-int engine_shm_command(struct engine *e, const uint8_t *data, size_t len);
-ssize_t engine_shm_recv(struct engine *e, void *buf, size_t len);
-bool engine_shm_active(const struct engine *e);
-void engine_shm_peer_gone(struct engine *e);
-int engine_shm_write(struct engine *e);
-int engine_shm_flush_pending(struct engine *e);
-void engine_shm_restart_input(struct engine *e);
-bool engine_shm_output_empty(const struct engine *e);
-void engine_shm_destroy(struct engine *e);
+/*
+ * A carrier: what varies with how a connection's messages travel. Every member runs in
+ * the engine's I/O thread, never blocks, and may end the engine (engine_fail): after a
+ * member that returns int gave -1, or after a void member, the caller must not touch
+ * the engine unless its own contract says it still exists.
+ */
+struct carrier_ops {
+	const char *name; /* "stream", "raw", "rings" */
+	size_t size;      /* the state block, a struct carrier first */
+	/* init: at engine_new, before the engine is plugged. 0 or -ENOMEM. Optional. */
+	int (*init)(struct carrier *c);
+	/* fini: frees what the carrier holds (not the block). Safe after a failed init.
+	 * Optional. */
+	void (*fini)(struct carrier *c);
+	/* plug: the engine watches its fd for POLLIN: start the connection (send the
+	 * greeting, or tell the session a raw peer is up). */
+	void (*plug)(struct carrier *c);
+	/* in_event: the fd is readable, or hung up (also while input is stopped: see
+	 * engine_input_held). */
+	void (*in_event)(struct carrier *c);
+	/* write: moves what is queued (handshake commands, messages from the pipe)
+	 * towards the peer as far as it can now. 0, or -1 when the engine is gone (it
+	 * failed, or the session ended it once the output drained). */
+	int (*write)(struct carrier *c);
+	/* restart_output: the pipe has messages again. */
+	void (*restart_output)(struct carrier *c);
+	/* stop_input: the pipe is full (input_stopped is set): stop reading. */
+	void (*stop_input)(struct carrier *c);
+	/* resume_input: the pipe took the held-back message and input_stopped is clear:
+	 * read on. */
+	void (*resume_input)(struct carrier *c);
+	/* ready: the mechanism let the peer in and the session knows. 0, or negative to
+	 * end the connection. Unused by a carrier without a handshake. */
+	int (*ready)(struct carrier *c);
+	/* command: a command after the handshake that the engine does not know (name and
+	 * data point into the command). 0, or negative (-EPROTO: unknown here too). */
+	int (*command)(struct carrier *c, const char *name, size_t nlen,
+	               const uint8_t *data, size_t len);
+	/* output_empty: nothing is queued for the peer (for linger). */
+	bool (*output_empty)(const struct carrier *c);
+	/* ended: the connection is over; the session hears it next. Optional. */
+	void (*ended)(struct carrier *c);
+	/* heartbeats: ZMTP PING/PONG run over this carrier after the handshake. */
+	bool heartbeats;
+};
+
+extern const struct carrier_ops carrier_stream; /* engine_stream.c */
+extern const struct carrier_ops carrier_raw;    /* engine_raw.c */
+extern const struct carrier_ops carrier_rings;  /* engine_rings.c */
+
+/* ---- engine.c, for the carriers ------------------------------------------------- */
+
+void engine_fail(struct engine *e, enum engine_end why, int protocol_error);
+/* engine_fail_rc: engine_fail with the end and monitor value an error code maps to. */
+void engine_fail_rc(struct engine *e, int rc);
+/* engine_deliver: hands a decoded frame on (a command to the engine, a message to the
+ * pipe, unboxed first when the mechanism boxes). 0; -EAGAIN when the pipe is full (the
+ * message is held back and input stopped); another negative value to end the
+ * connection. m is the engine's in every case. */
+int engine_deliver(struct engine *e, struct msg *m);
+/* engine_encode: a message (or command) for the peer, boxed when the mechanism boxes.
+ * 0, -EBADMSG (the mechanism failed), -ENOMEM; m is unchanged on failure. */
+int engine_encode(struct engine *e, struct msg *m);
+/* engine_boxes: the mechanism transforms each message after the handshake. */
+bool engine_boxes(const struct engine *e);
+/* engine_write: the carrier's write: 0, or -1 when the engine is gone. */
+int engine_write(struct engine *e);
+/* engine_stop_input: the pipe is full: holds input until engine_restart_input. */
+void engine_stop_input(struct engine *e);
+/* engine_input_held: true (and the fd's hang-up no longer reported) when input is
+ * stopped: a stream carrier's in_event then returns at once. */
+bool engine_input_held(struct engine *e);
+/* engine_start_output / engine_stop_output: POLLOUT on and off. */
+void engine_start_output(struct engine *e);
+void engine_stop_output(struct engine *e);
+/* engine_output_idle: nothing more to write: stops POLLOUT and tells the session. 0,
+ * or -1 when the session ended the engine (it waited for this). */
+int engine_output_idle(struct engine *e);
+/* engine_handshake_begin: arms ZMQ_HANDSHAKE_IVL (a carrier that handshakes). */
+void engine_handshake_begin(struct engine *e);
+/* engine_start_mechanism: the greetings agree: the mechanism takes over. 0 or
+ * negative to end the connection. */
+int engine_start_mechanism(struct engine *e);
+
+/* ---- engine_stream.c, for the carriers that speak ZMTP over their fd ------------ */
+
+/* engine_stream_plug: queues our greeting's signature, arms the handshake timer and
+ * writes. */
+void engine_stream_plug(struct carrier *c);
+/* engine_stream_send: writes the encoder's frames to the fd; with pull, refills it
+ * from the pipe once the handshake is done. 1 when everything went out and nothing
+ * more is to be had, 0 when the rest waits for POLLOUT, -1 when the engine is gone. */
+int engine_stream_send(struct engine *e, bool pull);
+/* engine_stream_flush_once: one best-effort write of what the encoder holds, before a
+ * refusal closes the connection. */
+void engine_stream_flush_once(struct engine *e);
+/* engine_stream_consume: decodes n bytes just read into inbuf (n 0: end of stream;
+ * negative: the read's error). 0, -EAGAIN (the pipe filled up), or negative to end. */
+int engine_stream_consume(struct engine *e, ssize_t n);
+/* engine_stream_input_end: after an input step that returned rc: ends the connection
+ * on an error, else flushes the pipe and writes what the input made us queue. */
+void engine_stream_input_end(struct engine *e, int rc);
+/* engine_stream_resume: resume_input of a stream carrier: decodes what the buffer
+ * still holds and watches POLLIN again. */
+void engine_stream_resume(struct carrier *c);
+/* engine_stream_stop_input / engine_stream_restart_output / engine_stream_output_empty:
+ * those members of a stream carrier. */
+void engine_stream_stop_input(struct carrier *c);
+void engine_stream_restart_output(struct carrier *c);
+bool engine_stream_output_empty(const struct carrier *c);
 
 #endif

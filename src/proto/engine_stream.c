@@ -1,0 +1,365 @@
+/*
+ * engine_stream.c: the stream carrier (engine_impl.h): ZMTP 3.x over a connected byte
+ * stream (a tcp or ipc fd). It sends and reads the greeting, then moves frames: bytes
+ * are read into the engine's buffer (or, for the rest of a large body, straight into
+ * the message being built) and decoded, each frame going to engine_deliver, with the
+ * pipe flushed once per read so the socket is woken once per batch; messages pulled
+ * from the pipe are encoded into the encoder's batch (large bodies referenced, not
+ * copied) and written with one writev. When nothing is left the carrier stops watching
+ * POLLOUT until the pipe has messages again.
+ *
+ * The rings carrier runs its handshake over its rendezvous socket with these same
+ * functions (the engine_stream_* ones).
+ *
+ * Threads: the engine's I/O thread.
+ */
+#include "proto/engine_impl.h"
+#include "proto/mech/mechanism.h"
+#include "proto/session.h"
+#include "core/socket_type.h"
+#include "proto/zmtp_codec.h"
+#include "platform/net.h"
+#include "zmq.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+
+/* Greeting. */
+
+/* stream_queue_greeting: our 64 bytes: signature, version 3.1, the configured
+ * mechanism and the as-server flag. As libzmq, the 10-byte signature goes first
+ * (`part` 0) and the rest (`part` 1) once the peer's signature shows it speaks ZMTP:
+ * a raw peer (a ZMQ_STREAM) reads the signature on its own. */
+static void
+stream_queue_greeting(struct engine *e, int part)
+{
+	uint8_t g[GREETING_SIZE];
+	memset(g, 0, sizeof g);
+	g[0] = 0xff;
+	g[8] = 1; /* padding: a length of 1, as libzmq sends for ZMTP 1.0 peers */
+	g[9] = 0x7f;
+	g[10] = 3;
+	g[11] = 1;
+	const char *mech = mechanism_name(e->opts.mechanism);
+	memcpy(g + 12, mech, strlen(mech));
+	g[32] = e->opts.as_server ? 1 : 0;
+	/* Before the handshake the encoder holds at most the signature: room. */
+	if (part == 0)
+		(void)zmtp_encoder_raw(&e->enc, g, GREETING_SIG);
+	else
+		(void)zmtp_encoder_raw(&e->enc, g + GREETING_SIG,
+		                       sizeof g - GREETING_SIG);
+}
+
+static int
+stream_check_greeting(struct engine *e)
+{
+	const uint8_t *g = e->greeting;
+	if (g[10] < 3)
+		return -EPROTO; /* ZMTP 1.0 / 2.0 peers are not spoken */
+	e->peer_minor = g[10] > 3 ? 1 : g[11];
+	/* The peer must speak exactly the mechanism our options ask for: a server that
+	 * asks for PLAIN or CURVE never falls back to NULL (fail closed). The peer's
+	 * as-server flag is not checked, as in libzmq. */
+	char want[20] = {0};
+	const char *mech = mechanism_name(e->opts.mechanism);
+	memcpy(want, mech, strlen(mech));
+	if (memcmp(g + 12, want, sizeof want) != 0)
+		return -EPROTONOSUPPORT;
+	return 0;
+}
+
+void
+engine_stream_flush_once(struct engine *e)
+{
+	struct iovec iov[ENGINE_IOV];
+	int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
+	ssize_t w = n > 0 ? zn_writev(e->fd, iov, n) : 0;
+	if (w > 0)
+		zmtp_encoder_written(&e->enc, (size_t)w);
+}
+
+/* stream_read_greeting: consumes greeting bytes. 0 (need more or done), or negative. */
+static int
+stream_read_greeting(struct engine *e)
+{
+	while (e->greeting_have < GREETING_SIZE && e->in_pos < e->in_len) {
+		uint8_t b = e->inbuf[e->in_pos++];
+		size_t i = e->greeting_have++;
+		e->greeting[i] = b;
+		/* Reject a non-ZMTP peer as soon as its first or tenth byte shows it, and
+		 * a ZMTP 1.0/2.0 peer at its version byte, rather than wait for 64 bytes
+		 * it will never send. */
+		if ((i == 0 && b != 0xff) || (i == 9 && !(b & 1)) || (i == 10 && b < 3))
+			return -EPROTO;
+		if (i == GREETING_SIG - 1) {
+			stream_queue_greeting(e, 1);
+			engine_start_output(e);
+		}
+	}
+	if (e->greeting_have < GREETING_SIZE)
+		return 0;
+	int rc = stream_check_greeting(e);
+	if (rc < 0) {
+		/* Our greeting, queued in this same read, before we refuse the peer: it
+		 * still learns what we speak (a mechanism mismatch is reported on both
+		 * sides). */
+		engine_stream_flush_once(e);
+		return rc;
+	}
+	return engine_start_mechanism(e);
+}
+
+void
+engine_stream_plug(struct carrier *c)
+{
+	struct engine *e = c->e;
+	stream_queue_greeting(e, 0);
+	poller_set_pollout(e->poller, e->handle);
+	engine_handshake_begin(e);
+	/* Our greeting goes out now, before we read the peer's: a peer we refuse
+	 * (a mechanism mismatch) still learns what we speak and can report it. */
+	(void)engine_write(e);
+}
+
+/* Output. */
+
+/* stream_subscription: a SUB/XSUB's subscription message (first byte 1 or 0) goes to a
+ * ZMTP 3.1 peer as a SUBSCRIBE / CANCEL command; a 3.0 peer gets the message itself. */
+static void
+stream_subscription(struct engine *e, struct msg *m)
+{
+	size_t size = msg_size(m);
+	const uint8_t *d = msg_data(m);
+	if (e->peer_minor < 1 || size == 0 || d[0] > 1 || (m->flags & MSGF_MORE))
+		return;
+	struct msg cmd;
+	if (zmtp_command_build(&cmd, d[0] ? "SUBSCRIBE" : "CANCEL", d + 1, size - 1) < 0)
+		return; /* no memory: the message form still works with libzmq */
+	msg_close(m);
+	msg_move(m, &cmd);
+}
+
+/* stream_fill: pulls messages from the pipe while the encoder has room. 0, or what
+ * engine_encode failed with. */
+static int
+stream_fill(struct engine *e)
+{
+	if (e->state != ES_ACTIVE)
+		return 0;
+	bool subs = e->opts.type->subscribes;
+	struct msg m;
+	while (zmtp_encoder_space(&e->enc)) {
+		msg_init(&m);
+		if (session_pull_msg(e->session, &m) < 0)
+			break;
+		if (subs && !e->out_more)
+			stream_subscription(e, &m);
+		e->out_more = (m.flags & MSGF_MORE) != 0;
+		int rc = engine_encode(e, &m);
+		if (rc < 0) {
+			msg_close(&m);
+			return rc;
+		}
+		zmtp_encoder_load(&e->enc, &m);
+	}
+	return 0;
+}
+
+int
+engine_stream_send(struct engine *e, bool pull)
+{
+	struct iovec iov[ENGINE_IOV];
+	for (int round = 0; round < 16; round++) {
+		int frc = pull ? stream_fill(e) : 0;
+		if (frc < 0) {
+			engine_fail_rc(e, frc);
+			return -1;
+		}
+		int n = zmtp_encoder_iov(&e->enc, iov, ENGINE_IOV);
+		if (n == 0)
+			return 1;
+		size_t total = 0;
+		for (int i = 0; i < n; i++)
+			total += iov[i].iov_len;
+		ssize_t w = zn_writev(e->fd, iov, n);
+		if (w == -EAGAIN)
+			return 0;
+		if (w < 0) {
+			engine_fail(e, ENGINE_END_CLOSED, 0);
+			return -1;
+		}
+		zmtp_encoder_written(&e->enc, (size_t)w);
+		if ((size_t)w < total)
+			return 0; /* the kernel is full: wait for POLLOUT */
+	}
+	return 0;
+}
+
+static int
+stream_write(struct carrier *c)
+{
+	int rc = engine_stream_send(c->e, true);
+	return rc == 1 ? engine_output_idle(c->e) : rc;
+}
+
+void
+engine_stream_restart_output(struct carrier *c)
+{
+	engine_start_output(c->e);
+	/* Write now rather than after the next poll: one wake-up less per message. */
+	(void)engine_write(c->e);
+}
+
+bool
+engine_stream_output_empty(const struct carrier *c)
+{
+	return zmtp_encoder_empty(&c->e->enc);
+}
+
+/* Input. */
+
+/* stream_process_input: decodes what the buffer holds. 0 when all is consumed or the
+ * pipe filled up; negative to end the connection. */
+static int
+stream_process_input(struct engine *e)
+{
+	while (e->in_pos < e->in_len && !e->input_stopped) {
+		if (e->state == ES_GREETING) {
+			int rc = stream_read_greeting(e);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		size_t used = 0;
+		struct msg m;
+		msg_init(&m);
+		int rc = zmtp_decoder_feed(&e->dec, e->inbuf + e->in_pos,
+		                           e->in_len - e->in_pos, &used, &m);
+		e->in_pos += used;
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			rc = engine_deliver(e, &m);
+			if (rc < 0 && rc != -EAGAIN)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int
+engine_stream_consume(struct engine *e, ssize_t n)
+{
+	if (n <= 0)
+		return n == 0 ? -EPIPE : (int)n;
+	e->in_pos = 0;
+	e->in_len = (size_t)n;
+	return stream_process_input(e);
+}
+
+void
+engine_stream_input_end(struct engine *e, int rc)
+{
+	if (rc == -EAGAIN)
+		rc = 0; /* the pipe is full: what came before is delivered */
+	if (rc < 0) {
+		engine_fail_rc(e, rc);
+		return;
+	}
+	if (e->state == ES_ACTIVE)
+		session_flush(e->session);
+	/* The rest of our greeting, a READY or a PONG we may have queued. */
+	if (e->state != ES_DEAD)
+		(void)engine_write(e);
+}
+
+/* stream_read_direct: reads the rest of a large body straight into its message. 1 when
+ * it did, 0 when there is no such body, negative on error or EOF (-EPIPE). */
+static int
+stream_read_direct(struct engine *e)
+{
+	uint8_t *buf;
+	size_t len;
+	if (e->state != ES_ACTIVE || e->in_pos < e->in_len ||
+	    !zmtp_decoder_direct(&e->dec, &buf, &len))
+		return 0;
+	ssize_t n = zn_read(e->fd, buf, len);
+	if (n == 0)
+		return -EPIPE;
+	if (n < 0)
+		return (int)n;
+	struct msg m;
+	msg_init(&m);
+	int rc = zmtp_decoder_direct_done(&e->dec, (size_t)n, &m);
+	if (rc == 1) {
+		rc = engine_deliver(e, &m);
+		if (rc < 0 && rc != -EAGAIN)
+			return rc;
+	}
+	return 1;
+}
+
+static void
+stream_in_event(struct carrier *c)
+{
+	struct engine *e = c->e;
+	if (engine_input_held(e))
+		return;
+	int rc = stream_read_direct(e);
+	if (rc == 0) {
+		ssize_t n = zn_read(e->fd, e->inbuf, ENGINE_INBUF);
+		if (n == -EAGAIN)
+			return;
+		rc = engine_stream_consume(e, n);
+	}
+	engine_stream_input_end(e, rc);
+}
+
+void
+engine_stream_stop_input(struct carrier *c)
+{
+	struct engine *e = c->e;
+	if (e->handle)
+		poller_reset_pollin(e->poller, e->handle);
+}
+
+void
+engine_stream_resume(struct carrier *c)
+{
+	struct engine *e = c->e;
+	int rc = stream_process_input(e);
+	if (rc < 0) {
+		engine_fail_rc(e, rc);
+		return;
+	}
+	session_flush(e->session);
+	if (!e->input_stopped && e->handle) {
+		poller_set_pollin(e->poller, e->handle);
+		poller_resume(e->poller, e->handle);
+	}
+}
+
+/* stream_ready: messages may already wait in the pipe (a connect before the
+ * handshake). */
+static int
+stream_ready(struct carrier *c)
+{
+	engine_start_output(c->e);
+	return 0;
+}
+
+const struct carrier_ops carrier_stream = {
+        .name = "stream",
+        .size = sizeof(struct carrier),
+        .plug = engine_stream_plug,
+        .in_event = stream_in_event,
+        .write = stream_write,
+        .restart_output = engine_stream_restart_output,
+        .stop_input = engine_stream_stop_input,
+        .resume_input = engine_stream_resume,
+        .ready = stream_ready,
+        .output_empty = engine_stream_output_empty,
+        .heartbeats = true,
+};
