@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define MESSAGES 5
-#define WAIT_MS  5000
+#define WAIT_MS  (5000 * ZINC_TEST_SLOWDOWN)
 
 enum child_fail {
 	CHILD_OK,

@@ -40,7 +40,7 @@ extern char **environ;
 
 #define PYTHON         "/usr/bin/python3"
 #define SKIP_CODE      77
-#define WAIT_MS        10000 /* socket timeouts, READY, peer replies */
+#define WAIT_MS        (10000 * ZINC_TEST_SLOWDOWN) /* socket timeouts, READY, peer replies */
 #define FINISH_MS      30000 /* a peer's run to exit */
 #define HB_IVL_MS      100
 #define HB_TIMEOUT_MS  400

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#define WAIT_MS 5000 /* receive timeouts: a bound, never a pause */
+#define WAIT_MS (5000 * ZINC_TEST_SLOWDOWN) /* receive timeouts: a bound, never a pause */
 
 static bool quick; /* under valgrind: fewer messages */
 static int endpoint_seq;

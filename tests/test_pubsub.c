@@ -34,7 +34,7 @@ extern char **environ;
 
 #define PYTHON    "/usr/bin/python3"
 #define SKIP_CODE 77
-#define WAIT_MS   10000 /* socket timeouts, notes, peer lines */
+#define WAIT_MS   (10000 * ZINC_TEST_SLOWDOWN) /* socket timeouts, notes, peer lines */
 #define PROBE_MS  10    /* between two probes of sync_subs */
 #define MAX_SOCKS 128
 

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define WAIT_MS 5000
+#define WAIT_MS (5000 * ZINC_TEST_SLOWDOWN)
 
 static int
 raw_connect(void *s)

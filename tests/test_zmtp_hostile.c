@@ -24,7 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define WAIT_MS  3000 /* bounds every wait on zinc */
+#define WAIT_MS  (3000 * ZINC_TEST_SLOWDOWN) /* bounds every wait on zinc */
 #define ANY      (-1) /* an event value that is not checked */
 #define MAX_RUNS 64
 

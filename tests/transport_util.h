@@ -26,7 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define WAIT_MS      5000 /* socket timeouts and event waits: a bound, never a pause */
+#define WAIT_MS      (5000 * ZINC_TEST_SLOWDOWN) /* socket timeouts and event waits: a bound, never a pause */
 #define CASE_ALARM_S 30   /* the watchdog: a case that takes this long hangs */
 #define MAX_SOCKS    16
 #define MAX_THREADS  8
