@@ -130,6 +130,12 @@ void socket_rollback(struct socket *s);
 int socket_events(struct socket *s, int *events);
 int socket_fd(struct socket *s);
 
+/* socket_process_commands: runs commands, waiting up to timeout_ms for the first one
+ * (0: don't wait, -1: forever). 0, -ETERM or -EINTR. */
+int socket_process_commands(struct socket *s, int timeout_ms);
+/* socket_session_ended: CMD_TERM_ENDPOINT (socket_endpoint.c). */
+void socket_session_ended(struct socket *s, struct own *session);
+
 /* For socket types and the inproc transport. */
 int socket_attach_pipe(struct socket *s, struct pipe *p);
 /* socket_type_takes_option: false for an option that belongs to other socket types

@@ -1,0 +1,222 @@
+/*
+ * socket_io.c: sending and receiving on the socket base: the type's send / recv, and
+ * when they would block, the wait for commands up to ZMQ_SNDTIMEO / ZMQ_RCVTIMEO (or the
+ * spin on shm:// direct roads first, with ZINC_SHM_SPIN_US); ZMQ_FD and ZMQ_EVENTS.
+ *
+ * Threads: the application thread that owns the socket.
+ */
+#include "socket/socket.h"
+#include "platform/platform.h"
+#include "zmq.h"
+
+#include <errno.h>
+
+int
+socket_fd(struct socket *s)
+{
+	return mailbox_fd(s->mailbox);
+}
+
+int
+socket_events(struct socket *s, int *events)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	/* Clear the fd first, then run every command: whatever arrives after this
+	 * raises the fd again, which is the edge ZMQ_FD users wait for. */
+	mailbox_drain_signal(s->mailbox);
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	int ev = 0;
+	if (s->ops->has_in(s))
+		ev |= ZMQ_POLLIN;
+	if (s->ops->has_out(s))
+		ev |= ZMQ_POLLOUT;
+	*events = ev;
+	return 0;
+}
+
+/* socket_wait: after an -EAGAIN, waits for commands until the deadline. 0 to try
+ * again, -EAGAIN when the time is up, -ETERM or -EINTR. */
+static int
+socket_wait(struct socket *s, int timeout_ms, int64_t deadline)
+{
+	int wait = timeout_ms;
+	if (timeout_ms > 0) {
+		int64_t left = deadline - clock_now_ms();
+		if (left <= 0)
+			return -EAGAIN;
+		wait = (int)left;
+	}
+	return socket_process_commands(s, wait);
+}
+
+static inline void
+socket_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* socket_spin: with ZINC_SHM_SPIN_US, before a blocking send or receive sleeps, watch
+ * the direct roads of its pipes (pipe/direct.h) for up to that long. While we watch,
+ * the roads' wake-up requests are taken back, so the peer's next message costs it no
+ * system call and us no hop through the I/O thread. true when a road became ready
+ * (its pipe is active again); false when the time ran out (the roads are armed again:
+ * the wait that follows is woken as usual). */
+static bool
+socket_spin(struct socket *s, bool in)
+{
+	int budget = s->options.shm_spin_us;
+	if (budget <= 0)
+		return false;
+	struct pipe **pipes = s->pipes.items;
+	uint32_t n = s->pipes.n, direct = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (pipe_has_direct(pipes[i])) {
+			pipe_spin_quiet(pipes[i], in);
+			direct++;
+		}
+	}
+	if (direct == 0)
+		return false;
+	int64_t deadline = clock_now_us() + budget;
+	bool ready = false;
+	for (uint32_t round = 1; !ready; round++) {
+		for (uint32_t i = 0; i < n && !ready; i++)
+			ready = pipe_spin_ready(pipes[i], in);
+		if (!ready && round % 64 == 0 && clock_now_us() >= deadline)
+			break;
+		socket_cpu_relax();
+	}
+	for (uint32_t i = 0; i < n; i++)
+		ready |= pipe_arm_deferred(pipes[i]); /* data came as the time ran out */
+	return ready;
+}
+
+/* socket_wait_or_spin: socket_wait, after spinning if the socket does. */
+static int
+socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
+{
+	if (socket_spin(s, in)) {
+		if (timeout_ms > 0 && clock_now_ms() >= deadline)
+			return -EAGAIN;
+		return socket_process_commands(s, 0);
+	}
+	return socket_wait(s, timeout_ms, deadline);
+}
+
+/* socket_defer_begin / socket_defer_end: around a send or receive that will spin
+ * rather than sleep at once, the pipes leave their roads unarmed when they run dry
+ * (socket_spin arms them if it gives up); at the end, whatever was left unarmed is
+ * armed, so ZMQ_FD and zmq_poll are woken as usual. */
+static bool
+socket_defer_begin(struct socket *s, int flags, int timeout)
+{
+	if (s->options.shm_spin_us <= 0 || (flags & ZMQ_DONTWAIT) || timeout == 0)
+		return false;
+	s->defer_arm = true;
+	return true;
+}
+
+static void
+socket_defer_end(struct socket *s)
+{
+	s->defer_arm = false;
+	struct pipe **pipes = s->pipes.items;
+	for (uint32_t i = 0; i < s->pipes.n; i++)
+		(void)pipe_arm_deferred(pipes[i]);
+}
+
+int
+socket_send(struct socket *s, struct msg *m, int flags)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	if (!msg_is_valid(m))
+		return -EFAULT;
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	msg_clear_flags(m, MSGF_MORE | MSGF_COMMAND | MSGF_ROUTING);
+	if (flags & ZMQ_SNDMORE)
+		msg_set_flags(m, MSGF_MORE);
+	msg_set_metadata(m, NULL);
+	int timeout = s->options.sndtimeo;
+	bool deferred = socket_defer_begin(s, flags, timeout);
+	rc = s->ops->send(s, m);
+	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
+		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
+		do {
+			rc = socket_wait_or_spin(s, false, timeout, deadline);
+			if (rc < 0)
+				break;
+			rc = s->ops->send(s, m);
+		} while (rc == -EAGAIN);
+	}
+	if (deferred)
+		socket_defer_end(s);
+	return rc;
+}
+
+/* socket_conflate: ZMQ_CONFLATE on PULL, DEALER and PAIR (SUB does its own): only the
+ * newest message counts, so everything queued behind m replaces it. As in libzmq,
+ * conflation is for single-part messages. */
+static void
+socket_conflate(struct socket *s, struct msg *m)
+{
+	if (!s->options.type->conflate_on_recv)
+		return;
+	struct msg next;
+	msg_init(&next);
+	while (!(m->flags & MSGF_MORE) && s->ops->recv(s, &next) == 0) {
+		msg_close(m);
+		msg_move(m, &next);
+		msg_init(&next);
+	}
+	msg_close(&next);
+}
+
+void
+socket_rollback(struct socket *s)
+{
+	if (s->ops->rollback)
+		s->ops->rollback(s);
+}
+
+int
+socket_recv(struct socket *s, struct msg *m, int flags)
+{
+	if (s->ctx_terminated)
+		return -ETERM;
+	if (!msg_is_valid(m))
+		return -EFAULT;
+	int rc = socket_process_commands(s, 0);
+	if (rc < 0)
+		return rc;
+	msg_close(m);
+	msg_init(m);
+	int timeout = s->options.rcvtimeo;
+	bool deferred = socket_defer_begin(s, flags, timeout);
+	rc = s->ops->recv(s, m);
+	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
+		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
+		do {
+			rc = socket_wait_or_spin(s, true, timeout, deadline);
+			if (rc < 0)
+				break;
+			rc = s->ops->recv(s, m);
+		} while (rc == -EAGAIN);
+	}
+	if (deferred)
+		socket_defer_end(s);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && s->options.conflate)
+		socket_conflate(s, m);
+	if (rc == 0)
+		s->rcvmore = (m->flags & MSGF_MORE) != 0;
+	return rc;
+}
