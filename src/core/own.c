@@ -41,6 +41,25 @@ own_list_remove(struct own *parent, struct own *child)
 	child->in_owner_list = false;
 }
 
+void
+own_send_counted(struct own *dest, struct command *cmd)
+{
+	cmd->dest = &dest->obj;
+	cmd->seqnum = 1;
+	own_inc_seqnum(dest);
+	object_send(cmd);
+}
+
+void
+own_send_pipe(struct own *dest, enum command_type type, struct pipe *p)
+{
+	struct command cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = type;
+	cmd.args.bind.pipe = p;
+	own_send_counted(dest, &cmd);
+}
+
 static void
 own_send(struct own *dest, enum command_type type, bool seqnum, int linger,
          struct own *arg)
@@ -49,17 +68,16 @@ own_send(struct own *dest, enum command_type type, bool seqnum, int linger,
 	memset(&cmd, 0, sizeof cmd);
 	cmd.dest = &dest->obj;
 	cmd.type = type;
-	if (seqnum) {
-		own_inc_seqnum(dest);
-		cmd.seqnum = 1;
-	}
 	if (type == CMD_TERM)
 		cmd.args.term.linger = linger;
 	else if (type == CMD_TERM_REQ)
 		cmd.args.term_req.object = arg;
 	else if (type == CMD_OWN)
 		cmd.args.own.object = arg;
-	object_send(&cmd);
+	if (seqnum)
+		own_send_counted(dest, &cmd);
+	else
+		object_send(&cmd);
 }
 
 static void

@@ -57,6 +57,14 @@ own_inc_seqnum(struct own *o)
 	atomic_fetch_add_explicit(&o->sent_seqnum, 1, memory_order_relaxed);
 }
 
+/* own_send_counted: sends cmd (type and arguments filled in by the caller) to dest as a
+ * command from outside its tree: dest's sent_seqnum is bumped first, so dest cannot
+ * finish terminating before it has run it. Any thread; never fails. */
+void own_send_counted(struct own *dest, struct command *cmd);
+/* own_send_pipe: own_send_counted of a command that hands dest a pipe end: CMD_BIND (a
+ * new pipe for a socket) or CMD_INPROC_CONNECTED (a pending inproc pipe is live). */
+void own_send_pipe(struct own *dest, enum command_type type, struct pipe *p);
+
 /* own_launch_child: child becomes parent's and is plugged in its own thread. */
 void own_launch_child(struct own *parent, struct own *child);
 /* own_term_child: parent terminates one of its children. */

@@ -70,6 +70,21 @@ msg_init(struct msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* msg_adopt_content: m (empty) becomes the only holder of the fresh content block c,
+ * whose body is data (freed with ffn(data, hint) at the last release; NULL: with c). */
+static inline void
+msg_adopt_content(struct msg *m, struct msg_content *c, void *data, size_t size,
+                  zmq_free_fn *ffn, void *hint)
+{
+	atomic_init(&c->refcnt, 1);
+	c->size = size;
+	c->data = data;
+	c->ffn = ffn;
+	c->hint = hint;
+	m->type = MSG_HEAP;
+	m->u.heap.content = c;
+}
+
 int
 msg_init_size(struct msg *m, size_t size)
 {
@@ -84,13 +99,7 @@ msg_init_size(struct msg *m, size_t size)
 	struct msg_content *c = zn_malloc(sizeof(*c) + size);
 	if (c == NULL)
 		return -ENOMEM;
-	atomic_init(&c->refcnt, 1);
-	c->size = size;
-	c->data = c + 1;
-	c->ffn = NULL;
-	c->hint = NULL;
-	m->type = MSG_HEAP;
-	m->u.heap.content = c;
+	msg_adopt_content(m, c, c + 1, size, NULL, NULL);
 	return 0;
 }
 
@@ -118,13 +127,7 @@ msg_init_data(struct msg *m, void *data, size_t size, zmq_free_fn *ffn, void *hi
 	struct msg_content *c = zn_malloc(sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
-	atomic_init(&c->refcnt, 1);
-	c->size = size;
-	c->data = data;
-	c->ffn = ffn;
-	c->hint = hint;
-	m->type = MSG_HEAP;
-	m->u.heap.content = c;
+	msg_adopt_content(m, c, data, size, ffn, hint);
 	return 0;
 }
 

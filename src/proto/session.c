@@ -120,12 +120,9 @@ session_send_attach(struct session *s, struct engine *e)
 {
 	struct command cmd;
 	memset(&cmd, 0, sizeof cmd);
-	cmd.dest = &s->own.obj;
 	cmd.type = CMD_ATTACH;
-	cmd.seqnum = 1;
 	cmd.args.attach.engine = e;
-	own_inc_seqnum(&s->own);
-	object_send(&cmd);
+	own_send_counted(&s->own, &cmd);
 }
 
 static void
@@ -213,12 +210,9 @@ session_end_endpoint(struct session *s)
 {
 	struct command cmd;
 	memset(&cmd, 0, sizeof cmd);
-	cmd.dest = &s->socket->obj;
 	cmd.type = CMD_TERM_ENDPOINT;
-	cmd.seqnum = 1;
 	cmd.args.term_endpoint.endpoint = &s->own;
-	own_inc_seqnum(s->socket);
-	object_send(&cmd);
+	own_send_counted(s->socket, &cmd);
 }
 
 static void
@@ -351,14 +345,7 @@ session_engine_ready(struct session *s, const void *peer_rid, size_t rid_len)
 		pipe_set_peer_rid(pp[1], peer_rid, rid_len);
 	session_attach_pipe(s, pp[0]);
 	session_probe_early(s, pp[1]);
-	own_inc_seqnum(s->socket);
-	struct command cmd;
-	memset(&cmd, 0, sizeof cmd);
-	cmd.dest = &s->socket->obj;
-	cmd.type = CMD_BIND;
-	cmd.seqnum = 1;
-	cmd.args.bind.pipe = pp[1];
-	object_send(&cmd);
+	own_send_pipe(s->socket, CMD_BIND, pp[1]);
 	return 0;
 }
 
@@ -520,7 +507,7 @@ session_process_term(struct own *o, int linger)
 	s->own.linger = linger; /* the one linger value: own.h */
 	if (session_zap_end(&s->zap))
 		s->pipes_terminating++; /* counted down in session_pipe_terminated */
-	own_register_term_acks(o, 1); /* given back by session_check_done */
+	own_register_term_acks(o, 1);   /* given back by session_check_done */
 	bool connected = s->engine && engine_handshake_done(s->engine);
 	if (linger == 0 || (!s->active && !connected)) {
 		session_drop(s);

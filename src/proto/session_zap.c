@@ -6,7 +6,6 @@
 #include "core/own.h"
 
 #include <errno.h>
-#include <string.h>
 
 #define ZAP_ENDPOINT "zeromq.zap.01"
 
@@ -35,14 +34,7 @@ session_zap_connect(struct session_zap *z, struct object *owner, void *sink,
 	/* Our end reads its (still empty) inq once, before the handler can write to
 	 * it: that marks us asleep, so the handler's reply sends ACTIVATE_READ. */
 	(void)pipe_check_read(pp[0]);
-	own_inc_seqnum(ep->socket);
-	struct command cmd;
-	memset(&cmd, 0, sizeof cmd);
-	cmd.dest = &ep->socket->obj;
-	cmd.type = CMD_BIND;
-	cmd.seqnum = 1;
-	cmd.args.bind.pipe = pp[1];
-	object_send(&cmd);
+	own_send_pipe(ep->socket, CMD_BIND, pp[1]);
 	ctx_unlock_endpoints(ctx);
 	z->pipe = pp[0];
 	return 0;

@@ -24,24 +24,6 @@ enum zmtp_dec_state {
 	DEC_BODY,      /* collecting the body */
 };
 
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 static uint32_t
 get_be32(const uint8_t *p)
 {
@@ -107,7 +89,7 @@ dec_size(struct zmtp_decoder *d)
 {
 	uint64_t size;
 	if (d->flags & ZMTP_FLAG_LONG) {
-		size = get_be64(d->size_buf);
+		size = zmtp_get_be64(d->size_buf);
 		if (size >> 63)
 			return dec_fail(d, -EPROTO);
 	} else {
@@ -328,7 +310,7 @@ zmtp_encoder_load(struct zmtp_encoder *e, struct msg *m)
 		hdr[0] |= ZMTP_FLAG_MORE;
 	if (size > UINT8_MAX) {
 		hdr[0] |= ZMTP_FLAG_LONG;
-		put_be64(hdr + 1, (uint64_t)size);
+		zmtp_put_be64(hdr + 1, (uint64_t)size);
 		hlen = 9;
 	} else {
 		hdr[1] = (uint8_t)size;

@@ -29,6 +29,24 @@
 /* A body left to read of at least this many bytes is offered for a direct read. */
 #define ZMTP_DIRECT_MIN 8192
 
+/* zmtp_get_be64 / zmtp_put_be64: a 64-bit integer in network byte order, as ZMTP's long
+ * frame sizes and CurveZMQ's nonces are written (RFC 23, RFC 26). */
+static inline uint64_t
+zmtp_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline void
+zmtp_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
 /* ---- decoder ------------------------------------------------------------------------
  */
 

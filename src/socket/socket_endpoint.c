@@ -41,38 +41,47 @@ socket_parse_endpoint(const char *uri, const struct transport_ops **t, const cha
 	return (*addr)[0] ? 0 : -EINVAL;
 }
 
-int
-socket_bind(struct socket *s, const char *uri)
+/* socket_endpoint_begin: what every endpoint call does first: -ETERM once the context
+ * ends, else run the commands that arrived (pipes an inproc peer sent us count). */
+static int
+socket_endpoint_begin(struct socket *s)
 {
 	if (s->ctx_terminated)
 		return -ETERM;
-	int rc = socket_process_commands(s, 0);
+	return socket_process_commands(s, 0);
+}
+
+/* socket_endpoint_open: a bind or a connect: the endpoint goes to inproc's function
+ * (socket_inproc.c) or to the transports' (socket_transport.c). */
+static int
+socket_endpoint_open(struct socket *s, const char *uri,
+                     int (*inproc)(struct socket *, const char *, const char *),
+                     int (*other)(struct socket *, const char *,
+                                  const struct transport_ops *, const char *))
+{
+	const struct transport_ops *t = NULL;
+	const char *addr = NULL;
+	int rc = socket_endpoint_begin(s);
+	if (rc == 0)
+		rc = socket_parse_endpoint(uri, &t, &addr);
 	if (rc < 0)
 		return rc;
-	const struct transport_ops *t;
-	const char *addr;
-	if ((rc = socket_parse_endpoint(uri, &t, &addr)) < 0)
-		return rc;
 	if (t == &transport_inproc)
-		return socket_inproc_bind(s, uri, addr);
-	return socket_transport_bind(s, uri, t, addr);
+		return inproc(s, uri, addr);
+	return other(s, uri, t, addr);
+}
+
+int
+socket_bind(struct socket *s, const char *uri)
+{
+	return socket_endpoint_open(s, uri, socket_inproc_bind, socket_transport_bind);
 }
 
 int
 socket_connect(struct socket *s, const char *uri)
 {
-	if (s->ctx_terminated)
-		return -ETERM;
-	int rc = socket_process_commands(s, 0);
-	if (rc < 0)
-		return rc;
-	const struct transport_ops *t;
-	const char *addr;
-	if ((rc = socket_parse_endpoint(uri, &t, &addr)) < 0)
-		return rc;
-	if (t == &transport_inproc)
-		return socket_inproc_connect(s, uri, addr);
-	return socket_transport_connect(s, uri, t, addr);
+	return socket_endpoint_open(s, uri, socket_inproc_connect,
+	                            socket_transport_connect);
 }
 
 /* socket_end_endpoint: ends what an endpoint record made (its pipe, its listener or
@@ -102,13 +111,11 @@ socket_end_endpoint(struct socket *s, struct endpoint_rec *r)
 static int
 socket_term_endpoint(struct socket *s, const char *uri)
 {
-	if (s->ctx_terminated)
-		return -ETERM;
-	int rc = socket_process_commands(s, 0);
+	int rc = socket_endpoint_begin(s);
 	if (rc < 0)
 		return rc;
-	const struct transport_ops *t;
-	const char *addr;
+	const struct transport_ops *t = NULL;
+	const char *addr = NULL;
 	if (!uri || socket_parse(uri, &t, &addr) < 0)
 		return -EINVAL;
 	int found = 0;

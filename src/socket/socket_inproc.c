@@ -15,7 +15,6 @@
 #include "socket/socket.h"
 
 #include <errno.h>
-#include <string.h>
 
 /* inproc_hwm: an inproc pipe holds both sides' allowance; 0 on either is unlimited. */
 static int64_t
@@ -40,14 +39,7 @@ inproc_take_pending(struct socket *s, const char *name)
 		pipe_set_boosts(p, e->rcvhwm, e->sndhwm);
 		pipe_send_hwms(p, from_peer, to_peer, s->options.rcvhwm,
 		               s->options.sndhwm);
-		own_inc_seqnum(e->connecter);
-		struct command cmd;
-		memset(&cmd, 0, sizeof cmd);
-		cmd.dest = &e->connecter->obj;
-		cmd.type = CMD_INPROC_CONNECTED;
-		cmd.seqnum = 1;
-		cmd.args.bind.pipe = p->peer;
-		object_send(&cmd);
+		own_send_pipe(e->connecter, CMD_INPROC_CONNECTED, p->peer);
 		if (socket_attach_pipe(s, p) < 0)
 			socket_refuse_pipe(s, p);
 		ctx_pending_free(e);
@@ -114,14 +106,7 @@ inproc_connect_bound(struct socket *s, struct ctx_endpoint *ep, struct pipe *pp[
 		pipe_destroy_pair_unused(pp[0]);
 		return rc;
 	}
-	own_inc_seqnum(ep->socket);
-	struct command cmd;
-	memset(&cmd, 0, sizeof cmd);
-	cmd.dest = &ep->socket->obj;
-	cmd.type = CMD_BIND;
-	cmd.seqnum = 1;
-	cmd.args.bind.pipe = pp[1];
-	object_send(&cmd);
+	own_send_pipe(ep->socket, CMD_BIND, pp[1]);
 	return 0;
 }
 

@@ -130,35 +130,54 @@ socket_defer_end(struct socket *s)
 		(void)pipe_arm_deferred(pipes[i]);
 }
 
-int
-socket_send(struct socket *s, struct msg *m, int flags)
+/* socket_transfer: the type's recv (in) or send, and while it says -EAGAIN and the
+ * call may block, the wait for commands (or the spin) up to ZMQ_RCVTIMEO or
+ * ZMQ_SNDTIMEO. What the type's call returns, or -EAGAIN when the time is up, -ETERM,
+ * -EINTR. */
+static int
+socket_transfer(struct socket *s, struct msg *m, int flags, bool in)
+{
+	int (*op)(struct socket *, struct msg *) = in ? s->ops->recv : s->ops->send;
+	int timeout = in ? s->options.rcvtimeo : s->options.sndtimeo;
+	bool deferred = socket_defer_begin(s, flags, timeout);
+	int rc = op(s, m);
+	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
+		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
+		do {
+			rc = socket_wait_or_spin(s, in, timeout, deadline);
+			if (rc < 0)
+				break;
+			rc = op(s, m);
+		} while (rc == -EAGAIN);
+	}
+	if (deferred)
+		socket_defer_end(s);
+	return rc;
+}
+
+/* socket_io_begin: what a send and a receive check first: -ETERM once the context
+ * ends, -EFAULT for a message that is not one, else run the commands that arrived. */
+static int
+socket_io_begin(struct socket *s, const struct msg *m)
 {
 	if (s->ctx_terminated)
 		return -ETERM;
 	if (!msg_is_valid(m))
 		return -EFAULT;
-	int rc = socket_process_commands(s, 0);
+	return socket_process_commands(s, 0);
+}
+
+int
+socket_send(struct socket *s, struct msg *m, int flags)
+{
+	int rc = socket_io_begin(s, m);
 	if (rc < 0)
 		return rc;
 	msg_clear_flags(m, MSGF_MORE | MSGF_COMMAND | MSGF_ROUTING);
 	if (flags & ZMQ_SNDMORE)
 		msg_set_flags(m, MSGF_MORE);
 	msg_set_metadata(m, NULL);
-	int timeout = s->options.sndtimeo;
-	bool deferred = socket_defer_begin(s, flags, timeout);
-	rc = s->ops->send(s, m);
-	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
-		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
-		do {
-			rc = socket_wait_or_spin(s, false, timeout, deadline);
-			if (rc < 0)
-				break;
-			rc = s->ops->send(s, m);
-		} while (rc == -EAGAIN);
-	}
-	if (deferred)
-		socket_defer_end(s);
-	return rc;
+	return socket_transfer(s, m, flags, false);
 }
 
 /* socket_conflate: ZMQ_CONFLATE on PULL, DEALER and PAIR (SUB does its own): only the
@@ -189,29 +208,12 @@ socket_rollback(struct socket *s)
 int
 socket_recv(struct socket *s, struct msg *m, int flags)
 {
-	if (s->ctx_terminated)
-		return -ETERM;
-	if (!msg_is_valid(m))
-		return -EFAULT;
-	int rc = socket_process_commands(s, 0);
+	int rc = socket_io_begin(s, m);
 	if (rc < 0)
 		return rc;
 	msg_close(m);
 	msg_init(m);
-	int timeout = s->options.rcvtimeo;
-	bool deferred = socket_defer_begin(s, flags, timeout);
-	rc = s->ops->recv(s, m);
-	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
-		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
-		do {
-			rc = socket_wait_or_spin(s, true, timeout, deadline);
-			if (rc < 0)
-				break;
-			rc = s->ops->recv(s, m);
-		} while (rc == -EAGAIN);
-	}
-	if (deferred)
-		socket_defer_end(s);
+	rc = socket_transfer(s, m, flags, true);
 	if (rc < 0)
 		return rc;
 	if (rc == 0 && s->options.conflate)

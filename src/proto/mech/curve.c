@@ -16,6 +16,7 @@
  * Without libsodium (ZINC_HAVE_CURVE undefined) CURVE fails closed.
  */
 #include "proto/mech/mechanism.h"
+#include "proto/zmtp_codec.h"
 #include "platform/alloc.h"
 #include "zmq.h"
 
@@ -102,22 +103,6 @@ curve_metadata_failed(struct mechanism *m, int rc)
 	return rc;
 }
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* curve_next_nonce: takes the next short nonce into *out; -1 once the counter would
  * wrap (RFC 26: never reuse a nonce; the connection ends instead). */
 static int
@@ -134,7 +119,7 @@ static void
 short_nonce(uint8_t nonce[NONCE], const char *prefix, uint64_t n)
 {
 	memcpy(nonce, prefix, 16);
-	put_be64(nonce + 16, n);
+	zmtp_put_be64(nonce + 16, n);
 }
 
 /* long_nonce: an 8-byte prefix and 16 bytes (random, or as received). */
@@ -185,7 +170,7 @@ curve_hello(struct mech_curve *c, struct msg *cmd)
 	p[1] = 0;
 	memset(p + 2, 0, 72);
 	memcpy(p + 74, c->tx_pub, KEY);
-	put_be64(p + 106, n);
+	zmtp_put_be64(p + 106, n);
 	memcpy(p + 114, box, sizeof box);
 	return 0;
 }
@@ -245,7 +230,7 @@ curve_initiate(struct mech_curve *c, struct msg *cmd)
 	if (curve_command(cmd, "INITIATE", 9 + 96 + 8 + plen + MAC, &p) < 0)
 		return -ENOMEM;
 	memcpy(p, c->cookie, 96);
-	put_be64(p + 96, n);
+	zmtp_put_be64(p + 96, n);
 	uint8_t nonce[NONCE];
 	short_nonce(nonce, "CurveZMQINITIATE", n);
 	crypto_box_easy_afternm(p + 104, plain, plen, nonce, c->shared);
@@ -266,7 +251,7 @@ curve_client_ready(struct mech_curve *c, const uint8_t *body, size_t len)
 	if (!plain)
 		return -ENOMEM;
 	uint8_t nonce[NONCE];
-	short_nonce(nonce, "CurveZMQREADY---", get_be64(body + 6));
+	short_nonce(nonce, "CurveZMQREADY---", zmtp_get_be64(body + 6));
 	int rc;
 	if (crypto_box_open_easy_afternm(plain, body + 14, blen, nonce, c->shared) != 0)
 		rc = curve_crypto_error(m);
@@ -275,7 +260,7 @@ curve_client_ready(struct mech_curve *c, const uint8_t *body, size_t len)
 	zn_free(plain);
 	if (rc < 0)
 		return curve_metadata_failed(m, rc);
-	c->peer_nonce = get_be64(body + 6);
+	c->peer_nonce = zmtp_get_be64(body + 6);
 	if (mech_finish_meta(m) < 0)
 		return -ENOMEM;
 	c->step = C_DONE;
@@ -296,12 +281,12 @@ curve_server_hello(struct mech_curve *c, const uint8_t *body, size_t len)
 		        m, ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO);
 	uint8_t nonce[NONCE];
 	uint8_t zero[64];
-	short_nonce(nonce, "CurveZMQHELLO---", get_be64(body + 112));
+	short_nonce(nonce, "CurveZMQHELLO---", zmtp_get_be64(body + 112));
 	if (crypto_box_open_easy(zero, body + 120, sizeof zero + MAC, nonce, body + 80,
 	                         c->sec) != 0)
 		return curve_crypto_error(m);
 	memcpy(c->peer_tx, body + 80, KEY);
-	c->peer_nonce = get_be64(body + 112);
+	c->peer_nonce = zmtp_get_be64(body + 112);
 	c->step = CS_SEND_WELCOME;
 	return 0;
 }
@@ -413,7 +398,7 @@ curve_open_initiate(struct mech_curve *c, const uint8_t *body, size_t len, uint8
 	if (!plain)
 		return -ENOMEM;
 	uint8_t nonce[NONCE];
-	short_nonce(nonce, "CurveZMQINITIATE", get_be64(body + 105));
+	short_nonce(nonce, "CurveZMQINITIATE", zmtp_get_be64(body + 105));
 	if (crypto_box_beforenm(c->shared, c->peer_tx, c->tx_sec) != 0 ||
 	    crypto_box_open_easy_afternm(plain, body + 113, blen, nonce, c->shared) !=
 	            0) {
@@ -454,7 +439,7 @@ curve_server_initiate(struct mech_curve *c, const uint8_t *body, size_t len)
 	zn_free(plain);
 	if (rc < 0)
 		return rc;
-	c->peer_nonce = get_be64(body + 105);
+	c->peer_nonce = zmtp_get_be64(body + 105);
 	return curve_zap(c);
 }
 
@@ -471,7 +456,7 @@ curve_ready(struct mech_curve *c, struct msg *cmd)
 	uint8_t *p;
 	if (curve_command(cmd, "READY", 6 + 8 + plen + MAC, &p) < 0)
 		return -ENOMEM;
-	put_be64(p, n);
+	zmtp_put_be64(p, n);
 	uint8_t nonce[NONCE];
 	short_nonce(nonce, "CurveZMQREADY---", n);
 	crypto_box_easy_afternm(p + 8, props, plen, nonce, c->shared);
@@ -580,7 +565,7 @@ curve_encode(struct mechanism *m, struct msg *msg)
 		return -ENOMEM;
 	uint8_t *p = msg_data(&out);
 	memcpy(p, "\x07MESSAGE", 8);
-	put_be64(p + 8, n);
+	zmtp_put_be64(p + 8, n);
 	uint8_t *plain = p + 16 + MAC;
 	plain[0] = (uint8_t)(((msg->flags & MSGF_MORE) ? 1 : 0) |
 	                     ((msg->flags & MSGF_COMMAND) ? 2 : 0));
@@ -610,7 +595,7 @@ curve_decode(struct mechanism *m, struct msg *msg)
 	if (len < MESSAGE_MIN)
 		return mech_protocol_error(
 		        m, ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE);
-	uint64_t n = get_be64(p + 8);
+	uint64_t n = zmtp_get_be64(p + 8);
 	if (n <= c->peer_nonce)
 		return mech_protocol_error(m, ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE);
 	if (msg_is_shared(msg)) {
