@@ -14,7 +14,9 @@ cannot see, over every file of src/:
      must never be able to stop the host);
   6. below src/socket/ no socket-type number (ZMQ_PAIR ... ZMQ_STREAM): the layers
      below test the traits of a type's record (core/socket_type.h), so that what a
-     socket type is stays in src/socket/.
+     socket type is stays in src/socket/;
+  7. every file of src/ is named in docs/ARCHITECTURE.md's "Files, layer by layer"
+     (by its name without the extension), so the map stays whole.
 
 There is no list of exceptions: a rule that does not hold is a finding to fix.
 
@@ -158,6 +160,22 @@ def check_file(rel, path, rank, order):
     return found
 
 
+def unnamed_files(root):
+    """Files of src/ whose name (less .c / .h) the section "Files, layer by layer" of
+    docs/ARCHITECTURE.md does not mention."""
+    with open(os.path.join(root, "docs", "ARCHITECTURE.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("### Files, layer by layer")
+    end = text.index("\n## ", start)
+    section = text[start:end]
+    out = []
+    for rel, _ in source_files(root):
+        stem = os.path.splitext(os.path.basename(rel))[0]
+        if not re.search(r"\b" + re.escape(stem) + r"\b", section):
+            out.append(f"src/{rel}: not named in ARCHITECTURE.md's \"Files, layer by layer\"")
+    return out
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
     order = layers_from_architecture(root)
@@ -165,6 +183,7 @@ def main():
     found = []
     for rel, path in source_files(root):
         found += check_file(rel, path, rank, order)
+    found += unnamed_files(root)
     for line in found:
         print(line)
     print(f"test_layers: layers {' < '.join(order)}; {len(found)} violation(s)")
