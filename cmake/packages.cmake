@@ -42,6 +42,7 @@ foreach(pc zinc libzmq)
 			DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig\")")
 endforeach()
 
-# Man pages (man/, checked in; man/mkman.py makes man3 from man/functions.txt).
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/man/man1 ${CMAKE_SOURCE_DIR}/man/man3
+# Man pages (man/, checked in; man/mkman.py makes man3 from man/functions.txt and man7
+# from man/options.txt and man/pages.txt).
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/man/man1 ${CMAKE_SOURCE_DIR}/man/man3 ${CMAKE_SOURCE_DIR}/man/man7
 	DESTINATION ${CMAKE_INSTALL_MANDIR})

@@ -30,7 +30,8 @@ if(NOT ZINC_SANITIZE)
 	set_tests_properties(package_install PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
 endif()
 
-# man_pages: every exported zmq_* function has a page saying how zinc differs.
+# man_pages: every exported zmq_* function, socket option, socket type and transport has
+# a page (or a section of one) saying how zinc differs.
 if(CMAKE_NM)
 	add_test(NAME man_pages
 		COMMAND sh ${CMAKE_SOURCE_DIR}/man/test_man.sh $<TARGET_SONAME_FILE:zmq_dropin>
