@@ -187,12 +187,19 @@ endif()
 
 # ---- Layers (owner: layers helper) -------------------------------------------------------
 # test_layers: the include rule of docs/ARCHITECTURE.md over src/, OS calls only in
-# src/platform/, errno set only in src/api/, no assert/abort. Needs only python3.
+# src/platform/, errno set only in src/api/, no assert/abort, every file of src/ named
+# in ARCHITECTURE.md. Needs only python3.
 find_program(ZINC_PYTHON3 NAMES python3 PATHS /usr/bin)
 if(ZINC_PYTHON3)
 	add_test(NAME test_layers
 		COMMAND ${ZINC_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/test_layers.py ${CMAKE_SOURCE_DIR})
 	set_tests_properties(test_layers PROPERTIES TIMEOUT 60)
+	# perf_plot: perf/plot.py still draws the checked-in compare.sh table (README).
+	add_test(NAME perf_plot
+		COMMAND ${ZINC_PYTHON3} ${CMAKE_SOURCE_DIR}/perf/plot.py
+			${CMAKE_SOURCE_DIR}/docs/perf/compare.md)
+	set_tests_properties(perf_plot PROPERTIES TIMEOUT 60
+		PASS_REGULAR_EXPRESSION "<svg .*</svg>")
 else()
 	message(STATUS "test_layers skipped: no python3")
 endif()
