@@ -24,8 +24,11 @@ logs=${LIBZMQ_TESTS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/zinc-libzmq-tests}/logs
 # against libzmq itself, get one retry, alone (the tool's FLAKY_TESTS): the tool's two
 # (upstream issue #2733), and test_filter_ipc, whose refused client sends right after
 # connecting while the refusal may already have taken its pipe away (1 run in 10 on
-# libzmq 4.3.4 as well as on zinc, with the machine loaded).
-export FLAKY_TESTS=${FLAKY_TESTS-test_security_curve test_security_zap test_filter_ipc}
+# libzmq 4.3.4 as well as on zinc, with the machine loaded), and test_mock_pub_sub,
+# whose SUB is never called again once its raw peer waits for the subscription, so a
+# connection attached a moment late is never seen (libzmq 4.3.4 hangs there too under
+# load: 3 hangs in 3 loops of it).
+export FLAKY_TESTS=${FLAKY_TESTS-test_security_curve test_security_zap test_filter_ipc test_mock_pub_sub}
 results=$(mktemp)
 "$tool" "$dir/lib" "$results" | tail -n 1
 rc=${PIPESTATUS[0]}
