@@ -244,4 +244,5 @@ zinc_fuzz_target(fuzz_xpub xpub)
 zinc_fuzz_target(fuzz_engine_server engine_server)
 zinc_fuzz_target(fuzz_engine_client engine_client)
 zinc_fuzz_target(fuzz_shm_setup shm_setup)
+zinc_fuzz_target(fuzz_shm_ring shm_ring)
 # ---- end fuzz: the other targets -------------------------------------------------------

@@ -287,11 +287,11 @@ peer_check(struct peer *p, const uint8_t *d, size_t n)
 		msg_init(&m);
 		size_t used = 0;
 		int rc = zmtp_decoder_feed(&p->dec, d, n, &used, &m);
-		if (rc == -ENOMEM) /* the injected failure hit our decoder */
-			return;
-		fuzz_check(rc >= 0);
 		d += used;
 		n -= used;
+		if (rc == -ENOMEM) /* the injected failure hit our decoder: retry */
+			continue;
+		fuzz_check(rc >= 0);
 		if (rc == 1)
 			msg_close(&m);
 	}
