@@ -207,3 +207,49 @@ endif()
 # ---- the zinc command and the installed packages (owner: cli helper, issue 13) ---------
 include(${CMAKE_CURRENT_SOURCE_DIR}/cli/tests.cmake)
 # ---- end zinc command ------------------------------------------------------------------
+
+# ---- fuzz: the other libFuzzer targets (owner: fuzz helper, issue 11) ------------------
+# Each tests/fuzz/<name>.c defines LLVMFuzzerTestOneInput. With clang and -DZINC_FUZZ=ON
+# it becomes a libFuzzer binary (ASan+UBSan) linked with zinc_fuzz_lib, the library's
+# sources instrumented for coverage; a target may define functions the library also has
+# (fuzz_engine's stand-in session): the archive's object is then not pulled in. In every
+# build, <name>_replay runs the same function over tests/fuzz/corpus/<corpus> (seeds and
+# kept crash inputs) under ctest. tests/fuzz/run.sh builds and runs them all.
+if(ZINC_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+	add_library(zinc_fuzz_lib STATIC ${ZINC_SOURCES})
+	target_include_directories(zinc_fuzz_lib PUBLIC ${CMAKE_SOURCE_DIR}/include
+		${CMAKE_SOURCE_DIR}/src)
+	target_compile_definitions(zinc_fuzz_lib PUBLIC ZINC_BUILDING)
+	target_link_libraries(zinc_fuzz_lib PUBLIC Threads::Threads)
+	if(SODIUM_FOUND)
+		target_compile_definitions(zinc_fuzz_lib PUBLIC ZINC_HAVE_CURVE)
+		target_link_libraries(zinc_fuzz_lib PUBLIC PkgConfig::SODIUM)
+	endif()
+	target_compile_options(zinc_fuzz_lib PUBLIC
+		-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all)
+	target_link_options(zinc_fuzz_lib PUBLIC -fsanitize=address,undefined)
+endif()
+function(zinc_fuzz_target name corpus)
+	set(src ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${name}.c)
+	if(TARGET zinc_fuzz_lib)
+		add_executable(${name} ${src} ${ARGN})
+		target_link_libraries(${name} PRIVATE zinc_fuzz_lib)
+		target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+		target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+	endif()
+	add_executable(${name}_replay ${src} ${ARGN}
+		${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_replay.c)
+	target_link_libraries(${name}_replay PRIVATE zinc_internal)
+	add_test(NAME ${name}_replay COMMAND ${name}_replay
+		${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${corpus})
+	set_tests_properties(${name}_replay PROPERTIES TIMEOUT 120)
+endfunction()
+zinc_fuzz_target(fuzz_z85 z85)
+zinc_fuzz_target(fuzz_endpoint endpoint)
+zinc_fuzz_target(fuzz_sockopt sockopt)
+zinc_fuzz_target(fuzz_xpub xpub)
+zinc_fuzz_target(fuzz_engine_server engine_server)
+zinc_fuzz_target(fuzz_engine_client engine_client)
+zinc_fuzz_target(fuzz_shm_setup shm_setup)
+zinc_fuzz_target(fuzz_shm_ring shm_ring)
+# ---- end fuzz: the other targets -------------------------------------------------------

@@ -78,7 +78,10 @@ test_empty_input(void)
 	uint8_t byte = 0x5a;
 	CHECK(zmq_z85_encode(text, hello_bytes, 0) == text);
 	CHECK_EQ(text[0], '\0');
-	CHECK(zmq_z85_decode(&byte, "") == &byte);
+	/* libzmq 4.3.4 refuses "" (shorter than one group): EINVAL, dest untouched. */
+	errno = 0;
+	CHECK(zmq_z85_decode(&byte, "") == NULL);
+	CHECK_EQ(errno, EINVAL);
 	CHECK_EQ(byte, 0x5a);
 }
 
@@ -208,7 +211,7 @@ static const struct test tests[] = {
         {"a 32-byte key round trips through 40 characters", test_key_round_trip},
         {"all byte values round trip", test_all_byte_values_round_trip},
         {"zero and all-ones groups encode and decode", test_extreme_groups},
-        {"empty input encodes and decodes to empty", test_empty_input},
+        {"empty input encodes to empty and does not decode", test_empty_input},
         {"encode of a size not a multiple of 4 is NULL", test_encode_bad_size_is_null},
         {"decode of a length not a multiple of 5 is NULL",
          test_decode_bad_length_is_null},

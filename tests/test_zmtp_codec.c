@@ -947,7 +947,78 @@ test_props_malformed(void)
 	CHECK_EQ(zmtp_props_write(small, sizeof(small), "", "v", 1), 0);
 }
 
+/* A 64 GiB announce with nothing after it (libzmq's fuzzers capped MAXMSGSIZE at 64 MiB
+ * for this): with no limit the decoder holds ZMTP_EAGER_MAX bytes, not 64 GiB, and the
+ * direct read it offers fits them. Before the fix the whole size was allocated at once
+ * (an abort under ASan, 64 GiB of address space otherwise). */
+static void
+test_huge_announce_allocates_lazily(void)
+{
+	static const uint8_t hdr[9] = {0x02, 0, 0, 0, 0x10, 0, 0, 0, 0};
+	struct zmtp_decoder d;
+	zmtp_decoder_init(&d, -1);
+	struct msg m;
+	msg_init(&m);
+	size_t used = 0;
+	CHECK_EQ(zmtp_decoder_feed(&d, hdr, sizeof hdr, &used, &m), 0);
+	CHECK_EQ(used, sizeof hdr);
+	CHECK(msg_size(&d.msg) <= ZMTP_EAGER_MAX);
+	uint8_t *buf;
+	size_t len;
+	CHECK_EQ(zmtp_decoder_direct(&d, &buf, &len), 1);
+	CHECK(len <= ZMTP_EAGER_MAX);
+	zmtp_decoder_fini(&d);
+}
+
+/* A frame past ZMTP_EAGER_MAX grows as it arrives and comes out whole, fed in chunks
+ * and by direct reads alike. */
+static void
+test_large_frame_grows_whole(void)
+{
+	const size_t size = ZMTP_EAGER_MAX * 2 + 12345;
+	uint8_t *body = malloc(size);
+	CHECK(body != NULL);
+	for (size_t i = 0; i < size; i++)
+		body[i] = (uint8_t)(i * 7 + i / 251);
+	for (int direct = 0; direct < 2; direct++) {
+		struct zmtp_decoder d;
+		zmtp_decoder_init(&d, -1);
+		uint8_t hdr[9] = {0x02};
+		for (int i = 0; i < 8; i++)
+			hdr[1 + i] = (uint8_t)((uint64_t)size >> (56 - 8 * i));
+		struct msg m;
+		msg_init(&m);
+		size_t used = 0, pos = 0;
+		CHECK_EQ(zmtp_decoder_feed(&d, hdr, sizeof hdr, &used, &m), 0);
+		int rc = 0;
+		while (rc == 0) {
+			uint8_t *buf;
+			size_t len;
+			if (direct && zmtp_decoder_direct(&d, &buf, &len)) {
+				size_t n = len < 100000 ? len : 100000;
+				memcpy(buf, body + pos, n);
+				pos += n;
+				rc = zmtp_decoder_direct_done(&d, n, &m);
+			} else {
+				size_t n = size - pos < 65536 ? size - pos : 65536;
+				rc = zmtp_decoder_feed(&d, body + pos, n, &used, &m);
+				pos += used;
+			}
+		}
+		CHECK_EQ(rc, 1);
+		CHECK_EQ(pos, size);
+		CHECK_EQ(msg_size(&m), size);
+		CHECK(memcmp(msg_data(&m), body, size) == 0);
+		msg_close(&m);
+		zmtp_decoder_fini(&d);
+	}
+	free(body);
+}
+
 static const struct test tests[] = {
+        {"a 64 GiB announce allocates lazily", test_huge_announce_allocates_lazily},
+        {"a frame past the eager size grows and arrives whole",
+         test_large_frame_grows_whole},
         {"every frame size round-trips fed whole", test_round_trip_whole},
         {"every frame size round-trips fed byte by byte", test_round_trip_bytes},
         {"every frame size round-trips fed in random chunks", test_round_trip_random},

@@ -45,7 +45,7 @@ zmq_z85_encode(char *dest, const uint8_t *data, size_t size)
 }
 
 /* zmq_z85_decode: writes strlen(string) * 4 / 5 bytes to dest and returns dest, or
- * returns NULL with EINVAL if the length is not a multiple of 5, a character is not in
+ * returns NULL with EINVAL if the length is 0 or not a multiple of 5, a character is not in
  * the alphabet or a group overflows 32 bits. On failure dest is left untouched. */
 ZMQ_EXPORT uint8_t *
 zmq_z85_decode(uint8_t *dest, const char *string)

@@ -15,8 +15,8 @@
  * when size is not a multiple of 4 (dest untouched). */
 int z85_encode(char *dest, const uint8_t *data, size_t size);
 /* z85_decode: writes strlen(text) * 4 / 5 bytes to dest. 0, or -EINVAL when the length
- * is not a multiple of 5, a character is not in the alphabet or a group overflows 32
- * bits; on failure dest is untouched. */
+ * is 0 (as libzmq 4.3) or not a multiple of 5, a character is not in the alphabet or a
+ * group overflows 32 bits; on failure dest is untouched. */
 int z85_decode(uint8_t *dest, const char *text);
 
 #endif

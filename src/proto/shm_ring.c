@@ -556,8 +556,35 @@ read_whole(struct shm_ring_reader *r, const struct rec *c, struct msg *m)
 	return 1;
 }
 
-/* read_first: the first fragment; allocates the whole message. 0 or a negative
- * error. */
+/* A streamed message up to this size is allocated whole at its first fragment; a
+ * larger one starts at this size and grows as its fragments arrive, so a total the
+ * peer announces costs nothing until it sends it. */
+#define FRAG_EAGER_MAX ((uint64_t)8 << 20)
+
+/* frag_reserve: room in the message being reassembled for n more bytes: a buffer twice
+ * as large (or as large as needed, at most the total) takes over what arrived. 0, or
+ * -ENOMEM with the old one kept. */
+static int
+frag_reserve(struct shm_ring_reader *r, uint64_t n)
+{
+	uint64_t cap = msg_size(&r->frag), need = r->frag_got + n;
+	if (need <= cap)
+		return 0;
+	uint64_t want = cap * 2 > need ? cap * 2 : need;
+	if (want > r->frag_total)
+		want = r->frag_total;
+	struct msg bigger;
+	int rc = msg_init_size(&bigger, (size_t)want);
+	if (rc < 0)
+		return rc;
+	memcpy(msg_data(&bigger), msg_data(&r->frag), (size_t)r->frag_got);
+	msg_close(&r->frag);
+	r->frag = bigger;
+	return 0;
+}
+
+/* read_first: the first fragment; allocates the message (see FRAG_EAGER_MAX). 0 or a
+ * negative error. */
 static int
 read_first(struct shm_ring_reader *r, const struct rec *c)
 {
@@ -572,7 +599,8 @@ read_first(struct shm_ring_reader *r, const struct rec *c)
 		return reader_fail(r, -EPROTO);
 	if (total > r->maxmsgsize || total > SIZE_MAX)
 		return reader_fail(r, -EMSGSIZE);
-	int rc = msg_init_size(&r->frag, (size_t)total);
+	uint64_t first = total > FRAG_EAGER_MAX ? FRAG_EAGER_MAX : total;
+	int rc = msg_init_size(&r->frag, (size_t)(first < c->len ? c->len : first));
 	if (rc < 0)
 		return rc; /* frag is empty; nothing consumed */
 	memcpy(msg_data(&r->frag), c->p + FIRST_HDR, c->len);
@@ -599,6 +627,9 @@ read_next(struct shm_ring_reader *r, const struct rec *c, struct msg *m)
 	bool last = c->flags == SHM_REC_FRAG_LAST;
 	if (c->len == 0 || (last ? c->len != left : c->len >= left))
 		return reader_fail(r, -EPROTO);
+	int rc = frag_reserve(r, c->len);
+	if (rc < 0)
+		return rc; /* nothing consumed: the next call retries */
 	memcpy((uint8_t *)msg_data(&r->frag) + r->frag_got, c->p + SHM_REC_HDR, c->len);
 	r->frag_got += c->len;
 	reader_consume(r, size);

@@ -104,12 +104,16 @@ dec_size(struct zmtp_decoder *d)
 	return 0;
 }
 
-/* dec_alloc: allocates the body once, at its announced size. 1 when the frame is already
+/* dec_alloc: allocates the body at its announced size, or, past ZMTP_EAGER_MAX, that
+ * much to start with (dec_grow makes room as the bytes arrive: a peer that announces
+ * 64 GiB and sends nothing holds 8 MiB of ours, not 64 GiB). 1 when the frame is already
  * complete (empty body), 0, or -ENOMEM (state unchanged: the next call retries). */
 static int
 dec_alloc(struct zmtp_decoder *d)
 {
-	int rc = msg_init_size(&d->msg, (size_t)d->body_size);
+	size_t first =
+	        d->body_size > ZMTP_EAGER_MAX ? ZMTP_EAGER_MAX : (size_t)d->body_size;
+	int rc = msg_init_size(&d->msg, first);
 	if (rc < 0) {
 		msg_init(&d->msg);
 		return rc;
@@ -123,6 +127,25 @@ dec_alloc(struct zmtp_decoder *d)
 	d->body_off = 0;
 	d->state = DEC_BODY;
 	return d->body_size == 0 ? 1 : 0;
+}
+
+/* dec_grow: the body's buffer is full and more is announced: a buffer twice as large
+ * (at most the announced size) takes over what arrived. 0, or -ENOMEM with the old
+ * buffer kept (the next call retries). */
+static int
+dec_grow(struct zmtp_decoder *d)
+{
+	size_t cap = msg_size(&d->msg);
+	size_t want = cap <= (size_t)d->body_size / 2 ? cap * 2 : (size_t)d->body_size;
+	struct msg bigger;
+	int rc = msg_init_size(&bigger, want);
+	if (rc < 0)
+		return rc;
+	memcpy(msg_data(&bigger), msg_data(&d->msg), d->body_off);
+	msg_set_flags(&bigger, msg_flags(&d->msg));
+	msg_close(&d->msg);
+	d->msg = bigger;
+	return 0;
 }
 
 /* dec_deliver: hands the complete frame to the caller and expects the next one. */
@@ -169,7 +192,12 @@ zmtp_decoder_feed(struct zmtp_decoder *d, const uint8_t *buf, size_t len, size_t
 		case DEC_BODY: {
 			if (pos == len)
 				goto out;
-			size_t n = (size_t)d->body_size - d->body_off;
+			size_t cap = msg_size(&d->msg);
+			if (d->body_off == cap) {
+				rc = dec_grow(d);
+				break;
+			}
+			size_t n = cap - d->body_off;
 			if (n > len - pos)
 				n = len - pos;
 			memcpy((uint8_t *)msg_data(&d->msg) + d->body_off, buf + pos, n);
@@ -194,11 +222,16 @@ zmtp_decoder_direct(struct zmtp_decoder *d, uint8_t **buf, size_t *len)
 {
 	if (d->error || d->state != DEC_BODY)
 		return 0;
-	size_t left = (size_t)d->body_size - d->body_off;
-	if (left < ZMTP_DIRECT_MIN)
+	if ((size_t)d->body_size - d->body_off < ZMTP_DIRECT_MIN)
 		return 0;
+	/* A lazily grown body: room first (on -ENOMEM feed retries and reports it). */
+	if (d->body_off == msg_size(&d->msg) && dec_grow(d) < 0)
+		return 0;
+	size_t room = msg_size(&d->msg) - d->body_off;
+	if (room < ZMTP_DIRECT_MIN)
+		return 0; /* feed fills the end of this buffer */
 	*buf = (uint8_t *)msg_data(&d->msg) + d->body_off;
-	*len = left;
+	*len = room;
 	return 1;
 }
 
@@ -207,7 +240,7 @@ zmtp_decoder_direct_done(struct zmtp_decoder *d, size_t n, struct msg *m)
 {
 	if (d->error || d->state != DEC_BODY)
 		return -EINVAL;
-	if (n > (size_t)d->body_size - d->body_off)
+	if (n > msg_size(&d->msg) - d->body_off)
 		return -EINVAL;
 	d->body_off += n;
 	if (d->body_off < d->body_size)

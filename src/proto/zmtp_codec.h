@@ -28,6 +28,10 @@
 
 /* A body left to read of at least this many bytes is offered for a direct read. */
 #define ZMTP_DIRECT_MIN 8192
+/* A body up to this size is allocated whole when its size is read; a larger one starts
+ * at this size and doubles as its bytes arrive, so an announced size costs nothing
+ * until the peer sends it. */
+#define ZMTP_EAGER_MAX ((size_t)8 << 20)
 
 /* zmtp_get_be64 / zmtp_put_be64: a 64-bit integer in network byte order, as ZMTP's long
  * frame sizes and CurveZMQ's nonces are written (RFC 23, RFC 26). */
@@ -84,8 +88,9 @@ void zmtp_decoder_fini(struct zmtp_decoder *d);
 int zmtp_decoder_feed(struct zmtp_decoder *d, const uint8_t *buf, size_t len,
                       size_t *used, struct msg *m);
 
-/* zmtp_decoder_direct: when at least ZMTP_DIRECT_MIN body bytes are still missing,
- * returns 1 with *buf pointing where they go inside the message and *len their count,
+/* zmtp_decoder_direct: when at least ZMTP_DIRECT_MIN body bytes are still missing and
+ * as many fit the body's buffer (which it may grow first, see ZMTP_EAGER_MAX), returns
+ * 1 with *buf pointing where they go inside the message and *len how many fit,
  * so the engine can read(2) straight into the message. Returns 0 otherwise. The pointer
  * is valid until the next feed, direct_done or fini. */
 int zmtp_decoder_direct(struct zmtp_decoder *d, uint8_t **buf, size_t *len);
