@@ -15,8 +15,11 @@
 #include <errno.h>
 #include <string.h>
 
-/* The longest a subscription change waits for its I/O threads. */
-#define SUB_HANDOFF_MAX_US 5000
+/* The longest a subscription change waits for its I/O threads. 5 ms was not enough on
+ * a 2-core machine running seven busy processes (pyzmq's test_log hung 1 run in 5);
+ * the wait ends as soon as the engines have pulled, so only a starved I/O thread (or a
+ * connection that stopped pulling, once) costs it. */
+#define SUB_HANDOFF_MAX_US 20000
 /* Connections followed per change; past this many the rest are not waited for. */
 #define SUB_HANDOFF_PIPES 64
 
