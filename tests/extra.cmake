@@ -207,3 +207,15 @@ endif()
 # ---- the zinc command and the installed packages (owner: cli helper, issue 13) ---------
 include(${CMAKE_CURRENT_SOURCE_DIR}/cli/tests.cmake)
 # ---- end zinc command ------------------------------------------------------------------
+
+# ---- the failure sweep (owner: oom helper, issue 11) ------------------------------------
+# oom_sweep: every scenario of tests/oom_sweep.c with each allocation, and each call
+# creating a descriptor or a mapping, failing in turn (once, and from then on). ctest
+# runs it with a stride (a different offset each run); tests/oom_sweep.sh runs it whole.
+add_executable(oom_sweep ${CMAKE_CURRENT_SOURCE_DIR}/oom_sweep.c)
+target_link_libraries(oom_sweep PRIVATE zinc_internal)
+target_include_directories(oom_sweep PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+set(ZINC_OOM_STRIDE 37 CACHE STRING "oom_sweep's stride under ctest")
+add_test(NAME oom_sweep COMMAND oom_sweep --stride ${ZINC_OOM_STRIDE})
+set_tests_properties(oom_sweep PROPERTIES TIMEOUT 300)
+# ---- end failure sweep -----------------------------------------------------------------
