@@ -215,7 +215,7 @@ include(${CMAKE_CURRENT_SOURCE_DIR}/cli/tests.cmake)
 add_executable(oom_sweep ${CMAKE_CURRENT_SOURCE_DIR}/oom_sweep.c)
 target_link_libraries(oom_sweep PRIVATE zinc_internal)
 target_include_directories(oom_sweep PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-set(ZINC_OOM_STRIDE 37 CACHE STRING "oom_sweep's stride under ctest")
+set(ZINC_OOM_STRIDE 4 CACHE STRING "oom_sweep's stride under ctest")
 add_test(NAME oom_sweep COMMAND oom_sweep --stride ${ZINC_OOM_STRIDE})
 set_tests_properties(oom_sweep PROPERTIES TIMEOUT 300)
 # ---- end failure sweep -----------------------------------------------------------------

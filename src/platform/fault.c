@@ -10,6 +10,15 @@
 struct zn_fault zn_fault_alloc;
 struct zn_fault zn_fault_fd;
 
+/* fault_fired: counts a failed call; its own function so that a debugger can stop
+ * on it (break fault_fired) and show who failed. */
+__attribute__((noinline)) static int
+fault_fired(struct zn_fault *f)
+{
+	atomic_fetch_add(&f->failures, 1);
+	return 1;
+}
+
 int
 zn_fault_hit_armed(struct zn_fault *f)
 {
@@ -17,16 +26,13 @@ zn_fault_hit_armed(struct zn_fault *f)
 	if (n == 0)
 		return 0;
 	atomic_fetch_add(&f->calls, 1);
-	if (atomic_load_explicit(&f->sticky, memory_order_relaxed) && n == 1) {
-		atomic_fetch_add(&f->failures, 1);
-		return 1;
-	}
+	if (atomic_load_explicit(&f->sticky, memory_order_relaxed) && n == 1)
+		return fault_fired(f);
 	n = atomic_fetch_sub(&f->countdown, 1);
 	if (n == 1) {
 		if (atomic_load(&f->sticky))
 			atomic_store(&f->countdown, 1);
-		atomic_fetch_add(&f->failures, 1);
-		return 1;
+		return fault_fired(f);
 	}
 	if (n <= 0) /* raced past zero with another thread: disarm */
 		atomic_store(&f->countdown, 0);
