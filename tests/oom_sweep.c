@@ -994,6 +994,10 @@ static const struct {
          "a peer's metadata (mech_parse_props) leaks now and then, n ~ 550..632"},
         {"pub-subscriptions", HOOK_ALLOC, 2,
          "a peer's metadata (mech_parse_props) leaks now and then, n ~ 190..200"},
+        {"plain", HOOK_ALLOC, 2,
+         "a peer's metadata (mech_parse_props) leaks now and then, n ~ 95"},
+        {"curve", HOOK_ALLOC, 2, "a peer's metadata: as plain (not seen yet)"},
+        {"monitor", HOOK_ALLOC, 2, "a peer's metadata: as plain (not seen yet)"},
 };
 
 /* known_modes: the modes of sc and h to leave out. */
