@@ -26,4 +26,8 @@ void zn_alloc_fail_after(long n, int sticky);
 /* zn_alloc_failures: how many allocations the hook has failed since it was armed. */
 long zn_alloc_failures(void);
 
+/* zn_alloc_calls: how many allocations were made since the hook was armed (arm it with
+ * a countdown no run reaches, LONG_MAX, to count a run's allocations). */
+long zn_alloc_calls(void);
+
 #endif

@@ -3,6 +3,7 @@
  * the poller expects: an fd that stays ready is reported again on every wait.
  */
 #include "platform/platform.h"
+#include "platform/fault.h"
 #include "platform/poll.h"
 
 #include <errno.h>
@@ -33,6 +34,10 @@ zn_events_of(uint32_t events)
 int
 zn_pollset_init(struct zn_pollset *ps)
 {
+	if (zn_fault_hit(&zn_fault_fd)) {
+		ps->fd = -1;
+		return -EMFILE;
+	}
 	ps->fd = epoll_create1(EPOLL_CLOEXEC);
 	return ps->fd < 0 ? zn_errno() : 0;
 }

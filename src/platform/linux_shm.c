@@ -9,6 +9,7 @@
  * not as a fault in the middle of a transfer.
  */
 #include "platform/shm.h"
+#include "platform/fault.h"
 #include "platform/net.h"
 #include "platform/platform.h"
 
@@ -46,6 +47,8 @@ static int
 open_memfd(const char *name)
 {
 	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+	if (zn_fault_hit(&zn_fault_fd))
+		return -EMFILE;
 	int fd = memfd_create(name, flags | MFD_NOEXEC_SEAL);
 	if (fd < 0 && errno == EINVAL)
 		fd = memfd_create(name, flags);
@@ -120,6 +123,8 @@ zn_shm_map(int fd, size_t size, void **addr)
 		return -EINVAL;
 	/* MAP_POPULATE: page tables filled now, so the hot path takes no faults. */
 	int prot = PROT_READ | PROT_WRITE;
+	if (zn_fault_hit(&zn_fault_fd))
+		return -ENOMEM;
 	void *p = mmap(NULL, size, prot, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED)
 		return zn_errno();
@@ -137,6 +142,10 @@ zn_shm_unmap(void *addr, size_t size)
 int
 zn_shm_eventfd_create(int *fd)
 {
+	if (zn_fault_hit(&zn_fault_fd)) {
+		*fd = -1;
+		return -EMFILE;
+	}
 	*fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (*fd < 0) {
 		int rc = zn_errno();

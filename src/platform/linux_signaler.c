@@ -4,6 +4,7 @@
  * stays readable.
  */
 #include "platform/signaler.h"
+#include "platform/fault.h"
 #include "platform/platform.h"
 
 #include <errno.h>
@@ -15,6 +16,10 @@
 int
 signaler_init(struct signaler *s)
 {
+	if (zn_fault_hit(&zn_fault_fd)) {
+		s->fd = -1;
+		return -EMFILE;
+	}
 	s->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->fd < 0)
 		return zn_errno();

@@ -4,6 +4,7 @@
  * any function. Only the name look-ups can block.
  */
 #include "platform/alloc.h"
+#include "platform/fault.h"
 #include "platform/net.h"
 #include "platform/platform.h"
 
@@ -78,6 +79,8 @@ new_fd(int fd)
 static int
 open_socket(int family)
 {
+	if (zn_fault_hit(&zn_fault_fd))
+		return -EMFILE;
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
 	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 #else
@@ -255,6 +258,10 @@ zn_accept(int lfd, int *fd, struct zn_sockaddr *peer)
 	struct zn_sockaddr *p = peer ? peer : &tmp;
 	int s;
 
+	if (zn_fault_hit(&zn_fault_fd)) {
+		*fd = -1;
+		return -EMFILE;
+	}
 	for (;;) {
 		memset(p, 0, sizeof *p);
 		p->len = sizeof p->u;
@@ -481,6 +488,8 @@ zn_private_dir(char *dir, size_t len)
 int
 zn_unix_alive(const struct zn_sockaddr *a)
 {
+	if (zn_fault_hit(&zn_fault_fd))
+		return -EMFILE;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return zn_errno();

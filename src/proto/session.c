@@ -25,9 +25,11 @@ struct session {
 	struct pipe *pipe;
 	int pipes_terminating; /* old pipes (ZMQ_IMMEDIATE) still ending */
 	struct engine *engine;
-	bool active;        /* made by zmq_connect: connects and reconnects */
-	bool incomplete_in; /* a multipart message from the engine is half written */
-	bool term_pending;  /* terminating: waiting for the pipe and the output */
+	bool active;         /* made by zmq_connect: connects and reconnects */
+	bool incomplete_in;  /* a multipart message from the engine is half written */
+	bool incomplete_out; /* the engine pulled part of a multipart message */
+	bool drop_out;       /* its engine ended: the rest of that message is discarded */
+	bool term_pending;   /* terminating: waiting for the pipe and the output */
 	struct poll_timer timer_reconnect, timer_linger;
 	/* The transport's connecter (active sessions), handed down by the socket. */
 	const struct session_connecter_ops *connecter_ops;
@@ -83,6 +85,7 @@ void
 session_attach_pipe(struct session *s, struct pipe *p)
 {
 	s->pipe = p;
+	s->incomplete_out = s->drop_out = false;
 	pipe_set_sink(p, s, &session_sink_ops);
 }
 
@@ -151,8 +154,22 @@ session_push_msg(struct session *s, struct msg *m)
 int
 session_pull_msg(struct session *s, struct msg *m)
 {
-	if (!s->pipe || !pipe_read(s->pipe, m))
+	if (!s->pipe)
 		return -EAGAIN;
+	/* The parts of a message whose first parts went with an ended engine: the
+	 * next engine must start at a message's first part (the peer would take the
+	 * rest for a whole message). The writer flushes a message whole, so the rest
+	 * is there. */
+	while (s->drop_out) {
+		if (!pipe_read(s->pipe, m))
+			return -EAGAIN;
+		s->drop_out = (m->flags & MSGF_MORE) != 0;
+		msg_close(m);
+		msg_init(m);
+	}
+	if (!pipe_read(s->pipe, m))
+		return -EAGAIN;
+	s->incomplete_out = (m->flags & MSGF_MORE) != 0;
 	return 0;
 }
 
@@ -357,6 +374,7 @@ session_detach_pipe(struct session *s)
 		return;
 	pipe_terminate(s->pipe, false);
 	s->pipe = NULL;
+	s->incomplete_out = s->drop_out = false;
 	s->pipes_terminating++;
 }
 
@@ -399,6 +417,10 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 	if (s->pipe && s->incomplete_in) {
 		pipe_rollback(s->pipe); /* the socket never sees half a message */
 		s->incomplete_in = false;
+	}
+	if (s->incomplete_out) {
+		s->drop_out = true; /* nor does the peer */
+		s->incomplete_out = false;
 	}
 	if (!s->active) {
 		/* An accepted connection ends its session; its owner terminates it. */
@@ -610,7 +632,7 @@ session_pipe_terminated(void *sink, struct pipe *p)
 	}
 	if (p == s->pipe) {
 		s->pipe = NULL;
-		s->incomplete_in = false;
+		s->incomplete_in = s->incomplete_out = s->drop_out = false;
 		if (!s->term_pending && !s->active) {
 			own_terminate(&s->own); /* the socket refused or closed it */
 			return;
