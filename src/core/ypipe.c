@@ -126,6 +126,17 @@ ypipe_check_read(struct ypipe *p)
 	return expected != NULL && expected != here;
 }
 
+void
+ypipe_reader_wake(struct ypipe *p)
+{
+	/* Asleep means c is NULL; awake with nothing to read means c is where the reader
+	 * stands. If a flush came first, c is past it and stays there: data to read. */
+	struct ycell *expected = NULL;
+	(void)atomic_compare_exchange_strong_explicit(
+	        &p->c, &expected, &p->rchunk->cells[p->rpos], memory_order_acq_rel,
+	        memory_order_acquire);
+}
+
 const void *
 ypipe_peek(struct ypipe *p)
 {

@@ -69,8 +69,9 @@ bool ypipe_unwrite(struct ypipe *p, void *cell);
  * must be woken by the caller; true otherwise. */
 bool ypipe_flush(struct ypipe *p);
 
-/* ypipe_reader_idle: for the writer: true when the reader has taken everything
- * published and gone to sleep (the next flush will wake it). */
+/* ypipe_reader_idle: true when the reader has taken everything published and gone to
+ * sleep (the next flush will wake it). For the writer; and for the reader, a check
+ * that costs one load and changes nothing (only the reader sets NULL). */
 static inline bool
 ypipe_reader_idle(struct ypipe *p)
 {
@@ -80,6 +81,22 @@ ypipe_reader_idle(struct ypipe *p)
 /* ypipe_check_read: true when a cell can be read. When it returns false the reader is
  * marked asleep, and the next flush returns false. */
 bool ypipe_check_read(struct ypipe *p);
+/* ypipe_probe: for the reader: true when a cell can be read. Unlike ypipe_check_read
+ * it changes nothing (a plain load, no read-modify-write), so it can be asked often:
+ * false leaves the reader asleep or awake as it was. */
+static inline bool
+ypipe_probe(struct ypipe *p)
+{
+	struct ycell *here = &p->rchunk->cells[p->rpos];
+	if (p->rend && here != p->rend)
+		return true;
+	struct ycell *c = atomic_load_explicit(&p->c, memory_order_acquire);
+	return c != NULL && c != here;
+}
+/* ypipe_reader_wake: for the reader: takes back "asleep", so the writer's flushes stop
+ * asking for wake-ups (the reader means to watch with ypipe_probe). The next
+ * ypipe_check_read that finds nothing marks it asleep again. */
+void ypipe_reader_wake(struct ypipe *p);
 /* ypipe_read: copies the next cell out. false (and marks the reader asleep) if none. */
 bool ypipe_read(struct ypipe *p, void *cell);
 /* ypipe_peek: the next cell without consuming it, or NULL (marks asleep as above). */

@@ -25,6 +25,13 @@
 #include <string.h>
 #include <sys/uio.h>
 
+/* The stream's carrier state: after a large body read straight into its message, the
+ * next read into the buffer is short (see stream_read_len). */
+struct stream_carrier {
+	struct carrier c;
+	bool after_direct;
+};
+
 /* Greeting. */
 
 /* stream_queue_greeting: our 64 bytes: signature, version 3.1, the configured
@@ -275,11 +282,27 @@ engine_stream_input_end(struct engine *e, int rc)
 		(void)engine_write(e);
 }
 
+/* stream_read_len: how much to read into the buffer. After a large body came straight
+ * into its message, the next frame is likely large too: a full buffer would bring its
+ * header and up to 64 KiB of its body, all copied again into the message; a short read
+ * brings the header and copies at most ZMTP_DIRECT_MIN bytes, the rest of the body
+ * then comes straight in. Small frames that follow get full reads again at once. */
+static size_t
+stream_read_len(struct carrier *c)
+{
+	struct stream_carrier *sc = container_of(c, struct stream_carrier, c);
+	if (!sc->after_direct)
+		return ENGINE_INBUF;
+	sc->after_direct = false;
+	return ZMTP_DIRECT_MIN;
+}
+
 /* stream_read_direct: reads the rest of a large body straight into its message. 1 when
  * it did, 0 when there is no such body, negative on error or EOF (-EPIPE). */
 static int
-stream_read_direct(struct engine *e)
+stream_read_direct(struct carrier *c)
 {
+	struct engine *e = c->e;
 	uint8_t *buf;
 	size_t len;
 	if (e->state != ES_ACTIVE || e->in_pos < e->in_len ||
@@ -294,6 +317,7 @@ stream_read_direct(struct engine *e)
 	msg_init(&m);
 	int rc = zmtp_decoder_direct_done(&e->dec, (size_t)n, &m);
 	if (rc == 1) {
+		container_of(c, struct stream_carrier, c)->after_direct = true;
 		rc = engine_deliver(e, &m);
 		if (rc < 0 && rc != -EAGAIN)
 			return rc;
@@ -307,9 +331,9 @@ stream_in_event(struct carrier *c)
 	struct engine *e = c->e;
 	if (engine_input_held(e))
 		return;
-	int rc = stream_read_direct(e);
+	int rc = stream_read_direct(c);
 	if (rc == 0) {
-		ssize_t n = zn_read(e->fd, e->inbuf, ENGINE_INBUF);
+		ssize_t n = zn_read(e->fd, e->inbuf, stream_read_len(c));
 		if (n == -EAGAIN)
 			return;
 		rc = engine_stream_consume(e, n);
@@ -352,7 +376,7 @@ stream_ready(struct carrier *c)
 
 const struct carrier_ops carrier_stream = {
         .name = "stream",
-        .size = sizeof(struct carrier),
+        .size = sizeof(struct stream_carrier),
         .plug = engine_stream_plug,
         .in_event = stream_in_event,
         .write = stream_write,
