@@ -2,7 +2,9 @@
 # compare.sh: builds the perf tools in perf/ twice, against zinc and against the system
 # libzmq, runs latency and throughput over inproc, ipc and tcp for both, and prints a
 # markdown table with the ratio (> 1 means zinc is better). The "pubsub" transport is
-# PUB/SUB throughput over tcp (local_sub_thr and remote_pub_thr; no latency row).
+# PUB/SUB throughput over tcp (local_sub_thr and remote_pub_thr; no latency row);
+# "pubsub-ipc" the same over ipc; "pubsub-inproc" the fan-out from one PUB to two SUBs
+# over inproc (inproc_pub_thr).
 #
 # usage: perf/compare.sh [-t transports] [-s sizes] [-x tests] [-c factor] [-r n] [-n] [-k]
 #   -t  transports to run, default "inproc ipc tcp tcp-curve shm shm-spin pubsub"
@@ -62,8 +64,8 @@ log() { echo "compare: $*" >&2; }
 
 # --- build ---------------------------------------------------------------------------
 
-tools="inproc_lat inproc_thr local_lat remote_lat local_thr remote_thr local_sub_thr
-	remote_pub_thr"
+tools="inproc_lat inproc_thr inproc_pub_thr local_lat remote_lat local_thr remote_thr
+	local_sub_thr remote_pub_thr"
 cflags="-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra"
 
 # build_tools <dir> <extra cc args...>: compiles every tool into dir; 0 if all built.
@@ -120,7 +122,7 @@ runs=0
 next_endpoint() {
 	runs=$((runs + 1))
 	case $1 in
-	ipc) echo "ipc://$scratch/r$runs.ipc" ;;
+	ipc | pubsub-ipc) echo "ipc://$scratch/r$runs.ipc" ;;
 	shm | shm-spin) echo "shm://zinc-perf-$$-r$runs" ;;
 	tcp | tcp-curve | pubsub)
 		port=$((port + 1))
@@ -158,6 +160,8 @@ count() {
 	inproc:thr:1024) n=3000000 ;;
 	inproc:thr:65536) n=1000000 ;;
 	inproc:thr:*) n=500000 ;;
+	pubsub-inproc:thr:64 | pubsub-inproc:thr:1024) n=2000000 ;;
+	pubsub-inproc:thr:*) n=300000 ;;
 	tcp-curve:thr:64) n=1000000 ;; # every message is a box
 	tcp-curve:thr:1024) n=500000 ;;
 	*:lat:64 | *:lat:1024) n=20000 ;;
@@ -196,13 +200,15 @@ run_one() {
 	[ "$tr" = tcp-curve ] && opts="${opts:+$opts,}curve=1"
 	export ZINC_PERF_OPTS=$opts
 
-	if [ "$tr" = inproc ]; then
-		timeout 60 "$bin/inproc_$test" "$size" "$n" </dev/null >"$out" 2>"$out.err"
+	if [ "$tr" = inproc ] || [ "$tr" = pubsub-inproc ]; then
+		local itool=inproc_$test
+		[ "$tr" = pubsub-inproc ] && itool=inproc_pub_thr
+		timeout 60 "$bin/$itool" "$size" "$n" </dev/null >"$out" 2>"$out.err"
 		rc=$?
 		measured=$out
 	else
 		local ep ltool=local_$test rtool=remote_$test
-		if [ "$tr" = pubsub ]; then
+		if [ "${tr%-ipc}" = pubsub ]; then
 			ltool=local_sub_thr
 			rtool=remote_pub_thr
 		fi
@@ -297,7 +303,7 @@ echo "| transport | test | size | libzmq | zinc | ratio (> 1: zinc better; thr z
 echo "|---|---|---:|---:|---:|---:|"
 for tr in $transports; do
 	for test in $tests; do
-		[ "$tr:$test" = pubsub:lat ] && continue # no PUB/SUB latency tool
+		case $tr:$test in pubsub*:lat) continue ;; esac # no PUB/SUB latency tool
 		case $test in
 		lat) label="latency [us]" ;;
 		thr) label="throughput [msg/s]" ;;
