@@ -52,11 +52,9 @@ engine_new(struct engine **out, int fd, const struct options *opts,
 	struct engine *e = zn_calloc(1, sizeof *e);
 	size_t plen = peer_address ? strlen(peer_address) + 1 : 1;
 	char *peer = zn_malloc(plen);
-	uint8_t *inbuf = zn_malloc(ENGINE_INBUF);
-	if (!e || !peer || !inbuf) {
+	if (!e || !peer) {
 		zn_free(e);
 		zn_free(peer);
-		zn_free(inbuf);
 		zn_close_fd(fd);
 		return -ENOMEM;
 	}
@@ -64,7 +62,6 @@ engine_new(struct engine **out, int fd, const struct options *opts,
 	e->fd = fd;
 	e->opts = *opts;
 	e->peer_address = peer;
-	e->inbuf = inbuf;
 	e->state = ES_GREETING;
 	msg_init(&e->stash);
 	/* Until the handshake ends a frame is at most a handshake command: a stranger
@@ -142,7 +139,7 @@ engine_destroy(struct engine *e)
 	zmtp_encoder_fini(&e->enc);
 	if (e->meta)
 		metadata_rele(e->meta);
-	zn_free(e->inbuf);
+	zn_free(e->in_kept);
 	zn_free(e->peer_address);
 	zn_free(e);
 }
@@ -163,6 +160,40 @@ bool
 engine_handshake_done(const struct engine *e)
 {
 	return e->state == ES_ACTIVE;
+}
+
+/* Input. */
+
+uint8_t *
+engine_read_buffer(struct engine *e)
+{
+	return poller_read_buffer(e->poller);
+}
+
+int
+engine_keep_input(struct engine *e)
+{
+	if (e->in_pos == e->in_len || e->in == e->in_kept)
+		return 0; /* nothing left, or already ours */
+	size_t n = e->in_len - e->in_pos;
+	uint8_t *k = zn_malloc(n);
+	if (!k)
+		return -ENOMEM;
+	memcpy(k, e->in + e->in_pos, n);
+	e->in_kept = k;
+	e->in = k;
+	e->in_pos = 0;
+	e->in_len = n;
+	return 0;
+}
+
+void
+engine_input_done(struct engine *e)
+{
+	zn_free(e->in_kept);
+	e->in_kept = NULL;
+	e->in = NULL;
+	e->in_pos = e->in_len = 0;
 }
 
 /* engine_fail: the connection is over. The session destroys the engine: nothing may
