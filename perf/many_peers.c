@@ -15,11 +15,15 @@
  * accepted connection costs a server (session, engine, pipe), the child's what one
  * DEALER socket with its connection costs a client. The public zmq.h API only, so the
  * same source builds against zinc and against libzmq (perf/many_peers.sh runs both).
- * Exit status 0 when every message came back.
+ * Exit status 0 when every message came back and, when MANY_PEERS_MAX_KIB is set, both
+ * figures are at most that many KiB (ctest many_peers_memory).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +36,18 @@
 #include <zmq.h>
 
 static const char tool[] = "many_peers";
+
+/* over_bound: the figure exceeds MANY_PEERS_MAX_KIB (when set); says so. */
+static bool
+over_bound(const char *who, double kib)
+{
+	const char *v = getenv("MANY_PEERS_MAX_KIB");
+	if (!v || !*v || kib <= atof(v))
+		return false;
+	fprintf(stderr, "%s: %s: %.1f KiB per connection, above MANY_PEERS_MAX_KIB=%s\n",
+	        tool, who, kib, v);
+	return true;
+}
 
 static void
 die(const char *what)
@@ -152,7 +168,7 @@ server(int peers, int rounds, size_t size, int wfd)
 	set_int(r, ZMQ_LINGER, 0);
 	zmq_close(r);
 	zmq_ctx_term(ctx);
-	return 0;
+	return over_bound("server", (double)(rss1 - rss0) / peers) ? 1 : 0;
 }
 
 /* client: the child's DEALERs, connected to the endpoint read from rfd. */
@@ -203,7 +219,8 @@ client(int peers, int rounds, size_t size, int rfd)
 			int who = -1;
 			memcpy(&who, body, sizeof who < size ? sizeof who : size);
 			if (got_n != (int)size || (size >= sizeof who && who != i)) {
-				fprintf(stderr, "%s: peer %d: reply %d bytes from %d (%s)\n",
+				fprintf(stderr,
+				        "%s: peer %d: reply %d bytes from %d (%s)\n",
 				        tool, i, got_n, who,
 				        got_n < 0 ? zmq_strerror(errno) : "");
 				return 1;
@@ -211,7 +228,8 @@ client(int peers, int rounds, size_t size, int rfd)
 		}
 	}
 	long rss1 = rss_kib(), heap1 = heap_kib();
-	printf("client: %d DEALERs, RSS %ld -> %ld KiB (%ld after the sockets were made): "
+	printf("client: %d DEALERs, RSS %ld -> %ld KiB (%ld after the sockets were "
+	       "made): "
 	       "%.1f KiB per DEALER and connection (heap %.1f KiB)\n",
 	       peers, rss0, rss1, rss_sockets, (double)(rss1 - rss0) / peers,
 	       (double)(heap1 - heap0) / peers);
@@ -222,7 +240,7 @@ client(int peers, int rounds, size_t size, int rfd)
 	zmq_ctx_term(ctx);
 	free(d);
 	free(body);
-	return 0;
+	return over_bound("client", (double)(rss1 - rss0) / peers) ? 1 : 0;
 }
 
 int
