@@ -26,6 +26,7 @@
 #endif
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -78,6 +79,19 @@ rss_kib(void)
 	if (f)
 		fclose(f);
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* heap_kib: bytes malloc has handed out and not taken back (all arenas): with RSS,
+ * tells a leak (both grow) from memory held by the allocator or mapped (RSS alone). */
+static long
+heap_kib(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+	struct mallinfo2 mi = mallinfo2();
+	return (long)((mi.uordblks + mi.hblkhd) / 1024);
+#else
+	return 0;
+#endif
 }
 
 static int
@@ -354,9 +368,9 @@ serve(void *router, void *rep, void *pub, long tick)
 static void
 report(long long t0, long rss, int fds)
 {
-	printf("%s: t=%5llds rss=%ld KiB fds=%d cycles=%ld msgs=%ld peers started=%ld "
-	       "killed=%ld\n",
-	       tool, (now_ms() - t0) / 1000, rss, fds, atomic_load(&cycles),
+	printf("%s: t=%5llds rss=%ld KiB heap=%ld KiB fds=%d cycles=%ld msgs=%ld peers "
+	       "started=%ld killed=%ld\n",
+	       tool, (now_ms() - t0) / 1000, rss, heap_kib(), fds, atomic_load(&cycles),
 	       atomic_load(&messages), started, killed);
 	fflush(stdout);
 }

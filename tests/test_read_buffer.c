@@ -1,7 +1,8 @@
 /*
  * test_read_buffer: the engines of an I/O thread read into one shared buffer, and an
- * engine whose pipe fills up keeps the bytes it has not decoded yet (a copy of its own)
- * while other connections of the thread read on. Public API only.
+ * engine whose pipe fills up keeps the bytes it has not decoded yet (it takes the
+ * buffer over, and the thread reads on into another) while other connections of the
+ * thread read on. Public API only.
  */
 #include "testutil.h"
 #include "zmq.h"

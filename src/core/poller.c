@@ -54,6 +54,23 @@ poller_read_buffer(struct poller *p)
 	return p->read_buf;
 }
 
+unsigned char *
+poller_take_read_buffer(struct poller *p)
+{
+	unsigned char *b = p->read_buf;
+	p->read_buf = NULL;
+	return b;
+}
+
+void
+poller_return_read_buffer(struct poller *p, unsigned char *buf)
+{
+	if (!p->read_buf)
+		p->read_buf = buf;
+	else
+		zn_free(buf);
+}
+
 void
 poller_suspend(struct poller *p, struct poll_handle *h)
 {

@@ -86,6 +86,13 @@ void poller_cancel_timer(struct poller *p, struct poll_timer *t);
  * next handler reads into it too): a handler that must keep bytes copies them. Allocated
  * on first use and freed by poller_fini; NULL when it cannot be allocated. */
 unsigned char *poller_read_buffer(struct poller *p);
+/* poller_take_read_buffer: the read buffer becomes the caller's (a handler that must
+ * keep what it read, without copying it); the next poller_read_buffer allocates
+ * another. NULL when the poller has none. */
+unsigned char *poller_take_read_buffer(struct poller *p);
+/* poller_return_read_buffer: gives back a buffer taken with poller_take_read_buffer:
+ * the poller keeps it if it has none, else frees it. */
+void poller_return_read_buffer(struct poller *p, unsigned char *buf);
 
 /* poller_start: runs the loop in a new thread until poller_stop is called from inside
  * it. 0 or -errno. */

@@ -175,22 +175,25 @@ engine_keep_input(struct engine *e)
 {
 	if (e->in_pos == e->in_len || e->in == e->in_kept)
 		return 0; /* nothing left, or already ours */
-	size_t n = e->in_len - e->in_pos;
-	uint8_t *k = zn_malloc(n);
-	if (!k)
+	/* The bytes stay where they are: the engine takes the buffer itself, and the
+	 * thread's next read gets another. A reader that stops and resumes over and
+	 * over (a full pipe under a flood) hands the same buffer back and forth, with
+	 * no copy and no allocation. */
+	uint8_t *b = poller_take_read_buffer(e->poller);
+	if (b != e->in) { /* not in the thread's buffer: not expected */
+		if (b)
+			poller_return_read_buffer(e->poller, b);
 		return -ENOMEM;
-	memcpy(k, e->in + e->in_pos, n);
-	e->in_kept = k;
-	e->in = k;
-	e->in_pos = 0;
-	e->in_len = n;
+	}
+	e->in_kept = b;
 	return 0;
 }
 
 void
 engine_input_done(struct engine *e)
 {
-	zn_free(e->in_kept);
+	if (e->in_kept)
+		poller_return_read_buffer(e->poller, e->in_kept);
 	e->in_kept = NULL;
 	e->in = NULL;
 	e->in_pos = e->in_len = 0;

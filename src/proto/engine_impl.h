@@ -64,12 +64,13 @@ struct engine {
 	struct msg stash;
 	uint8_t greeting[GREETING_SIZE];
 	size_t greeting_have;
-	/* The input being decoded, in[in_pos..in_len): the I/O thread's shared read
-	 * buffer while a read is handled, in_kept once the handler had to leave some of
-	 * it (the pipe filled up). An idle connection holds no read buffer. */
+	/* The input being decoded, in[in_pos..in_len): in the I/O thread's shared read
+	 * buffer while a read is handled; when the handler has to leave some of it (the
+	 * pipe filled up) the engine takes that buffer over (in_kept) until it is
+	 * decoded. An idle connection holds no read buffer. */
 	size_t in_pos, in_len;
 	const uint8_t *in;
-	uint8_t *in_kept; /* the engine's own copy of input left over, or NULL */
+	uint8_t *in_kept; /* the read buffer taken over, or NULL */
 	struct zmtp_decoder dec;
 	struct zmtp_encoder enc;
 	struct mechanism *mech; /* NULL until the greetings agree */
@@ -165,10 +166,12 @@ void engine_handshake_begin(struct engine *e);
  * ENGINE_INBUF bytes (poller_read_buffer), which keeps what was read only until the
  * handler returns. NULL when it cannot be allocated. */
 uint8_t *engine_read_buffer(struct engine *e);
-/* engine_keep_input: input left undecoded (the pipe filled up) becomes the engine's
- * own, as the shared buffer it lies in is the next handler's. 0 or -ENOMEM. */
+/* engine_keep_input: input left undecoded (the pipe filled up) stays the engine's: it
+ * takes the thread's read buffer over, and the next handler's read gets another. 0, or
+ * -ENOMEM when the input is not in the thread's buffer (not expected). */
 int engine_keep_input(struct engine *e);
-/* engine_input_done: all input is decoded: frees the kept copy, if any. */
+/* engine_input_done: all input is decoded: a buffer taken over goes back to the
+ * thread. */
 void engine_input_done(struct engine *e);
 /* engine_start_mechanism: the greetings agree: the mechanism takes over. 0 or
  * negative to end the connection. */
