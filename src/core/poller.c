@@ -18,6 +18,7 @@ poller_init(struct poller *p)
 	p->timers.root = NULL;
 	p->timers.seq = 0;
 	p->retired = NULL;
+	p->read_buf = NULL;
 	atomic_init(&p->load, 0);
 	p->stopping = false;
 	p->thread.started = false;
@@ -40,7 +41,34 @@ poller_fini(struct poller *p)
 	/* Timers still armed belong to their owners: nothing to free. */
 	p->timers.root = NULL;
 	poller_free_retired(p);
+	zn_free(p->read_buf);
+	p->read_buf = NULL;
 	zn_pollset_fini(&p->set);
+}
+
+unsigned char *
+poller_read_buffer(struct poller *p)
+{
+	if (!p->read_buf)
+		p->read_buf = zn_malloc(POLLER_READ_BUF);
+	return p->read_buf;
+}
+
+unsigned char *
+poller_take_read_buffer(struct poller *p)
+{
+	unsigned char *b = p->read_buf;
+	p->read_buf = NULL;
+	return b;
+}
+
+void
+poller_return_read_buffer(struct poller *p, unsigned char *buf)
+{
+	if (!p->read_buf)
+		p->read_buf = buf;
+	else
+		zn_free(buf);
 }
 
 void

@@ -37,7 +37,8 @@ struct poller {
 	struct zn_pollset set;    /* the fds' readiness (platform/poll.h) */
 	struct timer_heap timers; /* the armed timers (timer.h) */
 	struct poll_handle *retired;
-	atomic_int load; /* registered fds, to pick the least busy thread */
+	atomic_int load;         /* registered fds, to pick the least busy thread */
+	unsigned char *read_buf; /* poller_read_buffer's, or NULL */
 	bool stopping;
 	struct zn_thread thread;
 };
@@ -75,6 +76,23 @@ void poller_arm_timer(struct poller *p, struct poll_timer *t, int timeout_ms,
                       const struct poll_handler_ops *ops, void *arg, int id);
 /* poller_cancel_timer: disarms t if it is armed. */
 void poller_cancel_timer(struct poller *p, struct poll_timer *t);
+
+/* POLLER_READ_BUF: the size of the read buffer the poller lends its handlers. */
+#define POLLER_READ_BUF (64 * 1024)
+
+/* poller_read_buffer: a buffer of POLLER_READ_BUF bytes that every handler of this
+ * poller shares, to read into: one per thread instead of one per connection, so an idle
+ * connection holds no read buffer. Its contents last only until the handler returns (the
+ * next handler reads into it too): a handler that must keep bytes copies them. Allocated
+ * on first use and freed by poller_fini; NULL when it cannot be allocated. */
+unsigned char *poller_read_buffer(struct poller *p);
+/* poller_take_read_buffer: the read buffer becomes the caller's (a handler that must
+ * keep what it read, without copying it); the next poller_read_buffer allocates
+ * another. NULL when the poller has none. */
+unsigned char *poller_take_read_buffer(struct poller *p);
+/* poller_return_read_buffer: gives back a buffer taken with poller_take_read_buffer:
+ * the poller keeps it if it has none, else frees it. */
+void poller_return_read_buffer(struct poller *p, unsigned char *buf);
 
 /* poller_start: runs the loop in a new thread until poller_stop is called from inside
  * it. 0 or -errno. */

@@ -22,8 +22,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define YPIPE_CELL  64
-#define YPIPE_CHUNK 128
+#define YPIPE_CELL 64
+/* 32 cells (2 KiB a chunk): a pipe holds one chunk idle and two in steady use, so an
+ * idle or lightly used connection costs 4 KiB per direction where 128 cells cost 16;
+ * the chunk switch every 32 messages reuses the spare and costs no measurable
+ * throughput (perf/many_peers.c, inproc_thr). */
+#define YPIPE_CHUNK 32
 
 struct ycell {
 	_Alignas(8) unsigned char b[YPIPE_CELL];

@@ -52,11 +52,9 @@ engine_new(struct engine **out, int fd, const struct options *opts,
 	struct engine *e = zn_calloc(1, sizeof *e);
 	size_t plen = peer_address ? strlen(peer_address) + 1 : 1;
 	char *peer = zn_malloc(plen);
-	uint8_t *inbuf = zn_malloc(ENGINE_INBUF);
-	if (!e || !peer || !inbuf) {
+	if (!e || !peer) {
 		zn_free(e);
 		zn_free(peer);
-		zn_free(inbuf);
 		zn_close_fd(fd);
 		return -ENOMEM;
 	}
@@ -64,7 +62,6 @@ engine_new(struct engine **out, int fd, const struct options *opts,
 	e->fd = fd;
 	e->opts = *opts;
 	e->peer_address = peer;
-	e->inbuf = inbuf;
 	e->state = ES_GREETING;
 	msg_init(&e->stash);
 	/* Until the handshake ends a frame is at most a handshake command: a stranger
@@ -142,7 +139,7 @@ engine_destroy(struct engine *e)
 	zmtp_encoder_fini(&e->enc);
 	if (e->meta)
 		metadata_rele(e->meta);
-	zn_free(e->inbuf);
+	zn_free(e->in_kept);
 	zn_free(e->peer_address);
 	zn_free(e);
 }
@@ -163,6 +160,43 @@ bool
 engine_handshake_done(const struct engine *e)
 {
 	return e->state == ES_ACTIVE;
+}
+
+/* Input. */
+
+uint8_t *
+engine_read_buffer(struct engine *e)
+{
+	return poller_read_buffer(e->poller);
+}
+
+int
+engine_keep_input(struct engine *e)
+{
+	if (e->in_pos == e->in_len || e->in == e->in_kept)
+		return 0; /* nothing left, or already ours */
+	/* The bytes stay where they are: the engine takes the buffer itself, and the
+	 * thread's next read gets another. A reader that stops and resumes over and
+	 * over (a full pipe under a flood) hands the same buffer back and forth, with
+	 * no copy and no allocation. */
+	uint8_t *b = poller_take_read_buffer(e->poller);
+	if (b != e->in) { /* not in the thread's buffer: not expected */
+		if (b)
+			poller_return_read_buffer(e->poller, b);
+		return -ENOMEM;
+	}
+	e->in_kept = b;
+	return 0;
+}
+
+void
+engine_input_done(struct engine *e)
+{
+	if (e->in_kept)
+		poller_return_read_buffer(e->poller, e->in_kept);
+	e->in_kept = NULL;
+	e->in = NULL;
+	e->in_pos = e->in_len = 0;
 }
 
 /* engine_fail: the connection is over. The session destroys the engine: nothing may

@@ -26,12 +26,13 @@
 
 #include <stddef.h>
 
+#include "core/poller.h"
 #include "platform/container.h"
 #include "platform/net.h" /* ssize_t */
 #include "proto/engine.h"
 #include "proto/zmtp_codec.h"
 
-#define ENGINE_INBUF  (64 * 1024)
+#define ENGINE_INBUF  POLLER_READ_BUF /* the most one read takes */
 #define ENGINE_IOV    64
 #define GREETING_SIZE 64
 #define GREETING_SIG  10 /* the signature, sent ahead of the rest */
@@ -63,8 +64,13 @@ struct engine {
 	struct msg stash;
 	uint8_t greeting[GREETING_SIZE];
 	size_t greeting_have;
+	/* The input being decoded, in[in_pos..in_len): in the I/O thread's shared read
+	 * buffer while a read is handled; when the handler has to leave some of it (the
+	 * pipe filled up) the engine takes that buffer over (in_kept) until it is
+	 * decoded. An idle connection holds no read buffer. */
 	size_t in_pos, in_len;
-	uint8_t *inbuf;
+	const uint8_t *in;
+	uint8_t *in_kept; /* the read buffer taken over, or NULL */
 	struct zmtp_decoder dec;
 	struct zmtp_encoder enc;
 	struct mechanism *mech; /* NULL until the greetings agree */
@@ -156,6 +162,17 @@ void engine_stop_output(struct engine *e);
 int engine_output_idle(struct engine *e);
 /* engine_handshake_begin: arms ZMQ_HANDSHAKE_IVL (a carrier that handshakes). */
 void engine_handshake_begin(struct engine *e);
+/* engine_read_buffer: where a carrier reads next: the I/O thread's shared buffer of
+ * ENGINE_INBUF bytes (poller_read_buffer), which keeps what was read only until the
+ * handler returns. NULL when it cannot be allocated. */
+uint8_t *engine_read_buffer(struct engine *e);
+/* engine_keep_input: input left undecoded (the pipe filled up) stays the engine's: it
+ * takes the thread's read buffer over, and the next handler's read gets another. 0, or
+ * -ENOMEM when the input is not in the thread's buffer (not expected). */
+int engine_keep_input(struct engine *e);
+/* engine_input_done: all input is decoded: a buffer taken over goes back to the
+ * thread. */
+void engine_input_done(struct engine *e);
 /* engine_start_mechanism: the greetings agree: the mechanism takes over. 0 or
  * negative to end the connection. */
 int engine_start_mechanism(struct engine *e);
@@ -172,11 +189,13 @@ int engine_stream_send(struct engine *e, bool pull);
 /* engine_stream_flush_once: one best-effort write of what the encoder holds, before a
  * refusal closes the connection. */
 void engine_stream_flush_once(struct engine *e);
-/* engine_stream_consume: decodes n bytes just read into inbuf (n 0: end of stream;
- * negative: the read's error). 0, -EAGAIN (the pipe filled up), or negative to end. */
-int engine_stream_consume(struct engine *e, ssize_t n);
+/* engine_stream_consume: decodes n bytes just read into buf, the read buffer (n 0:
+ * end of stream; negative: the read's error). 0, -EAGAIN (the pipe filled up), or
+ * negative to end. */
+int engine_stream_consume(struct engine *e, const uint8_t *buf, ssize_t n);
 /* engine_stream_input_end: after an input step that returned rc: ends the connection
- * on an error, else flushes the pipe and writes what the input made us queue. */
+ * on an error, else keeps the input left over (engine_keep_input), flushes the pipe
+ * and writes what the input made us queue. */
 void engine_stream_input_end(struct engine *e, int rc);
 /* engine_stream_resume: resume_input of a stream carrier: decodes what the buffer
  * still holds and watches POLLIN again. */

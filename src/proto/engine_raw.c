@@ -106,15 +106,20 @@ raw_in_event(struct carrier *c)
 	struct engine *e = c->e;
 	if (engine_input_held(e))
 		return;
-	ssize_t n = zn_read(e->fd, e->inbuf, ENGINE_INBUF);
+	uint8_t *buf = engine_read_buffer(e);
+	ssize_t n = buf ? zn_read(e->fd, buf, ENGINE_INBUF) : -ENOMEM;
 	if (n == -EAGAIN)
 		return;
+	if (n == -ENOMEM) {
+		engine_fail(e, ENGINE_END_NOMEM, 0);
+		return;
+	}
 	if (n <= 0) {
 		engine_fail(e, ENGINE_END_CLOSED, 0);
 		return;
 	}
-	struct msg m;
-	if (msg_init_buffer(&m, e->inbuf, (size_t)n) < 0) {
+	struct msg m; /* a copy: the read buffer is the thread's */
+	if (msg_init_buffer(&m, buf, (size_t)n) < 0) {
 		engine_fail(e, ENGINE_END_NOMEM, 0);
 		return;
 	}

@@ -568,10 +568,11 @@ rings_handshake_in_event(struct carrier *c)
 	struct engine *e = c->e;
 	if (engine_input_held(e))
 		return;
-	ssize_t n = rings_recv(rings_of(c), e->inbuf, ENGINE_INBUF);
+	uint8_t *buf = engine_read_buffer(e);
+	ssize_t n = buf ? rings_recv(rings_of(c), buf, ENGINE_INBUF) : -ENOMEM;
 	if (n == -EAGAIN)
 		return;
-	engine_stream_input_end(e, engine_stream_consume(e, n));
+	engine_stream_input_end(e, engine_stream_consume(e, buf, n));
 }
 
 /* rings_command: the attacher's SHM command. */

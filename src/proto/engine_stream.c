@@ -92,7 +92,7 @@ static int
 stream_read_greeting(struct engine *e)
 {
 	while (e->greeting_have < GREETING_SIZE && e->in_pos < e->in_len) {
-		uint8_t b = e->inbuf[e->in_pos++];
+		uint8_t b = e->in[e->in_pos++];
 		size_t i = e->greeting_have++;
 		e->greeting[i] = b;
 		/* Reject a non-ZMTP peer as soon as its first or tenth byte shows it, and
@@ -227,8 +227,9 @@ engine_stream_output_empty(const struct carrier *c)
 
 /* Input. */
 
-/* stream_process_input: decodes what the buffer holds. 0 when all is consumed or the
- * pipe filled up; negative to end the connection. */
+/* stream_process_input: decodes what the input holds. 0 when all is consumed (the
+ * kept copy, if any, is freed then) or the pipe filled up; negative to end the
+ * connection. */
 static int
 stream_process_input(struct engine *e)
 {
@@ -242,7 +243,7 @@ stream_process_input(struct engine *e)
 		size_t used = 0;
 		struct msg m;
 		msg_init(&m);
-		int rc = zmtp_decoder_feed(&e->dec, e->inbuf + e->in_pos,
+		int rc = zmtp_decoder_feed(&e->dec, e->in + e->in_pos,
 		                           e->in_len - e->in_pos, &used, &m);
 		e->in_pos += used;
 		if (rc < 0)
@@ -253,14 +254,17 @@ stream_process_input(struct engine *e)
 				return rc;
 		}
 	}
+	if (e->in_pos == e->in_len)
+		engine_input_done(e);
 	return 0;
 }
 
 int
-engine_stream_consume(struct engine *e, ssize_t n)
+engine_stream_consume(struct engine *e, const uint8_t *buf, ssize_t n)
 {
 	if (n <= 0)
 		return n == 0 ? -EPIPE : (int)n;
+	e->in = buf;
 	e->in_pos = 0;
 	e->in_len = (size_t)n;
 	return stream_process_input(e);
@@ -271,6 +275,8 @@ engine_stream_input_end(struct engine *e, int rc)
 {
 	if (rc == -EAGAIN)
 		rc = 0; /* the pipe is full: what came before is delivered */
+	if (rc == 0)
+		rc = engine_keep_input(e);
 	if (rc < 0) {
 		engine_fail_rc(e, rc);
 		return;
@@ -333,10 +339,11 @@ stream_in_event(struct carrier *c)
 		return;
 	int rc = stream_read_direct(c);
 	if (rc == 0) {
-		ssize_t n = zn_read(e->fd, e->inbuf, stream_read_len(c));
+		uint8_t *buf = engine_read_buffer(e);
+		ssize_t n = buf ? zn_read(e->fd, buf, stream_read_len(c)) : -ENOMEM;
 		if (n == -EAGAIN)
 			return;
-		rc = engine_stream_consume(e, n);
+		rc = engine_stream_consume(e, buf, n);
 	}
 	engine_stream_input_end(e, rc);
 }

@@ -19,6 +19,7 @@ struct listener {
 	struct own own;
 	struct poller *poller;
 	struct poll_handle *handle;
+	struct poll_timer retry; /* armed while accepting waits for descriptors */
 	struct own *socket;
 	struct options opts;
 	const struct transport_ops *t;
@@ -156,6 +157,25 @@ listener_serve(struct listener *l, int fd, const struct zn_sockaddr *peer)
 	session_send_attach(s, e);
 }
 
+/* LISTENER_RETRY_MS: how long a listener that could not accept for want of a
+ * descriptor or memory waits before it tries again. */
+#define LISTENER_RETRY_MS 100
+
+static const struct poll_handler_ops listener_handler;
+
+/* listener_back_off: accept failed with the connection still queued (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM): the listening fd stays readable, so watching it would wake us at
+ * once, again and again, at 100% CPU while the process is out of descriptors. Stop
+ * watching it and try again in LISTENER_RETRY_MS; the peers wait in the backlog, and
+ * are served once descriptors are freed. */
+static void
+listener_back_off(struct listener *l)
+{
+	poller_reset_pollin(l->poller, l->handle);
+	poller_arm_timer(l->poller, &l->retry, LISTENER_RETRY_MS, &listener_handler, l,
+	                 0);
+}
+
 static void
 listener_in_event(void *arg)
 {
@@ -170,17 +190,35 @@ listener_in_event(void *arg)
 		if (rc < 0) {
 			monitor_event(&l->monitor, ZMQ_EVENT_ACCEPT_FAILED, -rc,
 			              l->endpoint);
+			listener_back_off(l);
 			return;
 		}
 		listener_serve(l, fd, &peer);
 	}
 }
 
-static const struct poll_handler_ops listener_handler = {.in_event = listener_in_event};
+/* listener_retry: the back-off is over: watch the fd again and accept what waits. */
+static void
+listener_retry(void *arg, int id)
+{
+	(void)id;
+	struct listener *l = arg;
+	if (!l->handle)
+		return;
+	poller_set_pollin(l->poller, l->handle);
+	listener_in_event(l);
+}
+
+static const struct poll_handler_ops listener_handler = {
+        .in_event = listener_in_event,
+        .timer_event = listener_retry,
+};
 
 static void
 listener_close_fd(struct listener *l)
 {
+	if (poll_timer_armed(&l->retry))
+		poller_cancel_timer(l->poller, &l->retry);
 	if (l->handle) {
 		poller_rm_fd(l->poller, l->handle);
 		l->handle = NULL;
