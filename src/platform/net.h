@@ -103,8 +103,10 @@ int zn_accept(int lfd, int *fd, struct zn_sockaddr *peer);
  * sockets get zn_tune_tcp(o) before connecting (o may be NULL: TCP_NODELAY only);
  * AF_INET6 ones dual stack. Returns 0 if connected at once, -EINPROGRESS while
  * pending (then wait for POLLOUT and call zn_connect_result); in both cases *fd is
- * the caller's. Any other result is a failure and *fd is -1: -ECONNREFUSED, -ENOENT
- * (no such ipc path), -EAGAIN (ipc listener's backlog full), -EADDRINUSE (src), ... */
+ * the caller's. Any other result is a failure: -ECONNREFUSED, -ENOENT (no such ipc
+ * path), -EAGAIN (ipc listener's backlog full), -EADDRINUSE (src), ...; *fd is then
+ * the number of the descriptor opened for it and closed again (libzmq's monitor
+ * reports it as CLOSED), or -1 if none was opened. */
 int zn_connect(const struct zn_sockaddr *dst, const struct zn_sockaddr *src,
                const struct zn_tcp_opts *o, int *fd);
 

@@ -18,6 +18,9 @@ int64_t clock_now_us(void);
  * that it was inherited through fork(). */
 long zn_process_id(void);
 
+/* zn_random: a pseudo-random number, not for secrets (reconnection jitter). */
+uint32_t zn_random(void);
+
 /* A plain mutex. Initialisation of a default pthread mutex cannot fail on Linux. */
 struct zn_mutex {
 	pthread_mutex_t m;

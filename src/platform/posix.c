@@ -20,6 +20,24 @@ clock_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+uint32_t
+zn_random(void)
+{
+	/* xorshift32 per thread, seeded from the clock and the thread's own address. */
+	static _Thread_local uint32_t state;
+	if (state == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		state = (uint32_t)ts.tv_nsec ^ (uint32_t)(uintptr_t)&state ^ 0x9e3779b9u;
+		if (state == 0)
+			state = 1;
+	}
+	state ^= state << 13;
+	state ^= state >> 17;
+	state ^= state << 5;
+	return state;
+}
+
 long
 zn_process_id(void)
 {

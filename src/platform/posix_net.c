@@ -320,6 +320,7 @@ zn_connect(const struct zn_sockaddr *dst, const struct zn_sockaddr *src,
 	}
 fail:
 	close(s);
+	*fd = s; /* closed: its number, for the monitor's CLOSED event */
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include "platform/container.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -261,7 +262,11 @@ session_schedule_reconnect(struct session *s)
 {
 	if (s->opts.reconnect_ivl <= 0 || (s->term_pending && s->own.linger == 0))
 		return;
+	/* As libzmq, each wait gets a random part of up to one configured interval, so
+	 * that many peers cut off at once do not come back at once. */
 	int ivl = s->reconnect_cur > 0 ? s->reconnect_cur : 0;
+	int jitter = (int)(zn_random() % (uint32_t)s->opts.reconnect_ivl);
+	ivl = ivl > INT_MAX - jitter ? INT_MAX : ivl + jitter;
 	session_add_timer(s, TIMER_RECONNECT, ivl, &s->timer_reconnect);
 	session_event(s, ZMQ_EVENT_CONNECT_RETRIED, ivl);
 	if (s->opts.reconnect_ivl_max > s->opts.reconnect_ivl) {
@@ -284,6 +289,12 @@ void
 session_connect_failed(struct session *s)
 {
 	session_schedule_reconnect(s);
+}
+
+void
+session_connect_closed(struct session *s, int fd)
+{
+	session_event(s, ZMQ_EVENT_CLOSED, fd);
 }
 
 void

@@ -54,6 +54,9 @@ void session_connected(struct session *s, struct engine *e);
 /* session_connect_failed: the attempt failed: the next one follows after
  * ZMQ_RECONNECT_IVL. */
 void session_connect_failed(struct session *s);
+/* session_connect_closed: an attempt's descriptor, opened, was closed again (libzmq's
+ * ZMQ_EVENT_CLOSED of a failed connect, before its CONNECT_RETRIED). */
+void session_connect_closed(struct session *s, int fd);
 /* session_connect_delayed: the attempt waits for the peer (ZMQ_EVENT_CONNECT_DELAYED). */
 void session_connect_delayed(struct session *s);
 /* session_attach_pipe: its end of the pipe to the socket (before launch). */

@@ -73,12 +73,27 @@ connecter_destroy(void *arg)
 	zn_free(c);
 }
 
-/* connecter_failed: this attempt is over; the session schedules the next. */
+/* connecter_attempt_failed: fd, this attempt's descriptor, is (or was just) closed:
+ * as libzmq, the monitor hears CLOSED with its number, then the session schedules the
+ * next attempt (CONNECT_RETRIED). */
+static void
+connecter_attempt_failed(struct connecter *c, int fd)
+{
+	session_connect_closed(c->session, fd);
+	session_connect_failed(c->session);
+}
+
+/* connecter_failed: this attempt is over (ZMQ_CONNECT_TIMEOUT); the session schedules
+ * the next. */
 static void
 connecter_failed(struct connecter *c)
 {
+	int fd = c->fd;
 	connecter_stop(c);
-	session_connect_failed(c->session);
+	if (fd >= 0)
+		connecter_attempt_failed(c, fd);
+	else
+		session_connect_failed(c->session);
 }
 
 /* connecter_established: fd (ours) is connected: the transport admits the peer it
@@ -88,7 +103,7 @@ connecter_established(struct connecter *c, int fd)
 {
 	if (!c->t->admit(NULL, fd, &c->addr)) {
 		zn_close_fd(fd);
-		session_connect_failed(c->session);
+		connecter_attempt_failed(c, fd);
 		return;
 	}
 	if (c->t->tune)
@@ -97,7 +112,7 @@ connecter_established(struct connecter *c, int fd)
 	c->t->peer_address(fd, &c->addr, peer, sizeof peer);
 	struct engine *e;
 	if (c->t->engine(&e, fd, &c->opts, peer) < 0) { /* closed fd */
-		session_connect_failed(c->session);
+		connecter_attempt_failed(c, fd);
 		return;
 	}
 	session_connected(c->session, e);
@@ -112,7 +127,7 @@ connecter_prelude_done(void *arg, int fd, int rc)
 	c->t->prelude_free(c->prelude);
 	c->prelude = NULL;
 	if (rc < 0)
-		session_connect_failed(c->session);
+		connecter_attempt_failed(c, fd); /* the prelude closed it */
 	else
 		connecter_established(c, fd);
 }
@@ -130,7 +145,7 @@ connecter_connected(struct connecter *c, int fd)
 		connecter_established(c, fd);
 	} else if (rc < 0) {
 		zn_close_fd(fd);
-		session_connect_failed(c->session);
+		connecter_attempt_failed(c, fd);
 	}
 }
 
@@ -145,7 +160,7 @@ connecter_fd_event(void *arg)
 	connecter_stop(c);
 	if (rc < 0) {
 		zn_close_fd(fd);
-		session_connect_failed(c->session);
+		connecter_attempt_failed(c, fd);
 		return;
 	}
 	connecter_connected(c, fd);
@@ -167,7 +182,7 @@ connecter_wait(struct connecter *c, int fd)
 	if (poller_add_fd(c->poller, fd, &connecter_fd_handler, c, &c->handle) < 0) {
 		c->handle = NULL;
 		zn_close_fd(fd);
-		session_connect_failed(c->session);
+		connecter_attempt_failed(c, fd);
 		return;
 	}
 	c->fd = fd;
@@ -194,6 +209,8 @@ connecter_start(void *arg, struct session *s)
 		connecter_connected(c, fd);
 	else if (rc == -EINPROGRESS)
 		connecter_wait(c, fd);
+	else if (fd >= 0)
+		connecter_attempt_failed(c, fd); /* already closed: only reported */
 	else
 		session_connect_failed(s);
 }

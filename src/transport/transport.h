@@ -77,7 +77,8 @@ struct transport_ops {
 
 	/* connect: starts a nonblocking connection to dst (from src, or NULL), tuned
 	 * from o. I/O thread. 0 connected, -EINPROGRESS (wait for POLLOUT), else a
-	 * failure; on 0 and -EINPROGRESS *fd is the caller's. */
+	 * failure; on 0 and -EINPROGRESS *fd is the caller's, on a failure it is the
+	 * number of a descriptor opened and closed again, or -1 (zn_connect). */
 	int (*connect)(const struct zn_sockaddr *dst, const struct zn_sockaddr *src,
 	               const struct options *o, int *fd);
 	/* prelude: starts what a connected fd needs before ZMTP (tcp: the SOCKS5
