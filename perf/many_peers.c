@@ -35,6 +35,8 @@
 
 #include <zmq.h>
 
+#include "proc_stats.h"
+
 static const char tool[] = "many_peers";
 
 /* over_bound: the figure exceeds MANY_PEERS_MAX_KIB (when set); says so. */
@@ -54,40 +56,6 @@ die(const char *what)
 {
 	fprintf(stderr, "%s: %s: %s\n", tool, what, zmq_strerror(errno));
 	exit(1);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* rss_kib: this process's resident set, in KiB. */
-static long
-rss_kib(void)
-{
-	long pages = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (!f || fscanf(f, "%ld %ld", &pages, &resident) != 2)
-		resident = 0;
-	if (f)
-		fclose(f);
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-/* heap_kib: bytes allocated with malloc and not freed (all arenas), in KiB: with
- * rss_kib, tells what is allocated from what is touched. glibc only. */
-static long
-heap_kib(void)
-{
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-	struct mallinfo2 mi = mallinfo2();
-	return (long)((mi.uordblks + mi.hblkhd) / 1024);
-#else
-	return 0;
-#endif
 }
 
 /* raise_nofile: the soft descriptor limit up to the hard one. */

@@ -46,6 +46,8 @@
 
 #include <zmq.h>
 
+#include "proc_stats.h"
+
 #define MAX_EP        3 /* tcp, ipc, shm */
 #define MAX_PEERS     4
 #define WAIT_MS       10000
@@ -64,39 +66,6 @@ struct endpoints {
 static struct endpoints eps;
 static atomic_bool stop_clients;
 static atomic_long cycles, messages, failures;
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long
-rss_kib(void)
-{
-	long pages = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (!f || fscanf(f, "%ld %ld", &pages, &resident) != 2)
-		resident = 0;
-	if (f)
-		fclose(f);
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-/* heap_kib: bytes malloc has handed out and not taken back (all arenas): with RSS,
- * tells a leak (both grow) from memory held by the allocator or mapped (RSS alone). */
-static long
-heap_kib(void)
-{
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-	struct mallinfo2 mi = mallinfo2();
-	return (long)((mi.uordblks + mi.hblkhd) / 1024);
-#else
-	return 0;
-#endif
-}
 
 static int
 fd_count(void)

@@ -216,9 +216,8 @@ socket_recv(struct socket *s, struct msg *m, int flags)
 	rc = socket_transfer(s, m, flags, true);
 	if (rc < 0)
 		return rc;
-	if (rc == 0 && s->options.conflate)
+	if (s->options.conflate)
 		socket_conflate(s, m);
-	if (rc == 0)
-		s->rcvmore = (m->flags & MSGF_MORE) != 0;
-	return rc;
+	s->rcvmore = (m->flags & MSGF_MORE) != 0;
+	return 0;
 }
