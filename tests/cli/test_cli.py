@@ -274,6 +274,27 @@ def case_monitor():
             fail(f"monitor --bind: no {ev} in {out!r}")
 
 
+def case_monitor_hint():
+    # A monitor's default DEALER against a PULL: the handshake cannot succeed, and the
+    # monitor says once which option fixes it; with --type push it succeeds.
+    pull = Proc("pull", "--bind", "tcp://127.0.0.1:*")
+    ep = pull.bound()
+    mon = Proc("monitor", ep)
+    mon.line("err", r"give --type")
+    mon.p.send_signal(signal.SIGTERM)
+    mon.finish(0)
+    if mon.bufs["err"].count(b"give --type") != 1:
+        fail(f"hint not once: {mon.bufs['err']!r}")
+    mon = Proc("monitor", "--type", "push", ep)
+    mon.line("out", r"HANDSHAKE_SUCCEEDED +" + re.escape(ep))
+    mon.p.send_signal(signal.SIGTERM)
+    mon.finish(0)
+    if b"give --type" in mon.bufs["err"]:
+        fail(f"hint with --type given: {mon.bufs['err']!r}")
+    pull.p.terminate()
+    pull.finish(None)
+
+
 def case_bench():
     out, _ = run("bench", "lat", "--transport", "inproc,ipc,tcp,shm", "--size", "64",
                  "--count", "200")

@@ -5,7 +5,7 @@
 set(ZINC_CLI_PYTHON3 /usr/bin/python3 CACHE FILEPATH "python3 for the zinc command's tests")
 if(EXISTS ${ZINC_CLI_PYTHON3})
 	set(cli_cases formats reqrep pubsub pair_dealer_router errors plain curve proxy
-		monitor bench pyzmq_sub pyzmq_pub pyzmq_req pyzmq_monitor)
+		monitor monitor_hint bench pyzmq_sub pyzmq_pub pyzmq_req pyzmq_monitor)
 	if(NOT ZINC_SANITIZE)
 		# Runs this binary on the system libzmq, which is not built with sanitizers.
 		list(APPEND cli_cases bench_compare)

@@ -34,6 +34,7 @@ struct monitor_opts {
 	const char **binds, **connects;
 	int nbinds, nconnects;
 	int type;
+	int type_given; /* --type was on the command line */
 	long count;
 	int messages;
 };
@@ -51,9 +52,29 @@ print_stamp(void)
 	printf("%s.%03ld  ", buf, (long)(tv.tv_usec / 1000));
 }
 
+/* print_type_hint: once, when a connection ends before any handshake succeeded and
+ * the type is the default one: the usual cause is a peer whose type does not accept a
+ * DEALER (a PUB, a PULL, a REQ). Such a peer may close before or after its READY, so
+ * libzmq and zinc report it as HANDSHAKE_FAILED_NO_DETAIL or as DISCONNECTED alone. */
+static void
+print_type_hint(unsigned ev, const struct monitor_opts *mo)
+{
+	static int said, succeeded;
+	if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+		succeeded = 1;
+	if (said || succeeded || mo->type_given ||
+	    (ev != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
+	     ev != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && ev != ZMQ_EVENT_DISCONNECTED))
+		return;
+	said = 1;
+	fprintf(stderr, "zinc monitor: no handshake yet; if the peer's socket type does "
+	                "not accept a dealer, give --type (sub for a pub, push for a "
+	                "pull, pull for a push, router for a req, pair for a pair)\n");
+}
+
 /* print_event: one line for an event; 1 if it was one, 0 if the read failed. */
 static int
-print_event(void *mon)
+print_event(void *mon, const struct monitor_opts *mo)
 {
 	unsigned ev, value;
 	char ep[256], what[128];
@@ -63,6 +84,7 @@ print_event(void *mon)
 	print_stamp();
 	printf("%-26s %s%s%s\n", cli_event_name(ev), ep, what[0] ? "  " : "", what);
 	fflush(stdout);
+	print_type_hint(ev, mo);
 	return 1;
 }
 
@@ -95,7 +117,7 @@ watch_events(void *s, void *mon, const struct monitor_opts *mo)
 		if (zmq_poll(items, 2, -1) < 0)
 			return zmq_errno() == ETERM ? CLI_OK : cli_zmq_error("zmq_poll");
 		if (items[0].revents & ZMQ_POLLIN)
-			seen += print_event(mon);
+			seen += print_event(mon, mo);
 		if (items[1].revents & ZMQ_POLLIN)
 			drop_message(s, mo->messages);
 	}
@@ -166,6 +188,7 @@ parse_args(int argc, char **argv, struct monitor_opts *mo, int *help)
 		case 'm': mo->messages = 1; break;
 		case 'h': *help = 1; return CLI_OK;
 		case 't':
+			mo->type_given = 1;
 			if ((mo->type = cli_socket_type(optarg)) < 0)
 				return cli_usage_error(
 				        "monitor", "unknown socket type '%s'", optarg);
