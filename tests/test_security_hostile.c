@@ -16,10 +16,10 @@
  * pre-authentication flood (frames announcing 1 GiB) that must leave memory flat.
  */
 #include "security_util.h"
+#include "raw_zmtp.h"
 #include "platform/alloc.h"
 
 #include <fcntl.h>
-#include <netinet/tcp.h>
 
 #if __has_include(<sodium.h>)
 #include <sodium.h>
@@ -27,164 +27,6 @@
 #endif
 
 #define ZAP_EP "inproc://zeromq.zap.01"
-
-/* ---- the raw client ------------------------------------------------------------------
- */
-
-static int
-raw_connect(const char *ep)
-{
-	const char *colon = strrchr(ep, ':');
-	CHECK(colon);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	CHECK(fd >= 0);
-	struct sockaddr_in a;
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-		close(fd);
-		TEST_FAIL("connect %s: %s", ep, strerror(errno));
-	}
-	struct timeval tv = {WAIT_MS / 1000, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	return fd;
-}
-
-/* raw_send: all of buf; false when the server has closed (EPIPE, reset). */
-static bool
-raw_send(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-static void
-raw_read_all(int fd, void *buf, size_t n)
-{
-	uint8_t *p = buf;
-	while (n > 0) {
-		ssize_t r = recv(fd, p, n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			TEST_FAIL("raw read: %s", r == 0 ? "EOF" : strerror(errno));
-		p += r;
-		n -= (size_t)r;
-	}
-}
-
-/* raw_greet: our greeting (ZMTP 3.0, mechanism mech, as client), then the server's,
- * which must name the same mechanism. */
-static void
-raw_greet(int fd, const char *mech)
-{
-	uint8_t g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0};
-	memcpy(g + 12, mech, strlen(mech));
-	CHECK(raw_send(fd, g, sizeof g));
-	uint8_t s[64];
-	raw_read_all(fd, s, sizeof s);
-	CHECK(s[0] == 0xff && s[9] == 0x7f && s[10] == 3);
-	CHECK(memcmp(s + 12, mech, strlen(mech)) == 0);
-}
-
-/* raw_frame: sends one frame (command or message) of n bytes, short or long form. */
-static bool
-raw_frame(int fd, bool command, bool more, const void *body, size_t n)
-{
-	uint8_t h[9];
-	size_t hl;
-	uint8_t flags = (uint8_t)((command ? 4 : 0) | (more ? 1 : 0));
-	if (n <= 255) {
-		h[0] = flags;
-		h[1] = (uint8_t)n;
-		hl = 2;
-	} else {
-		h[0] = flags | 2;
-		for (int i = 0; i < 8; i++)
-			h[1 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
-		hl = 9;
-	}
-	return raw_send(fd, h, hl) && raw_send(fd, body, n);
-}
-
-static bool
-raw_cmd(int fd, const void *body, size_t n)
-{
-	return raw_frame(fd, true, false, body, n);
-}
-
-/* raw_read_frame: the next frame's body (up to cap bytes kept); its size. */
-static size_t
-raw_read_frame(int fd, uint8_t *flags, uint8_t *buf, size_t cap)
-{
-	uint8_t f, s8[8];
-	raw_read_all(fd, &f, 1);
-	size_t n;
-	if (f & 2) {
-		raw_read_all(fd, s8, 8);
-		n = 0;
-		for (int i = 0; i < 8; i++)
-			n = (n << 8) | s8[i];
-	} else {
-		raw_read_all(fd, s8, 1);
-		n = s8[0];
-	}
-	CHECK(n <= cap);
-	raw_read_all(fd, buf, n);
-	if (flags)
-		*flags = f;
-	return n;
-}
-
-/* raw_closed: the server ends the connection within WAIT_MS (whatever it still
- * writes first, an ERROR say, is read and dropped). */
-static bool
-raw_closed(int fd)
-{
-	long long end = test_now_ms() + WAIT_MS;
-	uint8_t buf[4096];
-	while (test_now_ms() < end) {
-		struct pollfd p = {fd, POLLIN, 0};
-		int left = (int)(end - test_now_ms());
-		if (poll(&p, 1, left > 0 ? left : 0) <= 0)
-			break;
-		ssize_t r = recv(fd, buf, sizeof buf, 0);
-		if (r == 0 || (r < 0 && errno == ECONNRESET))
-			return true;
-		if (r < 0 && errno != EINTR && errno != EAGAIN)
-			return true;
-	}
-	return false;
-}
-
-/* put_prop: a ZMTP property into p; its length. */
-static size_t
-put_prop(uint8_t *p, const char *name, const void *value, uint32_t vlen)
-{
-	size_t nl = strlen(name);
-	p[0] = (uint8_t)nl;
-	memcpy(p + 1, name, nl);
-	p[1 + nl] = (uint8_t)(vlen >> 24);
-	p[2 + nl] = (uint8_t)(vlen >> 16);
-	p[3 + nl] = (uint8_t)(vlen >> 8);
-	p[4 + nl] = (uint8_t)vlen;
-	memcpy(p + 5 + nl, value, vlen);
-	return 5 + nl + vlen;
-}
 
 static size_t
 push_props(uint8_t *p)

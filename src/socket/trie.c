@@ -134,6 +134,56 @@ trie_prune(struct trie *t, struct trie_node *n)
 	}
 }
 
+/* trie_depth: the longest prefix in the trie, by a walk that needs no scratch. */
+static size_t
+trie_depth(struct trie *t)
+{
+	struct trie_node *n = t->root;
+	size_t depth = 0, max = 0;
+	unsigned from = 0;
+	while (n) {
+		struct trie_node *ch = node_first_child(n, from);
+		if (ch) {
+			n = ch;
+			from = 0;
+			if (++depth > max)
+				max = depth;
+			continue;
+		}
+		if (n == t->root)
+			break;
+		from = (unsigned)(n->byte - n->parent->min) + 1;
+		n = n->parent;
+		depth--;
+	}
+	return max;
+}
+
+/* trie_shrink_scratch: the walks' scratch has room for the longest prefix ever added;
+ * when a removal of `len` bytes may have taken that one, it shrinks to the longest
+ * left, so that a peer's one long subscription is not held after it is cancelled.
+ * Small scratches stay. */
+static void
+trie_shrink_scratch(struct trie *t, size_t len)
+{
+	if (t->prefix_cap <= 4096 || len < t->prefix_cap / 2)
+		return;
+	size_t depth = trie_depth(t);
+	if (depth >= t->prefix_cap / 2)
+		return;
+	if (depth == 0) {
+		zn_free(t->prefix);
+		t->prefix = NULL;
+		t->prefix_cap = 0;
+		return;
+	}
+	uint8_t *buf = zn_realloc(t->prefix, depth);
+	if (buf) { /* else the larger one stays: still correct */
+		t->prefix = buf;
+		t->prefix_cap = depth;
+	}
+}
+
 /* trie_find: the node of prefix exactly, or NULL. */
 static struct trie_node *
 trie_find(const struct trie *t, const uint8_t *prefix, size_t len)
@@ -250,6 +300,7 @@ trie_rm(struct trie *t, const void *prefix, size_t len)
 	if (--n->refs > 0)
 		return 0;
 	trie_prune(t, n);
+	trie_shrink_scratch(t, len);
 	return 1;
 }
 
@@ -365,6 +416,7 @@ trie_rm_owner(struct trie *t, const void *prefix, size_t len, void *owner)
 	if (n->refs > 0)
 		return 0;
 	trie_prune(t, n);
+	trie_shrink_scratch(t, len);
 	return 1;
 }
 
@@ -408,4 +460,5 @@ trie_rm_owner_all(struct trie *t, void *owner, trie_fn *fn, void *arg, bool only
 {
 	struct rm_all_ctx r = {owner, fn, arg, only_last};
 	trie_walk(t, rm_all_visit, &r, false);
+	trie_shrink_scratch(t, t->prefix_cap);
 }

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* The most properties a peer may announce (READY/INITIATE plus ZAP's metadata). */
+/* The most properties a ZAP handler may add (a peer's READY/INITIATE may carry any
+ * number). */
 #define MECH_META_MAX 64
 
 const char *
@@ -158,10 +159,26 @@ props_one(void *arg, const char *name, size_t nlen, const uint8_t *val, size_t v
 	return 0;
 }
 
+static int
+props_count(void *arg, const char *name, size_t nlen, const uint8_t *val, size_t vlen)
+{
+	(void)name;
+	(void)nlen;
+	(void)val;
+	(void)vlen;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
 int
 mech_parse_props(struct mechanism *m, const uint8_t *data, size_t len)
 {
-	struct props_walk w = {m, metadata_new(MECH_META_MAX), false, 0};
+	/* Room for every property the peer sent (libzmq takes any number; the frame's
+	 * size bounds them) and for what the handshake adds (User-Id, ZAP's metadata,
+	 * Peer-Address). A malformed list fails the walk below. */
+	size_t n = 0;
+	(void)zmtp_props_parse(data, len, props_count, &n);
+	struct props_walk w = {m, metadata_new(n + MECH_META_MAX + 2), false, 0};
 	if (!w.md)
 		return -ENOMEM;
 	int rc = zmtp_props_parse(data, len, props_one, &w);
