@@ -422,7 +422,6 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, protocol_error);
 	else if (why == ENGINE_END_MECH) /* a bad CURVE box: libzmq names it too */
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, protocol_error);
-	session_event(s, ZMQ_EVENT_DISCONNECTED, fd);
 	s->engine = NULL;
 	engine_destroy(e);
 	if (s->pipe && s->incomplete_in) {
@@ -433,27 +432,32 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		s->drop_out = true; /* nor does the peer */
 		s->incomplete_out = false;
 	}
-	if (!s->active) {
-		/* An accepted connection ends its session; its owner terminates it. */
+	/* A pipe that ends with its connection ends before DISCONNECTED is told: its
+	 * PIPE_TERM is in the socket's mailbox before the event is in the monitor's
+	 * pipe, so an application that reads the event and then sends finds the socket
+	 * no longer routing to this peer (a PUSH lost the message otherwise). An
+	 * accepted connection ends its session; a peer that broke the protocol or was
+	 * refused is not called again (as libzmq); a pipe per connection was this one's.
+	 */
+	bool fatal = session_end_is_fatal(why);
+	if (!s->active || fatal || options_pipe_per_connection(&s->opts))
 		session_detach_pipe(s);
+	session_event(s, ZMQ_EVENT_DISCONNECTED, fd);
+	if (!s->active) {
+		/* Its owner terminates it. */
 		if (!s->term_pending)
 			own_terminate(&s->own);
 		else
 			session_check_done(s);
 		return;
 	}
-	if (session_end_is_fatal(why)) {
-		/* As libzmq: a peer that broke the protocol or was refused is not called
-		 * again; the pipe ends, so the socket stops routing to it. The session
-		 * stays (idle) until the socket disconnects or closes. */
-		session_detach_pipe(s);
+	if (fatal) {
+		/* The session stays (idle) until the socket disconnects or closes. */
 		if (s->term_pending)
 			session_check_done(s);
 		return;
 	}
-	if (options_pipe_per_connection(&s->opts))
-		session_detach_pipe(s); /* the pipe was this connection's */
-	else if (s->pipe && !handshaking && s->opts.type->subscribes)
+	if (s->pipe && !handshaking && s->opts.type->subscribes)
 		pipe_hiccup(s->pipe); /* the next peer needs the subscriptions again */
 	if (s->term_pending) {
 		/* A pipe holding only its delimiter has nothing left to deliver. */
