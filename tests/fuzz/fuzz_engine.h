@@ -47,6 +47,8 @@
  * After each record the poller runs one round.
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +69,9 @@
 #include "proto/shm_ring.h"
 #include "proto/zmtp_codec.h"
 #include "zmq.h"
+#ifdef FUZZ_SODIUM
+#include "fuzz_sodium.h"
+#endif
 
 /* fuzz_check: a broken invariant is a crash the fuzzer reports. */
 #define fuzz_check(cond)                                                                 \
@@ -538,9 +543,15 @@ make_options(struct options *o, uint8_t ctl)
 		if (!FUZZ_CLIENT) {
 			blob_set(&o->curve_secret, server_secret, 32);
 		} else {
-			uint8_t spub[32], cpub[32];
-			fuzz_check(mech_curve_public(spub, server_secret) == 0);
-			fuzz_check(mech_curve_public(cpub, client_secret) == 0);
+			/* The public halves, once per process (not the code under test).
+			 */
+			static uint8_t spub[32], cpub[32];
+			static bool derived;
+			if (!derived) {
+				fuzz_check(mech_curve_public(spub, server_secret) == 0);
+				fuzz_check(mech_curve_public(cpub, client_secret) == 0);
+				derived = true;
+			}
 			blob_set(&o->curve_server, spub, 32);
 			blob_set(&o->curve_public, cpub, 32);
 			blob_set(&o->curve_secret, client_secret, 32);
@@ -590,6 +601,35 @@ step(struct session *s, struct peer *p, const struct options *o, uint8_t kind,
 	}
 }
 
+/* fuzz_poller: one poller for the whole process, as an I/O thread has one for all its
+ * engines (an epoll instance and a 64 KiB read buffer per input cost more than the
+ * engine's work). Each input must leave it as it found it: no fd registered, no timer
+ * armed; the handles retired during the input are freed at its end, as the I/O
+ * thread's loop frees them after a round. */
+static struct poller *
+fuzz_poller(void)
+{
+	static struct poller pl;
+	static bool ready;
+	if (!ready) {
+		fuzz_check(poller_init(&pl) == 0);
+		ready = true;
+	}
+	return &pl;
+}
+
+static void
+fuzz_poller_idle(struct poller *pl)
+{
+	while (pl->retired) {
+		struct poll_handle *h = pl->retired;
+		pl->retired = h->retired_next;
+		zn_free(h);
+	}
+	fuzz_check(pl->timers.root == NULL);
+	fuzz_check(atomic_load(&pl->load) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -597,14 +637,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
+#ifdef FUZZ_SODIUM
+	fuzz_sodium_reset();
+#endif
 	struct options o;
 	if (make_options(&o, data[0]) < 0)
 		return 0;
 	int sv[2];
 	fuzz_check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	                      sv) == 0);
-	struct poller pl;
-	fuzz_check(poller_init(&pl) == 0);
+	struct poller *pl = fuzz_poller();
 	static const int budgets[4] = {0, 1, 4, -1};
 	struct session s = {.active = FUZZ_CLIENT,
 	                    .zap_bound = (data[0] & 32) != 0,
@@ -616,7 +658,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	if (data[1] & 15)
 		zn_alloc_fail_after(data[1] & 15, 0);
-	engine_plug(s.e, &s, &pl);
+	engine_plug(s.e, &s, pl);
 	peer_drain(&p);
 	size_t pos = 2;
 	while (pos + 2 <= size && s.e) {
@@ -628,7 +670,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		step(&s, &p, &o, kind, data + pos, len);
 		pos += len;
 		if (s.e)
-			poll_round(&pl, &s);
+			poll_round(pl, &s);
 		peer_drain(&p);
 	}
 out:
@@ -637,7 +679,7 @@ out:
 		engine_destroy(s.e);
 	for (int i = 0; i < s.queued; i++)
 		msg_close(&s.queue[i]);
-	poller_fini(&pl);
+	fuzz_poller_idle(pl);
 	zmtp_decoder_fini(&p.dec);
 	if (p.has_region)
 		shm_ring_region_fini(&p.g);

@@ -29,6 +29,7 @@
  * libFuzzer (fuzz_mech_server_replay).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +40,9 @@
 #include "core/socket_type.h"
 #include "proto/mech/mechanism.h"
 #include "zmq.h"
+#ifdef FUZZ_SODIUM
+#include "fuzz_sodium.h"
+#endif
 
 /* fuzz_check: a broken invariant is a crash the fuzzer reports. */
 #define fuzz_check(cond)                                                                 \
@@ -111,9 +115,15 @@ make_options(struct options *o, int mech, bool server)
 		if (server) {
 			blob_set(&o->curve_secret, server_secret, 32);
 		} else {
-			uint8_t spub[32], cpub[32];
-			fuzz_check(mech_curve_public(spub, server_secret) == 0);
-			fuzz_check(mech_curve_public(cpub, client_secret) == 0);
+			/* The public halves, once per process (not the code under test).
+			 */
+			static uint8_t spub[32], cpub[32];
+			static bool derived;
+			if (!derived) {
+				fuzz_check(mech_curve_public(spub, server_secret) == 0);
+				fuzz_check(mech_curve_public(cpub, client_secret) == 0);
+				derived = true;
+			}
 			blob_set(&o->curve_server, spub, 32);
 			blob_set(&o->curve_public, cpub, 32);
 			blob_set(&o->curve_secret, client_secret, 32);
@@ -301,6 +311,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
+#ifdef FUZZ_SODIUM
+	fuzz_sodium_reset();
+#endif
 	uint8_t ctl = data[0];
 	static const int mechs[4] = {ZMQ_PLAIN, ZMQ_CURVE, ZMQ_NULL, ZMQ_CURVE};
 	int mech = mechs[ctl & 3];

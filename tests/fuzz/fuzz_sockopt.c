@@ -20,6 +20,8 @@
 
 #include "zmq.h"
 
+#include "fuzz_ctx.h"
+
 /* fuzz_check: a broken invariant is a crash the fuzzer reports. */
 #define fuzz_check(cond)                                                                 \
 	do {                                                                             \
@@ -69,13 +71,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	/* A context per run, terminated at its end: the reaper has freed every socket
-	 * when the run returns, so libFuzzer's leak check sees a balanced run. */
-	void *fuzz_ctx = zmq_ctx_new();
-	fuzz_check(fuzz_ctx);
-	/* No connection leaves the process: no I/O thread to start and join. */
-	fuzz_check(zmq_ctx_set(fuzz_ctx, ZMQ_IO_THREADS, 0) == 0);
-	void *s = zmq_socket(fuzz_ctx, data[0] % 12);
+	/* One context for the process; the input's socket is destroyed (the reaper done
+	 * with it) before it returns, so libFuzzer's leak check sees a balanced run
+	 * (fuzz_ctx.h). */
+	void *ctx = fuzz_ctx();
+	fuzz_ctx_mark();
+	void *s = zmq_socket(ctx, data[0] % 12);
 	fuzz_check(s);
 	size_t pos = 1;
 	while (pos + 3 <= size) {
@@ -94,11 +95,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int linger = 0;
 	fuzz_check(zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) == 0);
 	fuzz_check(zmq_close(s) == 0);
-	/* libFuzzer's timeout alarm can interrupt the wait: EINTR, restart it (as
-	 * zmq_ctx_term(3) says). */
-	int rc;
-	while ((rc = zmq_ctx_term(fuzz_ctx)) < 0 && errno == EINTR)
-		;
-	fuzz_check(rc == 0);
+	fuzz_ctx_settle();
 	return 0;
 }
