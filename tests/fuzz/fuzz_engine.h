@@ -7,7 +7,10 @@
  *
  * The engine is real: it reads and writes one end of a Unix socket pair, through a real
  * poller whose rounds this file runs (zn_pollset_wait with no wait, then the handlers,
- * as the I/O thread's loop does), in this thread. What stands in is the session: this
+ * as the I/O thread's loop does), in this thread; one poller serves every input, as an
+ * I/O thread's serves every engine, and must be idle again after each. CURVE runs on
+ * fuzz_sodium.c (libsodium's arithmetic costs more than the engine's work). What stands
+ * in is the session: this
  * file defines the session_* functions the engine calls (so the library's session.o
  * is not linked), with a pipe that takes a budget of messages and then -EAGAIN, a queue
  * of messages to send, a ZAP handler that the input makes answer, and

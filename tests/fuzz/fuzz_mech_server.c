@@ -24,9 +24,10 @@
  *
  * Build: cmake -B build-fuzz -DCMAKE_C_COMPILER=clang -DZINC_FUZZ=ON
  *        cmake --build build-fuzz --target fuzz_mech_server
- * Run:   build-fuzz/bin/fuzz_mech_server -jobs=1 -workers=1 tests/fuzz/corpus/mech_server
+ * Run:   tests/fuzz/run.sh 60 fuzz_mech_server
  * ctest replays tests/fuzz/corpus/mech_server through the same function built without
- * libFuzzer (fuzz_mech_server_replay).
+ * libFuzzer (fuzz_mech_server_replay). Both use fuzz_sodium.c in libsodium's place
+ * (cheap arithmetic, the same calls and failures), and reset its randomness per input.
  */
 #include <errno.h>
 #include <stdbool.h>

@@ -7,7 +7,7 @@
  *
  * Build: cmake -B build-fuzz -DCMAKE_C_COMPILER=clang -DZINC_FUZZ=ON
  *        cmake --build build-fuzz --target fuzz_zmtp_decoder
- * Run:   build-fuzz/bin/fuzz_zmtp_decoder -max_total_time=60
+ * Run:   tests/fuzz/run.sh 60 fuzz_zmtp_decoder
  */
 #include <errno.h>
 #include <stdint.h>
