@@ -93,8 +93,8 @@ sock_open_default(int type)
 	cs.socks[cs.nsocks++].ctx = cs.ctx;
 	set_int(s, ZMQ_RCVTIMEO, WAIT_MS);
 	set_int(s, ZMQ_SNDTIMEO, WAIT_MS);
-	/* ZINC_TEST_SPIN_US: the same cases again with spinning on, where shm:// PAIR,
-	 * PUSH and PULL sockets use their rings from the application thread. */
+	/* ZINC_TEST_SPIN_US: the same cases again with spinning on, where shm://
+	 * sockets use their rings from the application thread. */
 	const char *spin = getenv("ZINC_TEST_SPIN_US");
 	if (spin)
 		set_int(s, ZINC_SHM_SPIN_US, atoi(spin));

@@ -31,7 +31,9 @@ struct socket_type {
 	                           * ZMTP 3.1 sends them as commands, and a new
 	                           * connection needs them all again */
 	bool direct_road;         /* may read and write shm:// rings from its own thread
-	                           * when spinning (one peer, no routing: PAIR, PUSH, PULL) */
+	                           * when spinning: every ZMTP type (its routing,
+	                           * filtering and envelopes run on each message as
+	                           * ever; only the pipe's hop is replaced), not STREAM */
 	bool conflate_on_recv;    /* the socket base applies ZMQ_CONFLATE as it receives
 	                           * (PULL, DEALER, PAIR; SUB does its own) */
 };

@@ -491,12 +491,15 @@ pipe_spin_ready(struct pipe *p, bool in)
 {
 	if (!p->road || !road_spin_ready(p->road, in, in ? p->in_active : p->out_active))
 		return false;
+	/* true once the sink has heard: one that reads the pipe at once (an XPUB takes
+	 * subscriptions as they come) may have left it inactive, with news for its own
+	 * queue. */
 	if (in) {
 		pipe_activate_read(p);
-		return p->in_active;
+		return p->in_active || pipe_readable_state(p);
 	}
 	pipe_activate_write(p);
-	return p->out_active;
+	return p->out_active || p->state == PIPE_ACTIVE;
 }
 
 bool

@@ -4,9 +4,15 @@
  */
 #include "pipe/road.h"
 #include "platform/alloc.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <string.h>
+
+/* The longest a writer waits for the I/O thread to finish handing the road over
+ * (road_wait_handed): while the ring has room, and once it has none. */
+#define ROAD_HAND_WAIT_US 1000000
+#define ROAD_HAND_FULL_US 20000
 
 /* Where the end's outbound messages go. */
 enum road_out {
@@ -241,6 +247,33 @@ road_hand_check(struct road *r, struct object *peer)
 	send_simple(peer, CMD_ACTIVATE_READ);
 }
 
+/* road_wait_handed: the I/O thread was asked to write what our ypipe still holds and
+ * then give us the road (road_hand_check), which takes it one wake-up. Reporting the
+ * pipe full meanwhile would make the sockets that drop on a full pipe (PUB, XPUB, REP,
+ * a ROUTER) lose what they send to each new connection in that window, so we wait for
+ * it here, once per road, yielding the CPU the I/O thread may need. Bounded: up to
+ * ROAD_HAND_WAIT_US while the ring has room (the I/O thread has yet to run), and
+ * ROAD_HAND_FULL_US once it has none (the I/O thread waits for the peer to read: the
+ * pipe is full then, as it would be without the road; CMD_PIPE_WAKE ends that wait).
+ * true: the road is ours to write. */
+static bool
+road_wait_handed(struct pipe_direct *d)
+{
+	int64_t start = 0;
+	while (d->ops->hand_state(d) != 2) {
+		if (d->ops->closed(d))
+			return false;
+		int64_t now = clock_now_us();
+		if (start == 0)
+			start = now;
+		else if (now - start >=
+		         (d->ops->writable(d) ? ROAD_HAND_WAIT_US : ROAD_HAND_FULL_US))
+			return false;
+		zn_yield();
+	}
+	return true;
+}
+
 /* road_check_write_direct: road_check_write once the ypipe is done with. */
 static int
 road_check_write_direct(struct road *r, bool defer)
@@ -254,7 +287,7 @@ road_check_write_direct(struct road *r, bool defer)
 		return ROAD_GONE;
 	}
 	if (r->out == ROAD_OUT_WAITING) {
-		if (d->ops->hand_state(d) != 2)
+		if (!road_wait_handed(d))
 			return ROAD_NONE; /* CMD_PIPE_WAKE comes when it is */
 		r->out = ROAD_OUT_DIRECT;
 	}

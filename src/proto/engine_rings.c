@@ -11,9 +11,9 @@
  * other raises only on a sleeping -> busy transition (data for a sleeping reader, room
  * for a sleeping writer), so a busy connection makes no system call at all.
  *
- * With spinning on, PAIR, PUSH and PULL sockets whose messages go as they are (no
- * boxes) get the rings as the direct road of their pipe (shm_link.h): the socket's own
- * thread reads and writes them, and the engine only forwards wake-ups.
+ * With spinning on, sockets whose messages go as they are (no boxes) get the rings as the
+ * direct road of their pipe (shm_link.h): the socket's own thread reads and writes them,
+ * and the engine only forwards wake-ups.
  *
  * Threads: the engine's I/O thread.
  */
@@ -384,9 +384,9 @@ static const struct poll_handler_ops rings_handler = {.in_event = rings_event};
 
 /* ---- Switching over ------------------------------------------------------------- */
 
-/* rings_offer_direct: with spinning on, PAIR, PUSH and PULL sockets read (and, once
- * they ask, write) the rings from their own thread. Not when the mechanism boxes:
- * the boxes are opened and made here. false: the engine does it all. */
+/* rings_offer_direct: with spinning on, the socket types that take the road read
+ * (and, once they ask, write) the rings from their own thread. Not when the mechanism
+ * boxes: the boxes are opened and made here. false: the engine does it all. */
 static bool
 rings_offer_direct(struct carrier_rings *r)
 {

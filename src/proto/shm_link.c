@@ -87,8 +87,9 @@ link_release_space(struct shm_link *l)
 }
 
 /* link_read_once: 1 a data message, 0 none, -1 broken. A ZMTP command has no business
- * on the road of a PAIR, PUSH or PULL (the engine closes the connection on a command
- * it does not know; these types know none that can come this way). */
+ * on a road: no heartbeats run over the rings, and subscriptions cross them in their
+ * message form (first byte 1 or 0), which the rings carrier never turns into
+ * SUBSCRIBE / CANCEL, so a SUB's road and the engine write the same records. */
 static int
 link_read_once(struct shm_link *l, struct msg *m)
 {

@@ -1,7 +1,7 @@
 /*
  * shm_link.h: one shm:// connection's shared memory as a refcounted object: the mapped
  * region, the ring writer and reader, and the two eventfds. The engine (I/O thread)
- * always holds a reference; with spinning on, PAIR, PUSH and PULL sockets also get one
+ * always holds a reference; with spinning on, the socket (any ZMTP type) also gets one
  * as the direct road of their pipe (pipe/direct.h), and then read and write the rings
  * from their own thread. The region stays mapped until both have let go, so neither can
  * touch unmapped memory whatever order they end in.

@@ -99,6 +99,7 @@ static const struct socket_type dealer_type = {
         .options = (const int[]){ZMQ_PROBE_ROUTER, 0},
         .sends_routing_id = true,
         .conflate_on_recv = true,
+        .direct_road = true,
 };
 
 const struct socket_ops dealer_socket_ops = {

@@ -49,6 +49,7 @@ static const struct socket_type pub_type = {
         .name = "PUB",
         .peers = (const char *const[]){"SUB", "XSUB", NULL},
         .options = xpub_options, /* a PUB takes XPUB's, as libzmq's */
+        .direct_road = true,
 };
 
 const struct socket_ops pub_socket_ops = {

@@ -288,6 +288,7 @@ static const struct socket_type rep_type = {
         .peers = (const char *const[]){"REQ", "DEALER", NULL},
         .options = (const int[]){ZMQ_ROUTER_MANDATORY, ZMQ_ROUTER_HANDOVER,
                                  ZMQ_ROUTER_RAW, ZMQ_PROBE_ROUTER, 0},
+        .direct_road = true,
 };
 
 const struct socket_ops rep_socket_ops = {

@@ -276,6 +276,7 @@ static const struct socket_type req_type = {
         .peers = (const char *const[]){"REP", "ROUTER", NULL},
         .options = (const int[]){ZMQ_REQ_CORRELATE, ZMQ_REQ_RELAXED, ZMQ_PROBE_ROUTER, 0},
         .sends_routing_id = true,
+        .direct_road = true,
 };
 
 const struct socket_ops req_socket_ops = {

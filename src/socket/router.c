@@ -538,6 +538,7 @@ static const struct socket_type router_type = {
                                  ZMQ_ROUTER_RAW, ZMQ_PROBE_ROUTER, 0},
         .sends_routing_id = true,
         .pipe_per_connection = true,
+        .direct_road = true,
 };
 
 const struct socket_ops router_socket_ops = {

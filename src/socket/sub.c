@@ -119,6 +119,7 @@ static const struct socket_type sub_type = {
         .name = "SUB",
         .peers = (const char *const[]){"PUB", "XPUB", NULL},
         .subscribes = true,
+        .direct_road = true,
 };
 
 const struct socket_ops sub_socket_ops = {

@@ -341,6 +341,7 @@ static const struct socket_type xpub_type = {
         .name = "XPUB",
         .peers = (const char *const[]){"SUB", "XSUB", NULL},
         .options = xpub_options,
+        .direct_road = true,
 };
 
 const struct socket_ops xpub_socket_ops = {

@@ -254,6 +254,7 @@ static const struct socket_type xsub_type = {
         .name = "XSUB",
         .peers = (const char *const[]){"PUB", "XPUB", NULL},
         .subscribes = true,
+        .direct_road = true,
 };
 
 const struct socket_ops xsub_socket_ops = {

@@ -1,0 +1,452 @@
+/*
+ * test_shm_direct.c: every ZMTP socket type over shm:// with spinning on takes the
+ * direct road (the socket's own thread reads and writes the rings, pipe/direct.h), and
+ * its own logic still runs on each message: PUB/SUB fan-out to two subscribers with no
+ * message lost while each road is handed over, XPUB/SUB with subscriptions written by
+ * the SUB's thread on its road and read by the XPUB's thread off its own (a blocking
+ * XPUB receive that spins), REQ/REP strict alternation (EFSM both ways), ROUTER with
+ * several DEALER peers each on a road of its own, and a peer that dies while the other
+ * side spins in a receive (REQ, and one DEALER of a ROUTER whose others go on).
+ *
+ * White box: the sockets' pipes are looked at (pipe_has_direct, pipe_writes_direct) to
+ * check that the road is really taken. Peers are forked processes (shm_util.h); waits
+ * are socket timeouts, monitor events and pipes between the processes, never sleeps.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "shm_util.h"
+#include "pipe/pipe.h" /* white box: which road a socket's pipe uses */
+#include "socket/socket.h"
+
+#define SPIN_US 200
+
+static char ep[64]; /* the case's endpoint, set before the kids are forked */
+
+#define KID(i)      ((void *)(intptr_t)(i))
+#define KID_NO(arg) ((int)(intptr_t)(arg))
+
+static void *
+spin_open(int type)
+{
+	void *s = sock_open(type);
+	set_int(s, ZINC_SHM_SPIN_US, SPIN_US);
+	return s;
+}
+
+/* the_pipe: the single pipe of a socket with one peer. */
+static struct pipe *
+the_pipe(void *handle)
+{
+	struct socket *s = handle;
+	CHECK_EQ(s->pipes.n, 1);
+	return s->pipes.items[0];
+}
+
+/* pipes_direct: how many of the socket's pipes read their road (writes: and write it). */
+static int
+pipes_direct(void *handle, bool writes)
+{
+	struct socket *s = handle;
+	int n = 0;
+	for (uint32_t i = 0; i < s->pipes.n; i++)
+		if (writes ? pipe_writes_direct(s->pipes.items[i])
+		           : pipe_has_direct(s->pipes.items[i]))
+			n++;
+	return n;
+}
+
+/* wait_memfd_maps: the mappings of ended connections go when the sockets next run
+ * their commands (ZMQ_EVENTS asks them to): polled until n are left, bounded. */
+static void
+wait_memfd_maps(int n)
+{
+	long long end = test_now_ms() + WAIT_MS;
+	while (memfd_maps(NULL) != n && test_now_ms() < end) {
+		for (int i = 0; i < cs.nsocks; i++) {
+			int ev;
+			size_t len = sizeof ev;
+			(void)zmq_getsockopt(cs.socks[i].s, ZMQ_EVENTS, &ev, &len);
+		}
+		(void)poll(NULL, 0, 1);
+	}
+	CHECK_EQ(memfd_maps(NULL), n);
+}
+
+/* recv_skip: the next message that does not start with skip (probes) must be want. */
+static void
+recv_skip(void *s, const char *skip, const char *want)
+{
+	char buf[64];
+	for (;;) {
+		int n = zmq_recv(s, buf, sizeof buf - 1, 0);
+		if (n < 0)
+			TEST_FAIL("zmq_recv (want \"%s\"): %s", want,
+			          zmq_strerror(errno));
+		buf[n < 63 ? n : 63] = '\0';
+		if (strncmp(buf, skip, strlen(skip)) != 0)
+			break;
+	}
+	CHECK_STR(buf, want);
+}
+
+/* ---------------------------------------------------------------------------- */
+/* PUB/SUB: fan-out over two roads                                               */
+/* ---------------------------------------------------------------------------- */
+
+#define FAN_MSGS 3000
+
+static void
+kid_sub(void *arg)
+{
+	int me = KID_NO(arg);
+	char topic[2] = {(char)('A' + me), '\0'}, probe[16], want[32];
+	snprintf(probe, sizeof probe, "%s-probe", topic);
+	ctx_open();
+	void *s = spin_open(ZMQ_SUB);
+	CHECK_OK(zmq_setsockopt(s, ZMQ_SUBSCRIBE, topic, 1));
+	CHECK_OK(zmq_connect(s, ep));
+	recv_str(s, probe);
+	tell(kid_out, 'S');
+	for (int i = me; i < FAN_MSGS; i += 2) {
+		snprintf(want, sizeof want, "%s-%d", topic, i);
+		recv_skip(s, probe, want); /* in order, none lost, none of the other's */
+	}
+	snprintf(want, sizeof want, "%s-end", topic);
+	recv_skip(s, probe, want);
+	CHECK(pipe_has_direct(the_pipe(s)));
+	tell(kid_out, 'D');
+	hear(kid_in, WAIT_MS, 'Q');
+}
+
+static void
+probe_until(void *pub, int k, const char *probe)
+{
+	long long end = test_now_ms() + WAIT_MS;
+	struct pollfd p = {kids[k].from, POLLIN, 0};
+	do {
+		CHECK(test_now_ms() < end);
+		send_str(pub, probe, 0);
+	} while (poll(&p, 1, 5) == 0);
+	hear(kids[k].from, 0, 'S');
+}
+
+static void
+pub_two_subs(void)
+{
+	shm_new(ep, sizeof ep);
+	int k[2];
+	for (int i = 0; i < 2; i++)
+		k[i] = kid_spawn(kid_sub, KID(i));
+	ctx_open();
+	void *s = spin_open(ZMQ_PUB);
+	CHECK_OK(zmq_bind(s, ep));
+	probe_until(s, k[0], "A-probe");
+	probe_until(s, k[1], "B-probe");
+	/* A burst right away: a road handed over in the middle of it loses nothing (a
+	 * PUB drops only at a full pipe, and the hand-over is not one). */
+	char msg[32];
+	for (int i = 0; i < FAN_MSGS; i++) {
+		snprintf(msg, sizeof msg, "%c-%d", 'A' + i % 2, i);
+		send_str(s, msg, 0);
+	}
+	CHECK_EQ(pipes_direct(s, true), 2);
+	send_str(s, "A-end", 0);
+	send_str(s, "B-end", 0);
+	for (int i = 0; i < 2; i++)
+		hear(kids[k[i]].from, WAIT_MS, 'D');
+	for (int i = 0; i < 2; i++) {
+		tell(kids[k[i]].to, 'Q');
+		kid_reap(k[i], WAIT_MS);
+	}
+}
+
+/* ---------------------------------------------------------------------------- */
+/* XPUB/SUB: subscriptions on the road                                           */
+/* ---------------------------------------------------------------------------- */
+
+static void
+kid_sub_roads(void *arg)
+{
+	(void)arg;
+	ctx_open();
+	void *s = spin_open(ZMQ_SUB);
+	CHECK_OK(zmq_connect(s, ep));
+	/* Ping-pong subscriptions until this end writes its road itself: the first
+	 * only starts the hand-over of the writing side. */
+	char topic[16];
+	int i = 0;
+	for (; !pipe_writes_direct(the_pipe(s)); i++) {
+		CHECK(i < 1000);
+		snprintf(topic, sizeof topic, "P%d", i);
+		CHECK_OK(zmq_setsockopt(s, ZMQ_SUBSCRIBE, topic, strlen(topic)));
+		recv_str(s, topic); /* the XPUB publishes each topic it sees */
+	}
+	tell_u64(kid_out, (uint64_t)i);
+	/* Written by this thread on the road, read by the XPUB's off its own. */
+	CHECK_OK(zmq_setsockopt(s, ZMQ_SUBSCRIBE, "B", 1));
+	recv_str(s, "B-1"); /* "C-1" was not for us */
+	CHECK_OK(zmq_setsockopt(s, ZMQ_UNSUBSCRIBE, "B", 1));
+	recv_str(s, "P0-end");
+	CHECK(pipe_has_direct(the_pipe(s)) && pipe_writes_direct(the_pipe(s)));
+	hear(kid_in, WAIT_MS, 'Q');
+}
+
+#define XPUB_SPIN_US 1000000
+
+/* xpub_next: the next subscription message the XPUB receives (blocking: it spins).
+ * It returns as soon as the subscription is in, not when the spin runs out. */
+static void
+xpub_next(void *s, char *buf, size_t len)
+{
+	long long t0 = test_now_ms();
+	int n = zmq_recv(s, buf, len - 1, 0);
+	CHECK(test_now_ms() - t0 < XPUB_SPIN_US / 1000 * 9 / 10);
+	if (n < 0)
+		TEST_FAIL("zmq_recv on the XPUB: %s", zmq_strerror(errno));
+	buf[n] = '\0';
+}
+
+static void
+xpub_subscriptions_on_the_road(void)
+{
+	shm_new(ep, sizeof ep);
+	int k = kid_spawn(kid_sub_roads, NULL);
+	ctx_open();
+	void *s = spin_open(ZMQ_XPUB);
+	/* Spinning longer than the peer takes to answer: each subscription comes in
+	 * while the receive spins, and the XPUB takes it off the pipe there and then. */
+	set_int(s, ZINC_SHM_SPIN_US, XPUB_SPIN_US);
+	CHECK_OK(zmq_bind(s, ep));
+	char buf[32];
+	for (;;) {
+		xpub_next(s, buf, sizeof buf);
+		CHECK_EQ(buf[0], 1);
+		if (buf[1] != 'P')
+			break;
+		send_str(s, buf + 1, 0);
+	}
+	CHECK_STR(buf + 1, "B");
+	CHECK(pipe_has_direct(the_pipe(s)));
+	send_str(s, "C-1", 0);
+	send_str(s, "B-1", 0);
+	xpub_next(s, buf, sizeof buf);
+	CHECK(buf[0] == 0 && strcmp(buf + 1, "B") == 0);
+	send_str(s, "B-2", 0);    /* unsubscribed: dropped */
+	send_str(s, "P0-end", 0); /* "P0" is still subscribed */
+	CHECK(hear_u64(kids[k].from, WAIT_MS) >= 1);
+	tell(kids[k].to, 'Q');
+	kid_reap(k, WAIT_MS);
+}
+
+/* ---------------------------------------------------------------------------- */
+/* REQ/REP: strict alternation                                                    */
+/* ---------------------------------------------------------------------------- */
+
+#define RR_ROUNDS 2000
+
+static void
+kid_rep(void *arg)
+{
+	(void)arg;
+	ctx_open();
+	void *s = spin_open(ZMQ_REP);
+	CHECK_OK(zmq_connect(s, ep));
+	CHECK_ERR(zmq_send(s, "x", 1, 0), EFSM); /* nothing to answer yet */
+	for (int i = 0; i < RR_ROUNDS; i++) {
+		uint64_t v = recv_u64(s);
+		CHECK(!rcvmore(s));
+		CHECK_ERR(zmq_recv(s, &v, sizeof v, ZMQ_DONTWAIT), EFSM);
+		send_u64(s, v + 1, 0);
+	}
+	CHECK(pipe_has_direct(the_pipe(s)) && pipe_writes_direct(the_pipe(s)));
+	hear(kid_in, WAIT_MS, 'Q');
+}
+
+static void
+req_rep_alternation(void)
+{
+	shm_new(ep, sizeof ep);
+	int k = kid_spawn(kid_rep, NULL);
+	ctx_open();
+	void *s = spin_open(ZMQ_REQ);
+	CHECK_OK(zmq_bind(s, ep));
+	uint64_t v;
+	CHECK_ERR(zmq_recv(s, &v, sizeof v, 0), EFSM); /* nothing asked yet */
+	for (uint64_t i = 0; i < RR_ROUNDS; i++) {
+		send_u64(s, i * 3, 0);
+		CHECK_ERR(zmq_send(s, &i, sizeof i, 0), EFSM); /* a reply first */
+		CHECK_EQ(recv_u64(s), i * 3 + 1);
+		CHECK(!rcvmore(s));
+	}
+	CHECK(pipe_has_direct(the_pipe(s)) && pipe_writes_direct(the_pipe(s)));
+	tell(kids[k].to, 'Q');
+	kid_reap(k, WAIT_MS);
+}
+
+/* The REP dies between a request and its reply while the REQ spins for the reply:
+ * the receive ends at its timeout, the connection's memory goes, nothing breaks. */
+static void
+kid_rep_dies(void *arg)
+{
+	(void)arg;
+	ctx_open();
+	void *s = spin_open(ZMQ_REP);
+	CHECK_OK(zmq_connect(s, ep));
+	for (uint64_t i = 0;; i++) {
+		uint64_t v = recv_u64(s);
+		if (v == UINT64_MAX) {
+			tell(kid_out, 'X');
+			raise(SIGKILL); /* mid-conversation, with the road in use */
+		}
+		send_u64(s, v, 0);
+	}
+}
+
+static void
+req_peer_dies_mid_spin(void)
+{
+	shm_new(ep, sizeof ep);
+	int k = kid_spawn(kid_rep_dies, NULL);
+	ctx_open();
+	void *s = sock_open(ZMQ_REQ);
+	/* Spinning longer than the receive's timeout: the peer dies during the spin. */
+	set_int(s, ZINC_SHM_SPIN_US, 200000);
+	CHECK_OK(zmq_bind(s, ep));
+	for (uint64_t i = 0; i < 100; i++) {
+		send_u64(s, i, 0);
+		CHECK_EQ(recv_u64(s), i);
+	}
+	CHECK(pipe_writes_direct(the_pipe(s)));
+	set_int(s, ZMQ_RCVTIMEO, 100);
+	CHECK_EQ(memfd_maps(NULL), 1);
+	send_u64(s, UINT64_MAX, 0);
+	hear(kids[k].from, WAIT_MS, 'X');
+	uint64_t v;
+	CHECK_ERR(zmq_recv(s, &v, sizeof v, 0), EAGAIN);
+	int st = kid_wait_status(k, WAIT_MS);
+	CHECK(st != -1 && WIFSIGNALED(st));
+	kid_forget(k);
+	wait_memfd_maps(0);
+}
+
+/* ---------------------------------------------------------------------------- */
+/* ROUTER with several DEALER peers                                              */
+/* ---------------------------------------------------------------------------- */
+
+#define DEALERS 3
+#define DR_MSGS 500
+
+static void
+kid_dealer(void *arg)
+{
+	int me = KID_NO(arg);
+	char id[8];
+	snprintf(id, sizeof id, "d%d", me);
+	ctx_open();
+	void *s = spin_open(ZMQ_DEALER);
+	CHECK_OK(zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id)));
+	CHECK_OK(zmq_connect(s, ep));
+	for (uint64_t i = 0; i < DR_MSGS; i++) {
+		send_u64(s, i, 0);
+		recv_str(s, id); /* the reply names who it was for */
+		CHECK(rcvmore(s));
+		CHECK_EQ(recv_u64(s), i);
+	}
+	CHECK(pipe_has_direct(the_pipe(s)) && pipe_writes_direct(the_pipe(s)));
+	tell(kid_out, 'D');
+	if (hear(kid_in, WAIT_MS, -1) == 'X') {
+		tell(kid_out, 'X');
+		raise(SIGKILL); /* while the ROUTER spins in a receive */
+	}
+	send_u64(s, 77, 0);
+	recv_str(s, id);
+	CHECK_EQ(recv_u64(s), 77);
+	hear(kid_in, WAIT_MS, 'Q');
+}
+
+/* router_echo: one message from a dealer, answered with the dealer's id and the body.
+ * Returns the dealer's number. */
+static int
+router_echo(void *s)
+{
+	char id[8];
+	int n = zmq_recv(s, id, sizeof id - 1, 0);
+	if (n < 0)
+		TEST_FAIL("zmq_recv on the ROUTER: %s", zmq_strerror(errno));
+	CHECK(n == 2 && rcvmore(s));
+	id[n] = '\0';
+	uint64_t v = recv_u64(s);
+	CHECK(!rcvmore(s));
+	send_str(s, id, ZMQ_SNDMORE);
+	send_str(s, id, ZMQ_SNDMORE);
+	send_u64(s, v, 0);
+	return id[1] - '0';
+}
+
+static void
+router_several_dealers(void)
+{
+	shm_new(ep, sizeof ep);
+	int k[DEALERS];
+	for (int i = 0; i < DEALERS; i++)
+		k[i] = kid_spawn(kid_dealer, KID(i));
+	ctx_open();
+	void *s = spin_open(ZMQ_ROUTER);
+	set_int(s, ZMQ_ROUTER_MANDATORY, 1);
+	void *mon = monitor_open(s, ZMQ_EVENT_DISCONNECTED);
+	CHECK_OK(zmq_bind(s, ep));
+	int count[DEALERS] = {0};
+	for (int n = 0; n < DEALERS * DR_MSGS; n++) {
+		int who = router_echo(s);
+		CHECK(who >= 0 && who < DEALERS);
+		count[who]++;
+	}
+	for (int i = 0; i < DEALERS; i++) {
+		CHECK_EQ(count[i], DR_MSGS);
+		hear(kids[k[i]].from, WAIT_MS, 'D');
+	}
+	CHECK_EQ(pipes_direct(s, false), DEALERS);
+	CHECK_EQ(pipes_direct(s, true), DEALERS);
+	CHECK_EQ(memfd_maps(NULL), DEALERS);
+
+	/* d0 dies while we spin in a receive; the others go on. */
+	set_int(s, ZINC_SHM_SPIN_US, 200000);
+	set_int(s, ZMQ_RCVTIMEO, 100);
+	tell(kids[k[0]].to, 'X');
+	hear(kids[k[0]].from, WAIT_MS, 'X');
+	char b[8];
+	CHECK_ERR(zmq_recv(s, b, sizeof b, 0), EAGAIN);
+	monitor_expect(mon, ZMQ_EVENT_DISCONNECTED, NULL, NULL, 0);
+	int st = kid_wait_status(k[0], WAIT_MS);
+	CHECK(st != -1 && WIFSIGNALED(st));
+	kid_forget(k[0]);
+	set_int(s, ZMQ_RCVTIMEO, WAIT_MS);
+	for (int i = 1; i < DEALERS; i++)
+		tell(kids[k[i]].to, 'G');
+	for (int i = 1; i < DEALERS; i++)
+		CHECK(router_echo(s) >= 1);
+	wait_memfd_maps(DEALERS - 1);
+	for (int i = 1; i < DEALERS; i++) {
+		tell(kids[k[i]].to, 'Q');
+		kid_reap(k[i], WAIT_MS);
+	}
+}
+
+SHM_CASE(pub_two_subs)
+SHM_CASE(xpub_subscriptions_on_the_road)
+SHM_CASE(req_rep_alternation)
+SHM_CASE(req_peer_dies_mid_spin)
+SHM_CASE(router_several_dealers)
+
+static const struct test tests[] = {
+        SHM_ENTRY(pub_two_subs),           SHM_ENTRY(xpub_subscriptions_on_the_road),
+        SHM_ENTRY(req_rep_alternation),    SHM_ENTRY(req_peer_dies_mid_spin),
+        SHM_ENTRY(router_several_dealers), {NULL, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+	return shm_main(argc, argv, tests, 8192, 8192);
+}
