@@ -4,10 +4,16 @@
 # markdown table with the ratio (> 1 means zinc is better). The "pubsub" transport is
 # PUB/SUB throughput over tcp (local_sub_thr and remote_pub_thr; no latency row);
 # "pubsub-ipc" the same over ipc; "pubsub-inproc" the fan-out from one PUB to two SUBs
-# over inproc (inproc_pub_thr).
+# over inproc (inproc_pub_thr). "spinlat" is one-way latency (half the round trip) of
+# PAIR, PUSH/PULL, REQ/REP and PUB/SUB at 64 B with its p50, p99 and p99.9
+# (pattern_lat): zinc over shm:// spinning SPIN_US on both sides, libzmq over ipc://.
+# "scale" is three rows over tcp (perf/scale.c): PUB to 100 SUBs (messages delivered per
+# second in total), ROUTER echoing 1000 DEALERs (round trips per second), and the CPU
+# time per message of PUSH/PULL paced at 10000 msg/s (both ends and the I/O threads).
 #
 # usage: perf/compare.sh [-t transports] [-s sizes] [-x tests] [-c factor] [-r n] [-n] [-k]
-#   -t  transports to run, default "inproc ipc tcp tcp-curve shm shm-spin pubsub"
+#   -t  transports to run, default "inproc ipc tcp tcp-curve shm shm-spin pubsub
+#       spinlat scale"
 #       (tcp-curve: tcp with CURVE on both sides, the same keys for both libraries;
 #       shm: zinc's shm:// against libzmq's ipc://, libzmq having no shm; shm-spin: the
 #       same with ZINC_SHM_SPIN_US on zinc's side, and PAIR sockets for latency on both
@@ -26,7 +32,7 @@
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-transports="inproc ipc tcp tcp-curve shm shm-spin pubsub"
+transports="inproc ipc tcp tcp-curve shm shm-spin pubsub spinlat scale"
 spin_us=${SPIN_US:-1000}
 sizes="64 1K 64K 1M"
 tests="lat thr"
@@ -43,7 +49,7 @@ while getopts "t:s:x:c:r:nkh" opt; do
 	r) repeats=$OPTARG ;;
 	n) nobuild=1 ;;
 	k) keep=1 ;;
-	*) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	*) sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -65,7 +71,7 @@ log() { echo "compare: $*" >&2; }
 # --- build ---------------------------------------------------------------------------
 
 tools="inproc_lat inproc_thr inproc_pub_thr local_lat remote_lat local_thr remote_thr
-	local_sub_thr remote_pub_thr"
+	local_sub_thr remote_pub_thr pattern_lat scale"
 cflags="-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra"
 
 # build_tools <dir> <extra cc args...>: compiles every tool into dir; 0 if all built.
@@ -193,7 +199,7 @@ run_one() {
 	local rc=0 measured
 	local opts=${ZINC_PERF_OPTS:-}
 	if [ "$tr" = shm-spin ]; then
-		# Latency with PAIR (REQ/REP do not spin); throughput keeps PUSH/PULL.
+		# Latency with PAIR on both sides; throughput keeps PUSH/PULL.
 		[ "$test" = lat ] && opts="${opts:+$opts,}pair=1"
 		[ "$lib" = zinc ] && opts="${opts:+$opts,}shm_spin_us=$spin_us"
 	fi
@@ -299,9 +305,124 @@ ratio() {
 		printf "%.2f\n", r }'
 }
 
+# run_pattern <lib> <pattern> <count>: one pattern_lat run (spinlat); prints
+# "avg p50 p99 p99.9" in us, or n/a.
+run_pattern() {
+	local lib=$1 pat=$2 n=$3 bin=$scratch/$1 out=$scratch/out.$1.pat.$2
+	local ep opts=${ZINC_PERF_OPTS:-}
+	if [ "$lib" = zinc ]; then
+		ep=$(next_endpoint shm)
+		opts="${opts:+$opts,}shm_spin_us=$spin_us"
+	else
+		ep=$(next_endpoint ipc)
+	fi
+	ZINC_PERF_OPTS=$opts timeout 60 "$bin/pattern_lat" local "$pat" "$ep" 64 "$n" \
+		</dev/null >"$out.local" 2>"$out.err" &
+	local lpid=$! i=0
+	while ! listening "$ep" && kill -0 "$lpid" 2>/dev/null && [ $i -lt 500 ]; do
+		sleep 0.01
+		i=$((i + 1))
+	done
+	ZINC_PERF_OPTS=$opts timeout 60 "$bin/pattern_lat" remote "$pat" "$ep" 64 "$n" \
+		</dev/null >"$out" 2>>"$out.err"
+	local rc=$?
+	[ $rc -ne 0 ] && kill "$lpid" 2>/dev/null
+	wait "$lpid"
+	rm -f "${ep#ipc://}" "${ep#ipc://}-b"
+	local v
+	v=$(awk '/^(average|p50|p99|p99.9) latency:/ { printf "%s ", $3 }' "$out")
+	if [ $rc -ne 0 ] || [ "$(echo "$v" | wc -w)" != 4 ]; then
+		log "$lib spinlat $pat: failed (exit $rc) $(head -c 300 "$out.err" | tr '\n' ' ')"
+		echo "n/a n/a n/a n/a"
+	else
+		echo "$v"
+	fi
+}
+
+# spinlat_rows: the spinlat rows, repetitions alternating libraries, medians.
+spinlat_rows() {
+	local n pat k lib
+	n=$(awk -v f="$factor" 'BEGIN { n = int(20000 * f); print (n < 100 ? 100 : n) }')
+	for pat in pair pushpull reqrep pubsub; do
+		local -A figs=()
+		for _ in $(seq "$repeats"); do
+			for lib in libzmq zinc; do
+				local v="n/a n/a n/a n/a"
+				[ "$lib" = libzmq ] && [ "$have_libzmq" = 1 ] && v=$(run_pattern libzmq "$pat" "$n")
+				[ "$lib" = zinc ] && [ "$have_zinc" = 1 ] && v=$(run_pattern zinc "$pat" "$n")
+				read -r a b c d <<<"$v"
+				figs[$lib.avg]+=" $a"
+				figs[$lib.p50]+=" $b"
+				figs[$lib.p99]+=" $c"
+				figs[$lib.p999]+=" $d"
+			done
+		done
+		log "spinlat $pat x $n: libzmq p50${figs[libzmq.p50]}, zinc p50${figs[zinc.p50]}"
+		for k in p50 p99 p999 avg; do
+			local lz zn label=$k
+			[ $k = p999 ] && label=p99.9
+			[ $k = avg ] && label=average
+			# shellcheck disable=SC2086
+			lz=$(median ${figs[libzmq.$k]})
+			# shellcheck disable=SC2086
+			zn=$(median ${figs[zinc.$k]})
+			echo "| $pat: shm spinning $spin_us us (libzmq: ipc) | one-way latency $label [us] | 64 B | $lz | $zn | $(ratio lat "$lz" "$zn") |"
+		done
+	done
+}
+
+# run_scale <lib> <mode> <n> <count>: one perf/scale.c run over tcp; prints its figure.
+run_scale() {
+	local lib=$1 mode=$2 out=$scratch/out.$1.scale.$2
+	local ep
+	ep=$(next_endpoint tcp)
+	timeout 60 "$scratch/$lib/scale" "$mode" "$ep" "$3" "$4" 64 </dev/null >"$out" 2>"$out.err"
+	local rc=$? v
+	v=$(sed -n 's/^mean throughput: \([0-9]*\) \[msg\/s\]$/\1/p; s/^cpu per message: \([0-9.]*\) \[us\]$/\1/p' "$out")
+	if [ $rc -ne 0 ] || [ -z "$v" ]; then
+		log "$lib scale $mode: failed (exit $rc) $(head -c 300 "$out.err" | tr '\n' ' ')"
+		echo "n/a"
+	else
+		echo "$v"
+	fi
+}
+
+# scale_rows: the scale rows (counts chosen for a few seconds each on a small machine).
+scale_rows() {
+	local row mode n count label kind
+	for row in "pubfan 100 20000 PUB to 100 SUBs, delivered [msg/s] thr" \
+		"router 1000 10 ROUTER with 1000 DEALERs, round trips [msg/s] thr" \
+		"cpu 10000 2000 PUSH/PULL at 10000 msg/s, CPU per message [us] lat"; do
+		read -r mode n count label <<<"$row"
+		kind=${label##* }
+		label=${label% *}
+		count=$(awk -v n="$count" -v f="$factor" 'BEGIN { n = int(n * f); print (n < 2 ? 2 : n) }')
+		local lzs="" zns=""
+		for _ in $(seq "$repeats"); do
+			local v=n/a
+			[ "$have_libzmq" = 1 ] && v=$(run_scale libzmq "$mode" "$n" "$count")
+			lzs="$lzs $v"
+			v=n/a
+			[ "$have_zinc" = 1 ] && v=$(run_scale zinc "$mode" "$n" "$count")
+			zns="$zns $v"
+		done
+		log "scale $mode: libzmq$lzs, zinc$zns"
+		local lz zn
+		# shellcheck disable=SC2086
+		lz=$(median $lzs)
+		# shellcheck disable=SC2086
+		zn=$(median $zns)
+		echo "| scale: tcp | $label | 64 B | $lz | $zn | $(ratio "$kind" "$lz" "$zn") |"
+	done
+}
+
 echo "| transport | test | size | libzmq | zinc | ratio (> 1: zinc better; thr zinc/libzmq, lat libzmq/zinc) |"
 echo "|---|---|---:|---:|---:|---:|"
 for tr in $transports; do
+	case $tr in
+	spinlat) spinlat_rows; continue ;;
+	scale) scale_rows; continue ;;
+	esac
 	for test in $tests; do
 		case $tr:$test in pubsub*:lat) continue ;; esac # no PUB/SUB latency tool
 		case $test in

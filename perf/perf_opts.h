@@ -9,7 +9,7 @@
  * go. It knows io_threads (context) and sndhwm, rcvhwm, sndbuf, rcvbuf (socket), plain
  * libzmq options, so a run can be repeated against either library; zinc's
  * shm_ring_size and shm_spin_us (include/zinc.h); pair=1, which makes the latency
- * tools use PAIR sockets (zinc's shm:// spins with PAIR, PUSH and PULL only); and
+ * tools use PAIR sockets rather than REQ/REP; and
  * curve=1, CURVE security with the CurveZMQ test-vector keys on either library: the
  * tool that binds (local_*) is the server, the one that connects (remote_*) the client.
  */
