@@ -246,7 +246,7 @@ test_attach_refuses_a_bad_control_block(void)
 	ctl->magic ^= 1;
 	CHECK_EQ(shm_ring_region_attach(&b, fd, 4 * KIB), -EPROTO);
 	ctl->magic ^= 1;
-	ctl->version = 2;
+	ctl->version = SHM_RING_VERSION + 1;
 	CHECK_EQ(shm_ring_region_attach(&b, fd, 4 * KIB), -EPROTO);
 	ctl->version = SHM_RING_VERSION;
 	ctl->ring_size = 8 * KIB;

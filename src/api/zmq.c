@@ -6,9 +6,12 @@
 #include "core/ctx.h"
 #include "pipe/msg.h"
 #include "proto/mech/mechanism.h"
+#include "proto/shm_link.h"
+#include "proto/shm_pool.h"
 #include "platform/alloc.h"
 #include "socket/socket.h"
 #include "transport/transport.h"
+#include "zinc.h"
 #include "zmq.h"
 
 #include <errno.h>
@@ -454,5 +457,37 @@ zmq_socket_monitor(void *socket, const char *endpoint, int events)
 	if (!s)
 		return -1;
 	int rc = socket_monitor(s, endpoint, events);
+	return rc < 0 ? api_fail(rc) : 0;
+}
+
+/* zinc_msg_init_shm: see zinc.h. The pool is the process's (proto/shm_pool.h); the
+ * socket only says whether to use it and how large to make it. */
+ZMQ_EXPORT int
+zinc_msg_init_shm(zmq_msg_t *msg, void *socket, size_t size)
+{
+	if (msg == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	struct socket *s = api_socket(socket);
+	if (!s)
+		return -1;
+	int zc = 0, pool_size = 0;
+	size_t len = sizeof zc;
+	struct msg *m = msg_from_zmq(msg);
+	if (socket_getsockopt(s, ZINC_SHM_ZEROCOPY, &zc, &len) == 0 && zc > 0 &&
+	    size > 0) {
+		len = sizeof pool_size;
+		(void)socket_getsockopt(s, ZINC_SHM_POOL_SIZE, &pool_size, &len);
+		shm_zc_reap(); /* bodies that came back to ended connections */
+		struct shm_pool *p = shm_pool_get((size_t)pool_size);
+		if (p) {
+			int rc = shm_pool_msg(p, m, size);
+			shm_pool_rele(p); /* the message holds its own reference */
+			if (rc == 0)
+				return 0;
+		}
+	}
+	int rc = msg_init_size(m, size); /* the pool is full: an ordinary message */
 	return rc < 0 ? api_fail(rc) : 0;
 }

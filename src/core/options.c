@@ -142,6 +142,8 @@ static const struct opt_desc opt_table[] = {
         STR(ZMQ_PLAIN_PASSWORD, plain_password),
         {ZINC_SHM_RING_SIZE, OPT_INT, OPT_RW, F(shm_ring_size), 4096, 256 << 20},
         {ZINC_SHM_SPIN_US, OPT_INT, OPT_RW, F(shm_spin_us), 0, 1000000},
+        {ZINC_SHM_ZEROCOPY, OPT_INT, OPT_RW, F(shm_zerocopy), 0, INT32_MAX},
+        {ZINC_SHM_POOL_SIZE, OPT_INT, OPT_RW, F(shm_pool_size), 1 << 20, 1 << 30},
         {ZMQ_CURVE_PUBLICKEY, OPT_KEY, OPT_RW, F(curve_public), 32, 32},
         {ZMQ_CURVE_SECRETKEY, OPT_KEY, OPT_RW, F(curve_secret), 32, 32},
         {ZMQ_CURVE_SERVERKEY, OPT_KEY, OPT_RW, F(curve_server), 32, 32},
@@ -184,6 +186,7 @@ options_init(struct options *o, const struct socket_type *type)
 	o->vmci_connect_timeout = -1;
 	o->mechanism = ZMQ_NULL;
 	o->shm_ring_size = 4 << 20;
+	o->shm_pool_size = 64 << 20;
 }
 
 static const struct opt_desc *

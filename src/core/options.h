@@ -66,6 +66,8 @@ struct options {
 	/* zinc's own (include/zinc.h) */
 	int shm_ring_size;
 	int shm_spin_us;
+	int shm_zerocopy;  /* ZINC_SHM_ZEROCOPY: 0 off, else the least body lent */
+	int shm_pool_size; /* ZINC_SHM_POOL_SIZE */
 };
 
 /* options_pipe_per_connection: does a connecting socket get a new pipe for each

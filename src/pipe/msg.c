@@ -131,6 +131,29 @@ msg_init_data(struct msg *m, void *data, size_t size, zmq_free_fn *ffn, void *hi
 	return 0;
 }
 
+int
+msg_init_extern(struct msg *m, void *data, size_t size, zmq_free_fn *ffn,
+                size_t hint_size, void **hint)
+{
+	msg_init(m);
+	if (hint_size > SIZE_MAX - sizeof(struct msg_content))
+		return -ENOMEM;
+	struct msg_content *c = zn_malloc(sizeof(*c) + hint_size);
+	if (c == NULL)
+		return -ENOMEM;
+	*hint = c + 1;
+	msg_adopt_content(m, c, data, size, ffn, c + 1);
+	return 0;
+}
+
+void *
+msg_extern_hint(const struct msg *m, zmq_free_fn *ffn)
+{
+	if (m->type != MSG_HEAP || m->u.heap.content->ffn != ffn)
+		return NULL;
+	return m->u.heap.content->hint;
+}
+
 void
 msg_init_delimiter(struct msg *m)
 {

@@ -95,6 +95,17 @@ int msg_init_buffer(struct msg *m, const void *data, size_t size);
  * closed. ffn NULL: a constant buffer, never freed. 0 or -ENOMEM (the caller keeps the
  * buffer: ffn is not called). */
 int msg_init_data(struct msg *m, void *data, size_t size, zmq_free_fn *ffn, void *hint);
+/* msg_init_extern: as msg_init_data with a free function, for bodies that live in
+ * memory zinc lends or borrows (shm:// pools, proto/shm_pool.h): the content header and
+ * hint_size bytes of the lender's state are one allocation, *hint points to the latter
+ * (8-byte aligned, uninitialised) and ffn(data, *hint) runs at the last release, after
+ * which that state is freed with the header. 0 or -ENOMEM (m empty, ffn not called). */
+int msg_init_extern(struct msg *m, void *data, size_t size, zmq_free_fn *ffn,
+                    size_t hint_size, void **hint);
+/* msg_extern_hint: the state of a message made by msg_init_extern with ffn (or a copy
+ * or narrowed view of one), or NULL for any other message. */
+void *msg_extern_hint(const struct msg *m, zmq_free_fn *ffn);
+
 /* msg_init_delimiter: the pipe's end marker. Never fails. */
 void msg_init_delimiter(struct msg *m);
 

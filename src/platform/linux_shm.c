@@ -20,10 +20,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -130,6 +132,112 @@ zn_shm_map(int fd, size_t size, void **addr)
 		return zn_errno();
 	*addr = p;
 	return 0;
+}
+
+int
+zn_shm_pool_create(const char *name, size_t size, int *fd, void **addr)
+{
+	int rc;
+
+	*fd = -1;
+	*addr = NULL;
+	if (size == 0 || (uint64_t)size > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	int f = open_memfd(name != NULL ? name : "zinc-pool");
+	if (f < 0)
+		return f;
+	void *p = NULL;
+	if ((rc = size_file(f, (off_t)size)) < 0)
+		goto fail;
+	/* Writable first; the future-write seal then forbids every later writable
+	 * mapping (the peer's) while ours stays as it is. */
+	if ((rc = zn_shm_map(f, size, &p)) < 0)
+		goto fail;
+	if (fcntl(f, F_ADD_SEALS, SEALS_REQUIRED | F_SEAL_FUTURE_WRITE) < 0) {
+		rc = zn_errno();
+		goto fail;
+	}
+	*fd = f;
+	*addr = p;
+	return 0;
+fail:
+	zn_shm_unmap(p, size);
+	close(f);
+	return rc;
+}
+
+int
+zn_shm_pool_verify(int fd, size_t max, size_t *size)
+{
+	struct stat st;
+
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || (seals & SEALS_REQUIRED) != SEALS_REQUIRED)
+		return -EPROTO;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return -EPROTO;
+	if ((uint64_t)st.st_size > (uint64_t)max || (st.st_size & 4095) != 0)
+		return -EPROTO;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+int
+zn_shm_map_ro(int fd, size_t size, void **addr)
+{
+	*addr = NULL;
+	if (size == 0)
+		return -EINVAL;
+	if (zn_fault_hit(&zn_fault_fd))
+		return -ENOMEM;
+	void *p = mmap(NULL, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED)
+		return zn_errno();
+	*addr = p;
+	return 0;
+}
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5 */
+#endif
+
+int
+zn_shm_peer_pidfd(int sock)
+{
+	/* SO_PEERPIDFD names the peer race-free; before 6.5, its pid at connect time
+	 * (a reused pid only makes us think it lives on). */
+	int pfd = -1;
+	socklen_t len = sizeof pfd;
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pfd, &len) == 0 && pfd >= 0) {
+		(void)fcntl(pfd, F_SETFD, FD_CLOEXEC);
+		return pfd;
+	}
+#ifdef SYS_pidfd_open
+	struct ucred cr;
+	len = sizeof cr;
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return zn_errno();
+	if (cr.pid <= 0)
+		return -ESRCH;
+	long fd = syscall(SYS_pidfd_open, (pid_t)cr.pid, 0);
+	if (fd < 0)
+		return zn_errno();
+	(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return (int)fd;
+#else
+	return -ENOSYS;
+#endif
+}
+
+bool
+zn_shm_pidfd_exited(int pidfd)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	int n;
+	do
+		n = poll(&p, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n == 1 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }
 
 void

@@ -13,6 +13,7 @@
 #ifndef ZINC_PLATFORM_SHM_H
 #define ZINC_PLATFORM_SHM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The most descriptors one zn_shm_send_fds / zn_shm_recv_fds carries. */
@@ -38,6 +39,29 @@ int zn_shm_map(int fd, size_t size, void **addr);
 
 /* zn_shm_unmap: undoes zn_shm_map. NULL addr is ignored. */
 void zn_shm_unmap(void *addr, size_t size);
+
+/* zn_shm_pool_create: a memfd of exactly size bytes (its pages allocated), mapped shared
+ * and writable into *addr, then sealed against resizing and against any further
+ * writable mapping (F_SEAL_FUTURE_WRITE), so that a peer it is passed to can only map it
+ * read-only. On 0 *fd and *addr are the caller's (zn_shm_unmap, zn_close_fd); on failure
+ * both are unset (-1 / NULL): -EINVAL, -EMFILE, -ENOMEM, -ENOSPC, -ENOSYS. */
+int zn_shm_pool_create(const char *name, size_t size, int *fd, void **addr);
+
+/* zn_shm_pool_verify: checks that fd, received from a peer, is a memfd sealed against
+ * shrinking, growing and new seals (so it can never turn a load into SIGBUS) whose size
+ * is a positive multiple of 4096 and at most max; *size is that size. 0 or -EPROTO. */
+int zn_shm_pool_verify(int fd, size_t max, size_t *size);
+
+/* zn_shm_map_ro: maps size bytes of fd shared and read-only. As zn_shm_map. */
+int zn_shm_map_ro(int fd, size_t size, void **addr);
+
+/* zn_shm_peer_pidfd: a pidfd for the process at the other end of the connected Unix
+ * socket sock (readable once that process has exited). The fd, or a negative errno
+ * (-ENOSYS on kernels without pidfds, -ESRCH when the peer's pid is not visible). */
+int zn_shm_peer_pidfd(int sock);
+
+/* zn_shm_pidfd_exited: whether the process behind pidfd has exited. Never blocks. */
+bool zn_shm_pidfd_exited(int pidfd);
 
 /* zn_shm_eventfd_create: a new nonblocking eventfd with a zero counter. On 0 *fd is the
  * caller's; on failure it is -1: -EMFILE, -ENFILE, -ENOMEM. Raise, drain and wait on it

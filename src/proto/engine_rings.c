@@ -46,8 +46,10 @@ struct carrier_rings {
 	bool send_pending; /* creator: the SHM command is still to be sent */
 	bool reader_asleep, writer_asleep;
 	bool out_has;
-	bool peer_gone; /* the rendezvous socket hit EOF: drain the ring, then end */
-	struct msg out; /* a message (boxed if need be) the ring had no room for yet */
+	bool peer_gone;    /* the rendezvous socket hit EOF: drain the ring, then end */
+	bool pool_pending; /* zero-copy: our pool is still to be passed to the peer */
+	bool pool_heard;   /* the peer passed its pool (once only) */
+	struct msg out;    /* a message (boxed if need be) the ring had no room for yet */
 	uint8_t setup[SHM_FRAME_MAX]; /* creator: the SHM frame, built once */
 	size_t setup_len;
 	int fds[ZN_SHM_FDS_MAX];
@@ -104,7 +106,7 @@ rings_read(struct carrier_rings *r)
 	while (!e->input_stopped && n < SHM_READ_BUDGET) {
 		struct msg m;
 		msg_init(&m);
-		int rc = shm_ring_read_msg(&l->r, &m);
+		int rc = shm_link_read(l, &m);
 		if (rc == 0 && peer_gone) {
 			/* Everything the peer published before it went is delivered. */
 			session_flush(e->session);
@@ -245,7 +247,7 @@ rings_write_msgs(struct carrier_rings *r)
 				break;
 			r->out_has = true;
 		}
-		int rc = shm_ring_write_msg(&l->w, &r->out);
+		int rc = shm_link_write(l, &r->out);
 		if (rc == 0) {
 			r->out_has = false;
 			continue;
@@ -274,6 +276,20 @@ rings_write_msgs(struct carrier_rings *r)
 	return 0;
 }
 
+/* rings_send_pool: zero-copy: our pool goes to the peer as one byte 'Z' with its memfd
+ * attached, once the stream has nothing else to send. The peer lends only after it has
+ * mapped it (shm_link.h); a failure here only means no lending on this connection. */
+static void
+rings_send_pool(struct carrier_rings *r)
+{
+	struct engine *e = r->base.e;
+	if (!r->pool_pending || !zmtp_encoder_empty(&e->enc))
+		return;
+	r->pool_pending = false;
+	int fd = shm_pool_fd(r->link->pool);
+	(void)zn_shm_send_fds(e->fd, "Z", 1, &fd, 1);
+}
+
 /* rings_write: what the stream still holds (the tail of the SHM command) goes first,
  * then the pipe's messages into the ring. */
 static int
@@ -285,6 +301,7 @@ rings_write(struct carrier *c)
 		if (rc != 1)
 			return rc;
 		engine_stop_output(e); /* the stream now only tells of the peer's death */
+		rings_send_pool(rings_of(c));
 	}
 	return rings_write_msgs(rings_of(c));
 }
@@ -337,18 +354,42 @@ rings_peer_gone(struct carrier_rings *r)
 		(void)rings_read(r); /* else rings_resume_input drains, then ends */
 }
 
-/* rings_fd_event: after the switch the stream carries nothing: EOF is the peer's death
- * (whether or not our input is stopped: an unread EOF spins epoll). */
+/* rings_pool_heard: the peer's pool ('Z' with one descriptor, once). Mapped when we
+ * take zero-copy messages; else closed, and the peer copies. 0 or negative. */
+static int
+rings_pool_heard(struct carrier_rings *r, uint8_t b, int *fds, int nfds)
+{
+	struct engine *e = r->base.e;
+	int rc = -EPROTO;
+	if (b == 'Z' && nfds == 1 && !r->pool_heard) {
+		r->pool_heard = true;
+		rc = e->opts.shm_zerocopy > 0 ? shm_link_zc_borrow(r->link, fds[0]) : 0;
+	}
+	for (int i = 0; i < nfds; i++)
+		zn_close_fd(fds[i]);
+	return rc;
+}
+
+/* rings_fd_event: after the switch the stream carries only the peer's pool (zero-copy)
+ * and then nothing: EOF is the peer's death (whether or not our input is stopped: an
+ * unread EOF spins epoll). */
 static void
 rings_fd_event(struct carrier *c)
 {
 	struct engine *e = c->e;
 	uint8_t b;
-	ssize_t n = zn_read(e->fd, &b, 1);
-	if (n == 0)
+	int fds[ZN_SHM_FDS_MAX];
+	int nfds = 0;
+	int n = zn_shm_recv_fds(e->fd, &b, 1, fds, &nfds);
+	if (n == 0) {
 		rings_peer_gone(rings_of(c));
-	else if (n != -EAGAIN)
-		engine_fail_rc(e, n == 1 ? -EPROTO : -ECONNRESET);
+	} else if (n == 1) {
+		int rc = rings_pool_heard(rings_of(c), b, fds, nfds);
+		if (rc < 0)
+			engine_fail_rc(e, rc);
+	} else if (n != -EAGAIN) {
+		engine_fail_rc(e, n == -EPROTO ? -EPROTO : -ECONNRESET);
+	}
 }
 
 /* rings_event: our eventfd: data, room, or (with the direct road) the socket's thread
@@ -408,6 +449,29 @@ rings_offer_direct(struct carrier_rings *r)
 	return true;
 }
 
+/* rings_lend: with ZINC_SHM_ZEROCOPY, the link lends from the process's pool, which
+ * goes to the peer once the stream is idle. Without the pool (it could not be made)
+ * messages are copied as usual. */
+static void
+rings_lend(struct carrier_rings *r)
+{
+	struct engine *e = r->base.e;
+	if (e->opts.shm_zerocopy <= 0)
+		return;
+	struct shm_pool *pool = shm_pool_get((size_t)e->opts.shm_pool_size);
+	if (!pool)
+		return;
+	int pidfd = zn_shm_peer_pidfd(e->fd);
+	if (shm_link_zc_lend(r->link, pool, (uint64_t)e->opts.shm_zerocopy,
+	                     pidfd < 0 ? -1 : pidfd) < 0) {
+		if (pidfd >= 0)
+			zn_close_fd(pidfd);
+		shm_pool_rele(pool);
+		return;
+	}
+	r->pool_pending = true;
+}
+
 /* rings_activate: the rings are mapped on both sides: messages go through them from
  * now on, and the carrier's ops are the rings'. */
 static int
@@ -417,6 +481,7 @@ rings_activate(struct carrier_rings *r)
 	struct shm_link *l = r->link;
 	shm_ring_writer_init(&l->w, &l->region);
 	shm_ring_reader_init(&l->r, &l->region, e->opts.maxmsgsize);
+	rings_lend(r);
 	int rc = poller_add_fd(e->poller, l->mine.fd, &rings_handler, e, &r->handle);
 	if (rc < 0) {
 		r->handle = NULL;
@@ -429,6 +494,7 @@ rings_activate(struct carrier_rings *r)
 	 * the SHM command, if any). */
 	if (zmtp_encoder_empty(&e->enc))
 		engine_stop_output(e);
+	rings_send_pool(r);
 	signaler_raise(&l->mine); /* read what may already be there, write what waits */
 	return 0;
 }

@@ -13,6 +13,23 @@
  * `closed` (set by the engine when it ends) and `broken` (set by the socket's thread when
  * the peer broke the protocol; the engine then closes the connection) are the only state
  * both write.
+ *
+ * Zero-copy (ZINC_SHM_ZEROCOPY, issue 12). Each side that enables it passes its
+ * process's pool (proto/shm_pool.h) to the peer over the rendezvous socket after the
+ * switch; a peer that enables it too maps it read-only and says so (pool_ok in the
+ * ring's zero-copy block). From then on a message of at least the threshold goes into
+ * the ring as a REF record naming a loan: its body's place in the pool and the loan's
+ * slot and generation. The body is the pool message itself when the application made it
+ * there (zinc_msg_init_shm), else a copy made once into the pool. The lender holds the
+ * body until the borrower hands the loan back through the release queue; the borrower
+ * checks every offset and length against the pool it mapped, and its message holds a
+ * reference to this link (so the mapping and the queue stay) until closed, from
+ * whatever thread. Returned names are checked (slot in range, lent, same generation),
+ * so a bogus or repeated one changes nothing. A link that ends with bodies still lent
+ * is kept (a zombie) until they come back or the peer's process has exited (a pidfd);
+ * zombies are looked at whenever the pool is used. No lending when the pool is full, a
+ * connection has SHM_ZC_LOANS bodies out, or the peer has not mapped the pool: the
+ * message is copied through the ring as before.
  */
 #ifndef ZINC_PROTO_SHM_LINK_H
 #define ZINC_PROTO_SHM_LINK_H
@@ -22,8 +39,12 @@
 
 #include "pipe/direct.h"
 #include "pipe/msg.h"
+#include "platform/platform.h"
 #include "platform/signaler.h"
+#include "proto/shm_pool.h"
 #include "proto/shm_ring.h"
+
+struct shm_loans;
 
 struct shm_link {
 	struct pipe_direct direct; /* the road's ops, for the pipe */
@@ -41,7 +62,49 @@ struct shm_link {
 	struct metadata
 	        *meta; /* the connection's properties, for messages read directly */
 	bool in_armed, out_armed; /* the socket's thread asked for a wake-up */
+	/* Zero-copy, lending (the ring we write): */
+	struct shm_pool *pool;        /* ours, passed to the peer; NULL: we do not lend */
+	struct shm_loans *loans;      /* the bodies out, under loan_lock */
+	struct zn_mutex loan_lock;    /* the lender's thread, and whoever reaps zombies */
+	uint64_t zc_min;              /* bodies from this size are lent */
+	int peer_pidfd;               /* the peer's process, or -1 */
+	struct shm_link *zombie_next; /* the lenders' list (shm_link.c) */
+	bool listed;                  /* on it; under its lock */
+	atomic_bool zombie;           /* ended with bodies lent */
+	/* Zero-copy, borrowing (the ring we read): */
+	_Atomic(const uint8_t *) peer_pool; /* its pool, mapped read-only, or NULL */
+	size_t peer_pool_size;
+	struct zn_mutex rel_lock; /* the release queue's producer: any closing thread */
+	uint64_t rel_w;
 };
+
+/* shm_link_zc_lend: (the engine, before messages flow) lends bodies of at least zc_min
+ * bytes from pool, whose reference the link takes; peer_pidfd (or -1) too. 0 or
+ * -ENOMEM (then the link takes nothing). */
+int shm_link_zc_lend(struct shm_link *l, struct shm_pool *pool, uint64_t zc_min,
+                     int peer_pidfd);
+
+/* shm_link_zc_borrow: maps the peer's pool (fd, which stays the caller's) read-only
+ * and tells the peer it may lend. 0, -EPROTO (not a sealed memfd, or a second one),
+ * -ENOMEM. */
+int shm_link_zc_borrow(struct shm_link *l, int fd);
+
+/* shm_link_write: as shm_ring_write_msg on the link's writer, lending m's body when it
+ * can (see above). */
+int shm_link_write(struct shm_link *l, struct msg *m);
+
+/* shm_link_read: as shm_ring_read_msg on the link's reader; a REF record becomes a
+ * message whose body is in the peer's pool (read-only). -EPROTO also for a REF that
+ * lies outside the pool or came before it. */
+int shm_link_read(struct shm_link *l, struct msg *m);
+
+/* shm_link_rollback: as shm_ring_writer_rollback; loans of the dropped records end. */
+void shm_link_rollback(struct shm_link *l);
+
+/* shm_zc_reap: takes back the bodies peers handed back, on every lending link, and
+ * frees the ended ones that have nothing lent any more. Any thread; cheap when no
+ * link lends. */
+void shm_zc_reap(void);
 
 /* shm_link_new: an empty link (no region, fds -1) with one reference. 0 or -ENOMEM. */
 int shm_link_new(struct shm_link **out);

@@ -18,7 +18,8 @@
 #include <string.h>
 
 #define REC_KIND_MASK                                                                    \
-	(SHM_REC_PAD | SHM_REC_FRAG_FIRST | SHM_REC_FRAG_MID | SHM_REC_FRAG_LAST)
+	(SHM_REC_PAD | SHM_REC_FRAG_FIRST | SHM_REC_FRAG_MID | SHM_REC_FRAG_LAST |       \
+	 SHM_REC_REF)
 #define REC_MSG_FLAGS (SHM_REC_MORE | SHM_REC_COMMAND)
 #define FIRST_HDR     (SHM_REC_HDR + 8u) /* header plus the total size */
 
@@ -264,11 +265,10 @@ writer_pad(struct shm_ring_writer *w, uint64_t rec, bool publishable)
 	return 1;
 }
 
-/* write_whole: m as one record. 0, -EAGAIN or -EPROTO. */
+/* write_record: len bytes from data as one record with flags. 0, -EAGAIN or -EPROTO. */
 static int
-write_whole(struct shm_ring_writer *w, struct msg *m, uint32_t flags)
+write_record(struct shm_ring_writer *w, const void *data, size_t len, uint32_t flags)
 {
-	size_t len = msg_size(m);
 	uint64_t rec = SHM_REC_HDR + round8(len);
 	int rc = writer_pad(w, rec, !w->in_multi);
 	if (rc > 0)
@@ -279,12 +279,30 @@ write_whole(struct shm_ring_writer *w, struct msg *m, uint32_t flags)
 	uint8_t *p = w->data + (w->wr & w->mask);
 	put_hdr(p, len, flags);
 	if (len > 0)
-		memcpy(p + SHM_REC_HDR, msg_data(m), len);
+		memcpy(p + SHM_REC_HDR, data, len);
 	writer_advance(w, rec, !(flags & SHM_REC_MORE));
 	w->in_multi = (flags & SHM_REC_MORE) != 0;
 	if (w->boundary - w->pub >= w->batch)
 		w->wake |= writer_store(w);
 	return 0;
+}
+
+/* write_whole: m as one record. 0, -EAGAIN or -EPROTO. */
+static int
+write_whole(struct shm_ring_writer *w, struct msg *m, uint32_t flags)
+{
+	return write_record(w, msg_data(m), msg_size(m), flags);
+}
+
+int
+shm_ring_write_ref(struct shm_ring_writer *w, const struct shm_ref *ref, bool more)
+{
+	if (w->error)
+		return w->error;
+	if (w->frag_data != NULL)
+		return -EINVAL;
+	return write_record(w, ref, sizeof *ref,
+	                    SHM_REC_REF | (more ? SHM_REC_MORE : 0u));
 }
 
 /* write_fragment: the next fragment of the streaming message, as large as the room
@@ -642,6 +660,33 @@ read_next(struct shm_ring_reader *r, const struct rec *c, struct msg *m)
 	return 1;
 }
 
+/* read_ref: a REF record, alone or with MORE, of exactly a struct shm_ref. 2 (its
+ * payload in *ref), or -EPROTO. */
+static int
+read_ref(struct shm_ring_reader *r, const struct rec *c, struct msg *m,
+         struct shm_ref *ref)
+{
+	uint64_t size;
+
+	if (ref == NULL || r->in_frag || (c->flags & ~SHM_REC_MORE) != SHM_REC_REF ||
+	    c->len != sizeof *ref)
+		return reader_fail(r, -EPROTO);
+	if (rec_size(c, SHM_REC_HDR, &size) < 0)
+		return reader_fail(r, -EPROTO);
+	memcpy(ref, c->p + SHM_REC_HDR, sizeof *ref); /* a copy: checked by the caller */
+	msg_init(m);
+	msg_set_flags(m, msg_flags_of(c->flags));
+	reader_consume(r, size);
+	return 2;
+}
+
+struct shm_ring_zc *
+shm_ring_region_zc(const struct shm_ring_region *g, int k)
+{
+	struct shm_ring_ctl *c = g->base;
+	return &c->zc[k];
+}
+
 bool
 shm_ring_readable(const struct shm_ring_reader *r)
 {
@@ -652,6 +697,12 @@ shm_ring_readable(const struct shm_ring_reader *r)
 
 int
 shm_ring_read_msg(struct shm_ring_reader *r, struct msg *m)
+{
+	return shm_ring_read(r, m, NULL);
+}
+
+int
+shm_ring_read(struct shm_ring_reader *r, struct msg *m, struct shm_ref *ref)
 {
 	bool refreshed = false;
 	int rc;
@@ -692,6 +743,8 @@ shm_ring_read_msg(struct shm_ring_reader *r, struct msg *m)
 			rc = read_whole(r, &c, m);
 		else if (kind == SHM_REC_FRAG_FIRST)
 			rc = read_first(r, &c);
+		else if (kind == SHM_REC_REF)
+			rc = read_ref(r, &c, m, ref);
 		else if (c.flags == SHM_REC_FRAG_MID || c.flags == SHM_REC_FRAG_LAST)
 			rc = read_next(r, &c, m);
 		else /* two kinds at once, or flags on MID / LAST */

@@ -57,7 +57,7 @@
 #define SHM_RING_SIZE_DEFAULT ((uint64_t)1 << 20)
 
 #define SHM_RING_MAGIC    0x31304d53434e495aull /* "ZINCSM01" in memory order */
-#define SHM_RING_VERSION  1u
+#define SHM_RING_VERSION  2u
 #define SHM_RING_CTL_SIZE 4096u /* the control block; ring 0 starts right after it */
 #define SHM_RING_LINE     128   /* two cache lines: adjacent-line prefetch included */
 
@@ -68,7 +68,27 @@
 #define SHM_REC_FRAG_FIRST 0x08u /* may carry MORE or COMMAND; 8-byte total follows */
 #define SHM_REC_FRAG_MID   0x10u /* alone */
 #define SHM_REC_FRAG_LAST  0x20u /* alone */
+#define SHM_REC_REF        0x40u /* a body lent from the writer's pool; may carry MORE */
 #define SHM_REC_HDR        8u
+
+/* Zero-copy (see shm_link.h): the most bodies a writer lends at once over one ring, and
+ * the payload of a REF record: where the body is in the writer's pool and the loan's
+ * name, which the reader hands back through the release queue once it is done. */
+#define SHM_ZC_LOANS 128u
+
+struct shm_ref {
+	uint32_t slot, gen; /* the loan; opaque to the reader */
+	uint64_t off, len;  /* the body: bytes [off, off + len) of the writer's pool */
+};
+
+/* One ring's zero-copy block: the reader says it mapped the writer's pool, and hands
+ * each loan back (slot | gen << 32) through a single-producer queue the writer drains. */
+struct shm_ring_zc {
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t pool_ok;   /* set: reader */
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t rel_write; /* reader */
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t rel_read;  /* writer */
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t rel[SHM_ZC_LOANS];
+};
 
 /* One direction's shared indices. Each field is written by one side only and sits on a
  * line of its own, so the hot path shares no line that the other side writes often. */
@@ -86,6 +106,7 @@ struct shm_ring_ctl {
 	uint32_t ctl_size;  /* SHM_RING_CTL_SIZE */
 	uint64_t ring_size; /* bytes per ring */
 	struct shm_ring_dir dir[2];
+	struct shm_ring_zc zc[2]; /* zc[k]: ring k's writer lends, its reader returns */
 };
 
 _Static_assert(sizeof(struct shm_ring_ctl) <= SHM_RING_CTL_SIZE, "control block size");
@@ -164,6 +185,18 @@ void shm_ring_writer_init(struct shm_ring_writer *w, const struct shm_ring_regio
  * bytes; when such a publication finds the reader asleep, the next shm_ring_publish
  * returns 1, so the caller must always call it after a batch. */
 int shm_ring_write_msg(struct shm_ring_writer *w, struct msg *m);
+
+/* shm_ring_write_ref: writes a REF record for ref (with SHM_REC_MORE when more), as
+ * shm_ring_write_msg writes a small message: 0, -EAGAIN (nothing written) or -EPROTO.
+ * -EINVAL while a message streams. */
+int shm_ring_write_ref(struct shm_ring_writer *w, const struct shm_ref *ref, bool more);
+
+/* shm_ring_writer_pos: where the next record goes (for undoing loans on rollback). */
+static inline uint64_t
+shm_ring_writer_pos(const struct shm_ring_writer *w)
+{
+	return w->wr;
+}
 
 /* shm_ring_publish: makes everything written up to the last message boundary visible
  * (one release store), at the end of each batch of shm_ring_write_msg calls and always
@@ -257,6 +290,14 @@ bool shm_ring_readable(const struct shm_ring_reader *r);
  * The space is returned to the writer at the next shm_ring_release (and by the reader
  * itself every so often within a long batch). */
 int shm_ring_read_msg(struct shm_ring_reader *r, struct msg *m);
+
+/* shm_ring_read: as shm_ring_read_msg, and also returns 2 for a REF record: *ref holds
+ * its payload (as loaded once: unchecked), *m is left empty with MSGF_MORE set when the
+ * record had it. shm_ring_read_msg fails with -EPROTO on a REF record. */
+int shm_ring_read(struct shm_ring_reader *r, struct msg *m, struct shm_ref *ref);
+
+/* shm_ring_region_zc: ring k's zero-copy block. */
+struct shm_ring_zc *shm_ring_region_zc(const struct shm_ring_region *g, int k);
 
 /* shm_ring_reader_progress: the bytes consumed so far; grows also across calls that
  * return 0 while a long message streams in (see shm_ring_writer_progress). */

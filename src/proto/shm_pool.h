@@ -1,0 +1,48 @@
+/*
+ * shm_pool.h: the process's pool of shared message bodies for shm:// zero-copy (issue
+ * 12). One sealed memfd, mapped writable here and passed to every peer that takes
+ * zero-copy messages from this process, which can only map it read-only
+ * (F_SEAL_FUTURE_WRITE). A body is a run of 4 KiB pages; a message whose body is in the
+ * pool is an ordinary heap message (msg_init_extern) whose last release gives the pages
+ * back, from whatever thread closes it. Bodies lent to a peer stay held by the lending
+ * connection until the peer hands them back (shm_link.h).
+ *
+ * The pool is made when a socket with ZINC_SHM_ZEROCOPY first needs it, with that
+ * socket's ZINC_SHM_POOL_SIZE, and unmapped once nothing refers to it (no connection,
+ * no body); a process forked from its maker makes its own.
+ *
+ * Threads: any; the page map is under the pool's lock.
+ */
+#ifndef ZINC_PROTO_SHM_POOL_H
+#define ZINC_PROTO_SHM_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipe/msg.h"
+
+#define SHM_POOL_PAGE         4096u
+#define SHM_POOL_SIZE_MIN     ((size_t)1 << 20)
+#define SHM_POOL_SIZE_MAX     ((size_t)1 << 34)
+#define SHM_POOL_SIZE_DEFAULT ((size_t)64 << 20)
+
+struct shm_pool;
+
+/* shm_pool_get: the process's pool with a new reference, made with size bytes (rounded
+ * to pages, within the bounds) when there is none. NULL when it cannot be made. */
+struct shm_pool *shm_pool_get(size_t size);
+void shm_pool_hold(struct shm_pool *p);
+/* shm_pool_rele: the last reference unmaps and closes it. */
+void shm_pool_rele(struct shm_pool *p);
+/* shm_pool_fd: the memfd to pass to a peer (the pool keeps it). */
+int shm_pool_fd(const struct shm_pool *p);
+
+/* shm_pool_msg: m becomes a message of size bytes (size > 0) whose body is in the pool,
+ * holding a reference to it. 0, or -ENOMEM when no run of pages is free (m empty). */
+int shm_pool_msg(struct shm_pool *p, struct msg *m, size_t size);
+
+/* shm_pool_locate: whether m's body lies in p; then *off is its offset in the pool. */
+bool shm_pool_locate(struct shm_pool *p, struct msg *m, uint64_t *off);
+
+#endif
