@@ -479,10 +479,13 @@ zinc_msg_init_shm(zmq_msg_t *msg, void *socket, size_t size)
 	    size > 0) {
 		len = sizeof pool_size;
 		(void)socket_getsockopt(s, ZINC_SHM_POOL_SIZE, &pool_size, &len);
-		shm_zc_reap(); /* bodies that came back to ended connections */
 		struct shm_pool *p = shm_pool_get((size_t)pool_size);
 		if (p) {
 			int rc = shm_pool_msg(p, m, size);
+			if (rc < 0) { /* take back what peers handed back, and retry */
+				shm_zc_reap(true);
+				rc = shm_pool_msg(p, m, size);
+			}
 			shm_pool_rele(p); /* the message holds its own reference */
 			if (rc == 0)
 				return 0;

@@ -305,22 +305,29 @@ link_become_zombie(struct shm_link *l)
 	return out;
 }
 
-/* lender_reap: drains l; true when l is a zombie with nothing lent any more, or
- * nothing that can come back (the peer's process has exited: its mappings are gone). */
+/* lender_reap: drains l; when pressed (the pool is short), also takes back all it
+ * lent if the peer's process has exited (its mappings are gone: nothing it held can
+ * be read any more, nor handed back). True when l is a zombie with nothing lent. */
 static bool
-lender_reap(struct shm_link *l)
+lender_reap(struct shm_link *l, bool pressed)
 {
+	struct shm_loans *lo = l->loans;
 	zn_mutex_lock(&l->loan_lock);
 	loans_drain(l);
-	bool done = atomic_load_explicit(&l->zombie, memory_order_acquire) &&
-	            (l->loans->out == 0 ||
-	             (l->peer_pidfd >= 0 && zn_shm_pidfd_exited(l->peer_pidfd)));
+	if (pressed && lo->out > 0 && l->peer_pidfd >= 0 &&
+	    zn_shm_pidfd_exited(l->peer_pidfd)) {
+		for (uint32_t i = 0; i < SHM_ZC_LOANS; i++)
+			if (lo->live[i])
+				loan_end(lo, i);
+	}
+	bool done =
+	        atomic_load_explicit(&l->zombie, memory_order_acquire) && lo->out == 0;
 	zn_mutex_unlock(&l->loan_lock);
 	return done;
 }
 
 void
-shm_zc_reap(void)
+shm_zc_reap(bool pressed)
 {
 	if (atomic_load_explicit(&nlenders, memory_order_acquire) == 0)
 		return;
@@ -328,7 +335,7 @@ shm_zc_reap(void)
 	zn_mutex_lock(&lenders_lock);
 	for (struct shm_link *l = lenders, *next; l; l = next) {
 		next = l->zombie_next;
-		if (lender_reap(l)) {
+		if (lender_reap(l, pressed)) {
 			lenders_remove_locked(l);
 			l->zombie_next = done;
 			done = l;
@@ -359,9 +366,11 @@ zc_into_pool(struct shm_link *l, struct msg *m)
 {
 	struct msg c;
 	size_t size = msg_size(m);
-	shm_zc_reap();
-	if (shm_pool_msg(l->pool, &c, size) < 0)
-		return -ENOMEM;
+	if (shm_pool_msg(l->pool, &c, size) < 0) {
+		shm_zc_reap(true);
+		if (shm_pool_msg(l->pool, &c, size) < 0)
+			return -ENOMEM;
+	}
 	memcpy(msg_data(&c), msg_data(m), size);
 	msg_set_flags(&c, msg_flags(m));
 	c.routing_id = m->routing_id;
@@ -455,7 +464,7 @@ give_back(struct shm_link *l, uint64_t name)
 		atomic_store_explicit(&zc->rel_write, l->rel_w, memory_order_release);
 	}
 	zn_mutex_unlock(&l->rel_lock);
-	shm_zc_reap(); /* a lender in this process may be waiting for it */
+	shm_zc_reap(false); /* a lender in this process may be waiting for it */
 }
 
 static void

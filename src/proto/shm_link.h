@@ -102,9 +102,10 @@ int shm_link_read(struct shm_link *l, struct msg *m);
 void shm_link_rollback(struct shm_link *l);
 
 /* shm_zc_reap: takes back the bodies peers handed back, on every lending link, and
- * frees the ended ones that have nothing lent any more. Any thread; cheap when no
- * link lends. */
-void shm_zc_reap(void);
+ * frees the ended ones that have nothing lent any more. pressed (the pool is short):
+ * also everything lent to a peer whose process has exited (one poll(2) per such
+ * link). Any thread; cheap when no link lends. */
+void shm_zc_reap(bool pressed);
 
 /* shm_link_new: an empty link (no region, fds -1) with one reference. 0 or -ENOMEM. */
 int shm_link_new(struct shm_link **out);
