@@ -13,10 +13,12 @@ FIELDS = {"N": "summary", "D": "DESCRIPTION", "R": "RETURN VALUE", "E": "ERRORS"
 
 
 def prototypes():
-    text = open(os.path.join(HERE, "..", "include", "zmq.h")).read()
     protos = {}
-    for m in re.finditer(r"ZMQ_EXPORT\s+([^;]*?\b(zmq_\w+)\s*\([^;]*\));", text, re.S):
-        protos[m.group(2)] = " ".join(m.group(1).split()) + ";"
+    for header in ("zmq.h", "zinc.h"):
+        text = open(os.path.join(HERE, "..", "include", header)).read()
+        for m in re.finditer(r"ZMQ_EXPORT\s+([^;]*?\b((?:zmq|zinc)_\w+)\s*\([^;]*\));",
+                             text, re.S):
+            protos[m.group(2)] = " ".join(m.group(1).split()) + ";"
     return protos
 
 
@@ -55,6 +57,8 @@ def page(name, b, protos):
     out = [f'.TH {name.upper()} 3 "" "zinc 4.3.4" "zinc manual"',
            ".SH NAME", f"{name} \\- {roff(b['N'])}",
            ".SH SYNOPSIS", ".nf", "#include <zmq.h>", ""]
+    if name.startswith("zinc_"):
+        out.insert(-1, "#include <zinc.h>")
     for n in b["names"]:
         out.append(".B " + roff(protos[n]))
     out += [".fi", "Link with -lzmq (zinc's drop-in) or -lzinc."]

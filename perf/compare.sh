@@ -17,7 +17,8 @@
 #       (tcp-curve: tcp with CURVE on both sides, the same keys for both libraries;
 #       shm: zinc's shm:// against libzmq's ipc://, libzmq having no shm; shm-spin: the
 #       same with ZINC_SHM_SPIN_US on zinc's side, and PAIR sockets for latency on both
-#       sides)
+#       sides; shm-zc, not run by default: shm with ZINC_SHM_ZEROCOPY 65536 on zinc's
+#       side, whose remote_thr makes its messages with zinc_msg_init_shm)
 #   -s  message sizes, default "64 1K 64K 1M" (bytes; K and M suffixes are KiB, MiB)
 #   -x  tests to run, default "lat thr"
 #   -c  multiply every message count by factor (e.g. 0.1 for a quick look), default 1
@@ -129,7 +130,7 @@ next_endpoint() {
 	runs=$((runs + 1))
 	case $1 in
 	ipc | pubsub-ipc) echo "ipc://$scratch/r$runs.ipc" ;;
-	shm | shm-spin) echo "shm://zinc-perf-$$-r$runs" ;;
+	shm | shm-spin | shm-zc) echo "shm://zinc-perf-$$-r$runs" ;;
 	tcp | tcp-curve | pubsub)
 		port=$((port + 1))
 		while [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
@@ -204,6 +205,7 @@ run_one() {
 		[ "$lib" = zinc ] && opts="${opts:+$opts,}shm_spin_us=$spin_us"
 	fi
 	[ "$tr" = tcp-curve ] && opts="${opts:+$opts,}curve=1"
+	[ "$tr" = shm-zc ] && [ "$lib" = zinc ] && opts="${opts:+$opts,}shm_zerocopy=65536"
 	export ZINC_PERF_OPTS=$opts
 
 	if [ "$tr" = inproc ] || [ "$tr" = pubsub-inproc ]; then
@@ -219,7 +221,7 @@ run_one() {
 			rtool=remote_pub_thr
 		fi
 		# shm:// is zinc's own: libzmq's figure for that row is its ipc://.
-		if [ "${tr%-spin}" = shm ] && [ "$lib" = libzmq ]; then
+		if [ "${tr%-spin}" = shm ] || [ "$tr" = shm-zc ] && [ "$lib" = libzmq ]; then
 			ep=$(next_endpoint ipc)
 		else
 			ep=$(next_endpoint "$tr")
@@ -453,6 +455,7 @@ for tr in $transports; do
 			trl=$tr
 			[ "$tr" = shm ] && trl="shm (libzmq: ipc)"
 			[ "$tr" = shm-spin ] && trl="shm spinning $spin_us us (libzmq: ipc)"
+			[ "$tr" = shm-zc ] && trl="shm zero-copy (libzmq: ipc)"
 			echo "| $trl | $label | $(human "$size") | $lz | $zn | $(ratio "$test" "$lz" "$zn") |"
 		done
 	done

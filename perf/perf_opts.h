@@ -63,10 +63,15 @@ static const struct perf_opt perf_opt_table[] = {
         /* zinc's own (include/zinc.h); libzmq refuses them */
         {"shm_ring_size", 0x7a6e0001, 0},
         {"shm_spin_us", 0x7a6e0002, 0},
+        {"shm_zerocopy", 0x7a6e0003, 0},
+        {"shm_pool_size", 0x7a6e0004, 0},
         /* not an option: "pair=1" makes the latency tools use PAIR, not REQ/REP */
         {"pair", -1, 0},
         /* not one option: "curve=1" sets a CURVE server or client (perf_curve) */
         {"curve", -2, 0},
+        /* not an option: "fill=1" makes remote_thr write every byte of each body once
+         * (zero-copy's benefit is that this is the only write) */
+        {"fill", -1, 0},
         {NULL, 0, 0},
 };
 
