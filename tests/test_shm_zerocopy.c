@@ -749,16 +749,27 @@ bad_arguments(void)
 	zmq_msg_close(&m);
 }
 
-SHM_CASE(round_trip_one_mib)
-SHM_CASE(sizes_around_the_threshold)
-SHM_CASE(multipart)
-SHM_CASE(held_after_close)
-SHM_CASE(pool_exhaustion)
-SHM_CASE(routed_to_tcp)
-SHM_CASE(dead_receiver)
-SHM_CASE(hostile_lender)
-SHM_CASE(hostile_borrower)
-SHM_CASE(bad_arguments)
+/* ZC_CASE: as SHM_CASE, and nothing may be left once the context is gone: no
+ * mapping (the pool included: every body came back) and no descriptor. */
+#define ZC_CASE(fn)                                                                      \
+	static void fn##_case(void)                                                      \
+	{                                                                                \
+		shm_begin();                                                             \
+		fn();                                                                    \
+		ctx_close();                                                             \
+		CHECK_EQ(memfd_maps(NULL), 0);                                           \
+	}
+
+ZC_CASE(round_trip_one_mib)
+ZC_CASE(sizes_around_the_threshold)
+ZC_CASE(multipart)
+ZC_CASE(held_after_close)
+ZC_CASE(pool_exhaustion)
+ZC_CASE(routed_to_tcp)
+ZC_CASE(dead_receiver)
+ZC_CASE(hostile_lender)
+ZC_CASE(hostile_borrower)
+ZC_CASE(bad_arguments)
 
 static const struct test tests[] = {
         SHM_ENTRY(round_trip_one_mib),

@@ -44,12 +44,14 @@ shm_link_hold(struct shm_link *l)
 
 static void loans_fini(struct shm_link *l);
 static bool link_become_zombie(struct shm_link *l);
+static void borrows_unread(struct shm_link *l);
 
 /* link_free: the last reference and no body lent any more (or none that can come
  * back). */
 static void
 link_free(struct shm_link *l)
 {
+	borrows_unread(l);
 	loans_fini(l);
 	if (l->pool)
 		shm_pool_rele(l->pool);
@@ -505,6 +507,30 @@ borrow(struct shm_link *l, struct msg *m, const struct shm_ref *ref)
 	shm_link_hold(l);
 	msg_set_flags(m, flags);
 	return 1;
+}
+
+/* borrows_unread: at the end, the REF records left unread in our ring name bodies we
+ * will never take: they are handed back at once, so the lender gets them back even
+ * though this process lives on. Stops at the first record that is not one (or a
+ * protocol error): whole messages are only skipped over by reading them. */
+static void
+borrows_unread(struct shm_link *l)
+{
+	if (!l->region.base ||
+	    atomic_load_explicit(&l->peer_pool, memory_order_relaxed) == NULL)
+		return;
+	for (;;) {
+		struct msg m;
+		struct shm_ref ref;
+		msg_init(&m);
+		int rc = shm_ring_read(&l->r, &m, &ref);
+		if (rc == 2)
+			give_back(l, ref.slot | (uint64_t)ref.gen << 32);
+		else if (rc == 1)
+			msg_close(&m);
+		else
+			return;
+	}
 }
 
 int
