@@ -18,7 +18,8 @@
 #       shm: zinc's shm:// against libzmq's ipc://, libzmq having no shm; shm-spin: the
 #       same with ZINC_SHM_SPIN_US on zinc's side, and PAIR sockets for latency on both
 #       sides; shm-zc, not run by default: shm with ZINC_SHM_ZEROCOPY 65536 on zinc's
-#       side, whose remote_thr makes its messages with zinc_msg_init_shm)
+#       side, whose remote_thr makes its messages with zinc_msg_init_shm; HWM 16 on
+#       both sides, so that what is in flight fits the pool)
 #   -s  message sizes, default "64 1K 64K 1M" (bytes; K and M suffixes are KiB, MiB)
 #   -x  tests to run, default "lat thr"
 #   -c  multiply every message count by factor (e.g. 0.1 for a quick look), default 1
@@ -205,6 +206,8 @@ run_one() {
 		[ "$lib" = zinc ] && opts="${opts:+$opts,}shm_spin_us=$spin_us"
 	fi
 	[ "$tr" = tcp-curve ] && opts="${opts:+$opts,}curve=1"
+	# Zero-copy: at most a pool's worth (64 MiB) in flight, so both sides get HWM 16.
+	[ "$tr" = shm-zc ] && opts="${opts:+$opts,}sndhwm=16,rcvhwm=16"
 	[ "$tr" = shm-zc ] && [ "$lib" = zinc ] && opts="${opts:+$opts,}shm_zerocopy=65536"
 	export ZINC_PERF_OPTS=$opts
 
