@@ -19,7 +19,14 @@ import tempfile
 import threading
 import time
 
-WAIT = 3.0  # seconds a side waits for its message: a bound, not a pause
+WAIT = 20.0  # seconds a side waits for its message or its handshake's failure: a bound
+
+
+def read_event(mon):
+    """One monitor event as (event, value)."""
+    parts = mon.recv_multipart()
+    return (int.from_bytes(parts[0][:2], "little"),
+            int.from_bytes(parts[0][2:6], "little"))
 
 
 def side_main(role, spec):
@@ -79,11 +86,22 @@ def side_main(role, spec):
             sock.send(b"hello")
         except zmq.Again:
             out["send"] = "timed out"
+    # Wait on what happens, not on the clock: a side is done when it has its message
+    # or its own monitor reports the handshake failed. WAIT only bounds a side that
+    # sees neither (one side of a mismatch may report nothing), so a loaded machine
+    # that starts the peer process late does not fail the case.
     poller = zmq.Poller()
     poller.register(sock, zmq.POLLIN)
+    poller.register(mon, zmq.POLLIN)
     end = time.time() + WAIT
-    while time.time() < end:
-        if poller.poll(100):
+    done = False
+    while not done and time.time() < end:
+        for s, _ in poller.poll(100):
+            if s is mon:
+                ev, val = read_event(mon)
+                events.append([ev, val])
+                done = done or ev in FAILED
+                continue
             frame = sock.recv(copy=False)
             out["got"] = frame.bytes.decode()
             if role == "server":
@@ -93,14 +111,10 @@ def side_main(role, spec):
                 except zmq.ZMQError:
                     out["hello"] = None
                 sock.send(b"welcome")
-            if role == "client" or out.get("got"):
-                break
+            done = True
     time.sleep(0.3)  # the peer's last events are on their way: collect them
     while mon.poll(50):
-        parts = mon.recv_multipart()
-        ev = int.from_bytes(parts[0][:2], "little")
-        val = int.from_bytes(parts[0][2:6], "little")
-        events.append([ev, val])
+        events.append(list(read_event(mon)))
     print(json.dumps(out), flush=True)
     os._exit(0)
 
@@ -127,6 +141,7 @@ def run_pair(server_lib, client_lib, spec, zinc_lib):
 
 
 SUCC, AUTH, PROTO, NODETAIL = 0x1000, 0x4000, 0x2000, 0x0800
+FAILED = (AUTH, PROTO, NODETAIL)
 MISMATCH = 0x11000002
 EFAULT = 14
 
