@@ -433,16 +433,268 @@ router_several_dealers(void)
 	}
 }
 
+/* ---------------------------------------------------------------------------- */
+/* PUB: multipart messages and a subscriber that stops reading                    */
+/* ---------------------------------------------------------------------------- */
+
+/* Rings of the minimum size (the connecting side's ZINC_SHM_RING_SIZE): a message of
+ * MP_PARTS parts of MP_PART bytes fills most of one, so the second message on a stuck
+ * subscriber's road runs out of room after its first part. */
+#define MP_RING    4096
+#define MP_PART    1000
+#define MP_PARTS   3
+#define MP_MSGS    300
+#define MP_SEND_MS 1000 /* a PUB's send never waits: this is far beyond any */
+
+/* mp_fill: part j of message i: its name, then a byte that tells i and j apart. */
+static void
+mp_fill(char *buf, int i, int j)
+{
+	memset(buf, 'a' + (i * MP_PARTS + j) % 26, MP_PART);
+	snprintf(buf, 16, "M%06d-%d", i, j);
+}
+
+/* mp_recv_msg: the next data message, which must be whole: MP_PARTS parts, each the
+ * one mp_fill makes for its number. Probes are skipped. Its number, or -1 at the end
+ * marker. */
+static int
+mp_recv_msg(void *s)
+{
+	char buf[MP_PART + 1], want[MP_PART];
+	for (;;) {
+		int n = zmq_recv(s, buf, sizeof buf, 0);
+		if (n < 0)
+			TEST_FAIL("zmq_recv on the SUB: %s", zmq_strerror(errno));
+		if (buf[0] == 'M')
+			break;
+		CHECK(!rcvmore(s)); /* a probe or the end: one part */
+		if (buf[0] == 'E')
+			return -1;
+	}
+	int i = atoi(buf + 1);
+	for (int j = 0;; j++) {
+		mp_fill(want, i, j);
+		CHECK(memcmp(buf, want, MP_PART) == 0);
+		if (j == MP_PARTS - 1)
+			break;
+		CHECK(rcvmore(s)); /* whole, or not at all */
+		CHECK_EQ(zmq_recv(s, buf, sizeof buf, 0), MP_PART);
+	}
+	CHECK(!rcvmore(s));
+	return i;
+}
+
+static void
+kid_mp_sub(void *arg)
+{
+	int me = KID_NO(arg);
+	char probe[4] = {'P', (char)('0' + me), '\0'}, end[4] = {'E', (char)('0' + me)};
+	ctx_open();
+	void *s = spin_open(ZMQ_SUB);
+	set_int(s, ZINC_SHM_RING_SIZE, MP_RING);
+	CHECK_OK(zmq_setsockopt(s, ZMQ_SUBSCRIBE, "M", 1));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_SUBSCRIBE, probe, 2));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_SUBSCRIBE, end, 2));
+	CHECK_OK(zmq_connect(s, ep));
+	recv_str(s, probe);
+	tell(kid_out, 'S');
+	if (me == 1)
+		hear(kid_in, 30000, 'R'); /* stuck until the burst is over */
+	uint64_t got = 0;
+	for (int i, last = -1; (i = mp_recv_msg(s)) >= 0; last = i, got++)
+		CHECK(i > last); /* in order; some dropped */
+	CHECK(pipe_has_direct(the_pipe(s)));
+	tell_u64(kid_out, got);
+	hear(kid_in, WAIT_MS, 'Q');
+}
+
+/* mp_until: sends str until kid k says something (what it says is left to read). */
+static void
+mp_until(void *pub, int k, const char *str)
+{
+	long long end = test_now_ms() + WAIT_MS;
+	struct pollfd p = {kids[k].from, POLLIN, 0};
+	do {
+		CHECK(test_now_ms() < end);
+		send_str(pub, str, 0);
+	} while (poll(&p, 1, 5) == 0);
+}
+
+/* A PUB sends multipart messages to two subscribers over small rings; one reads, the
+ * other does not until the burst is over. No send waits for the stuck one (a PUB drops
+ * at a full pipe, and a message is dropped whole: libzmq checks the HWM only at its
+ * first part), and both subscribers see whole messages only. */
+static void
+pub_multipart_stuck_sub(void)
+{
+	shm_new(ep, sizeof ep);
+	int k[2];
+	for (int i = 0; i < 2; i++)
+		k[i] = kid_spawn(kid_mp_sub, KID(i));
+	ctx_open();
+	void *s = spin_open(ZMQ_PUB);
+	CHECK_OK(zmq_bind(s, ep));
+	mp_until(s, k[0], "P0");
+	hear(kids[k[0]].from, 0, 'S');
+	mp_until(s, k[1], "P1");
+	hear(kids[k[1]].from, 0, 'S');
+	/* Both roads written by this thread before the burst (probes drive the
+	 * hand-over; the stuck subscriber's fill its ring, and then are dropped). */
+	long long end = test_now_ms() + WAIT_MS;
+	while (pipes_direct(s, true) != 2) {
+		CHECK(test_now_ms() < end);
+		send_str(s, "P0", 0);
+		send_str(s, "P1", 0);
+	}
+	char buf[MP_PART];
+	long long worst = 0;
+	for (int i = 0; i < MP_MSGS; i++)
+		for (int j = 0; j < MP_PARTS; j++) {
+			mp_fill(buf, i, j);
+			long long t0 = test_now_ms();
+			CHECK_EQ(zmq_send(s, buf, MP_PART,
+			                  j < MP_PARTS - 1 ? ZMQ_SNDMORE : 0),
+			         MP_PART);
+			long long took = test_now_ms() - t0;
+			worst = took > worst ? took : worst;
+		}
+	CHECK(worst < MP_SEND_MS);
+	tell(kids[k[1]].to, 'R');
+	for (int i = 0; i < 2; i++) {
+		mp_until(s, k[i], i == 0 ? "E0" : "E1");
+		CHECK(hear_u64(kids[k[i]].from, WAIT_MS) >= 1);
+	}
+	for (int i = 0; i < 2; i++) {
+		tell(kids[k[i]].to, 'Q');
+		kid_reap(k[i], WAIT_MS);
+	}
+}
+
+/* ---------------------------------------------------------------------------- */
+/* A multipart message is delivered whole: none of it before its last part        */
+/* ---------------------------------------------------------------------------- */
+
+/* The writer's and the reader's type of each pair. */
+static const int atomic_types[][2] = {
+        {ZMQ_PUSH, ZMQ_PULL},
+        {ZMQ_PAIR, ZMQ_PAIR},
+        {ZMQ_PUB, ZMQ_SUB},
+        {ZMQ_DEALER, ZMQ_DEALER},
+};
+#define ATOMIC_BIG 3000 /* a part over half the ring: it streams */
+
+/* libzmq delivers a multipart message whole: a reader sees none of it before its last
+ * part (tcp and inproc flush a pipe only at the end of a message). The road holds the
+ * parts back in the ring the same way (the ring's write index moves at message ends). */
+
+/* atomic_none_yet: nothing of the message under way is readable. */
+static void
+atomic_none_yet(void *s)
+{
+	char b[8];
+	int ev;
+	size_t len = sizeof ev;
+	CHECK_ERR(zmq_recv(s, b, sizeof b, ZMQ_DONTWAIT), EAGAIN);
+	CHECK_OK(zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len));
+	CHECK(!(ev & ZMQ_POLLIN));
+}
+
+static void
+kid_atomic_reader(void *arg)
+{
+	int type = atomic_types[KID_NO(arg)][1];
+	ctx_open();
+	void *s = spin_open(type);
+	set_int(s, ZINC_SHM_RING_SIZE, MP_RING);
+	if (type == ZMQ_SUB)
+		CHECK_OK(zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0));
+	CHECK_OK(zmq_connect(s, ep));
+	recv_str(s, "probe");
+	tell(kid_out, 'S');
+	recv_skip(s, "probe", "sync");
+	CHECK(pipe_has_direct(the_pipe(s)));
+	/* Small parts: the first written, the last not yet. */
+	hear(kid_in, WAIT_MS, 'A');
+	atomic_none_yet(s);
+	tell(kid_out, 'B');
+	recv_str(s, "one");
+	CHECK(rcvmore(s));
+	recv_str(s, "two");
+	CHECK(!rcvmore(s));
+	/* A part that streams (over half the ring), then one more to come: a streamed
+	 * part is published as it goes (docs/ARCHITECTURE.md, "the direct road"), so
+	 * the parts before it may be read early; the message still arrives whole. */
+	hear(kid_in, WAIT_MS, 'C');
+	tell(kid_out, 'D');
+	recv_str(s, "three");
+	CHECK(rcvmore(s));
+	char big[ATOMIC_BIG + 1];
+	CHECK_EQ(zmq_recv(s, big, sizeof big, 0), ATOMIC_BIG);
+	CHECK(rcvmore(s));
+	recv_str(s, "four");
+	CHECK(!rcvmore(s));
+	tell(kid_out, 'E');
+	hear(kid_in, WAIT_MS, 'Q');
+}
+
+static void
+atomic_pair(int t)
+{
+	shm_new(ep, sizeof ep);
+	int k = kid_spawn(kid_atomic_reader, KID(t));
+	ctx_open();
+	void *s = spin_open(atomic_types[t][0]);
+	CHECK_OK(zmq_bind(s, ep));
+	mp_until(s, k, "probe");
+	hear(kids[k].from, 0, 'S');
+	long long end = test_now_ms() + WAIT_MS;
+	while (!pipe_writes_direct(the_pipe(s))) {
+		CHECK(test_now_ms() < end);
+		send_str(s, "probe", 0);
+	}
+	send_str(s, "sync", 0);
+	send_str(s, "one", ZMQ_SNDMORE);
+	tell(kids[k].to, 'A');
+	hear(kids[k].from, WAIT_MS, 'B');
+	send_str(s, "two", 0);
+	char big[ATOMIC_BIG];
+	memset(big, 'b', sizeof big);
+	send_str(s, "three", ZMQ_SNDMORE);
+	CHECK_EQ(zmq_send(s, big, sizeof big, ZMQ_SNDMORE), ATOMIC_BIG);
+	tell(kids[k].to, 'C');
+	hear(kids[k].from, WAIT_MS, 'D');
+	send_str(s, "four", 0);
+	hear(kids[k].from, WAIT_MS, 'E');
+	tell(kids[k].to, 'Q');
+	kid_reap(k, WAIT_MS);
+}
+
+static void
+parts_whole_on_the_road(void)
+{
+	for (int t = 0; t < (int)(sizeof atomic_types / sizeof atomic_types[0]); t++) {
+		atomic_pair(t);
+		ctx_close();
+	}
+}
+
 SHM_CASE(pub_two_subs)
 SHM_CASE(xpub_subscriptions_on_the_road)
 SHM_CASE(req_rep_alternation)
 SHM_CASE(req_peer_dies_mid_spin)
 SHM_CASE(router_several_dealers)
+SHM_CASE(pub_multipart_stuck_sub)
+SHM_CASE(parts_whole_on_the_road)
 
 static const struct test tests[] = {
-        SHM_ENTRY(pub_two_subs),           SHM_ENTRY(xpub_subscriptions_on_the_road),
-        SHM_ENTRY(req_rep_alternation),    SHM_ENTRY(req_peer_dies_mid_spin),
-        SHM_ENTRY(router_several_dealers), {NULL, NULL},
+        SHM_ENTRY(pub_two_subs),
+        SHM_ENTRY(xpub_subscriptions_on_the_road),
+        SHM_ENTRY(req_rep_alternation),
+        SHM_ENTRY(req_peer_dies_mid_spin),
+        SHM_ENTRY(router_several_dealers),
+        SHM_ENTRY(pub_multipart_stuck_sub),
+        SHM_ENTRY(parts_whole_on_the_road),
+        {NULL, NULL},
 };
 
 int

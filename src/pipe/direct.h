@@ -55,11 +55,15 @@ struct pipe_direct_ops {
 	/* ypipe_done: the socket end writes nothing more to its ypipe. */
 	void (*ypipe_done)(struct pipe_direct *d);
 	/* write: 0 m's content is on the road and m is empty; -EAGAIN no room for a new
-	 * message (m unchanged). A later part of a message, or a message too large for
-	 * the road, never gets -EAGAIN: write waits for room itself, as the pipe promised
-	 * room for the whole message when it took the first part. -EPIPE the road has
-	 * ended (m unchanged). */
-	int (*write)(struct pipe_direct *d, struct msg *m);
+	 * message (m unchanged). With wait, a later part of a message, or a message too
+	 * large for the road, never gets -EAGAIN: write waits for room itself, as the
+	 * pipe promised room for the whole message when it took the first part. Without
+	 * wait (an owner that drops what it cannot deliver: PUB, XPUB, REP, a ROUTER
+	 * without ZMQ_ROUTER_MANDATORY), a later part gets -EAGAIN too while none of
+	 * its message is visible yet (the owner then rolls it back and drops it); it
+	 * waits only once the message is visible in part (one larger than the road,
+	 * published as it goes). -EPIPE the road has ended (m unchanged). */
+	int (*write)(struct pipe_direct *d, struct msg *m, bool wait);
 	/* writable: there is room for a small message. Loads only. */
 	bool (*writable)(struct pipe_direct *d);
 	/* arm_out / disarm_out: as arm_in / disarm_in, for room. */

@@ -308,18 +308,17 @@ pipe_check_write(struct pipe *p)
 	return true;
 }
 
-int
-pipe_write(struct pipe *p, struct msg *m)
+static int
+pipe_write_to(struct pipe *p, struct msg *m, bool drops)
 {
 	if (!pipe_check_write(p))
 		return -EAGAIN;
 	if (p->road && road_writes_direct(p->road)) {
-		int rc = road_write(p->road, m, pipe_defers(p));
+		int rc = road_write(p->road, m, drops, pipe_defers(p));
 		if (rc == -EAGAIN)
 			p->out_active = false;
-		if (rc == -EPIPE)
-			return pipe_write(p, m); /* the road ended: the ypipe, for the
-			                          * next connection */
+		if (rc == -EPIPE) /* the road ended: the ypipe, for the next connection */
+			return pipe_write_to(p, m, drops);
 		return rc == -EBUSY ? -EAGAIN : rc;
 	}
 	bool more = (m->flags & MSGF_MORE) != 0;
@@ -331,6 +330,18 @@ pipe_write(struct pipe *p, struct msg *m)
 		p->msgs_written++;
 	msg_init(m);
 	return 0;
+}
+
+int
+pipe_write(struct pipe *p, struct msg *m)
+{
+	return pipe_write_to(p, m, false);
+}
+
+int
+pipe_write_or_drop(struct pipe *p, struct msg *m)
+{
+	return pipe_write_to(p, m, true);
 }
 
 void

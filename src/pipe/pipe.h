@@ -142,6 +142,12 @@ bool pipe_check_write(struct pipe *p);
 /* pipe_write: on 0 the pipe owns m's content and m is reset to empty. On -EAGAIN
  * (full or terminating) or -ENOMEM, m is unchanged and still the caller's. */
 int pipe_write(struct pipe *p, struct msg *m);
+/* pipe_write_or_drop: pipe_write for the owners that drop a message they cannot
+ * deliver (PUB, XPUB, REP, a ROUTER without ZMQ_ROUTER_MANDATORY). A ypipe takes the
+ * later parts of a message whatever its HWM, but a direct road has only its ring: there
+ * a later part that finds no room fails too (-EAGAIN, the message is the caller's to
+ * roll back and drop) instead of waiting for a reader that may never come. */
+int pipe_write_or_drop(struct pipe *p, struct msg *m);
 /* pipe_hiccup: tells the peer end's owner that a new peer is behind this end. */
 void pipe_hiccup(struct pipe *p);
 /* pipe_rollback: drops the parts of an unfinished multipart message. */

@@ -314,25 +314,47 @@ road_check_write(struct road *r, struct ypipe *out, bool out_more, struct object
 	return ROAD_GONE;
 }
 
+/* road_write_dropped: a later part found no room and its owner drops what it cannot
+ * deliver: the message goes (its parts on the road were never visible), as a pipe
+ * full at its first part would have lost it. Room that came as the road was armed is
+ * tried again (bounded: each try makes progress, a PAD or the part). 1 to try again;
+ * else -EAGAIN or -EBUSY, as for a first part. */
+static int
+road_write_dropped(struct road *r, bool defer, unsigned *tries)
+{
+	bool ready = road_arm_out(r, defer);
+	if (ready && ++*tries < 4)
+		return 1;
+	r->d->ops->rollback(r->d);
+	r->more = false;
+	return ready ? -EBUSY : -EAGAIN;
+}
+
 int
-road_write(struct road *r, struct msg *m, bool defer)
+road_write(struct road *r, struct msg *m, bool drops, bool defer)
 {
 	bool more = (m->flags & MSGF_MORE) != 0;
-	if (!r->drop) {
+	for (unsigned tries = 0; !r->drop;) {
 		struct pipe_direct *d = r->d;
-		int rc = d->ops->write(d, m);
+		int rc = d->ops->write(d, m, !drops);
 		if (rc == 0) {
 			r->more = more;
 			return 0;
 		}
-		if (rc == -EAGAIN) /* a first part: nothing was written */
+		if (rc == -EAGAIN && !r->more) /* a first part: nothing was written */
 			return road_arm_out(r, defer) ? -EBUSY : -EAGAIN;
+		if (rc == -EAGAIN) {
+			if ((rc = road_write_dropped(r, defer, &tries)) == 1)
+				continue;
+			return rc;
+		}
 		/* The road has ended. */
 		if (!r->more) {
 			road_detach(r);
 			return -EPIPE; /* the ypipe, for the next connection */
 		}
 		r->drop = true;
+		break;
 	}
 	/* The rest of a message whose first parts went down with the road. */
 	msg_close(m);

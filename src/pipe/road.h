@@ -76,8 +76,10 @@ int road_check_write(struct road *r, struct ypipe *out, bool out_more,
  * is empty (also when the rest of a cut-off message is dropped). -EAGAIN: no room, the
  * end sleeps; -EBUSY: no room, but room came as it was armed: stay active (m is
  * unchanged either way). -EPIPE: the road ended between messages and is detached:
- * write m to the ypipe. */
-int road_write(struct road *r, struct msg *m, bool defer);
+ * write m to the ypipe. A later part waits for room, unless drops (the owner drops
+ * what it cannot deliver, pipe_write_or_drop): then it too may get -EAGAIN, and what
+ * was written of its message is taken back. */
+int road_write(struct road *r, struct msg *m, bool drops, bool defer);
 /* road_rollback: drops the unfinished message on the road; false when the end's
  * writes are the ypipe's (nothing done). */
 bool road_rollback(struct road *r);

@@ -654,8 +654,43 @@ link_room_for(struct shm_link *l, size_t len)
 	return false;
 }
 
+/* link_room_later: link_room_for for a later part of a message whose owner drops
+ * rather than waits: it goes beside the parts held back, so no slack beyond its
+ * fragment headers and a PAD at the wrap (at most a sixteenth of the ring). One too
+ * large for that needs the ring empty, and may wait as it streams. */
+static bool
+link_room_later(struct shm_link *l, size_t len)
+{
+	uint64_t body = ((uint64_t)len + 7) & ~(uint64_t)7;
+	uint64_t need = SHM_REC_HDR + 8 + body + body / 16 + l->w.size / 16 + 64;
+	if (need > l->w.size)
+		return link_room_for(l, len);
+	if (shm_ring_writable(&l->w, need))
+		return true;
+	shm_ring_writer_want(&l->w, need);
+	return false;
+}
+
+/* link_note_part: after a part went in (or part of it): whether the reader may see
+ * some of the message already. A first part's message is held back from where its
+ * record starts (after its PAD), unless it streamed (then the boundary is past it); a
+ * later part that streams is visible as it goes, and the ring makes the parts held back
+ * visible when it runs out of room for them all (a message larger than the ring): the
+ * boundary moves. Only a message the reader has seen none of can be taken back. */
+static void
+link_note_part(struct shm_link *l, bool later)
+{
+	if (!later) {
+		l->msg_held = l->w.boundary;
+		l->msg_shown = l->w.boundary == l->w.wr;
+		return;
+	}
+	l->msg_shown = l->msg_shown || l->w.boundary != l->msg_held ||
+	               shm_ring_writer_streaming(&l->w);
+}
+
 static int
-link_write(struct pipe_direct *d, struct msg *m)
+link_write(struct pipe_direct *d, struct msg *m, bool wait)
 {
 	struct shm_link *l = link_of(d);
 	if (l->out_armed) {
@@ -663,23 +698,31 @@ link_write(struct pipe_direct *d, struct msg *m)
 		l->out_armed = false;
 	}
 	bool under_way = l->w.in_multi || shm_ring_writer_streaming(&l->w);
-	if (!under_way && msg_size(m) + SHM_REC_HDR > l->w.plain_max &&
-	    !zc_eligible(l, m) && !link_room_for(l, msg_size(m)))
+	bool streams = msg_size(m) + SHM_REC_HDR > l->w.plain_max && !zc_eligible(l, m);
+	if (streams && !under_way && !link_room_for(l, msg_size(m)))
 		return -EAGAIN; /* it would stream: start it only where it fits */
+	if (streams && under_way && !wait && !link_room_later(l, msg_size(m)))
+		return -EAGAIN; /* nothing of this part went in */
 	for (unsigned round = 0;;) {
 		if (link_over(l))
 			return -EPIPE;
 		int rc = shm_link_write(l, m);
-		if (rc == 0)
+		if (rc == 0) {
+			link_note_part(l, under_way);
 			return 0;
+		}
 		if (rc != -EAGAIN) {
 			link_break(l);
 			return -EPIPE;
 		}
+		link_note_part(l, true);
+		bool hidden = !l->msg_shown;
 		if (shm_ring_publish(&l->w) == 1)
 			signaler_raise(&l->peer);
 		if (!under_way && !shm_ring_writer_streaming(&l->w))
 			return -EAGAIN; /* nothing of m went in */
+		if (!wait && hidden)
+			return -EAGAIN; /* the reader has seen none of it: it can go */
 		link_wait_room(&round);
 	}
 }

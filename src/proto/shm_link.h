@@ -76,6 +76,12 @@ struct shm_link {
 	size_t peer_pool_size;
 	struct zn_mutex rel_lock; /* the release queue's producer: any closing thread */
 	uint64_t rel_w;
+	/* The multipart message the socket's thread is writing: where its parts start
+	 * being held back, and whether the reader may have seen some of it (a part
+	 * streamed, or the ring ran out of room for it all), so it cannot be taken back.
+	 */
+	uint64_t msg_held;
+	bool msg_shown;
 };
 
 /* shm_link_zc_lend: (the engine, before messages flow) lends bodies of at least zc_min

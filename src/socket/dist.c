@@ -135,7 +135,7 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 		msg_init(&c);
 		if (!last)
 			msg_copy(&c, m);
-		int rc = pipe_write(p, last ? m : &c);
+		int rc = pipe_write_or_drop(p, last ? m : &c);
 		if (rc == 0) {
 			sent++;
 			i++;

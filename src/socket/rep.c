@@ -194,7 +194,7 @@ rep_send_envelope(struct rep *r)
 		struct msg c;
 		msg_init(&c);
 		msg_copy(&c, &r->env[i]);
-		int rc = pipe_write(p, &c);
+		int rc = pipe_write_or_drop(p, &c);
 		if (rc < 0) {
 			msg_close(&c);
 			pipe_rollback(p);
@@ -219,7 +219,7 @@ rep_send(struct socket *s, struct msg *m)
 	}
 	bool more = (m->flags & MSGF_MORE) != 0;
 	if (r->out) {
-		int rc = pipe_write(r->out, m);
+		int rc = pipe_write_or_drop(r->out, m);
 		if (rc == -ENOMEM) {
 			/* The whole reply goes; the caller may send it again. */
 			pipe_rollback(r->out);

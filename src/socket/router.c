@@ -455,7 +455,8 @@ router_send(struct socket *s, struct msg *m)
 	bool more = (m->flags & MSGF_MORE) != 0;
 	struct pipe *p = r->current_out;
 	if (p) {
-		int rc = pipe_write(p, m);
+		int rc = r->base.options.router_mandatory ? pipe_write(p, m)
+		                                          : pipe_write_or_drop(p, m);
 		if (rc == -ENOMEM) {
 			/* The whole message goes; the caller may send it again. */
 			pipe_rollback(p);
