@@ -990,14 +990,7 @@ static const struct {
 	int modes; /* 1 once, 2 sticky */
 	const char *why;
 } known_open[] = {
-        {"router-10", HOOK_ALLOC, 2,
-         "a peer's metadata (mech_parse_props) leaks now and then, n ~ 550..632"},
-        {"pub-subscriptions", HOOK_ALLOC, 2,
-         "a peer's metadata (mech_parse_props) leaks now and then, n ~ 190..200"},
-        {"plain", HOOK_ALLOC, 2,
-         "a peer's metadata (mech_parse_props) leaks now and then, n ~ 95"},
-        {"curve", HOOK_ALLOC, 2, "a peer's metadata: as plain (not seen yet)"},
-        {"monitor", HOOK_ALLOC, 2, "a peer's metadata: as plain (not seen yet)"},
+        {NULL, HOOK_ALLOC, 0, NULL},
 };
 
 /* known_modes: the modes of sc and h to leave out. */
@@ -1005,8 +998,7 @@ static int
 known_modes(const char *sc, enum hook h)
 {
 	int m = 0;
-	for (size_t i = 0; !all_cases && i < sizeof known_open / sizeof known_open[0];
-	     i++)
+	for (size_t i = 0; !all_cases && known_open[i].scenario; i++)
 		if (!strcmp(known_open[i].scenario, sc) && known_open[i].hook == h) {
 			printf("  (left out: %s %s %s: %s)\n", sc, hook_name[h],
 			       known_open[i].modes & 2 ? "sticky" : "once",

@@ -51,6 +51,11 @@ static void
 pipe_free(struct pipe *p)
 {
 	struct ycell cell;
+	/* Every message written to us is ours, published or not: a writer that ended
+	 * (an engine that failed mid-batch, then acknowledged our termination) may have
+	 * left complete messages it never flushed. The writer has stopped (its
+	 * PIPE_TERM_ACK came, or it never existed), so publishing them here is safe. */
+	(void)ypipe_flush(&p->inq);
 	while (ypipe_read(&p->inq, &cell))
 		msg_close((struct msg *)(void *)&cell);
 	/* Incomplete parts the peer never finished are past the published end. */

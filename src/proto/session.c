@@ -424,10 +424,15 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, protocol_error);
 	s->engine = NULL;
 	engine_destroy(e);
-	if (s->pipe && s->incomplete_in) {
-		pipe_rollback(s->pipe); /* the socket never sees half a message */
-		s->incomplete_in = false;
+	if (s->pipe) {
+		if (s->incomplete_in)
+			pipe_rollback(s->pipe); /* the socket never sees half a message */
+		/* The engine flushes once per read: the whole messages it wrote before
+		 * it ended are the socket's now, not whenever a next connection flushes
+		 * (a pipe kept for the next one would hold them unseen until then). */
+		pipe_flush(s->pipe);
 	}
+	s->incomplete_in = false;
 	if (s->incomplete_out) {
 		s->drop_out = true; /* nor does the peer */
 		s->incomplete_out = false;
