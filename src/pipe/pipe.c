@@ -405,6 +405,16 @@ pipe_terminate(struct pipe *p, bool delay)
 	}
 }
 
+void
+pipe_terminate_nomem(struct pipe *p)
+{
+	/* The peer lives until it has our PIPE_TERM and answered it: while we are
+	 * active it has not, and it reads the mark only after that command. */
+	if (p->state == PIPE_ACTIVE && p->peer)
+		p->peer->ended_nomem = true;
+	pipe_terminate(p, false);
+}
+
 int
 pipe_offer_direct(struct pipe *p, struct pipe_direct *d)
 {
