@@ -13,6 +13,12 @@
  *     no leak, checked after every run by LeakSanitizer.
  * The failing call may be made by the I/O threads (engine, session, listener,
  * handshake, reconnect): the connection must then fail and be retried, never crash.
+ * And a service must come back once memory does: in once mode, after the failure,
+ * every scenario that can (all but inproc, whose pipe is not remade, and the linger
+ * one, whose sender is gone) must carry messages again: a probe sent (again and again,
+ * in case one went into a connection that was ending) on each of its connections
+ * must arrive within a clean run's wait. A connection left half-attached (up, but
+ * with no pipe), a listener left deaf, a subscription dropped: each fails there.
  *
  * Waits are bounded: a clean run waits up to CLEAN_WAIT_MS for anything it expects (a
  * longer wait is a hang, reported); once a failure has happened, the run's waits share
@@ -21,12 +27,11 @@
  * mailbox waits for memory rather than drop a shutdown command.
  *
  *   oom_sweep [--stride S] [--hook alloc|fd|both] [--mode once|sticky|both]
- *             [--only NAME] [--from N] [--to N] [--grace MS] [--verbose]
- *             [--probe] [--all]
+ *             [--only NAME[,NAME...]] [--from N] [--to N] [--grace MS] [--verbose]
+ *             [--all]
  *
- * --probe: in once mode, after the failure the connection must come back (a probe
- * message must arrive); open findings, so not on by default. --all: the cases of
- * known_open[] too (open bugs, left out by default so that ctest stays green).
+ * --all: the cases of known_open[] too (open bugs, left out by default so that ctest
+ * stays green).
  *
  * Exit status 0 when every run passed; the first failing run is named with the
  * arguments that repeat it. zinc only: it reaches the hooks in platform/fault.h.
@@ -76,11 +81,11 @@ static struct {
 	long long fail_seen_ms; /* first wait that saw a failure; 0: none yet */
 	bool complete;          /* the scenario delivered everything */
 	bool disarmed;
-	bool patient; /* a probe: waits as long as a clean run's */
+	bool patient; /* recovering: waits as long as a clean run's */
 } run;
 
 static int grace_ms = GRACE_MS;
-static bool verbose, probing, all_cases;
+static bool verbose, all_cases;
 static char tmpdir[64];
 static int ep_seq;
 static atomic_llong watchdog_deadline; /* ms; 0: no run in progress */
@@ -99,23 +104,36 @@ arm(enum hook h, long n, bool sticky)
 }
 
 /* disarm_for_cleanup: in sticky mode, the hook stops before sockets close; the run's
- * failures are remembered. */
+ * failures are remembered. The watchdog thread does the same when memory has been
+ * short for RELIEF_MS (see watchdog): hence the lock. */
 static long sticky_failures;
+static pthread_mutex_t disarm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+disarm_locked(void)
+{
+	if (run.sticky && !run.disarmed) {
+		sticky_failures = failures();
+		run.disarmed = true;
+		arm(run.hook, 0, false);
+	}
+}
 
 static void
 disarm_for_cleanup(void)
 {
-	if (!run.sticky || run.disarmed)
-		return;
-	sticky_failures = failures();
-	run.disarmed = true;
-	arm(run.hook, 0, false);
+	pthread_mutex_lock(&disarm_lock);
+	disarm_locked();
+	pthread_mutex_unlock(&disarm_lock);
 }
 
 static long
 run_failures(void)
 {
-	return run.disarmed ? sticky_failures : failures();
+	pthread_mutex_lock(&disarm_lock);
+	long n = run.disarmed ? sticky_failures : failures();
+	pthread_mutex_unlock(&disarm_lock);
+	return n;
 }
 
 /* ---------------------------------------------------------------------------- */
@@ -325,13 +343,20 @@ describe_frame(const unsigned char *b, size_t n)
 				        p, k);
 }
 
-/* A probe (see probe()); no part 0 of msgs[] has its size. */
+/* A probe (see await_probe); no part 0 of msgs[] has its size. */
 static const char probe_body[10] = "probe-zinc";
+
+static bool
+is_probe(zmq_msg_t *f, int rc)
+{
+	return rc == (int)sizeof probe_body && !zmq_msg_more(f) &&
+	       memcmp(zmq_msg_data(f), probe_body, sizeof probe_body) == 0;
+}
 
 /* recv_from: the next message, after an envelope frame equal to one of envs[0..nenv)
  * if nenv > 0. It must be whole and one of msgs[next[e]..] for its envelope e:
  * messages may be lost, never reordered or repeated. Returns e (0 without envelopes),
- * -1 when nothing came within the wait, -2 for a probe. */
+ * -1 when nothing came within the wait, -2 - e for a probe. */
 static int
 recv_from(void *s, const char *const *envs, int nenv, int *next)
 {
@@ -343,11 +368,6 @@ recv_from(void *s, const char *const *envs, int nenv, int *next)
 		CHECK_OK(zmq_msg_close(&f));
 		return -1;
 	}
-	if (rc == (int)sizeof probe_body && !zmq_msg_more(&f) &&
-	    memcmp(zmq_msg_data(&f), probe_body, sizeof probe_body) == 0) {
-		CHECK_OK(zmq_msg_close(&f));
-		return -2;
-	}
 	if (nenv > 0) {
 		CHECK(zmq_msg_more(&f));
 		while (e < nenv && (rc != (int)strlen(envs[e]) ||
@@ -356,6 +376,10 @@ recv_from(void *s, const char *const *envs, int nenv, int *next)
 		if (e == nenv)
 			TEST_FAIL("a foreign envelope (%d bytes)", rc);
 		rc = recv_frame(s, &f, true);
+	}
+	if (is_probe(&f, rc)) {
+		CHECK_OK(zmq_msg_close(&f));
+		return -2 - e;
 	}
 	int k = next[e];
 	while (k < NMSGS && !matches(zmq_msg_data(&f), (size_t)rc, k, 0))
@@ -384,46 +408,94 @@ recv_msg(void *s, const char *env, int *next)
 	return recv_from(s, &env, env ? 1 : 0, next) >= 0;
 }
 
-/* probe (with --probe): in once mode, when the failure is behind, the connection must
- * come back (an I/O thread's failure ends a connection, and the connecting side
- * reconnects): a probe sent now arrives, after whatever messages of the exchange were
- * late (each checked), within a clean run's wait. */
-static void
-probe(void *snd, void *rcv, int *next)
+/* recovering: once mode, with the failure behind: the run must come back. */
+static bool
+recovering(void)
 {
-	if (!probing || run.sticky || failures() == 0)
+	return !run.sticky && failures() > 0;
+}
+
+#define RESEND_MS 100 /* a probe again, in case the last went into an ending connection  \
+	               */
+
+/* send_probe: a probe from s, after envelope env if not NULL; lost if s cannot take
+ * it now (a ROUTER, an XPUB with no such peer yet; a PUSH with no connection). */
+static void
+send_probe(void *s, const char *env)
+{
+	if (env && zmq_send(s, env, strlen(env), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+		OK_WAIT(-1);
 		return;
+	}
+	if (zmq_send(s, probe_body, sizeof probe_body, ZMQ_DONTWAIT) < 0)
+		OK_WAIT(-1); /* with an envelope (ROUTER, XPUB): never, they drop */
+}
+
+/* A probe's way: from snd (after envelope snd_env), to rcv, whose messages come
+ * after one of envs[0..nenv) (none when nenv is 0), from envelope want. */
+struct probe_way {
+	void *snd;
+	const char *snd_env;
+	void *rcv;
+	const char *const *envs;
+	int nenv, want;
+	int *next;                  /* rcv's next message per envelope (recv_from) */
+	void (*between)(void *arg); /* called while waiting (reads other sockets) */
+	void *arg;
+};
+
+/* await_probe: (recovering) the connection comes back: a probe sent along w, again
+ * every RESEND_MS, arrives within a clean run's wait; whatever else arrives meanwhile
+ * is checked (late messages of the exchange, whole, in order; other probes). */
+static void
+await_probe(const struct probe_way *w, const char *what)
+{
+	long long start = test_now_ms(), sent = 0;
 	run.patient = true;
-	if (wait_for(snd, ZMQ_POLLOUT) &&
-	    OK_WAIT(zmq_send(snd, probe_body, sizeof probe_body, ZMQ_DONTWAIT)))
-		while (recv_from(rcv, NULL, 0, next) != -2)
-			;
+	for (;;) {
+		long long now = test_now_ms();
+		if (now - start > CLEAN_WAIT_MS)
+			TEST_FAIL("the failure is behind, but %s did not come back in %d "
+			          "ms",
+			          what, CLEAN_WAIT_MS);
+		if (w->between)
+			w->between(w->arg);
+		if (now - sent >= RESEND_MS) {
+			send_probe(w->snd, w->snd_env);
+			sent = now;
+		}
+		zmq_pollitem_t it = {w->rcv, 0, ZMQ_POLLIN, 0};
+		int rc = zmq_poll(&it, 1, SLICE_MS);
+		if (rc < 0)
+			TEST_FAIL("zmq_poll: %s", strerror(errno));
+		if (rc > 0 &&
+		    recv_from(w->rcv, w->envs, w->nenv, w->next) == -2 - w->want)
+			break;
+	}
 	run.patient = false;
 }
 
-/* exchange: every message from snd to rcv (with envelopes when given); true when all
- * arrived. */
-/* exchange_next: exchange without envelopes, leaving the receiver's next index. */
+/* probe: (recovering) snd's messages reach rcv again, neither with envelopes. */
+static void
+probe(void *snd, void *rcv, int *next, const char *what)
+{
+	if (!recovering())
+		return;
+	struct probe_way w = {.snd = snd, .rcv = rcv, .next = next};
+	await_probe(&w, what);
+}
+
+/* exchange_next: every message from snd to rcv (with envelopes when given), rcv's
+ * next index in *next (see recv_from); true when all arrived. */
 static bool
-exchange_next(void *snd, void *rcv, int *next)
+exchange_next(void *snd, const char *snd_env, void *rcv, const char *rcv_env, int *next)
 {
 	int sent = 0;
 	for (int k = 0; k < NMSGS; k++)
-		sent += send_msg(snd, NULL, k);
-	while (*next < NMSGS && recv_msg(rcv, NULL, next))
+		sent += send_msg(snd, snd_env, k);
+	while (*next < NMSGS && recv_msg(rcv, rcv_env, next))
 		;
 	return sent == NMSGS && *next == NMSGS;
-}
-
-static bool
-exchange(void *snd, const char *snd_env, void *rcv, const char *rcv_env)
-{
-	int sent = 0, next = 0;
-	for (int k = 0; k < NMSGS; k++)
-		sent += send_msg(snd, snd_env, k);
-	while (next < NMSGS && recv_msg(rcv, rcv_env, &next))
-		;
-	return sent == NMSGS && next == NMSGS;
 }
 
 /* ---------------------------------------------------------------------------- */
@@ -493,9 +565,9 @@ push_pull(enum tr t, bool connect_first)
 		goto out;
 	}
 	int next = 0;
-	run.complete = exchange_next(s[1], s[0], &next);
+	run.complete = exchange_next(s[1], NULL, s[0], NULL, &next);
 	if (t != INPROC) /* an inproc pipe that could not be attached stays ended */
-		probe(s[1], s[0], &next);
+		probe(s[1], s[0], &next, "the connection");
 out:
 	close_all(ctx, s, 2);
 }
@@ -535,7 +607,7 @@ sc_router(void)
 	void *ctx = ctx_open(), *s[PEERS + 1] = {NULL};
 	char ep[256], idbuf[PEERS][8];
 	const char *id[PEERS];
-	int sent = 0, got = 0, next[PEERS] = {0};
+	int sent = 0, got = 0, next[PEERS] = {0}, back[PEERS] = {0};
 	bool all = true;
 	if (!ctx)
 		return;
@@ -556,38 +628,85 @@ sc_router(void)
 	while (got < PEERS * NMSGS && recv_from(s[0], id, PEERS, next) >= 0)
 		got++;
 	for (int i = 0; i < PEERS; i++)
-		all &= exchange(s[0], id[i], s[i + 1], NULL);
+		all &= exchange_next(s[0], id[i], s[i + 1], NULL, &back[i]);
 	run.complete = all && sent == PEERS * NMSGS && got == PEERS * NMSGS;
+	for (int i = 0; i < PEERS && recovering(); i++) {
+		/* Each peer is heard again, then answered by its id. */
+		struct probe_way in = {.snd = s[i + 1],
+		                       .rcv = s[0],
+		                       .envs = id,
+		                       .nenv = PEERS,
+		                       .want = i,
+		                       .next = next};
+		struct probe_way out = {
+		        .snd = s[0], .snd_env = id[i], .rcv = s[i + 1], .next = &back[i]};
+		await_probe(&in, "a DEALER's connection");
+		await_probe(&out, "the ROUTER's way to a DEALER");
+	}
 out:
 	close_all(ctx, s, PEERS + 1);
 }
 
+/* sub_message: the topic index of a (un)subscription message "\1topic" / "\0topic"
+ * of b (rc bytes), *sub telling which; a foreign one fails the run. */
+static int
+sub_message(const char *b, int rc, const char *const *topic, int n, bool *sub)
+{
+	for (int i = 0; i < n; i++)
+		if (rc == (int)strlen(topic[i]) + 1 && (b[0] == 1 || b[0] == 0) &&
+		    memcmp(b + 1, topic[i], strlen(topic[i])) == 0) {
+			*sub = b[0] == 1;
+			return i;
+		}
+	TEST_FAIL("a foreign subscription message (%d bytes)", rc);
+}
+
 /* sub_arrives: the XPUB receives a subscription message "\1topic" for one of the
- * topics, in any order (each SUB has its own connection); returns its index or -1. */
+ * topics, in any order (each SUB has its own connection); returns its index or -1.
+ * An unsubscription (a SUB's connection that ended, after a failure) is -1 too. */
 static int
 sub_arrives(void *xpub, const char *const *topic, int n)
 {
 	char buf[64];
+	bool sub;
 	if (!wait_for(xpub, ZMQ_POLLIN))
 		return -1;
 	int rc = zmq_recv(xpub, buf, sizeof buf, ZMQ_DONTWAIT);
 	if (!OK_WAIT(rc))
 		return -1;
-	for (int i = 0; i < n; i++)
-		if (rc == (int)strlen(topic[i]) + 1 && buf[0] == 1 &&
-		    memcmp(buf + 1, topic[i], strlen(topic[i])) == 0)
-			return i;
-	TEST_FAIL("a foreign subscription message (%d bytes)", rc);
+	int i = sub_message(buf, rc, topic, n, &sub);
+	if (!sub && run_failures() == 0)
+		TEST_FAIL("an unsubscription, but no call failed");
+	return sub ? i : -1;
+}
+
+static const char *const pub_topic[3] = {"alpha", "beta", "gamma"};
+
+/* pub_drain: (recovering) reads what the XPUB has for its application: each one a
+ * (un)subscription of one of the topics. */
+static void
+pub_drain(void *xpub)
+{
+	char buf[64];
+	bool sub;
+	int rc;
+	while ((rc = zmq_recv(xpub, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0)
+		(void)sub_message(buf, rc, pub_topic, 3, &sub);
+	CHECK(errno == EAGAIN);
 }
 
 /* sc_pub: an XPUB over tcp with three SUBs; each subscription must arrive at the XPUB
- * before messages on its topic are published, and each SUB gets its topic's. */
+ * before messages on its topic are published, and each SUB gets its topic's. After a
+ * failure (once), each SUB's subscription reaches the XPUB again (one lost to the
+ * failure must not be lost silently: its connection is made again, and the SUB
+ * resends it), and a probe on its topic reaches it. */
 static void
 sc_pub(void)
 {
 	void *ctx = ctx_open(), *s[4] = {NULL};
-	static const char *const topic[3] = {"alpha", "beta", "gamma"};
+	const char *const *topic = pub_topic;
 	char ep[256];
+	int next[3] = {0};
 	bool all = true;
 	if (!ctx)
 		return;
@@ -610,8 +729,19 @@ sc_pub(void)
 			arrived |= 1 << t;
 	}
 	for (int i = 0; i < 3 && all; i++)
-		all &= exchange(s[0], topic[i], s[i + 1], topic[i]);
+		all &= exchange_next(s[0], topic[i], s[i + 1], topic[i], &next[i]);
 	run.complete = all;
+	for (int i = 0; i < 3 && recovering(); i++) {
+		struct probe_way w = {.snd = s[0],
+		                      .snd_env = topic[i],
+		                      .rcv = s[i + 1],
+		                      .envs = &topic[i],
+		                      .nenv = 1,
+		                      .next = &next[i],
+		                      .between = pub_drain,
+		                      .arg = s[0]};
+		await_probe(&w, "a SUB's subscription");
+	}
 out:
 	close_all(ctx, s, 4);
 }
@@ -700,10 +830,12 @@ sc_monitor(void)
 	if (!OK(zmq_connect(s[2], mon_ep)) || !bind_ep(s[0], TCP, ep, sizeof ep) ||
 	    !OK(zmq_connect(s[1], ep)))
 		goto out;
-	bool all = exchange(s[1], NULL, s[0], NULL);
+	int next = 0;
+	bool all = exchange_next(s[1], NULL, s[0], NULL, &next);
 	int seen = read_events(s[2]);
 	run.complete = all && seen == (ZMQ_EVENT_LISTENING | ZMQ_EVENT_ACCEPTED |
 	                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+	probe(s[1], s[0], &next, "the monitored connection");
 out:
 	disarm_for_cleanup();
 	if (monitored)
@@ -790,8 +922,11 @@ secure_pair(enum mech mech)
 	}
 	if (!bind_ep(s[0], TCP, ep, sizeof ep) || !OK(zmq_connect(s[1], ep)))
 		goto out;
-	run.complete =
-	        exchange(s[1], NULL, s[0], NULL) && exchange(s[0], NULL, s[1], NULL);
+	int next[2] = {0, 0};
+	run.complete = exchange_next(s[1], NULL, s[0], NULL, &next[0]) &&
+	               exchange_next(s[0], NULL, s[1], NULL, &next[1]);
+	probe(s[1], s[0], &next[0], "the client's way");
+	probe(s[0], s[1], &next[1], "the server's way");
 out:
 	if (zap) {
 		atomic_store(&zap_stop, true);
@@ -913,17 +1048,33 @@ on_sanitizer_death(void)
 }
 #endif
 
+/* RELIEF_MS: in sticky mode, memory comes back after this long, as it does for a
+ * real service. Until then a command mailbox waits for memory rather than drop a
+ * command (core/mailbox.c), and when the thread that waits is the one that would
+ * drain that mailbox (an I/O thread's command to its own objects), or the
+ * application's thread is the one stuck, nothing moves before memory comes back:
+ * that is a wait, not a hang, as long as it ends when memory does. */
+#define RELIEF_MS 3000
+
 static void *
 watchdog(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		sleep(1); /* a watchdog polls the clock; nothing to wait on */
-		long long d = atomic_load(&watchdog_deadline);
-		if (d && test_now_ms() > d) {
+		/* A watchdog polls the clock; nothing to wait on. */
+		struct timespec slice = {0, 100 * 1000 * 1000};
+		nanosleep(&slice, NULL);
+		long long d = atomic_load(&watchdog_deadline), now = test_now_ms();
+		if (d && now > d) {
 			fprintf(stderr, "oom_sweep: a run hangs (%d s)\n", WATCHDOG_S);
 			print_run();
 			_exit(3);
+		}
+		if (d && now > d - WATCHDOG_S * 1000LL + RELIEF_MS) {
+			pthread_mutex_lock(&disarm_lock);
+			if (atomic_load(&watchdog_deadline) == d) /* still that run */
+				disarm_locked();                  /* sticky runs only */
+			pthread_mutex_unlock(&disarm_lock);
 		}
 	}
 	return NULL;
@@ -939,16 +1090,20 @@ static long
 one_run(const struct scenario *sc, enum hook h, long n, bool sticky, struct stats *st)
 {
 	struct residue before, after;
+	pthread_mutex_lock(&disarm_lock); /* the watchdog's disarm_for_cleanup */
 	memset(&run, 0, sizeof run);
 	run.scenario = sc->name;
 	run.hook = h;
 	run.n = n;
 	run.sticky = sticky;
+	pthread_mutex_unlock(&disarm_lock);
 	if (verbose)
 		print_run();
 	residue(&before);
+	pthread_mutex_lock(&disarm_lock);
 	atomic_store(&watchdog_deadline, test_now_ms() + WATCHDOG_S * 1000LL);
 	arm(h, n, sticky);
+	pthread_mutex_unlock(&disarm_lock);
 	if (setjmp(test_jmp) != 0) {
 		print_run();
 		exit(1);
@@ -983,21 +1138,16 @@ one_run(const struct scenario *sc, enum hook h, long n, bool sticky, struct stat
 static long stride = 1, from = 1, to = LONG_MAX;
 
 /* Open findings (see the closing note of issue 11): swept only with --all, so that the
- * strided ctest run stays deterministic until they are fixed. */
+ * strided ctest run stays deterministic until they are fixed. None is open now: the
+ * leaks of a peer's metadata (sticky; session.c, pipe.c) and the connections that
+ * never came back after a failure (once; see the recovery check) are fixed. */
 static const struct {
 	const char *scenario;
 	enum hook hook;
 	int modes; /* 1 once, 2 sticky */
 	const char *why;
 } known_open[] = {
-        {"router-10", HOOK_ALLOC, 2,
-         "a peer's metadata (mech_parse_props) leaks now and then, n ~ 550..632"},
-        {"pub-subscriptions", HOOK_ALLOC, 2,
-         "a peer's metadata (mech_parse_props) leaks now and then, n ~ 190..200"},
-        {"plain", HOOK_ALLOC, 2,
-         "a peer's metadata (mech_parse_props) leaks now and then, n ~ 95"},
-        {"curve", HOOK_ALLOC, 2, "a peer's metadata: as plain (not seen yet)"},
-        {"monitor", HOOK_ALLOC, 2, "a peer's metadata: as plain (not seen yet)"},
+        {NULL, HOOK_ALLOC, 0, NULL},
 };
 
 /* known_modes: the modes of sc and h to leave out. */
@@ -1005,8 +1155,7 @@ static int
 known_modes(const char *sc, enum hook h)
 {
 	int m = 0;
-	for (size_t i = 0; !all_cases && i < sizeof known_open / sizeof known_open[0];
-	     i++)
+	for (size_t i = 0; !all_cases && known_open[i].scenario; i++)
 		if (!strcmp(known_open[i].scenario, sc) && known_open[i].hook == h) {
 			printf("  (left out: %s %s %s: %s)\n", sc, hook_name[h],
 			       known_open[i].modes & 2 ? "sticky" : "once",
@@ -1031,12 +1180,24 @@ sweep(const struct scenario *sc, enum hook h, int modes, struct stats *st)
 	}
 }
 
+/* name_listed: name is one of the comma-separated names of list. */
+static bool
+name_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: oom_sweep [--stride S] [--hook alloc|fd|both] "
-	                "[--mode once|sticky|both] [--only NAME] [--from N] [--to N] "
-	                "[--grace MS] [--verbose] [--probe] [--all]\n");
+	fprintf(stderr,
+	        "usage: oom_sweep [--stride S] [--hook alloc|fd|both] "
+	        "[--mode once|sticky|both] [--only NAME[,NAME...]] [--from N] [--to N] "
+	        "[--grace MS] [--verbose] [--all]\n");
 	exit(2);
 }
 
@@ -1047,10 +1208,8 @@ main(int argc, char **argv)
 	const char *only = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--verbose") || !strcmp(a, "--probe") ||
-		    !strcmp(a, "--all")) {
+		if (!strcmp(a, "--verbose") || !strcmp(a, "--all")) {
 			verbose |= !strcmp(a, "--verbose");
-			probing |= !strcmp(a, "--probe");
 			all_cases |= !strcmp(a, "--all");
 			continue;
 		}
@@ -1092,7 +1251,7 @@ main(int argc, char **argv)
 	printf("oom_sweep: stride %ld from %ld, grace %d ms\n", stride, from, grace_ms);
 	long total_runs = 0, total_failed = 0;
 	for (const struct scenario *sc = scenarios; sc->name; sc++) {
-		if (only && strcmp(only, sc->name) != 0)
+		if (only && !name_listed(only, sc->name))
 			continue;
 		struct stats st = {0};
 		long long t0 = test_now_ms();

@@ -613,6 +613,46 @@ test_nodelay_acks_pipe_term_at_once(void)
 	harness_fini(&h);
 }
 
+/* counted_free: the free function of the messages test_unflushed_freed_with_reader
+ * writes; counts the contents freed. */
+static int counted_frees;
+
+static void
+counted_free(void *data, void *hint)
+{
+	(void)data;
+	(void)hint;
+	counted_frees++;
+}
+
+static void
+test_unflushed_freed_with_reader(void)
+{
+	/* A writer that ends without flushing (an engine failing in the middle of a
+	 * read) leaves whole messages past the published end; they are the reader's
+	 * end's, and go with it: none may leak (with its metadata, the peer's). */
+	static char body[3][8];
+	struct harness h;
+	struct sink s0 = {0}, s1 = {0};
+	struct pair pr;
+	harness_init(&h);
+	pair_open(&h, &pr, 0, 0, &s0, &s1);
+	struct pipe *w = pr.end[0], *r = pr.end[1];
+	counted_frees = 0;
+	for (int k = 0; k < 3; k++) {
+		struct msg m;
+		CHECK_EQ(msg_init_data(&m, body[k], sizeof body[k], counted_free, NULL),
+		         0);
+		CHECK_EQ(pipe_write(w, &m), 0);
+	}
+	pipe_terminate(r, false); /* the reader's owner closes, reading nothing */
+	settle(&h, &pr, 1);
+	CHECK_EQ(s0.terminated, 1);
+	CHECK_EQ(s1.terminated, 1);
+	CHECK_EQ(counted_frees, 3);
+	harness_fini(&h);
+}
+
 static void
 test_rollback_unfinished_multipart(void)
 {
@@ -1220,6 +1260,8 @@ static const struct test tests[] = {
         {"nodelay acknowledges PIPE_TERM at once", test_nodelay_acks_pipe_term_at_once},
         {"rollback drops an unfinished multipart message",
          test_rollback_unfinished_multipart},
+        {"unflushed messages are freed with the reader's end",
+         test_unflushed_freed_with_reader},
         {"pipe array swap, erase and reserve", test_pipe_array_swap_and_erase},
         {"fq finds the one active pipe among 10000",
          test_fq_finds_one_active_among_10000},

@@ -51,6 +51,11 @@ static void
 pipe_free(struct pipe *p)
 {
 	struct ycell cell;
+	/* Every message written to us is ours, published or not: a writer that ended
+	 * (an engine that failed mid-batch, then acknowledged our termination) may have
+	 * left complete messages it never flushed. The writer has stopped (its
+	 * PIPE_TERM_ACK came, or it never existed), so publishing them here is safe. */
+	(void)ypipe_flush(&p->inq);
 	while (ypipe_read(&p->inq, &cell))
 		msg_close((struct msg *)(void *)&cell);
 	/* Incomplete parts the peer never finished are past the published end. */
@@ -409,6 +414,16 @@ pipe_terminate(struct pipe *p, bool delay)
 		}
 		pipe_flush(p);
 	}
+}
+
+void
+pipe_terminate_nomem(struct pipe *p)
+{
+	/* The peer lives until it has our PIPE_TERM and answered it: while we are
+	 * active it has not, and it reads the mark only after that command. */
+	if (p->state == PIPE_ACTIVE && p->peer)
+		p->peer->ended_nomem = true;
+	pipe_terminate(p, false);
 }
 
 int

@@ -79,6 +79,10 @@ struct pipe {
 	 * reached its socket (by a connecting ROUTER's session): attach writes no other.
 	 */
 	bool probe_sent;
+	/* The peer end's owner ended this pipe for want of memory, not by choice
+	 * (pipe_terminate_nomem): written by the peer's thread before the PIPE_TERM
+	 * that orders it, read here after it. A session then retries its connection. */
+	bool ended_nomem;
 	/* The direct road (road.h): NULL until the first one is offered to this end. */
 	struct road *road;
 	bool out_more; /* the last part written to the ypipe had MORE */
@@ -165,6 +169,11 @@ void pipe_flush(struct pipe *p);
  * the peer. delay: see pipe_set_nodelay. Idempotent. The sink's terminated callback
  * runs when the handshake completes. */
 void pipe_terminate(struct pipe *p, bool delay);
+/* pipe_terminate_nomem: pipe_terminate(p, false) by an owner that cannot keep the
+ * pipe for want of memory (an attach, a subscription it could not store): the peer
+ * end is marked ended_nomem, so that a session behind it ends its connection and
+ * retries, rather than keep a connection with no pipe. */
+void pipe_terminate_nomem(struct pipe *p);
 /* pipe_offer_direct: (the I/O side) queues a hand-over marker for the peer end,
  * behind what is queued, outside the HWM; the marker takes over the reference to d.
  * 0, or -ENOMEM / -EPIPE (the pipe is ending): then d is still the caller's. */

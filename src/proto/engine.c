@@ -550,7 +550,13 @@ engine_end_code(const struct engine *e, int rc, enum engine_end *why)
 	if (rc == -EBADMSG && e->mech)
 		return engine_mech_end(e, why);
 	switch (rc) {
-	case -ENOMEM: *why = ENGINE_END_NOMEM; return 0;
+	case -ENOMEM:
+	case -EMFILE: /* a descriptor or a mapping of our own (shm:// rings) */
+	case -ENFILE:
+	case -ENOBUFS:
+		/* Our resources, not the peer's doing: the connection is retried. */
+		*why = ENGINE_END_NOMEM;
+		return 0;
 	case -EMSGSIZE:
 		*why = ENGINE_END_PROTOCOL;
 		return ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED;

@@ -424,10 +424,15 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 		session_event(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, protocol_error);
 	s->engine = NULL;
 	engine_destroy(e);
-	if (s->pipe && s->incomplete_in) {
-		pipe_rollback(s->pipe); /* the socket never sees half a message */
-		s->incomplete_in = false;
+	if (s->pipe) {
+		if (s->incomplete_in)
+			pipe_rollback(s->pipe); /* the socket never sees half a message */
+		/* The engine flushes once per read: the whole messages it wrote before
+		 * it ended are the socket's now, not whenever a next connection flushes
+		 * (a pipe kept for the next one would hold them unseen until then). */
+		pipe_flush(s->pipe);
 	}
+	s->incomplete_in = false;
 	if (s->incomplete_out) {
 		s->drop_out = true; /* nor does the peer */
 		s->incomplete_out = false;
@@ -482,7 +487,11 @@ session_engine_drained(struct session *s)
 	 * socket has ended the pipe. */
 	bool ended = s->pipe && (s->pipe->state == PIPE_TERM_ACK_SENT ||
 	                         s->pipe->state == PIPE_DELIMITER_RECEIVED);
-	if (ended && s->engine && (!s->active || options_pipe_per_connection(&s->opts))) {
+	/* A pipe the socket could not keep (no memory) ends the connection, to be
+	 * retried, once it is gone: session_pipe_terminated. */
+	bool retry = ended && s->active && s->pipe->ended_nomem;
+	if (ended && !retry && s->engine &&
+	    (!s->active || options_pipe_per_connection(&s->opts))) {
 		/* The socket ended this connection's pipe (a STREAM peer closed by an
 		 * empty frame, a refused peer) and all it sent is written: close now,
 		 * without waiting for the socket's thread to finish the handshake. */
@@ -632,6 +641,18 @@ session_write_activated(void *sink, struct pipe *p)
 		engine_restart_input(s->engine);
 }
 
+/* session_retry_connection: the socket could not keep this connection's pipe for
+ * want of memory (an attach, a subscription it could not store). A connection with
+ * no pipe would stay up doing nothing, and the socket would never hear from the peer
+ * again: it ends as a failed one does, and is made again after the reconnect
+ * interval; its handshake makes a new pipe (and the peer resends its subscriptions).
+ */
+static void
+session_retry_connection(struct session *s)
+{
+	session_engine_failed(s, ENGINE_END_NOMEM, !engine_handshake_done(s->engine), 0);
+}
+
 static void
 session_pipe_terminated(void *sink, struct pipe *p)
 {
@@ -643,6 +664,10 @@ session_pipe_terminated(void *sink, struct pipe *p)
 		 * left, pass NULL or CURVE unauthenticated. */
 		s->zap.pipe = NULL;
 		session_zap_clear(&s->zap);
+		/* But a handler that could not take our pipe for want of memory is still
+		 * there: the connection ends and is retried (through ZAP again). */
+		if (p->ended_nomem && s->engine && !s->term_pending)
+			session_retry_connection(s);
 		return;
 	}
 	if (p == s->pipe) {
@@ -650,6 +675,10 @@ session_pipe_terminated(void *sink, struct pipe *p)
 		s->incomplete_in = s->incomplete_out = s->drop_out = false;
 		if (!s->term_pending && !s->active) {
 			own_terminate(&s->own); /* the socket refused or closed it */
+			return;
+		}
+		if (!s->term_pending && p->ended_nomem && s->engine) {
+			session_retry_connection(s);
 			return;
 		}
 	} else {

@@ -186,7 +186,7 @@ socket_refuse_pipe(struct socket *s, struct pipe *p)
 	s->pipes_refused++;
 	if (own_is_terminating(&s->own))
 		own_register_term_acks(&s->own, 1);
-	pipe_terminate(p, false);
+	pipe_terminate_nomem(p); /* a session behind it retries its connection */
 }
 
 void

@@ -17,8 +17,10 @@
  * ZMQ_SUBSCRIBE / ZMQ_UNSUBSCRIBE apply to the pipe of the last one received. When a
  * pipe ends, its subscriptions go, with the unsubscriptions that makes queued.
  *
- * Out of memory while applying a peer's subscription, the subscription (or its note)
- * is dropped: nothing a peer sends can make a call fail.
+ * Out of memory while applying a peer's subscription or unsubscription (the trie, or
+ * the note for the application), it is not dropped silently: the pipe ends, so its
+ * connection ends and is made again, and the peer resends its subscriptions then
+ * (pipe_terminate_nomem). Nothing a peer sends can make a call fail.
  *
  * Threads: the socket's thread (the reaper after close).
  */
@@ -66,38 +68,40 @@ xpub_manual(const struct xpub *x)
 
 /* Notes for recv. */
 
-/* xpub_note_push: queues m (from p, or NULL). On 0 the queue owns m's content and m
- * is empty; -ENOMEM leaves m the caller's. */
+/* xpub_note_reserve: room in the queue for one more note. 0 or -ENOMEM. */
 static int
-xpub_note_push(struct xpub *x, struct msg *m, struct pipe *p)
+xpub_note_reserve(struct xpub *x)
 {
-	if (x->notes_len == x->notes_cap) {
-		uint32_t cap = x->notes_cap ? x->notes_cap * 2 : 16;
-		struct xpub_note *notes =
-		        cap > x->notes_cap ? zn_malloc(cap * sizeof *notes) : NULL;
-		if (!notes)
-			return -ENOMEM;
-		for (uint32_t i = 0; i < x->notes_len; i++)
-			notes[i] = x->notes[(x->notes_head + i) % x->notes_cap];
-		zn_free(x->notes);
-		x->notes = notes;
-		x->notes_head = 0;
-		x->notes_cap = cap;
+	if (x->notes_len < x->notes_cap)
+		return 0;
+	uint32_t cap = x->notes_cap ? x->notes_cap * 2 : 16;
+	struct xpub_note *notes =
+	        cap > x->notes_cap ? zn_malloc(cap * sizeof *notes) : NULL;
+	if (!notes)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < x->notes_len; i++)
+		notes[i] = x->notes[(x->notes_head + i) % x->notes_cap];
+	zn_free(x->notes);
+	x->notes = notes;
+	x->notes_head = 0;
+	x->notes_cap = cap;
+	return 0;
+}
+
+/* xpub_note: queues m (from p, or NULL) for recv (XPUB) or drops it (PUB, or no
+ * memory). Consumes m. */
+static void
+xpub_note(struct xpub *x, struct msg *m, struct pipe *p)
+{
+	if (x->is_pub || xpub_note_reserve(x) < 0) {
+		msg_close(m);
+		return;
 	}
 	struct xpub_note *n = &x->notes[(x->notes_head + x->notes_len) % x->notes_cap];
 	memcpy(&n->msg, m, sizeof *m);
 	n->pipe = p;
 	x->notes_len++;
 	msg_init(m);
-	return 0;
-}
-
-/* xpub_note: queues m for recv (XPUB) or drops it (PUB, or no memory). */
-static void
-xpub_note(struct xpub *x, struct msg *m, struct pipe *p)
-{
-	if (x->is_pub || xpub_note_push(x, m, p) < 0)
-		msg_close(m);
 }
 
 /* xpub_note_unsub: a trie_fn queueing "unsubscribed from prefix" for the XPUB. */
@@ -140,46 +144,56 @@ xpub_has_in(struct socket *s)
 /* Subscriptions from the pipes. */
 
 /* xpub_process: one message read from p: applies a subscription, queues what the
- * application should see. Consumes m. */
-static void
+ * application should see. Consumes m. 0, or -ENOMEM when a subscription or its note
+ * could not be kept (nothing changed then): the caller ends the pipe. */
+static int
 xpub_process(struct xpub *x, struct pipe *p, struct msg *m)
 {
 	size_t size = msg_size(m);
 	const uint8_t *d = msg_data(m);
 	if (size == 0 || d[0] > 1) {
-		xpub_note(x, m, p); /* upstream data from an XSUB */
-		return;
+		xpub_note(x, m, p); /* upstream data from an XSUB: may be lost */
+		return 0;
 	}
+	/* Room for the note first, so that a subscription is either applied and told
+	 * or neither. */
+	int rc = x->is_pub ? 0 : xpub_note_reserve(x);
 	bool sub = d[0] == 1, notify;
-	if (xpub_manual(x)) {
-		/* Remembered only to unsubscribe for the pipe when it ends. */
-		if (sub)
-			(void)trie_add_owner(&x->manual_subs, d + 1, size - 1, p);
-		else
-			(void)trie_rm_owner(&x->manual_subs, d + 1, size - 1, p);
-		notify = true;
-	} else if (sub) {
-		int rc = trie_add_owner(&x->subs, d + 1, size - 1, p);
-		notify = rc == 1 || (rc == 0 && x->verbose_subs);
-	} else {
-		/* As libzmq: an unknown unsubscription is passed on too. */
-		int rc = trie_rm_owner(&x->subs, d + 1, size - 1, p);
-		notify = rc != 0 || x->verbose_unsubs;
+	struct trie *t = xpub_manual(x) ? &x->manual_subs : &x->subs;
+	if (rc == 0)
+		rc = sub ? trie_add_owner(t, d + 1, size - 1, p)
+		         : trie_rm_owner(t, d + 1, size - 1, p);
+	if (rc == -ENOMEM) {
+		msg_close(m);
+		return rc;
 	}
+	if (xpub_manual(x)) /* remembered only to unsubscribe for the pipe at its end */
+		notify = true;
+	else if (sub)
+		notify = rc == 1 || (rc == 0 && x->verbose_subs);
+	else /* as libzmq: an unknown unsubscription is passed on too */
+		notify = rc != 0 || x->verbose_unsubs;
 	if (!notify) {
 		msg_close(m);
-		return;
+		return 0;
 	}
 	msg_clear_flags(m, MSGF_MORE);
 	xpub_note(x, m, p);
+	return 0;
 }
 
 void
 xpub_read_activated(struct socket *s, struct pipe *p)
 {
 	struct msg m;
-	while (pipe_read(p, &m))
-		xpub_process(XPUB(s), p, &m);
+	while (pipe_read(p, &m)) {
+		if (xpub_process(XPUB(s), p, &m) < 0) {
+			/* Not dropped silently: the connection is made again, and
+			 * the peer sends its subscriptions anew. */
+			pipe_terminate_nomem(p);
+			return;
+		}
+	}
 }
 
 void

@@ -111,6 +111,8 @@ xsub_hiccuped(struct socket *s, struct pipe *p)
 {
 	if (trie_apply(&XSUB(s)->subs, xsub_send_sub, p) == 0)
 		pipe_flush(p);
+	else /* no memory: the connection is made again, with every subscription */
+		pipe_terminate_nomem(p);
 }
 
 /* Sending. */

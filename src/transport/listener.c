@@ -197,14 +197,35 @@ listener_in_event(void *arg)
 	}
 }
 
+/* listener_watch: starts watching the listening fd. Without memory for that the
+ * endpoint would stay bound but deaf (zmq_bind has returned 0), so it tries again in
+ * LISTENER_RETRY_MS; the peers wait in the backlog meanwhile. false: not yet. */
+static bool
+listener_watch(struct listener *l)
+{
+	if (poller_add_fd(l->poller, l->fd, &listener_handler, l, &l->handle) < 0) {
+		l->handle = NULL;
+		poller_arm_timer(l->poller, &l->retry, LISTENER_RETRY_MS,
+		                 &listener_handler, l, 0);
+		return false;
+	}
+	poller_set_pollin(l->poller, l->handle);
+	return true;
+}
+
 /* listener_retry: the back-off is over: watch the fd again and accept what waits. */
 static void
 listener_retry(void *arg, int id)
 {
 	(void)id;
 	struct listener *l = arg;
-	if (!l->handle)
+	if (l->fd < 0)
 		return;
+	if (!l->handle) {
+		if (listener_watch(l))
+			listener_in_event(l);
+		return;
+	}
 	poller_set_pollin(l->poller, l->handle);
 	listener_in_event(l);
 }
@@ -244,13 +265,8 @@ static void
 listener_process(struct own *o, const struct command *cmd)
 {
 	struct listener *l = container_of(o, struct listener, own);
-	if (cmd->type != CMD_PLUG)
-		return;
-	if (poller_add_fd(l->poller, l->fd, &listener_handler, l, &l->handle) < 0) {
-		l->handle = NULL;
-		return; /* cannot watch it: the endpoint stays bound but idle */
-	}
-	poller_set_pollin(l->poller, l->handle);
+	if (cmd->type == CMD_PLUG)
+		(void)listener_watch(l);
 }
 
 static void

@@ -1,0 +1,252 @@
+/*
+ * test_session_end.c: what a connection delivered before it ended is the socket's. An
+ * engine writes the messages of one read into its session's pipe and publishes them
+ * (flushes) at the end of that read; when the connection ends in the middle of a read
+ * (the peer's ERROR command, a failed allocation), the whole messages before the end
+ * must reach the socket, and a message missing its last part must not. A raw TCP peer
+ * speaks ZMTP 3.1 (NULL) to a zinc PULL, sending in one write: two messages, the first
+ * part of a third, and an ERROR command. The PULL connects (its session keeps the pipe
+ * for the next connection) or binds (the pipe ends with the connection).
+ */
+#include "testutil.h"
+#include "zmq.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define WAIT_MS (3000 * ZINC_TEST_SLOWDOWN) /* bounds every wait */
+
+/* ---- the raw peer ---- */
+
+struct wire {
+	uint8_t b[256];
+	size_t n;
+};
+
+static void
+put(struct wire *w, const void *p, size_t n)
+{
+	CHECK(w->n + n <= sizeof w->b);
+	memcpy(w->b + w->n, p, n);
+	w->n += n;
+}
+
+static void
+put_byte(struct wire *w, uint8_t b)
+{
+	put(w, &b, 1);
+}
+
+/* put_hello: a ZMTP 3.1 greeting (NULL) and a READY announcing a PUSH. */
+static void
+put_hello(struct wire *w)
+{
+	uint8_t g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1, 'N', 'U', 'L', 'L'};
+	static const uint8_t ready[] = {0x04, 26,  5,   'R', 'E', 'A', 'D', 'Y', 11,  'S',
+	                                'o',  'c', 'k', 'e', 't', '-', 'T', 'y', 'p', 'e',
+	                                0,    0,   0,   4,   'P', 'U', 'S', 'H'};
+	put(w, g, sizeof g);
+	put(w, ready, sizeof ready);
+}
+
+/* put_msg: a short message frame of text s, with MORE when more. */
+static void
+put_msg(struct wire *w, const char *s, bool more)
+{
+	put_byte(w, more ? 0x01 : 0x00);
+	put_byte(w, (uint8_t)strlen(s));
+	put(w, s, strlen(s));
+}
+
+/* put_error: the ERROR command (RFC 37), which ends the connection. */
+static void
+put_error(struct wire *w)
+{
+	static const uint8_t err[] = {0x04, 10,  5, 'E', 'R', 'R',
+	                              'O',  'R', 3, 'b', 'y', 'e'};
+	put(w, err, sizeof err);
+}
+
+static void
+raw_send(int fd, const struct wire *w)
+{
+	size_t off = 0;
+	while (off < w->n) {
+		ssize_t n = send(fd, w->b + off, w->n - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		CHECK(n > 0);
+		off += (size_t)n;
+	}
+}
+
+static bool
+wait_in(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int rc;
+	do
+		rc = poll(&p, 1, ms);
+	while (rc < 0 && errno == EINTR);
+	return rc > 0;
+}
+
+/* raw_listen: a listening socket on 127.0.0.1; *port is its port. */
+static int
+raw_listen(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK_OK(bind(fd, (struct sockaddr *)&a, sizeof a));
+	CHECK_OK(listen(fd, 4));
+	CHECK_OK(getsockname(fd, (struct sockaddr *)&a, &len));
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int
+raw_accept(int lfd)
+{
+	if (!wait_in(lfd, WAIT_MS))
+		TEST_FAIL("zinc did not connect within %d ms", WAIT_MS);
+	int fd = accept(lfd, NULL, NULL);
+	CHECK(fd >= 0);
+	return fd;
+}
+
+static int
+raw_connect(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(fd >= 0);
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK_OK(connect(fd, (struct sockaddr *)&a, sizeof a));
+	return fd;
+}
+
+/* ---- the zinc side ---- */
+
+static void *ctx;
+
+static void *
+pull_open(void)
+{
+	void *s = zmq_socket(ctx, ZMQ_PULL);
+	int zero = 0, ivl = 10, timeo = WAIT_MS;
+	CHECK(s != NULL);
+	CHECK_OK(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeo, sizeof timeo));
+	return s;
+}
+
+/* expect: the next message is the single part want. */
+static void
+expect(void *s, const char *want)
+{
+	char buf[16];
+	int n = zmq_recv(s, buf, sizeof buf, 0);
+	if (n < 0)
+		TEST_FAIL("expected \"%s\": %s", want, strerror(errno));
+	int more = 0;
+	size_t sz = sizeof more;
+	CHECK_OK(zmq_getsockopt(s, ZMQ_RCVMORE, &more, &sz));
+	if (n != (int)strlen(want) || memcmp(buf, want, (size_t)n) != 0 || more)
+		TEST_FAIL("expected \"%s\", got %d bytes \"%.*s\"%s", want, n,
+		          n > 0 ? n : 0, buf, more ? " and more parts" : "");
+}
+
+/* send_then_error: the hello, "a", "b", the first part of "c", ERROR: one write. */
+static void
+send_then_error(int fd)
+{
+	struct wire w = {.n = 0};
+	put_hello(&w);
+	put_msg(&w, "a", false);
+	put_msg(&w, "b", false);
+	put_msg(&w, "c", true);
+	put_error(&w);
+	raw_send(fd, &w);
+}
+
+/* send_one: a fresh connection's hello and the single message s. */
+static void
+send_one(int fd, const char *s)
+{
+	struct wire w = {.n = 0};
+	put_hello(&w);
+	put_msg(&w, s, false);
+	raw_send(fd, &w);
+}
+
+static void
+test_connecting_socket_gets_messages_before_error(void)
+{
+	int port, lfd = raw_listen(&port);
+	char ep[64];
+	void *pull = pull_open();
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+	CHECK_OK(zmq_connect(pull, ep));
+	int fd = raw_accept(lfd);
+	send_then_error(fd);
+	/* Before the fix, "a" and "b" waited unpublished in the pipe the session keeps
+	 * for its next connection, until that one's first read. */
+	expect(pull, "a");
+	expect(pull, "b");
+	/* The reconnection's first message comes next, alone: the part of "c" was
+	 * dropped with the connection that never finished it. */
+	int fd2 = raw_accept(lfd);
+	send_one(fd2, "d");
+	expect(pull, "d");
+	CHECK_OK(zmq_close(pull));
+	close(fd2);
+	close(fd);
+	close(lfd);
+}
+
+static void
+test_bound_socket_gets_messages_before_error(void)
+{
+	char ep[64];
+	size_t len = sizeof ep;
+	void *pull = pull_open();
+	CHECK_OK(zmq_bind(pull, "tcp://127.0.0.1:*"));
+	CHECK_OK(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len));
+	int port = atoi(strrchr(ep, ':') + 1);
+	int fd = raw_connect(port);
+	send_then_error(fd);
+	expect(pull, "a");
+	expect(pull, "b");
+	int fd2 = raw_connect(port);
+	send_one(fd2, "d");
+	expect(pull, "d");
+	CHECK_OK(zmq_close(pull));
+	close(fd2);
+	close(fd);
+}
+
+int
+main(void)
+{
+	static const struct test tests[] = {
+	        {"a connecting socket gets the whole messages sent before an ERROR",
+	         test_connecting_socket_gets_messages_before_error},
+	        {"a bound socket gets the whole messages sent before an ERROR",
+	         test_bound_socket_gets_messages_before_error},
+	        {NULL, NULL},
+	};
+	ctx = zmq_ctx_new();
+	CHECK(ctx != NULL);
+	int rc = test_main(tests);
+	zmq_ctx_term(ctx);
+	return rc;
+}
