@@ -8,10 +8,19 @@
  *                         it; trie_match names every owner of every prefix of a
  *                         message.
  *
- * A node per byte of prefix, its children in a table covering the bytes [min,
- * min + count), so a look-up costs O(prefix length). Every walk is a loop (children
- * lead down, parent pointers lead back up), so a long topic costs no stack. Nodes
- * left with no subscription and no child are freed at once.
+ * A radix (path-compressed) trie: a node stands where a subscribed prefix ends or
+ * where prefixes part, and the edge into it carries all the bytes in between. Each
+ * node holds its whole prefix inline, in the node's one allocation: a subscription of
+ * n bytes costs n bytes and a node, whatever n; a node where prefixes part holds its
+ * own copy of their common head (at most doubling the bytes stored: never more than
+ * twice the subscriptions' own bytes). Holding the whole prefix lets a node take over
+ * its parent's edge without allocating, and lets walks hand out each prefix without
+ * a scratch buffer. Children sit in a sorted array of first bytes, or a table of 256
+ * once a node has many. Matching a message compares each of its bytes at most once:
+ * O(message length), no allocation. Every walk is a loop (children lead down, parent
+ * pointers lead back up), so a long topic costs no stack. A node left with no
+ * subscription is freed at once when it has no child, and merged into its child when
+ * it has one, so the trie stays compressed.
  *
  * Errors: additions may fail with -ENOMEM and then change nothing; removals,
  * matches and walks never allocate and never fail.
@@ -29,8 +38,6 @@ struct trie_node;
 
 struct trie {
 	struct trie_node *root; /* NULL until the first addition */
-	uint8_t *prefix;        /* scratch for walks: room for the longest prefix added */
-	size_t prefix_cap;
 };
 
 /* trie_fn: called with one subscribed prefix (prefix may be NULL when len is 0).
@@ -74,5 +81,13 @@ void trie_match(const struct trie *t, const void *data, size_t size, trie_owner_
  * owner; its return value is ignored. */
 void trie_rm_owner_all(struct trie *t, void *owner, trie_fn *fn, void *arg,
                        bool only_last);
+
+/* Tests. */
+
+/* trie_verify: checks the trie's structure (links, order of children, each node's
+ * prefix extending its parent's, no node without a subscription and with fewer than
+ * two children but the root, owner sets sorted). Stores the number of nodes, the root
+ * included, in *nodes when not NULL. 0, or -EINVAL at the first thing wrong. */
+int trie_verify(const struct trie *t, size_t *nodes);
 
 #endif
