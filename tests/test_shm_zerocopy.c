@@ -818,8 +818,9 @@ static void
 bad_arguments(void)
 {
 	zmq_msg_t m;
-	int junk = 0;
-	CHECK_ERR(zinc_msg_init_shm(&m, &junk, 10), ENOTSOCK);
+	/* Large enough for the socket's tag to be read from it (ASan). */
+	static uint64_t junk[1024];
+	CHECK_ERR(zinc_msg_init_shm(&m, junk, 10), ENOTSOCK);
 	ctx_open();
 	void *s = sock_open(ZMQ_PUSH);
 	CHECK_ERR(zinc_msg_init_shm(NULL, s, 10), EFAULT);
