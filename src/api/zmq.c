@@ -460,8 +460,8 @@ zmq_socket_monitor(void *socket, const char *endpoint, int events)
 	return rc < 0 ? api_fail(rc) : 0;
 }
 
-/* zinc_msg_init_shm: see zinc.h. The pool is the process's (proto/shm_pool.h); the
- * socket only says whether to use it and how large to make it. */
+/* zinc_msg_init_shm: see zinc.h. The pool is the socket's context's
+ * (proto/shm_pool.h); the socket says whether to use it and how large to make it. */
 ZMQ_EXPORT int
 zinc_msg_init_shm(zmq_msg_t *msg, void *socket, size_t size)
 {
@@ -479,11 +479,11 @@ zinc_msg_init_shm(zmq_msg_t *msg, void *socket, size_t size)
 	    size > 0) {
 		len = sizeof pool_size;
 		(void)socket_getsockopt(s, ZINC_SHM_POOL_SIZE, &pool_size, &len);
-		struct shm_pool *p = shm_pool_get((size_t)pool_size);
+		struct shm_pool *p = shm_pool_get(s->own.obj.ctx, (size_t)pool_size);
 		if (p) {
 			int rc = shm_pool_msg(p, m, size);
 			if (rc < 0) { /* take back what peers handed back, and retry */
-				shm_zc_reap(true);
+				shm_zc_reap(p, true);
 				rc = shm_pool_msg(p, m, size);
 			}
 			shm_pool_rele(p); /* the message holds its own reference */

@@ -33,6 +33,7 @@ ctx_new(int *err)
 	zn_mutex_init(&c->opt_sync);
 	zn_mutex_init(&c->slot_sync);
 	zn_mutex_init(&c->endpoint_sync);
+	zn_mutex_init(&c->pool_sync);
 	c->io_thread_count = ZMQ_IO_THREADS_DFLT;
 	c->max_sockets = ZMQ_MAX_SOCKETS_DFLT;
 	c->max_msgsz = INT32_MAX;
@@ -281,6 +282,9 @@ ctx_destroy(struct ctx *c)
 	zn_free(c->sockets);
 	zn_free(c->io_threads);
 	mailbox_release(c->term_mailbox);
+	if (c->pool) /* no socket is left to use it; bodies still out keep it */
+		c->pool_rele(c->pool);
+	zn_mutex_fini(&c->pool_sync);
 	zn_mutex_fini(&c->opt_sync);
 	zn_mutex_fini(&c->slot_sync);
 	zn_mutex_fini(&c->endpoint_sync);

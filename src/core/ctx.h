@@ -81,6 +81,14 @@ struct ctx {
 	struct zn_mutex endpoint_sync;
 	struct ctx_endpoint *endpoints;
 	struct ctx_pending *pending;
+
+	/* The shm:// zero-copy pool (proto/shm_pool.h, opaque here: core is below proto),
+	 * made by the context's first zero-copy socket that needs it. The context holds
+	 * one reference, dropped through pool_rele as it is freed; lent bodies and the
+	 * connections that lent them hold their own. Guarded by pool_sync. */
+	struct zn_mutex pool_sync;
+	void *pool;
+	void (*pool_rele)(void *pool);
 };
 
 /* ctx_tid_is_io_thread: does slot tid belong to one of c's I/O threads? */

@@ -449,7 +449,7 @@ rings_offer_direct(struct carrier_rings *r)
 	return true;
 }
 
-/* rings_lend: with ZINC_SHM_ZEROCOPY, the link lends from the process's pool, which
+/* rings_lend: with ZINC_SHM_ZEROCOPY, the link lends from the context's pool, which
  * goes to the peer once the stream is idle. Without the pool (it could not be made)
  * messages are copied as usual. */
 static void
@@ -458,7 +458,8 @@ rings_lend(struct carrier_rings *r)
 	struct engine *e = r->base.e;
 	if (e->opts.shm_zerocopy <= 0)
 		return;
-	struct shm_pool *pool = shm_pool_get((size_t)e->opts.shm_pool_size);
+	struct shm_pool *pool = shm_pool_get(session_object(e->session)->ctx,
+	                                     (size_t)e->opts.shm_pool_size);
 	if (!pool)
 		return;
 	int pidfd = zn_shm_peer_pidfd(e->fd);

@@ -154,38 +154,37 @@ struct shm_loans {
 	struct msg held[SHM_ZC_LOANS]; /* a reference to each body lent */
 };
 
-/* Every link that lends, live or ended (a zombie: it ended with bodies lent, and keeps
- * its memory mapped because the peer hands bodies back through it). Whoever needs the
- * pool's room (shm_zc_reap) takes back what came back on all of them. */
-static struct zn_mutex lenders_lock = {PTHREAD_MUTEX_INITIALIZER};
-static struct shm_link *lenders;
-static atomic_int nlenders;
-
+/* Every link that lends from a pool, live or ended (a zombie: it ended with bodies
+ * lent, and keeps its memory mapped because the peer hands bodies back through it), is
+ * on that pool's list (shm_pool_lenders). Whoever needs the pool's room (shm_zc_reap)
+ * takes back what came back on all of them. */
 static void
 lenders_add(struct shm_link *l)
 {
-	zn_mutex_lock(&lenders_lock);
-	l->zombie_next = lenders;
-	lenders = l;
+	struct shm_lenders *ls = shm_pool_lenders(l->pool);
+	zn_mutex_lock(&ls->lock);
+	l->zombie_next = ls->head;
+	ls->head = l;
 	l->listed = true;
-	atomic_fetch_add_explicit(&nlenders, 1, memory_order_release);
-	zn_mutex_unlock(&lenders_lock);
+	atomic_fetch_add_explicit(&ls->count, 1, memory_order_release);
+	zn_mutex_unlock(&ls->lock);
 }
 
-/* lenders_remove: takes l off the list (if it is on it). Under lenders_lock. */
+/* lenders_remove_locked: takes l off its pool's list (if it is on it). Under the
+ * list's lock. */
 static void
-lenders_remove_locked(struct shm_link *l)
+lenders_remove_locked(struct shm_lenders *ls, struct shm_link *l)
 {
 	if (!l->listed)
 		return;
-	for (struct shm_link **pz = &lenders; *pz; pz = &(*pz)->zombie_next) {
+	for (struct shm_link **pz = &ls->head; *pz; pz = &(*pz)->zombie_next) {
 		if (*pz == l) {
 			*pz = l->zombie_next;
 			break;
 		}
 	}
 	l->listed = false;
-	atomic_fetch_sub_explicit(&nlenders, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&ls->count, 1, memory_order_relaxed);
 }
 
 /* The zero-copy blocks: of the ring we write (its returns come to us) and of the one
@@ -281,9 +280,10 @@ loans_fini(struct shm_link *l)
 	struct shm_loans *lo = l->loans;
 	if (!lo)
 		return;
-	zn_mutex_lock(&lenders_lock);
-	lenders_remove_locked(l);
-	zn_mutex_unlock(&lenders_lock);
+	struct shm_lenders *ls = shm_pool_lenders(l->pool);
+	zn_mutex_lock(&ls->lock);
+	lenders_remove_locked(ls, l);
+	zn_mutex_unlock(&ls->lock);
 	for (uint32_t i = 0; i < SHM_ZC_LOANS; i++)
 		if (lo->live[i])
 			loan_end(lo, i);
@@ -329,21 +329,22 @@ lender_reap(struct shm_link *l, bool pressed)
 }
 
 void
-shm_zc_reap(bool pressed)
+shm_zc_reap(struct shm_pool *pool, bool pressed)
 {
-	if (atomic_load_explicit(&nlenders, memory_order_acquire) == 0)
+	struct shm_lenders *ls = shm_pool_lenders(pool);
+	if (atomic_load_explicit(&ls->count, memory_order_acquire) == 0)
 		return;
 	struct shm_link *done = NULL;
-	zn_mutex_lock(&lenders_lock);
-	for (struct shm_link *l = lenders, *next; l; l = next) {
+	zn_mutex_lock(&ls->lock);
+	for (struct shm_link *l = ls->head, *next; l; l = next) {
 		next = l->zombie_next;
 		if (lender_reap(l, pressed)) {
-			lenders_remove_locked(l);
+			lenders_remove_locked(ls, l);
 			l->zombie_next = done;
 			done = l;
 		}
 	}
-	zn_mutex_unlock(&lenders_lock);
+	zn_mutex_unlock(&ls->lock);
 	while (done) { /* freed outside the lock: closing bodies takes the pool's */
 		struct shm_link *z = done;
 		done = z->zombie_next;
@@ -369,7 +370,7 @@ zc_into_pool(struct shm_link *l, struct msg *m)
 	struct msg c;
 	size_t size = msg_size(m);
 	if (shm_pool_msg(l->pool, &c, size) < 0) {
-		shm_zc_reap(true);
+		shm_zc_reap(l->pool, true);
 		if (shm_pool_msg(l->pool, &c, size) < 0)
 			return -ENOMEM;
 	}
@@ -466,7 +467,11 @@ give_back(struct shm_link *l, uint64_t name)
 		atomic_store_explicit(&zc->rel_write, l->rel_w, memory_order_release);
 	}
 	zn_mutex_unlock(&l->rel_lock);
-	shm_zc_reap(false); /* a lender in this process may be waiting for it */
+	/* The lender may be our own context's (a pair within one context, its link
+	 * perhaps ended already): it takes the body back now rather than at the pool's
+	 * next use, which may never come once the context is gone. */
+	if (l->pool)
+		shm_zc_reap(l->pool, false);
 }
 
 static void

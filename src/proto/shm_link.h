@@ -15,7 +15,7 @@
  * both write.
  *
  * Zero-copy (ZINC_SHM_ZEROCOPY, issue 12). Each side that enables it passes its
- * process's pool (proto/shm_pool.h) to the peer over the rendezvous socket after the
+ * context's pool (proto/shm_pool.h) to the peer over the rendezvous socket after the
  * switch; a peer that enables it too maps it read-only and says so (pool_ok in the
  * ring's zero-copy block). From then on a message of at least the threshold goes into
  * the ring as a REF record naming a loan: its body's place in the pool and the loan's
@@ -107,11 +107,11 @@ int shm_link_read(struct shm_link *l, struct msg *m);
 /* shm_link_rollback: as shm_ring_writer_rollback; loans of the dropped records end. */
 void shm_link_rollback(struct shm_link *l);
 
-/* shm_zc_reap: takes back the bodies peers handed back, on every lending link, and
- * frees the ended ones that have nothing lent any more. pressed (the pool is short):
- * also everything lent to a peer whose process has exited (one poll(2) per such
+/* shm_zc_reap: takes back the bodies peers handed back, on every link lending from
+ * pool, and frees the ended ones that have nothing lent any more. pressed (the pool is
+ * short): also everything lent to a peer whose process has exited (one poll(2) per such
  * link). Any thread; cheap when no link lends. */
-void shm_zc_reap(bool pressed);
+void shm_zc_reap(struct shm_pool *pool, bool pressed);
 
 /* shm_link_new: an empty link (no region, fds -1) with one reference. 0 or -ENOMEM. */
 int shm_link_new(struct shm_link **out);

@@ -13,14 +13,14 @@
 #include "platform/shm.h"
 
 struct shm_pool {
-	atomic_uint refs; /* the maker's lookups, each connection and each body */
-	long pid;         /* the process that made it */
+	atomic_uint refs; /* the context's, each connection's and each body's */
 	int fd;
 	uint8_t *base;
 	size_t size;
 	struct zn_mutex lock; /* the bitmap */
 	uint32_t npages;
 	uint64_t *used; /* one bit per page */
+	struct shm_lenders lenders;
 };
 
 /* A body's state, after its message's content header (msg_init_extern). */
@@ -29,17 +29,13 @@ struct chunk {
 	uint32_t page, npages;
 };
 
-/* The process's pool, or NULL. `current` is a weak pointer: the pool clears it under
- * current_lock as its last reference goes. */
-static struct zn_mutex current_lock = {PTHREAD_MUTEX_INITIALIZER};
-static struct shm_pool *current;
-
 static void
 pool_free(struct shm_pool *p)
 {
 	zn_shm_unmap(p->base, p->size);
 	zn_close_fd(p->fd);
 	zn_mutex_fini(&p->lock);
+	zn_mutex_fini(&p->lenders.lock);
 	zn_free(p->used);
 	zn_free(p);
 }
@@ -64,9 +60,10 @@ pool_new(size_t size)
 		goto fail_create;
 	p->base = base;
 	p->size = size;
-	p->pid = zn_process_id();
 	atomic_init(&p->refs, 1);
 	zn_mutex_init(&p->lock);
+	zn_mutex_init(&p->lenders.lock);
+	atomic_init(&p->lenders.count, 0);
 	return p;
 fail_create:
 	zn_free(p->used);
@@ -75,19 +72,25 @@ fail_used:
 	return NULL;
 }
 
-struct shm_pool *
-shm_pool_get(size_t size)
+/* ctx_pool_rele: the context's reference goes (ctx_destroy). */
+static void
+ctx_pool_rele(void *pool)
 {
-	zn_mutex_lock(&current_lock);
-	struct shm_pool *p = current;
-	if (p && p->pid != zn_process_id())
-		p = NULL; /* the parent's, inherited through fork: never ours to use */
-	if (p) {
-		atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
-	} else if ((p = pool_new(size)) != NULL) {
-		current = p;
+	shm_pool_rele(pool);
+}
+
+struct shm_pool *
+shm_pool_get(struct ctx *c, size_t size)
+{
+	zn_mutex_lock(&c->pool_sync);
+	struct shm_pool *p = c->pool;
+	if (!p && (p = pool_new(size)) != NULL) {
+		c->pool = p; /* the context's reference */
+		c->pool_rele = ctx_pool_rele;
 	}
-	zn_mutex_unlock(&current_lock);
+	if (p)
+		shm_pool_hold(p);
+	zn_mutex_unlock(&c->pool_sync);
 	return p;
 }
 
@@ -100,13 +103,9 @@ shm_pool_hold(struct shm_pool *p)
 void
 shm_pool_rele(struct shm_pool *p)
 {
-	/* Under current_lock, so that shm_pool_get never revives a pool being freed. */
-	zn_mutex_lock(&current_lock);
-	bool last = atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1;
-	if (last && current == p)
-		current = NULL;
-	zn_mutex_unlock(&current_lock);
-	if (last)
+	/* Nothing can find the pool once this reaches 0: the context's reference went
+	 * as it was freed, and everything else that uses it holds its own. */
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
 		pool_free(p);
 }
 
@@ -114,6 +113,12 @@ int
 shm_pool_fd(const struct shm_pool *p)
 {
 	return p->fd;
+}
+
+struct shm_lenders *
+shm_pool_lenders(struct shm_pool *p)
+{
+	return &p->lenders;
 }
 
 static bool
