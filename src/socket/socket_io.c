@@ -11,6 +11,65 @@
 
 #include <errno.h>
 
+/*
+ * When a socket runs its commands (pipes attached, pipes readable or writable again,
+ * write credits, subscriptions for an XPUB, terminations): the rule libzmq 4.3 follows,
+ * which programs written against it can see (how soon a sender meets its HWM, which
+ * connection a receiver reads first):
+ *   - whenever it is asked for its state or its endpoints change: ZMQ_EVENTS (so
+ *     zmq_poll), bind, connect, unbind, disconnect, a new HWM;
+ *   - before a call blocks, and while it waits;
+ *   - a receive that finds nothing, before it says EAGAIN;
+ *   - otherwise, a send at most once a millisecond (SOCKET_CMD_PERIOD), and a receive
+ *     every SOCKET_RECV_CMD_EVERY-th call, so that a socket that never runs dry still
+ *     notices new pipes and the end of the context.
+ * A send that fails with EAGAIN does not look at commands (libzmq's does not either):
+ * a DONTWAIT sender meets its HWM where the credits it has taken put it, and learns
+ * of new room on its next send a millisecond later, or from zmq_poll.
+ */
+
+/* libzmq's max_command_delay: 3 M cycles, a millisecond at 3 GHz. */
+#define SOCKET_CMD_PERIOD 3000000u
+/* libzmq's inbound_poll_rate. */
+#define SOCKET_RECV_CMD_EVERY 100u
+
+/* socket_cycles: the time for the send throttle, at the price of one instruction on
+ * x86 (the TSC: an application's send cannot afford a system call); elsewhere the
+ * monotonic clock, scaled to a nominal 3 GHz. */
+static inline uint64_t
+socket_cycles(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return (uint64_t)clock_now_us() * 3000u;
+#endif
+}
+
+/* socket_send_commands: a send's commands, at most once per SOCKET_CMD_PERIOD. A
+ * clock that went backwards (a thread moved to a CPU whose TSC is behind) counts as
+ * the period having passed. */
+static int
+socket_send_commands(struct socket *s)
+{
+	uint64_t now = socket_cycles();
+	if (now >= s->cmd_cycles && now - s->cmd_cycles <= SOCKET_CMD_PERIOD)
+		return 0;
+	s->cmd_cycles = now;
+	return socket_process_commands(s, 0);
+}
+
+/* socket_recv_commands: a receive's commands, every SOCKET_RECV_CMD_EVERY-th call
+ * (the calls that find nothing run them anyway, and restart the count). */
+static int
+socket_recv_commands(struct socket *s)
+{
+	if (++s->recv_calls < SOCKET_RECV_CMD_EVERY)
+		return 0;
+	s->recv_calls = 0;
+	return socket_process_commands(s, 0);
+}
+
 int
 socket_fd(struct socket *s)
 {
@@ -141,6 +200,13 @@ socket_transfer(struct socket *s, struct msg *m, int flags, bool in)
 	int timeout = in ? s->options.rcvtimeo : s->options.sndtimeo;
 	bool deferred = socket_defer_begin(s, flags, timeout);
 	int rc = op(s, m);
+	if (rc == -EAGAIN && in) {
+		/* Nothing to read: see whether a pipe became readable meanwhile. */
+		s->recv_calls = 0;
+		rc = socket_process_commands(s, 0);
+		if (rc == 0)
+			rc = op(s, m);
+	}
 	if (rc == -EAGAIN && !(flags & ZMQ_DONTWAIT) && timeout != 0) {
 		int64_t deadline = timeout > 0 ? clock_now_ms() + timeout : 0;
 		do {
@@ -156,7 +222,7 @@ socket_transfer(struct socket *s, struct msg *m, int flags, bool in)
 }
 
 /* socket_io_begin: what a send and a receive check first: -ETERM once the context
- * ends, -EFAULT for a message that is not one, else run the commands that arrived. */
+ * ends, -EFAULT for a message that is not one. */
 static int
 socket_io_begin(struct socket *s, const struct msg *m)
 {
@@ -164,13 +230,15 @@ socket_io_begin(struct socket *s, const struct msg *m)
 		return -ETERM;
 	if (!msg_is_valid(m))
 		return -EFAULT;
-	return socket_process_commands(s, 0);
+	return 0;
 }
 
 int
 socket_send(struct socket *s, struct msg *m, int flags)
 {
 	int rc = socket_io_begin(s, m);
+	if (rc == 0)
+		rc = socket_send_commands(s);
 	if (rc < 0)
 		return rc;
 	msg_clear_flags(m, MSGF_MORE | MSGF_COMMAND | MSGF_ROUTING);
@@ -209,6 +277,8 @@ int
 socket_recv(struct socket *s, struct msg *m, int flags)
 {
 	int rc = socket_io_begin(s, m);
+	if (rc == 0)
+		rc = socket_recv_commands(s);
 	if (rc < 0)
 		return rc;
 	msg_close(m);
