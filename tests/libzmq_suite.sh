@@ -31,7 +31,7 @@ logs=${LIBZMQ_TESTS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/zinc-libzmq-tests}/logs
 # (test_hwm_pubsub was retried too while zinc's sender ran its commands, the pipe's
 # credits among them, on every send: its blocking case needs the publisher to meet its
 # HWM before the I/O thread drains the messages into the kernel. zinc now follows
-# libzmq's rule, a send runs commands at most once a millisecond (socket_io.c): 80 of 80
+# libzmq's rule, a send runs commands at most once a millisecond (socket_io.c): 60 of 60
 # runs passed under load.)
 export FLAKY_TESTS=${FLAKY_TESTS-test_security_curve test_security_zap test_filter_ipc test_mock_pub_sub}
 results=$(mktemp)
