@@ -189,18 +189,17 @@ socket_defer_end(struct socket *s)
 		(void)pipe_arm_deferred(pipes[i]);
 }
 
-/* socket_transfer: the type's recv (in) or send, and while it says -EAGAIN and the
- * call may block, the wait for commands (or the spin) up to ZMQ_RCVTIMEO or
- * ZMQ_SNDTIMEO. What the type's call returns, or -EAGAIN when the time is up, -ETERM,
- * -EINTR. */
-static int
-socket_transfer(struct socket *s, struct msg *m, int flags, bool in)
+/* socket_transfer_retry: after the type's call said -EAGAIN: a receive looks at the
+ * commands once (a pipe may have become readable), and while the call may block, the
+ * wait for commands (or the spin) up to ZMQ_RCVTIMEO or ZMQ_SNDTIMEO. Out of line, so
+ * that the common case, a call that succeeds at once, stays short. */
+static __attribute__((noinline)) int
+socket_transfer_retry(struct socket *s, struct msg *m, int flags, bool in)
 {
 	int (*op)(struct socket *, struct msg *) = in ? s->ops->recv : s->ops->send;
 	int timeout = in ? s->options.rcvtimeo : s->options.sndtimeo;
-	bool deferred = socket_defer_begin(s, flags, timeout);
-	int rc = op(s, m);
-	if (rc == -EAGAIN && in) {
+	int rc = -EAGAIN;
+	if (in) {
 		/* Nothing to read: see whether a pipe became readable meanwhile. */
 		s->recv_calls = 0;
 		rc = socket_process_commands(s, 0);
@@ -216,6 +215,21 @@ socket_transfer(struct socket *s, struct msg *m, int flags, bool in)
 			rc = op(s, m);
 		} while (rc == -EAGAIN);
 	}
+	return rc;
+}
+
+/* socket_transfer: the type's recv (in) or send, then socket_transfer_retry if it
+ * said -EAGAIN. What the type's call returns, or -EAGAIN when the time is up, -ETERM,
+ * -EINTR. */
+static int
+socket_transfer(struct socket *s, struct msg *m, int flags, bool in)
+{
+	bool deferred = s->options.shm_spin_us > 0 &&
+	                socket_defer_begin(
+	                        s, flags, in ? s->options.rcvtimeo : s->options.sndtimeo);
+	int rc = in ? s->ops->recv(s, m) : s->ops->send(s, m);
+	if (rc == -EAGAIN)
+		rc = socket_transfer_retry(s, m, flags, in);
 	if (deferred)
 		socket_defer_end(s);
 	return rc;
@@ -244,7 +258,8 @@ socket_send(struct socket *s, struct msg *m, int flags)
 	msg_clear_flags(m, MSGF_MORE | MSGF_COMMAND | MSGF_ROUTING);
 	if (flags & ZMQ_SNDMORE)
 		msg_set_flags(m, MSGF_MORE);
-	msg_set_metadata(m, NULL);
+	if (m->meta)
+		msg_set_metadata(m, NULL);
 	return socket_transfer(s, m, flags, false);
 }
 
