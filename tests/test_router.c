@@ -384,6 +384,14 @@ router_fair_queues(enum tr t)
 			sendv(d[i], buf, NULL);
 		}
 	settle(t);
+	/* Asking for the router's state runs its commands (libzmq's and zinc's), so
+	 * every peer's pipe is known readable before the first read. A receive runs them
+	 * only when it finds nothing (or every 100th call): without this, the router
+	 * reads the peers it already knew first, in libzmq as in zinc. */
+	int ev;
+	size_t ev_len = sizeof ev;
+	CHECK_OK(zmq_getsockopt(router, ZMQ_EVENTS, &ev, &ev_len));
+	CHECK(ev & ZMQ_POLLIN);
 	int from[N * K], next[N] = {0};
 	for (int m = 0; m < N * K; m++) {
 		CHECK_EQ(recv_frames(router, &f), 2);
@@ -394,17 +402,11 @@ router_fair_queues(enum tr t)
 		snprintf(want, sizeof want, "%d", next[i]++);
 		CHECK(frame_is(&f, 1, want)); /* each peer's messages in order */
 	}
-#ifdef ZINC_TEST_ZINC
-	/* Round robin: every N consecutive messages come from N different peers.
-	 * (libzmq notices newly readable pipes only every so often, so it may read
-	 * one peer's run before the others'.) */
+	/* Round robin: every N consecutive messages come from N different peers. */
 	for (int m = 0; m + N <= N * K; m += N)
 		for (int a = m; a < m + N; a++)
 			for (int b = a + 1; b < m + N; b++)
 				CHECK(from[a] != from[b]);
-#else
-	(void)from;
-#endif
 	case_reset();
 }
 ON_ALL(router_fair_queues)

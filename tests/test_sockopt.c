@@ -25,6 +25,18 @@ send_until_full(void *s, int max)
 	return n;
 }
 
+/* writable: ZMQ_EVENTS has POLLOUT. Asking runs the socket's commands (the reader's
+ * credits among them), which a send does at most once a millisecond, as libzmq's:
+ * a writer that wants to know whether the reader made room asks, as with zmq_poll. */
+static bool
+writable(void *s)
+{
+	int ev;
+	size_t len = sizeof ev;
+	CHECK_OK(zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len));
+	return (ev & ZMQ_POLLOUT) != 0;
+}
+
 /* recv_all: receives with ZMQ_DONTWAIT until nothing is left; returns how many came. */
 static int
 recv_all(void *s)
@@ -190,7 +202,8 @@ test_rcvhwm_raised_on_the_reader(void)
 	CHECK_OK(zmq_connect(pull, "inproc://rcvhwm"));
 	CHECK_EQ(send_until_full(push, 100), 2);
 	set_int(pull, ZMQ_RCVHWM, 3);
-	/* The PUSH learns it from a command its next send processes. */
+	/* The PUSH learns it from a command (see writable). */
+	CHECK(writable(push));
 	CHECK_EQ(send_until_full(push, 100), 2);
 	CHECK_EQ(recv_all(pull), 4);
 	ctx_close();
@@ -261,6 +274,7 @@ test_reader_reports_every_half_hwm(void)
 	CHECK_OK(zmq_connect(pull, "inproc://lwm"));
 	CHECK_EQ(send_until_full(push, 4000), 4000);
 	CHECK_EQ(recv_all(pull), 4000);
+	CHECK(writable(push));
 	CHECK_EQ(send_until_full(push, 6000), 5000);
 	ctx_close();
 }

@@ -50,6 +50,13 @@ void mailbox_send(struct mailbox *mb, const struct command *cmd);
 /* mailbox_recv: the next command, waiting up to timeout_ms (0: don't wait, -1: forever).
  * 0, -EAGAIN (nothing yet; may be spurious), or -EINTR. Reader thread only. */
 int mailbox_recv(struct mailbox *mb, struct command *cmd, int timeout_ms);
+/* mailbox_idle: true when nothing came since the reader last found the mailbox empty
+ * (one load; false may be spurious). Reader thread only. */
+static inline bool
+mailbox_idle(struct mailbox *mb)
+{
+	return ypipe_reader_idle(&mb->cpipe);
+}
 /* mailbox_drain_signal: clears a pending wake-up; the caller must then read until
  * -EAGAIN so that the next command raises the fd again (ZMQ_EVENTS uses this). */
 void mailbox_drain_signal(struct mailbox *mb);

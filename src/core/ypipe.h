@@ -23,11 +23,15 @@
 #include <stdint.h>
 
 #define YPIPE_CELL 64
-/* 32 cells (2 KiB a chunk): a pipe holds one chunk idle and two in steady use, so an
- * idle or lightly used connection costs 4 KiB per direction where 128 cells cost 16;
- * the chunk switch every 32 messages reuses the spare and costs no measurable
- * throughput (perf/many_peers.c, inproc_thr). */
-#define YPIPE_CHUNK 32
+/* 15 cells, 976 bytes a chunk: the largest chunk glibc serves as a "small" request
+ * (under 1 KiB with its header). A larger one (32 cells, 2 KiB, as before) made every
+ * chunk allocation flush glibc's fast bins (malloc_consolidate), where the freed
+ * bodies of small messages wait for the next malloc: when the writer ran ahead of the
+ * reader (the spare chunk then does not suffice) that cost 83 instructions a message in
+ * chunk allocations and as much again in body allocations that missed the fast bins
+ * (callgrind, inproc_thr 64 B: 1110 instructions a message with 32 cells, 922 with 15;
+ * libzmq 1057). An idle pipe holds one chunk and at most one spare. */
+#define YPIPE_CHUNK 15
 
 struct ycell {
 	_Alignas(8) unsigned char b[YPIPE_CELL];
@@ -38,6 +42,8 @@ struct ychunk {
 	struct ychunk *next;
 	struct ychunk *prev;
 };
+/* glibc's small requests: a chunk of under 1024 bytes, its 8-byte header included. */
+_Static_assert(sizeof(struct ychunk) <= 1008, "a ypipe chunk must stay a small request");
 
 struct ypipe {
 	/* Reader's side. */

@@ -269,27 +269,28 @@ pipe_read(struct pipe *p, struct msg *m)
 		if (rc != ROAD_GONE)
 			return rc == ROAD_READY;
 	}
-	struct ycell cell;
-	if (!ypipe_read(&p->inq, &cell)) {
+	/* Straight into m (empty, so nothing is lost if the cell is not a message). */
+	if (!ypipe_read(&p->inq, m)) {
 		p->in_active = false;
 		return false;
 	}
-	struct msg *got = (struct msg *)(void *)&cell;
-	if (msg_is_delimiter(got)) {
+	if (msg_is_delimiter(m)) {
+		msg_init(m);
 		pipe_process_delimiter(p);
 		return false;
 	}
-	if (msg_is_direct(got) && got->u.road) {
-		road_adopt(&p->road, got->u.road);
+	if (msg_is_direct(m) && m->u.road) {
+		struct road *r = m->u.road;
+		msg_init(m);
+		road_adopt(&p->road, r);
 		return pipe_read(p, m);
 	}
 	/* (A marker without a road is a socket end's request for the writing side:
 	 * its engine takes it. Markers are outside the HWM count.) */
-	if (!(got->flags & MSGF_MORE) && !msg_is_direct(got)) {
+	if (!(m->flags & MSGF_MORE) && !msg_is_direct(m)) {
 		p->msgs_read++;
 		pipe_report_reads(p);
 	}
-	memcpy(m, got, sizeof *m);
 	return true;
 }
 

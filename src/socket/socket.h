@@ -102,6 +102,9 @@ struct socket {
 	struct zn_mutex monitor_sync;
 	struct socket *monitor_socket;
 	int monitor_events;
+
+	/* When send and recv last ran the socket's commands (the rule: socket_io.c). */
+	uint32_t recv_calls; /* receives since */
 };
 
 /* socket_new: 0 or -EINVAL (bad type), -ETERM, -EMFILE, -ENOMEM. */
