@@ -64,8 +64,12 @@ struct pipe_direct_ops {
 	 * waits only once the message is visible in part (one larger than the road,
 	 * published as it goes). -EPIPE the road has ended (m unchanged). */
 	int (*write)(struct pipe_direct *d, struct msg *m, bool wait);
-	/* writable: there is room for a small message. Loads only. */
+	/* writable: there is room for a small message. Loads only; the writer's thread
+	 * only (it reads the writer's own state). */
 	bool (*writable)(struct pipe_direct *d);
+	/* room_seen: what writable says, from the indexes both sides publish only, so any
+	 * thread may ask while another still writes (a hint: it may be stale). */
+	bool (*room_seen)(struct pipe_direct *d);
 	/* arm_out / disarm_out: as arm_in / disarm_in, for room. */
 	int (*arm_out)(struct pipe_direct *d);
 	void (*disarm_out)(struct pipe_direct *d);

@@ -255,7 +255,8 @@ road_hand_check(struct road *r, struct object *peer)
  * ROAD_HAND_WAIT_US while the ring has room (the I/O thread has yet to run), and
  * ROAD_HAND_FULL_US once it has none (the I/O thread waits for the peer to read: the
  * pipe is full then, as it would be without the road; CMD_PIPE_WAKE ends that wait).
- * true: the road is ours to write. */
+ * The I/O thread still writes the ring meanwhile, so the room is read from the shared
+ * indexes (room_seen), never the writer's own state. true: the road is ours. */
 static bool
 road_wait_handed(struct pipe_direct *d)
 {
@@ -267,7 +268,7 @@ road_wait_handed(struct pipe_direct *d)
 		if (start == 0)
 			start = now;
 		else if (now - start >=
-		         (d->ops->writable(d) ? ROAD_HAND_WAIT_US : ROAD_HAND_FULL_US))
+		         (d->ops->room_seen(d) ? ROAD_HAND_WAIT_US : ROAD_HAND_FULL_US))
 			return false;
 		zn_yield();
 	}

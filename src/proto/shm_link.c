@@ -739,6 +739,13 @@ link_writable(struct pipe_direct *d)
 	return shm_ring_writable(&l->w, LINK_ROOM_MIN);
 }
 
+static bool
+link_room_seen(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	return shm_ring_room_seen(&l->w, LINK_ROOM_MIN);
+}
+
 static int
 link_arm_out(struct pipe_direct *d)
 {
@@ -798,6 +805,7 @@ static const struct pipe_direct_ops link_ops = {
         .ypipe_done = link_ypipe_done,
         .write = link_write,
         .writable = link_writable,
+        .room_seen = link_room_seen,
         .arm_out = link_arm_out,
         .disarm_out = link_disarm_out,
         .flush = link_flush,

@@ -406,6 +406,14 @@ shm_ring_publish(struct shm_ring_writer *w)
 }
 
 bool
+shm_ring_room_seen(const struct shm_ring_writer *w, uint64_t n)
+{
+	uint64_t wr = atomic_load_explicit(&w->ctl->write, memory_order_acquire);
+	uint64_t rd = atomic_load_explicit(&w->ctl->read, memory_order_acquire);
+	return wr - rd <= w->size && w->size - (wr - rd) >= n;
+}
+
+bool
 shm_ring_writable(struct shm_ring_writer *w, uint64_t n)
 {
 	if (w->error || writer_free(w) >= n)

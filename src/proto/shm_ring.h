@@ -207,6 +207,10 @@ int shm_ring_publish(struct shm_ring_writer *w);
 /* shm_ring_writable: whether n bytes fit now (or the writer has failed: the next write
  * says so). Loads the peer's read index at most once. */
 bool shm_ring_writable(struct shm_ring_writer *w, uint64_t n);
+/* shm_ring_room_seen: whether n bytes were free by the published write index and the
+ * peer's read index: atomic loads of the shared indexes only, so a thread other than
+ * the writer's may ask while it writes (the answer may be stale). */
+bool shm_ring_room_seen(const struct shm_ring_writer *w, uint64_t n);
 
 /* shm_ring_writer_want: the free bytes shm_ring_writer_prepare_sleep waits for, when
  * the caller refused to start a message for lack of them (normally set by the -EAGAIN
