@@ -173,6 +173,13 @@ def case_pair_dealer_router():
     out, _ = run("pair", "--connect", a.bound(), "--count", "1", "--data", "from-b")
     expect("pair b", out, b"from-a\n")
     expect("pair a", a.finish(), b"from-b\n")
+    # --count counts what arrives; the data still goes. Here the peer speaks first
+    # (a waits a second before its send), so a has its one message before it sent.
+    a = Proc("pair", "--bind", "tcp://127.0.0.1:*", "--count", "1", "--delay", "1",
+             "--data", "late")
+    out, _ = run("pair", "--connect", a.bound(), "--count", "1", "--data", "early")
+    expect("pair b, answered late", out, b"late\n")
+    expect("pair a, spoken to first", a.finish(), b"early\n")
 
 
 def case_errors():

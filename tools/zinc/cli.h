@@ -112,6 +112,10 @@ int cli_source_next(struct cli_source *src, struct cli_msg *m, int repeat);
 /* cli_source_finite: 1 when the source is a list (data, file), 0 for stdin. */
 int cli_source_finite(const struct cli_source *src);
 
+/* cli_source_sent_all: 1 once every message of the source has been taken at least
+ * once (a list to its end, a stream to its EOF); 1 for no source. */
+int cli_source_sent_all(const struct cli_source *src);
+
 void cli_source_close(struct cli_source *src);
 
 /* sock.c ---------------------------------------------------------------------------- */

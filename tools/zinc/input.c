@@ -15,6 +15,7 @@ struct cli_source {
 	const char **units;
 	size_t *lens;
 	int nunits, next;
+	int passed;     /* every unit has been taken once */
 	char *file_buf; /* --file's contents, which units point into */
 	FILE *stream;   /* stdin, when streaming */
 	int stream_done;
@@ -181,10 +182,19 @@ cli_source_next(struct cli_source *src, struct cli_msg *m, int repeat)
 		src->next = 0;
 	}
 	int i = src->next++;
+	if (src->next == src->nunits)
+		src->passed = 1;
 	return cli_msg_parse(m, src->units[i], src->lens[i], src->o->format,
 	                     src->o->separator) == 0
 	               ? 1
 	               : -1;
+}
+
+int
+cli_source_sent_all(const struct cli_source *src)
+{
+	return !src || src->passed || src->stream_done ||
+	       (!src->stream && src->nunits == 0);
 }
 
 void

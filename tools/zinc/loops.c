@@ -221,11 +221,15 @@ cli_loop_both(struct cli_sock *cs, const struct cli_opts *o, struct cli_source *
 	int sending = src != NULL;
 	double next_send = cli_now() + o->delay;
 	long got = 0, sent = 0;
-	while (o->count < 0 || got < o->count) {
+	/* --count counts what arrives, but the data is sent all the same: a peer that
+	 * spoke first (or a --delay) must not end the command before its own data went.
+	 */
+	while (o->count < 0 || got < o->count || (sending && !cli_source_sent_all(src))) {
+		int want_in = o->count < 0 || got < o->count;
 		double wait = o->recv_timeout;
 		if (sending)
 			wait = next_send > cli_now() ? next_send - cli_now() : 0;
-		int r = cli_sock_wait(cs, ZMQ_POLLIN, wait);
+		int r = cli_sock_wait(cs, want_in ? ZMQ_POLLIN : 0, wait);
 		if (r < 0)
 			return CLI_FAIL;
 		if (r == 1) {

@@ -29,7 +29,7 @@ static const struct cli_role roles[] = {
          "with the request itself (an echo server) when none is given."},
         {"pair", ZMQ_PAIR, LOOP_BOTH,
          "Sends the data and prints what arrives, both at once; --count counts the\n"
-         "messages received."},
+         "messages received (the data is sent all the same)."},
         {"dealer", ZMQ_DEALER, LOOP_BOTH,
          "Sends the data and prints what arrives, both at once. To talk to a REP or\n"
          "ROUTER, start each message with the empty delimiter frame, e.g.\n"
