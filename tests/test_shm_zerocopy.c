@@ -813,6 +813,47 @@ two_contexts(void)
 	two_contexts_in_order(false);
 }
 
+/* lender_context_gone: a context terminated while bodies it lent are still held (here
+ * by another context of the same process, which has no other way of telling it) lets
+ * its pool go at once: nothing can be made in it any more, so the ended connection
+ * that lent them is not kept waiting for them (it was, for ever: a process whose peer
+ * held its bodies past its zmq_ctx_term kept the connection and the pool until it
+ * exited). The bodies stay readable through the borrower's own mapping. */
+static void
+lender_context_gone(void)
+{
+	shm_new(ep, sizeof ep);
+	void *lender = ctx_open();
+	void *push = sock_open(ZMQ_PUSH);
+	zc_on(push);
+	ctx_open();
+	void *pull = sock_open(ZMQ_PULL);
+	zc_on(pull);
+	CHECK_OK(zmq_bind(pull, ep));
+	CHECK_OK(zmq_connect(push, ep));
+	long long end = test_now_ms() + WAIT_MS;
+	for (;;) { /* until the pools are exchanged (as pair_up) */
+		send_pool(push, ZC_MIN, 0);
+		if (recv_kind(pull, ZC_MIN) == 'r')
+			break;
+		CHECK(test_now_ms() < end);
+		(void)poll(NULL, 0, 1);
+	}
+	zmq_msg_t held[3];
+	for (int i = 0; i < 3; i++) {
+		send_pool(push, MIB, 0);
+		CHECK_EQ(recv_kept(pull, &held[i], MIB), 'r');
+	}
+	CHECK_EQ(pools_mapped('w'), 2);
+	ctx_term_one(lender);
+	CHECK_EQ(pools_mapped('w'), 1); /* the receiving context's own pool */
+	for (int i = 0; i < 3; i++) {
+		CHECK(memcmp(zmq_msg_data(&held[i]), pattern(MIB), MIB) == 0);
+		CHECK_EQ(pool_map(zmq_msg_data(&held[i])), 'r');
+		zmq_msg_close(&held[i]);
+	}
+}
+
 /* not_a_socket: zinc_msg_init_shm checks its arguments. */
 static void
 bad_arguments(void)
@@ -852,14 +893,22 @@ ZC_CASE(hostile_lender)
 ZC_CASE(hostile_borrower)
 ZC_CASE(bad_arguments)
 ZC_CASE(two_contexts)
+ZC_CASE(lender_context_gone)
 
 static const struct test tests[] = {
-        SHM_ENTRY(round_trip_one_mib), SHM_ENTRY(sizes_around_the_threshold),
-        SHM_ENTRY(multipart),          SHM_ENTRY(held_after_close),
-        SHM_ENTRY(pool_exhaustion),    SHM_ENTRY(routed_to_tcp),
-        SHM_ENTRY(dead_receiver),      SHM_ENTRY(hostile_lender),
-        SHM_ENTRY(hostile_borrower),   SHM_ENTRY(bad_arguments),
-        SHM_ENTRY(two_contexts),       {NULL, NULL},
+        SHM_ENTRY(round_trip_one_mib),
+        SHM_ENTRY(sizes_around_the_threshold),
+        SHM_ENTRY(multipart),
+        SHM_ENTRY(held_after_close),
+        SHM_ENTRY(pool_exhaustion),
+        SHM_ENTRY(routed_to_tcp),
+        SHM_ENTRY(dead_receiver),
+        SHM_ENTRY(hostile_lender),
+        SHM_ENTRY(hostile_borrower),
+        SHM_ENTRY(bad_arguments),
+        SHM_ENTRY(two_contexts),
+        SHM_ENTRY(lender_context_gone),
+        {NULL, NULL},
 };
 
 int

@@ -291,19 +291,25 @@ loans_fini(struct shm_link *l)
 	l->loans = NULL;
 }
 
-/* link_become_zombie: at the last reference, whether bodies are still lent; then the
- * link stays on the lenders' list, a zombie, instead of being freed. */
+/* link_become_zombie: at the last reference, whether bodies are still lent (and the
+ * pool not retired: then they need not come back); then the link stays on the lenders'
+ * list, a zombie, instead of being freed. Under the list's lock, so that
+ * shm_zc_retire, which frees the zombies it finds, cannot pass between the check and
+ * the mark. */
 static bool
 link_become_zombie(struct shm_link *l)
 {
 	if (!l->loans || !l->region.base)
 		return false;
+	struct shm_lenders *ls = shm_pool_lenders(l->pool);
+	zn_mutex_lock(&ls->lock);
 	zn_mutex_lock(&l->loan_lock);
 	loans_drain(l);
-	bool out = l->loans->out > 0;
+	bool out = l->loans->out > 0 && !ls->retired;
 	if (out)
 		atomic_store_explicit(&l->zombie, true, memory_order_release);
 	zn_mutex_unlock(&l->loan_lock);
+	zn_mutex_unlock(&ls->lock);
 	return out;
 }
 
@@ -328,6 +334,18 @@ lender_reap(struct shm_link *l, bool pressed)
 	return done;
 }
 
+/* links_free: frees a chain of zombies taken off the list (through zombie_next),
+ * outside its lock: closing bodies takes the pool's, and may free the pool. */
+static void
+links_free(struct shm_link *done)
+{
+	while (done) {
+		struct shm_link *z = done;
+		done = z->zombie_next;
+		link_free(z);
+	}
+}
+
 void
 shm_zc_reap(struct shm_pool *pool, bool pressed)
 {
@@ -345,11 +363,26 @@ shm_zc_reap(struct shm_pool *pool, bool pressed)
 		}
 	}
 	zn_mutex_unlock(&ls->lock);
-	while (done) { /* freed outside the lock: closing bodies takes the pool's */
-		struct shm_link *z = done;
-		done = z->zombie_next;
-		link_free(z);
+	links_free(done);
+}
+
+void
+shm_zc_retire(struct shm_pool *pool)
+{
+	struct shm_lenders *ls = shm_pool_lenders(pool);
+	struct shm_link *done = NULL;
+	zn_mutex_lock(&ls->lock);
+	ls->retired = true;
+	for (struct shm_link *l = ls->head, *next; l; l = next) {
+		next = l->zombie_next;
+		if (atomic_load_explicit(&l->zombie, memory_order_acquire)) {
+			lenders_remove_locked(ls, l);
+			l->zombie_next = done;
+			done = l;
+		}
 	}
+	zn_mutex_unlock(&ls->lock);
+	links_free(done); /* their loans end with them */
 }
 
 /* zc_eligible: whether m would be lent now (rather than copied through the ring). */

@@ -113,6 +113,15 @@ void shm_link_rollback(struct shm_link *l);
  * link). Any thread; cheap when no link lends. */
 void shm_zc_reap(struct shm_pool *pool, bool pressed);
 
+/* shm_zc_retire: (the context, as it lets pool go: no socket or connection of it is
+ * left) nothing will be made in pool again, so a body lent from it need not come back
+ * before its pages could be reused: the ended links waiting for theirs are freed now,
+ * and a link that ends later with bodies out is freed rather than kept. Without this
+ * nothing would look at those links again (the pool is used no more) and they, the
+ * pool and its mapping would stay until the process exits. The borrowers keep reading
+ * the bodies through their own mappings; what they hand back is not read. */
+void shm_zc_retire(struct shm_pool *pool);
+
 /* shm_link_new: an empty link (no region, fds -1) with one reference. 0 or -ENOMEM. */
 int shm_link_new(struct shm_link **out);
 void shm_link_hold(struct shm_link *l);

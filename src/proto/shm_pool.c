@@ -11,6 +11,7 @@
 #include "platform/net.h"
 #include "platform/platform.h"
 #include "platform/shm.h"
+#include "proto/shm_link.h"
 
 struct shm_pool {
 	atomic_uint refs; /* the context's, each connection's and each body's */
@@ -72,10 +73,13 @@ fail_used:
 	return NULL;
 }
 
-/* ctx_pool_rele: the context's reference goes (ctx_destroy). */
+/* ctx_pool_rele: the context's reference goes (ctx_destroy); with it the last way to
+ * make a body in the pool, so the ended links that only wait for bodies to come back
+ * go too (shm_zc_retire). */
 static void
 ctx_pool_rele(void *pool)
 {
+	shm_zc_retire(pool);
 	shm_pool_rele(pool);
 }
 

@@ -38,11 +38,13 @@ struct shm_pool;
 struct shm_link;
 
 /* The links that lend from a pool, live or ended with bodies still out (shm_link.c
- * keeps it; the pool only holds it). */
+ * keeps it; the pool only holds it). retired: the context let the pool go, so nothing
+ * is made in it again (shm_zc_retire). */
 struct shm_lenders {
 	struct zn_mutex lock;
 	struct shm_link *head;
 	atomic_int count;
+	bool retired;
 };
 
 /* shm_pool_get: c's pool with a new reference, made with size bytes (rounded to pages,
