@@ -9,7 +9,8 @@
  * also goes to a tcp peer, a receiver that dies holding bodies (they come back to the
  * pool), and hostile peers: one that lends records naming memory outside its pool or
  * before passing it, and one that hands back bogus, repeated and out-of-range names;
- * two contexts with a pool each, terminated in either order while bodies are held.
+ * two contexts with a pool each, terminated in either order while bodies are held; a
+ * lender's context terminated while another context holds its bodies.
  * Every case ends with no mapping and no descriptor left.
  */
 #ifndef _GNU_SOURCE

@@ -14,12 +14,7 @@ fail=0
 # Every program once, then the shm:// suites again with spinning on (as ctest's
 # *_spin entries do).
 runs=()
-# test_shm_zerocopy is left out for now: under valgrind its held_after_close case
-# fails (a forked peer exits with valgrind's leak report of a server-side link and
-# four borrowed messages) and the cases after it fail on the mappings that case left.
-# Plain, ASan+UBSan and TSan runs are clean; the cause is open (issue 12's note).
 for t in "$dir"/bin/test_*; do
-	[ "$(basename "$t")" = test_shm_zerocopy ] && continue
 	[ -x "$t" ] && runs+=("$t:")
 done
 for t in test_shm test_shm_types; do

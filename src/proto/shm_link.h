@@ -26,8 +26,9 @@
  * reference to this link (so the mapping and the queue stay) until closed, from
  * whatever thread. Returned names are checked (slot in range, lent, same generation),
  * so a bogus or repeated one changes nothing. A link that ends with bodies still lent
- * is kept (a zombie) until they come back or the peer's process has exited (a pidfd);
- * zombies are looked at whenever the pool is used. No lending when the pool is full, a
+ * is kept (a zombie) until they come back, the peer's process has exited (a pidfd) or
+ * the context lets the pool go (shm_zc_retire); zombies are looked at whenever the
+ * pool is used. No lending when the pool is full, a
  * connection has SHM_ZC_LOANS bodies out, or the peer has not mapped the pool: the
  * message is copied through the ring as before.
  */

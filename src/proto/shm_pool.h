@@ -12,8 +12,10 @@
  * The context holds a reference until it is terminated; each connection that lends
  * from it and each body hold one too, so it is unmapped once the context is gone and
  * no body is out (a received message keeps the lender's pool mapped, read-only, on the
- * borrower's side: shm_link.h). A pool also keeps the list of the connections that
- * lend from it (shm_link.c), so that whoever needs room takes back what came back.
+ * borrower's side: shm_link.h). Once the context is gone nothing is made in it again,
+ * so bodies lent to peers stop holding it then (shm_zc_retire). A pool also keeps the
+ * list of the connections that lend from it (shm_link.c), so that whoever needs room
+ * takes back what came back.
  *
  * Threads: any; the page map is under the pool's lock.
  */
