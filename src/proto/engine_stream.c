@@ -148,6 +148,14 @@ stream_subscription(struct engine *e, struct msg *m)
 	msg_move(m, &cmd);
 }
 
+/* What the encoder may hold before the engine stops pulling. A message taken from the
+ * pipe no longer counts against ZMQ_SNDHWM, so the engine holds about what one writev
+ * hands the kernel, as libzmq's one-message encoder does: large bodies are referenced,
+ * not copied, and without this bound 16 of them (1 MiB each: 16 MiB) could sit here
+ * past a high-water mark of 1 (libzmq's test_router_mandatory_hwm sent 80 messages of
+ * 64 KiB before EAGAIN with ZMQ_SNDHWM 1; it allows 9). */
+#define STREAM_FILL_MAX (64 * 1024)
+
 /* stream_fill: pulls messages from the pipe while the encoder has room. 0, or what
  * engine_encode failed with. */
 static int
@@ -157,7 +165,8 @@ stream_fill(struct engine *e)
 		return 0;
 	bool subs = e->opts.type->subscribes;
 	struct msg m;
-	while (zmtp_encoder_space(&e->enc)) {
+	while (zmtp_encoder_space(&e->enc) &&
+	       zmtp_encoder_pending(&e->enc) < STREAM_FILL_MAX) {
 		msg_init(&m);
 		if (session_pull_msg(e->session, &m) < 0)
 			break;

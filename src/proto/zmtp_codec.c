@@ -299,6 +299,7 @@ enc_append(struct zmtp_encoder *e, const void *p, size_t n)
 	if (n > 0)
 		memcpy(e->batch + e->batch_in, p, n);
 	e->batch_in += n;
+	e->pending += n;
 	t->len += n;
 }
 
@@ -308,6 +309,7 @@ zmtp_encoder_init(struct zmtp_encoder *e)
 	e->head = 0;
 	e->count = 0;
 	e->batch_in = 0;
+	e->pending = 0;
 }
 
 void
@@ -360,6 +362,7 @@ zmtp_encoder_load(struct zmtp_encoder *e, struct msg *m)
 		s->msg = *m; /* the encoder owns the content now */
 		s->len = size;
 		s->is_msg = true;
+		e->pending += size;
 	}
 	msg_init(m);
 }
@@ -425,6 +428,7 @@ enc_compact(struct zmtp_encoder *e)
 void
 zmtp_encoder_written(struct zmtp_encoder *e, size_t n)
 {
+	e->pending -= n < e->pending ? n : e->pending;
 	while (n > 0 && e->count > 0) {
 		struct zmtp_seg *s = enc_seg(e, 0);
 		size_t left = s->len - s->off;
@@ -452,12 +456,7 @@ zmtp_encoder_empty(const struct zmtp_encoder *e)
 size_t
 zmtp_encoder_pending(const struct zmtp_encoder *e)
 {
-	size_t n = 0;
-	for (unsigned i = 0; i < e->count; i++) {
-		const struct zmtp_seg *s = &e->segs[(e->head + i) % ZMTP_SEGS];
-		n += s->len - s->off;
-	}
-	return n;
+	return e->pending;
 }
 
 /* ---- commands and metadata ----------------------------------------------------------

@@ -127,6 +127,7 @@ struct zmtp_encoder {
 	unsigned head;
 	unsigned count;
 	size_t batch_in; /* batch bytes in use, from 0 */
+	size_t pending;  /* bytes queued and not yet written */
 	uint8_t batch[ZMTP_BATCH];
 };
 
