@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "platform/alloc.h"
+#include "platform/body_cache.h"
 
 /* Data placed right after the header must be aligned for any scalar up to 8 bytes. */
 _Static_assert(sizeof(struct msg_content) % 8 == 0, "msg_content must keep data aligned");
@@ -59,6 +60,10 @@ content_rele(struct msg_content *c)
 {
 	if (!refcnt_drop(&c->refcnt))
 		return;
+	if (c->cached) {
+		zn_body_free(c);
+		return;
+	}
 	if (c->ffn != NULL)
 		c->ffn(c->data, c->hint);
 	zn_free(c);
@@ -77,6 +82,7 @@ msg_adopt_content(struct msg *m, struct msg_content *c, void *data, size_t size,
                   zmq_free_fn *ffn, void *hint)
 {
 	atomic_init(&c->refcnt, 1);
+	c->cached = false;
 	c->size = size;
 	c->data = data;
 	c->ffn = ffn;
@@ -96,10 +102,11 @@ msg_init_size(struct msg *m, size_t size)
 	}
 	if (size > SIZE_MAX - sizeof(struct msg_content))
 		return -ENOMEM;
-	struct msg_content *c = zn_malloc(sizeof(*c) + size);
+	struct msg_content *c = zn_body_alloc(sizeof(*c) + size);
 	if (c == NULL)
 		return -ENOMEM;
 	msg_adopt_content(m, c, c + 1, size, NULL, NULL);
+	c->cached = true;
 	return 0;
 }
 

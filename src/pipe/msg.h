@@ -46,6 +46,7 @@ enum msg_flag {
 
 struct msg_content {
 	atomic_uint refcnt; /* starts at 1: the message that created it */
+	bool cached;        /* header and data from zn_body_alloc (msg_init_size) */
 	size_t size;
 	void *data;       /* == (void *)(content + 1) when zinc allocated it */
 	zmq_free_fn *ffn; /* NULL when zinc allocated the data */

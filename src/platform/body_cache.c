@@ -1,0 +1,297 @@
+/*
+ * body_cache.c: see body_cache.h.
+ *
+ * A block is a 32-byte header and the caller's bytes. The header names the heap the
+ * block belongs to (NULL: not cached, straight from the C library) and its class; the
+ * link is used only while the block waits on a list.
+ *
+ * Classes: four per power of two, from 128 bytes (header included) to 256 KiB, so a
+ * block is at most a quarter larger than asked for. Larger blocks are not cached.
+ *
+ * The return list is a stack that others push on (compare-and-swap) and only the owner
+ * takes from, whole (exchange): no pop, so no ABA. When the owner's thread exits it
+ * takes the list and leaves a mark in its place in the same exchange; a push that
+ * finds the mark frees its block instead. So no block is left on a dead heap, and a
+ * pusher never touches the heap after its push (the block it pushed may be freed, and
+ * the heap with it, at once). The heap counts its blocks (cached or in use) plus one
+ * for its thread; the last to go frees it.
+ */
+#include "platform/body_cache.h"
+#include "platform/alloc.h"
+#include "platform/fault.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BODY_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BODY_ASAN 1
+#endif
+#endif
+#ifdef BODY_ASAN
+#include <sanitizer/asan_interface.h>
+/* A cached block's bytes stay unaddressable, so a use after free is still caught. */
+#define BODY_POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define BODY_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define BODY_POISON(p, n)   ((void)(p), (void)(n))
+#define BODY_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define CLASS_MIN_SHIFT 7  /* 128 bytes */
+#define CLASS_MAX_SHIFT 18 /* 256 KiB */
+#define CLASSES         (1 + (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT) * 4)
+#define NO_CLASS        UINT32_MAX
+/* What a heap keeps on each list before blocks go back to the C library. */
+#define LOCAL_CAP  ((size_t)4 << 20)
+#define REMOTE_CAP ((size_t)4 << 20)
+
+struct body_heap;
+
+struct body_hdr {
+	struct body_heap *heap; /* NULL: not cached */
+	struct body_hdr *next;  /* on a list */
+	uint32_t cls;
+	uint32_t unused;
+	uint64_t pad; /* the caller's bytes start 16-aligned */
+};
+
+_Static_assert(sizeof(struct body_hdr) == 32, "body header keeps 16-byte alignment");
+
+struct body_heap {
+	/* The owner's. */
+	struct body_hdr *local[CLASSES];
+	size_t local_bytes;
+	/* Everyone's, on a line of their own. */
+	alignas(64) _Atomic(struct body_hdr *) remote;
+	atomic_size_t remote_bytes;
+	atomic_long refs; /* blocks alive plus one for the thread */
+};
+
+/* The return list of a heap whose thread has exited. */
+static struct body_hdr dead_mark;
+
+static pthread_once_t heap_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t heap_key;
+static bool heap_key_ok;
+static _Thread_local struct body_heap *tls_heap;
+/* A thread that could not get a heap (no memory, no key) does not try again. */
+static _Thread_local bool tls_no_heap;
+
+/* class_of: the class for a block of n bytes (header included), or NO_CLASS. */
+static uint32_t
+class_of(size_t n)
+{
+	if (n <= ((size_t)1 << CLASS_MIN_SHIFT))
+		return 0;
+	if (n > ((size_t)1 << CLASS_MAX_SHIFT))
+		return NO_CLASS;
+	unsigned p = 64 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
+	/* 2^(p-1) < n <= 2^p; four steps of 2^(p-3) in between. */
+	size_t step = (size_t)1 << (p - 3);
+	size_t k = (n - ((size_t)1 << (p - 1)) + step - 1) / step; /* 1..4 */
+	return 1 + (p - CLASS_MIN_SHIFT - 1) * 4 + (uint32_t)(k - 1);
+}
+
+/* class_size: the bytes of a block of class c. */
+static size_t
+class_size(uint32_t c)
+{
+	if (c == 0)
+		return (size_t)1 << CLASS_MIN_SHIFT;
+	unsigned p = CLASS_MIN_SHIFT + 1 + (c - 1) / 4;
+	size_t k = (c - 1) % 4 + 1;
+	return ((size_t)1 << (p - 1)) + k * ((size_t)1 << (p - 3));
+}
+
+/* block_release: a block goes back to the C library; the last one out frees the heap.
+ */
+static void
+block_release(struct body_heap *h, struct body_hdr *b)
+{
+	BODY_UNPOISON(b + 1, class_size(b->cls) - sizeof *b);
+	free(b);
+	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
+		free(h);
+}
+
+/* release_list: every block of a list taken off the return stack. h may be freed by
+ * the last one: nothing of h is read after it. */
+static void
+release_list(struct body_heap *h, struct body_hdr *b)
+{
+	while (b) {
+		struct body_hdr *next = b->next;
+		block_release(h, b);
+		b = next;
+	}
+}
+
+/* heap_exit: the owner's thread ends (the key's destructor). */
+static void
+heap_exit(void *arg)
+{
+	struct body_heap *h = arg;
+	tls_heap = NULL;
+	tls_no_heap = true; /* later frees in this thread push like any other's */
+	struct body_hdr *returned =
+	        atomic_exchange_explicit(&h->remote, &dead_mark, memory_order_acquire);
+	for (uint32_t c = 0; c < CLASSES; c++) {
+		struct body_hdr *b = h->local[c];
+		h->local[c] = NULL;
+		release_list(h, b); /* the thread's own reference keeps h alive */
+	}
+	release_list(h, returned);
+	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
+		free(h);
+}
+
+static void
+heap_key_make(void)
+{
+	heap_key_ok = pthread_key_create(&heap_key, heap_exit) == 0;
+}
+
+/* heap_get: this thread's heap, made on its first allocation; NULL when it has none.
+ * The heap's own memory is not a message's: it does not count against the hook. */
+static struct body_heap *
+heap_get(void)
+{
+	struct body_heap *h = tls_heap;
+	if (h || tls_no_heap)
+		return h;
+	tls_no_heap = true;
+	(void)pthread_once(&heap_key_once, heap_key_make);
+	if (!heap_key_ok)
+		return NULL;
+	h = aligned_alloc(64, sizeof *h);
+	if (!h)
+		return NULL;
+	for (uint32_t c = 0; c < CLASSES; c++)
+		h->local[c] = NULL;
+	h->local_bytes = 0;
+	atomic_init(&h->remote, NULL);
+	atomic_init(&h->remote_bytes, 0);
+	atomic_init(&h->refs, 1);
+	if (pthread_setspecific(heap_key, h) != 0) {
+		free(h);
+		return NULL;
+	}
+	tls_heap = h;
+	tls_no_heap = false;
+	return h;
+}
+
+/* heap_collect: the owner takes the return list onto its own lists. */
+static void
+heap_collect(struct body_heap *h)
+{
+	struct body_hdr *b =
+	        atomic_exchange_explicit(&h->remote, NULL, memory_order_acquire);
+	size_t bytes = 0;
+	while (b) {
+		struct body_hdr *next = b->next;
+		b->next = h->local[b->cls];
+		h->local[b->cls] = b;
+		bytes += class_size(b->cls);
+		b = next;
+	}
+	h->local_bytes += bytes;
+	atomic_fetch_sub_explicit(&h->remote_bytes, bytes, memory_order_relaxed);
+}
+
+/* heap_take: a cached block of class c, or NULL. */
+static struct body_hdr *
+heap_take(struct body_heap *h, uint32_t c)
+{
+	if (!h->local[c] && atomic_load_explicit(&h->remote, memory_order_relaxed))
+		heap_collect(h);
+	struct body_hdr *b = h->local[c];
+	if (!b)
+		return NULL;
+	h->local[c] = b->next;
+	h->local_bytes -= class_size(c);
+	return b;
+}
+
+void *
+zn_body_alloc(size_t size)
+{
+	if (zn_fault_hit(&zn_fault_alloc))
+		return NULL;
+	if (size > SIZE_MAX - sizeof(struct body_hdr))
+		return NULL;
+	size_t n = size + sizeof(struct body_hdr);
+	uint32_t c = class_of(n);
+	struct body_heap *h = c == NO_CLASS ? NULL : heap_get();
+	if (h) {
+		struct body_hdr *b = heap_take(h, c);
+		if (b) {
+			BODY_UNPOISON(b + 1, class_size(c) - sizeof *b);
+			return b + 1;
+		}
+		n = class_size(c);
+	}
+	struct body_hdr *b = malloc(n);
+	if (!b)
+		return NULL;
+	b->heap = h;
+	b->cls = h ? c : NO_CLASS;
+	if (h)
+		atomic_fetch_add_explicit(&h->refs, 1, memory_order_relaxed);
+	return b + 1;
+}
+
+/* push_remote: a block freed outside its owner's thread goes on the return list. */
+static void
+push_remote(struct body_heap *h, struct body_hdr *b, size_t size)
+{
+	if (atomic_load_explicit(&h->remote_bytes, memory_order_relaxed) + size >
+	    REMOTE_CAP) {
+		block_release(h, b);
+		return;
+	}
+	atomic_fetch_add_explicit(&h->remote_bytes, size, memory_order_relaxed);
+	BODY_POISON(b + 1, size - sizeof *b);
+	struct body_hdr *old = atomic_load_explicit(&h->remote, memory_order_relaxed);
+	do {
+		if (old == &dead_mark) { /* the owner has gone: nobody would take it */
+			block_release(h, b);
+			return;
+		}
+		b->next = old;
+	} while (!atomic_compare_exchange_weak_explicit(
+	        &h->remote, &old, b, memory_order_release, memory_order_relaxed));
+}
+
+void
+zn_body_free(void *p)
+{
+	if (!p)
+		return;
+	struct body_hdr *b = (struct body_hdr *)p - 1;
+	struct body_heap *h = b->heap;
+	if (!h) {
+		free(b);
+		return;
+	}
+	size_t size = class_size(b->cls);
+	if (h != tls_heap) {
+		push_remote(h, b, size);
+		return;
+	}
+	if (h->local_bytes + size > LOCAL_CAP) {
+		block_release(h, b);
+		return;
+	}
+	BODY_POISON(b + 1, size - sizeof *b);
+	b->next = h->local[b->cls];
+	h->local[b->cls] = b;
+	h->local_bytes += size;
+}
