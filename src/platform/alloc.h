@@ -19,8 +19,8 @@ char *zn_strdup(const char *s);
 
 /* zn_alloc_fail_after: make the allocation n calls from now fail (n = 1: the next one),
  * and every one after it while `sticky` is nonzero. n = 0 disarms the hook. This is a
- * process-wide test facility, the one piece of global state in zinc: allocation has no
- * context to hang it on (zmq_msg_init_size takes none). */
+ * process-wide test facility: allocation has no context to hang it on
+ * (zmq_msg_init_size takes none). */
 void zn_alloc_fail_after(long n, int sticky);
 
 /* zn_alloc_failures: how many allocations the hook has failed since it was armed. */
