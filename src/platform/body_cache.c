@@ -5,8 +5,9 @@
  * block belongs to (NULL: not cached, straight from the C library) and its class; the
  * link is used only while the block waits on a list.
  *
- * Classes: four per power of two, from 128 bytes (header included) to 256 KiB, so a
- * block is at most a quarter larger than asked for. Larger blocks are not cached.
+ * Classes: four per power of two, from 128 bytes (header included) to 4 MiB, so a
+ * block is at most a quarter larger than asked for (the pages of a large block that
+ * are never written are never made resident). Larger blocks are not cached.
  *
  * The return list is a stack that others push on (compare-and-swap) and only the owner
  * takes from, whole (exchange): no pop, so no ABA. When the owner's thread exits it
@@ -45,12 +46,12 @@
 #endif
 
 #define CLASS_MIN_SHIFT 7  /* 128 bytes */
-#define CLASS_MAX_SHIFT 18 /* 256 KiB */
+#define CLASS_MAX_SHIFT 22 /* 4 MiB */
 #define CLASSES         (1 + (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT) * 4)
 #define NO_CLASS        UINT32_MAX
 /* What a heap keeps on each list before blocks go back to the C library. */
-#define LOCAL_CAP  ((size_t)4 << 20)
-#define REMOTE_CAP ((size_t)4 << 20)
+#define LOCAL_CAP  ((size_t)8 << 20)
+#define REMOTE_CAP ((size_t)8 << 20)
 
 struct body_heap;
 
