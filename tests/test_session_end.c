@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -234,6 +235,156 @@ test_bound_socket_gets_messages_before_error(void)
 	close(fd);
 }
 
+/* ---- a session that gives up ---- */
+
+struct term_watch {
+	void *ctx;
+	int done[2]; /* a byte on done[1] once zmq_ctx_term returned */
+};
+
+static void *
+term_main(void *arg)
+{
+	struct term_watch *w = arg;
+	zmq_ctx_term(w->ctx);
+	ssize_t n = write(w->done[1], "t", 1);
+	(void)n;
+	return NULL;
+}
+
+/* term_within: zmq_ctx_term(c) must return within WAIT_MS. It runs in a thread so that
+ * a context that never ends fails the case instead of hanging the test (the thread is
+ * then left blocked, and detached, until the process exits). */
+static void
+term_within(void *c)
+{
+	static struct term_watch w; /* outlives the case if the thread stays blocked */
+	w.ctx = c;
+	CHECK_OK(pipe(w.done));
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, term_main, &w), 0);
+	if (!wait_in(w.done[0], WAIT_MS)) {
+		pthread_detach(t);
+		TEST_FAIL("zmq_ctx_term still waits after %d ms", WAIT_MS);
+	}
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	close(w.done[0]);
+	close(w.done[1]);
+}
+
+/* giving_up_open: in its own context (the case terminates it), a PAIR that never
+ * reconnects, with the default ZMQ_LINGER (-1: wait for delivery), connected to the
+ * raw listener on port, with "a" and "b" queued (the pipe exists from zmq_connect; the
+ * engine takes messages only after the handshake). The raw peer accepts the connection
+ * and closes it before the greeting: the session gives up, the messages still queued.
+ * *c is the context. */
+static void *
+giving_up_open(int port, void **c)
+{
+	char ep[64];
+	int ivl = -1;
+	*c = zmq_ctx_new();
+	CHECK(*c != NULL);
+	void *pair = zmq_socket(*c, ZMQ_PAIR);
+	CHECK(pair != NULL);
+	CHECK_OK(zmq_setsockopt(pair, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl));
+	CHECK_OK(zmq_socket_monitor(pair, "inproc://giving-up", ZMQ_EVENT_DISCONNECTED));
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+	CHECK_OK(zmq_connect(pair, ep));
+	CHECK_EQ(zmq_send(pair, "a", 1, ZMQ_DONTWAIT), 1);
+	CHECK_EQ(zmq_send(pair, "b", 1, ZMQ_DONTWAIT), 1);
+	return pair;
+}
+
+/* peer_hangs_up: the raw peer accepts and closes at once; returns when the PAIR's
+ * session has seen the connection end (ZMQ_EVENT_DISCONNECTED, from monitor mon).
+ * Which it reports before it gives up, in the same turn of its I/O thread: what the
+ * case does next reaches the session after that. */
+static void
+peer_hangs_up(int lfd, void *mon)
+{
+	close(raw_accept(lfd));
+	zmq_msg_t ev;
+	zmq_msg_init(&ev);
+	int timeo = WAIT_MS;
+	CHECK_OK(zmq_setsockopt(mon, ZMQ_RCVTIMEO, &timeo, sizeof timeo));
+	CHECK(zmq_msg_recv(&ev, mon, 0) == 6);
+	uint16_t event;
+	memcpy(&event, zmq_msg_data(&ev), sizeof event);
+	CHECK_EQ(event, ZMQ_EVENT_DISCONNECTED);
+	CHECK(zmq_msg_more(&ev));
+	CHECK(zmq_msg_recv(&ev, mon, 0) >= 0); /* the endpoint */
+	zmq_msg_close(&ev);
+}
+
+static void *
+monitor_open(void *c)
+{
+	void *mon = zmq_socket(c, ZMQ_PAIR);
+	CHECK(mon != NULL);
+	CHECK_OK(zmq_connect(mon, "inproc://giving-up"));
+	return mon;
+}
+
+/* wait_not_writable: waits (on ZMQ_FD, as a libzmq application does) until the PAIR
+ * has run the session's request to forget its endpoint: its pipe ends and POLLOUT
+ * goes. */
+static void
+wait_not_writable(void *pair)
+{
+	int fd;
+	size_t sz = sizeof fd;
+	CHECK_OK(zmq_getsockopt(pair, ZMQ_FD, &fd, &sz));
+	long long end = test_now_ms() + WAIT_MS;
+	for (;;) {
+		int ev = 0;
+		sz = sizeof ev;
+		CHECK_OK(zmq_getsockopt(pair, ZMQ_EVENTS, &ev, &sz));
+		if (!(ev & ZMQ_POLLOUT))
+			return;
+		long long left = end - test_now_ms();
+		if (left <= 0)
+			TEST_FAIL("the PAIR still writes to its ended connection");
+		(void)wait_in(fd, (int)left);
+	}
+}
+
+/* The socket learns that its session gave up (libzmq's test_reconnect_ivl: the PAIR
+ * sent into a pipe whose connection had just ended, then ran the session's request to
+ * forget the endpoint). Before the fix the session, asked to end with linger -1,
+ * waited for an engine to send "a" and "b"; its pipe never ended, so the PAIR refused
+ * the pipe of its next zmq_connect, and zmq_ctx_term never returned. */
+static void
+test_giving_up_session_drops_queue(void)
+{
+	int port, lfd = raw_listen(&port);
+	void *c;
+	void *pair = giving_up_open(port, &c);
+	void *mon = monitor_open(c);
+	peer_hangs_up(lfd, mon);
+	wait_not_writable(pair);
+	CHECK_OK(zmq_close(mon));
+	CHECK_OK(zmq_close(pair));
+	term_within(c);
+	close(lfd);
+}
+
+/* The same, the socket closed first (with linger -1, its session waits to deliver)
+ * and the connection lost after. */
+static void
+test_giving_up_session_drops_queue_at_close(void)
+{
+	int port, lfd = raw_listen(&port);
+	void *c;
+	void *pair = giving_up_open(port, &c);
+	void *mon = monitor_open(c);
+	CHECK_OK(zmq_close(pair));
+	peer_hangs_up(lfd, mon);
+	CHECK_OK(zmq_close(mon));
+	term_within(c);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -242,6 +393,10 @@ main(void)
 	         test_connecting_socket_gets_messages_before_error},
 	        {"a bound socket gets the whole messages sent before an ERROR",
 	         test_bound_socket_gets_messages_before_error},
+	        {"a session that gives up drops what was queued for it",
+	         test_giving_up_session_drops_queue},
+	        {"a session that gives up after its socket closed drops its queue",
+	         test_giving_up_session_drops_queue_at_close},
 	        {NULL, NULL},
 	};
 	ctx = zmq_ctx_new();

@@ -31,6 +31,7 @@ struct session {
 	bool incomplete_out; /* the engine pulled part of a multipart message */
 	bool drop_out;       /* its engine ended: the rest of that message is discarded */
 	bool term_pending;   /* terminating: waiting for the pipe and the output */
+	bool gave_up;        /* its connection ended and reconnection is off */
 	struct poll_timer timer_reconnect, timer_linger;
 	/* The transport's connecter (active sessions), handed down by the socket. */
 	const struct session_connecter_ops *connecter_ops;
@@ -45,6 +46,7 @@ static const struct pipe_sink_ops session_sink_ops;
 static const struct poll_handler_ops session_handler;
 
 static bool session_check_done(struct session *s);
+static void session_drop(struct session *s);
 static void session_start_connecting(struct session *s);
 
 int
@@ -400,6 +402,24 @@ session_end_is_fatal(enum engine_end why)
 	       why == ENGINE_END_MECH;
 }
 
+/* session_give_up: the connection ended and reconnection is off: no engine will
+ * come again to send what the socket queued. The socket is asked to forget the
+ * endpoint, which ends us; and when we end, now or already asked to, the queue is
+ * dropped whatever the linger (session_process_term): waiting for an engine to
+ * deliver it would keep our pipe, and so the socket's end of it, for ever (a PAIR
+ * refused its next zmq_connect's pipe, zmq_ctx_term never returned). */
+static void
+session_give_up(struct session *s)
+{
+	s->gave_up = true;
+	if (s->term_pending) {
+		session_drop(s);
+		session_check_done(s);
+		return;
+	}
+	session_end_endpoint(s);
+}
+
 void
 session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
                       int protocol_error)
@@ -472,7 +492,7 @@ session_engine_failed(struct session *s, enum engine_end why, bool handshaking,
 			return;
 	}
 	if (s->opts.reconnect_ivl <= 0)
-		session_end_endpoint(s);
+		session_give_up(s);
 	else
 		session_schedule_reconnect(s);
 }
@@ -555,7 +575,7 @@ session_process_term(struct own *o, int linger)
 		s->pipes_terminating++; /* counted down in session_pipe_terminated */
 	own_register_term_acks(o, 1);   /* given back by session_check_done */
 	bool connected = s->engine && engine_handshake_done(s->engine);
-	if (linger == 0 || (!s->active && !connected)) {
+	if (linger == 0 || (!s->active && !connected) || s->gave_up) {
 		session_drop(s);
 	} else if (s->pipe && s->pipe->state == PIPE_ACTIVE) {
 		/* Not the socket closing (it would have sent PIPE_TERM first) but an
