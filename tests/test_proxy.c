@@ -25,7 +25,9 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#define WAIT_MS (5000 * ZINC_TEST_SLOWDOWN) /* receive timeouts: a bound, never a pause */
+#define WAIT_MS                                                                          \
+	(5000 * ZINC_TEST_SLOWDOWN) /* receive timeouts: a bound, never a pause          \
+	                             */
 
 static bool quick; /* under valgrind: fewer messages */
 static int endpoint_seq;
@@ -179,9 +181,33 @@ recv_msg(void *s, int *next, int nsrc, int *src_out)
 		*src_out = src;
 }
 
+/* pump_wait: nothing could be sent: waits until the consumer has a message or a
+ * producer that still has some to send can send again. A DONTWAIT send that failed
+ * does not look at the credits its reader has sent back since (libzmq runs a send's
+ * commands at most once a millisecond, and not again on EAGAIN): zmq_poll does, as a
+ * libzmq program must ask it. Receiving at once instead waited out the receive
+ * timeout, with libzmq too, whenever the consumer had drained everything before the
+ * producer noticed its room. true when the consumer is readable. */
+static bool
+pump_wait(void **producers, int nsrc, const int *sent, int n, void *consumer)
+{
+	zmq_pollitem_t items[9];
+	int k = 0;
+	items[k++] = (zmq_pollitem_t){.socket = consumer, .events = ZMQ_POLLIN};
+	for (int src = 0; src < nsrc; src++)
+		if (sent[src] < n)
+			items[k++] = (zmq_pollitem_t){.socket = producers[src],
+			                              .events = ZMQ_POLLOUT};
+	int rc = zmq_poll(items, k, WAIT_MS);
+	if (rc <= 0)
+		TEST_FAIL("pump: neither sent nor received in %d ms: %s", WAIT_MS,
+		          rc < 0 ? strerror(errno) : "timeout");
+	return (items[0].revents & ZMQ_POLLIN) != 0;
+}
+
 /* pump: sends n messages from each of the nsrc producers, round robin, without ever
- * blocking on a full queue (a send that would block makes room by receiving one
- * message), and receives and checks all of them at consumer. */
+ * blocking on a full queue (when no producer can send, it receives one message, after
+ * pump_wait), and receives and checks all of them at consumer. */
 static void
 pump(void **producers, int nsrc, void *consumer, int n)
 {
@@ -199,7 +225,7 @@ pump(void **producers, int nsrc, void *consumer, int n)
 			}
 		}
 		turn++;
-		if (!progressed) {
+		if (!progressed && pump_wait(producers, nsrc, sent, n, consumer)) {
 			recv_msg(consumer, next, nsrc, NULL);
 			got++;
 		}

@@ -104,7 +104,9 @@ struct socket {
 	int monitor_events;
 
 	/* When send and recv last ran the socket's commands (the rule: socket_io.c). */
+	uint64_t cmd_cycles; /* a send's, on socket_cycles' clock */
 	uint32_t recv_calls; /* receives since */
+	uint32_t send_calls; /* sends that found no command, counted for the stamp */
 };
 
 /* socket_new: 0 or -EINVAL (bad type), -ETERM, -EMFILE, -ENOMEM. */
