@@ -385,6 +385,103 @@ test_giving_up_session_drops_queue_at_close(void)
 	close(lfd);
 }
 
+/* ---- ZMQ_LINGER at zmq_disconnect and zmq_unbind ---- */
+
+/* 4 MB: far more than the reader's kernel buffer, read buffer and RCVHWM hold, so
+ * most of it is still in the PUSH's session when the endpoint ends. */
+#define BACKLOG_MSGS 4000
+#define BACKLOG_SIZE 1024
+
+static void
+set_opt(void *s, int option, int v)
+{
+	CHECK_OK(zmq_setsockopt(s, option, &v, sizeof v));
+}
+
+/* backlog_pair: a PULL in ctx that holds little (RCVHWM 10, a 64 KiB kernel buffer)
+ * and a PUSH in its own context *c (no SNDHWM, so no send blocks), one bound and the
+ * other connected to it over tcp as push_binds says, with a first message through. */
+static void
+backlog_pair(bool push_binds, void **c, void **push, void **pull, char *ep, size_t len)
+{
+	*c = zmq_ctx_new();
+	CHECK(*c != NULL);
+	*push = zmq_socket(*c, ZMQ_PUSH);
+	*pull = zmq_socket(ctx, ZMQ_PULL);
+	CHECK(*push != NULL && *pull != NULL);
+	set_opt(*push, ZMQ_SNDHWM, 0);
+	set_opt(*push, ZMQ_SNDBUF, 64 * 1024);
+	set_opt(*pull, ZMQ_RCVHWM, 10);
+	set_opt(*pull, ZMQ_RCVBUF, 64 * 1024);
+	set_opt(*pull, ZMQ_RCVTIMEO, WAIT_MS);
+	set_opt(*pull, ZMQ_LINGER, 0);
+	void *binder = push_binds ? *push : *pull;
+	void *connecter = push_binds ? *pull : *push;
+	CHECK_OK(zmq_bind(binder, "tcp://127.0.0.1:*"));
+	CHECK_OK(zmq_getsockopt(binder, ZMQ_LAST_ENDPOINT, ep, &len));
+	CHECK_OK(zmq_connect(connecter, ep));
+	CHECK_EQ(zmq_send(*push, "first", 5, 0), 5);
+	expect(*pull, "first");
+	static char body[BACKLOG_SIZE];
+	for (int i = 0; i < BACKLOG_MSGS; i++)
+		CHECK_EQ(zmq_send(*push, body, sizeof body, 0), BACKLOG_SIZE);
+}
+
+/* The endpoint ends with ZMQ_LINGER 0: its session drops the backlog the reader never
+ * takes. The linger is set to -1 before the close: the session must have taken the
+ * value of zmq_disconnect's moment, or the context never ends (it did: sessions ended
+ * by zmq_disconnect and zmq_unbind always waited to deliver). */
+static void
+linger_at_end(bool push_binds, int linger)
+{
+	void *c, *push, *pull;
+	char ep[64];
+	backlog_pair(push_binds, &c, &push, &pull, ep, sizeof ep);
+	set_opt(push, ZMQ_LINGER, linger);
+	if (push_binds)
+		CHECK_OK(zmq_unbind(push, ep));
+	else
+		CHECK_OK(zmq_disconnect(push, ep));
+	set_opt(push, ZMQ_LINGER, -1);
+	CHECK_OK(zmq_close(push));
+	term_within(c);
+	CHECK_OK(zmq_close(pull));
+}
+
+static void
+test_disconnect_linger_zero_drops(void)
+{
+	linger_at_end(false, 0);
+}
+
+static void
+test_disconnect_linger_bounds_wait(void)
+{
+	linger_at_end(false, 100);
+}
+
+static void
+test_unbind_linger_zero_drops(void)
+{
+	linger_at_end(true, 0);
+}
+
+/* With ZMQ_LINGER -1 a disconnected session delivers its whole backlog. */
+static void
+test_disconnect_linger_infinite_delivers(void)
+{
+	void *c, *push, *pull;
+	char ep[64];
+	backlog_pair(false, &c, &push, &pull, ep, sizeof ep);
+	CHECK_OK(zmq_disconnect(push, ep));
+	CHECK_OK(zmq_close(push));
+	char buf[BACKLOG_SIZE];
+	for (int i = 0; i < BACKLOG_MSGS; i++)
+		CHECK_EQ(zmq_recv(pull, buf, sizeof buf, 0), BACKLOG_SIZE);
+	term_within(c);
+	CHECK_OK(zmq_close(pull));
+}
+
 int
 main(void)
 {
@@ -397,6 +494,14 @@ main(void)
 	         test_giving_up_session_drops_queue},
 	        {"a session that gives up after its socket closed drops its queue",
 	         test_giving_up_session_drops_queue_at_close},
+	        {"zmq_disconnect with linger 0 drops the backlog",
+	         test_disconnect_linger_zero_drops},
+	        {"zmq_disconnect with linger 100 ms waits no longer",
+	         test_disconnect_linger_bounds_wait},
+	        {"zmq_unbind with linger 0 drops the backlog",
+	         test_unbind_linger_zero_drops},
+	        {"zmq_disconnect with linger -1 delivers the backlog",
+	         test_disconnect_linger_infinite_delivers},
 	        {NULL, NULL},
 	};
 	ctx = zmq_ctx_new();

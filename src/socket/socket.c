@@ -52,6 +52,7 @@ socket_new(struct socket **out, struct ctx *ctx, int type)
 	s->ops = ops;
 	options_init(&s->options, ops->type);
 	ctx_socket_defaults(ctx, &s->options.linger, &s->options.ipv6);
+	s->own.linger = s->options.linger; /* see socket_setsockopt */
 	pipe_array_init(&s->pipes, PIPE_ARRAY_SOCKET);
 	s->reap_handle = poller_handle_new();
 	if (!s->reap_handle) {

@@ -72,6 +72,11 @@ socket_setsockopt(struct socket *s, int option, const void *val, size_t len)
 	rc = options_set(&s->options, option, val, len);
 	if (rc == 0 && (option == ZMQ_SNDHWM || option == ZMQ_RCVHWM))
 		socket_apply_hwms(s);
+	/* A child ended while the socket lives (zmq_disconnect, zmq_unbind) gets the
+	 * linger of that moment, as libzmq's sessions do: 0 drops its queue, a
+	 * positive value bounds the flush. */
+	if (rc == 0 && option == ZMQ_LINGER)
+		s->own.linger = s->options.linger;
 	return rc;
 }
 
