@@ -209,10 +209,20 @@ engine_stream_send(struct engine *e, bool pull)
 		zmtp_encoder_written(&e->enc, (size_t)w);
 		if ((size_t)w < total)
 			return 0; /* the kernel is full: wait for POLLOUT */
+		if (pull)
+			return 0; /* see stream_write */
 	}
 	return 0;
 }
 
+/* stream_write: one batch per POLLOUT. After a batch went out whole the carrier keeps
+ * POLLOUT and returns to the poller rather than refill at once; it stops watching
+ * only when a refill finds the pipe empty. A sender that writes small messages as
+ * fast as this thread sends them would otherwise be caught up with after a few dozen
+ * messages: the pipe found empty, the reader marked asleep, and the sender's next
+ * message paying an eventfd write and this thread a wake-up (one every ~27 messages
+ * of 64 B over ipc, 2.3x libzmq's CPU per message). The turn through the poller, a
+ * system call that returns at once, lets the sender queue the next batch. */
 static int
 stream_write(struct carrier *c)
 {
