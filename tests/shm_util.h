@@ -121,7 +121,7 @@ kid_spawn(void (*fn)(void *), void *arg)
 		kid_in = p2c[0];
 		kid_out = c2p[1];
 		memset(&cs, 0, sizeof cs);
-		alarm(CASE_ALARM_S);
+		alarm(case_alarm_s());
 		if (setjmp(test_jmp) == 0) {
 			fn(arg);
 			ctx_close();

@@ -278,11 +278,18 @@ test_accept_storm_backs_off_and_recovers(void)
 	CHECK_EQ(wait_event(mon, &value), ZMQ_EVENT_ACCEPT_FAILED);
 	CHECK_EQ(value, EMFILE);
 	/* A measuring window, not a synchronisation: the peers are queued, and a
-	 * listener spinning on EMFILE would burn the whole window. */
-	long long c0 = cpu_ms(), t0 = test_now_ms();
-	usleep(WINDOW_MS * 1000);
-	long long cpu = cpu_ms() - c0, wall = test_now_ms() - t0;
-	printf("     accept storm: %lld ms CPU in %lld ms at EMFILE\n", cpu, wall);
+	 * listener spinning on EMFILE would burn the whole window. It spins in every
+	 * window; work left from before the first (valgrind runs the I/O thread late
+	 * and slow) ends: one quiet window of three passes. */
+	long long cpu = 0, wall = 0;
+	for (int w = 0; w < 3 && (w == 0 || cpu >= wall / 5); w++) {
+		long long c0 = cpu_ms(), t0 = test_now_ms();
+		usleep(WINDOW_MS * 1000);
+		cpu = cpu_ms() - c0;
+		wall = test_now_ms() - t0;
+		printf("     accept storm: %lld ms CPU in %lld ms at EMFILE\n", cpu,
+		       wall);
+	}
 	CHECK(cpu < wall / 5);
 
 	unfill();

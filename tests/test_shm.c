@@ -724,17 +724,24 @@ dead_peer_full_pipe_no_spin(void)
 	void *s = sock_open(ZMQ_PULL);
 	CHECK_OK(zmq_bind(s, ep));
 	kid_reap(k, WAIT_MS * 2);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
-	long long w0 = test_now_ms();
-	(void)poll(NULL, 0, 300); /* a measuring window, not a synchronisation */
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
-	long long wall = test_now_ms() - w0;
-	long long cpu =
-	        (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	if (cpu * 2 > wall)
-		TEST_FAIL("%lld ms of CPU in %lld ms while idle with a dead peer", cpu,
-		          wall);
+	/* Measuring windows, not a synchronisation. The I/O thread may still be busy
+	 * with what came before when the first starts (valgrind runs it late, and slow);
+	 * a spinning thread spins in every window, so one quiet window of three passes.
+	 */
+	long long cpu = 0, wall = 0;
+	for (int w = 0; w < 3; w++) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+		long long w0 = test_now_ms();
+		(void)poll(NULL, 0, 300);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+		wall = test_now_ms() - w0;
+		cpu = (t1.tv_sec - t0.tv_sec) * 1000 +
+		      (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (cpu * 2 <= wall)
+			return;
+	}
+	TEST_FAIL("%lld ms of CPU in %lld ms while idle with a dead peer", cpu, wall);
 }
 
 SHM_CASE(has_shm)

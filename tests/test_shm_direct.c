@@ -192,16 +192,22 @@ kid_sub_roads(void *arg)
 	hear(kid_in, WAIT_MS, 'Q');
 }
 
-#define XPUB_SPIN_US 1000000
+#define XPUB_SPIN_US 1000000 /* ZINC_SHM_SPIN_US's most */
 
 /* xpub_next: the next subscription message the XPUB receives (blocking: it spins).
- * It returns as soon as the subscription is in, not when the spin runs out. */
+ * It returns as soon as the subscription is in, not when the spin runs out: checked
+ * when the XPUB had a road to spin on as the receive began (before that there is no
+ * spin, and the wait includes the peer's connection and handshake), and not under
+ * valgrind, where the peer (also under valgrind, on a busy machine) can take most of
+ * the spin to answer: what is checked there is memory, not time. */
 static void
 xpub_next(void *s, char *buf, size_t len)
 {
+	bool spins = pipes_direct(s, false) > 0;
 	long long t0 = test_now_ms();
 	int n = zmq_recv(s, buf, len - 1, 0);
-	CHECK(test_now_ms() - t0 < XPUB_SPIN_US / 1000 * 9 / 10);
+	if (spins && !quick)
+		CHECK(test_now_ms() - t0 < XPUB_SPIN_US / 1000 * 9 / 10);
 	if (n < 0)
 		TEST_FAIL("zmq_recv on the XPUB: %s", zmq_strerror(errno));
 	buf[n] = '\0';
@@ -440,11 +446,10 @@ router_several_dealers(void)
 /* Rings of the minimum size (the connecting side's ZINC_SHM_RING_SIZE): a message of
  * MP_PARTS parts of MP_PART bytes fills most of one, so the second message on a stuck
  * subscriber's road runs out of room after its first part. */
-#define MP_RING    4096
-#define MP_PART    1000
-#define MP_PARTS   3
-#define MP_MSGS    300
-#define MP_SEND_MS 1000 /* a PUB's send never waits: this is far beyond any */
+#define MP_RING  4096
+#define MP_PART  1000
+#define MP_PARTS 3
+#define MP_MSGS  300
 
 /* mp_fill: part j of message i: its name, then a byte that tells i and j apart. */
 static void
@@ -546,19 +551,17 @@ pub_multipart_stuck_sub(void)
 		send_str(s, "P0", 0);
 		send_str(s, "P1", 0);
 	}
+	/* No send waits for the stuck subscriber: it makes no room before 'R', told
+	 * after the burst, so a send that waited for it would end at SNDTIMEO with
+	 * EAGAIN. (The sends were timed before; a busy machine made that flaky.) */
 	char buf[MP_PART];
-	long long worst = 0;
 	for (int i = 0; i < MP_MSGS; i++)
 		for (int j = 0; j < MP_PARTS; j++) {
 			mp_fill(buf, i, j);
-			long long t0 = test_now_ms();
 			CHECK_EQ(zmq_send(s, buf, MP_PART,
 			                  j < MP_PARTS - 1 ? ZMQ_SNDMORE : 0),
 			         MP_PART);
-			long long took = test_now_ms() - t0;
-			worst = took > worst ? took : worst;
 		}
-	CHECK(worst < MP_SEND_MS);
 	tell(kids[k[1]].to, 'R');
 	for (int i = 0; i < 2; i++) {
 		mp_until(s, k[i], i == 0 ? "E0" : "E1");

@@ -207,9 +207,13 @@ test_timer_repeats(void)
 	CHECK(id > 0);
 	for (int round = 1; round <= 3; round++) {
 		wait_ms(150);
+		long long ran = test_now_ms();
 		CHECK_OK(zmq_timers_execute(timers));
 		CHECK_EQ(l.calls, round); /* once per execute, however late */
-		CHECK(zmq_timers_timeout(timers) > 0);
+		/* Due again a whole interval after it ran, not at once: 0 only if this
+		 * thread was held off its CPU that long in between (valgrind, load). */
+		long t = zmq_timers_timeout(timers);
+		CHECK(t > 0 || (t == 0 && test_now_ms() - ran >= 99));
 	}
 	CHECK_OK(zmq_timers_destroy(&timers));
 }

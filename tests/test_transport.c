@@ -719,7 +719,11 @@ test_linger_delivers(enum tr t)
 BOTH(test_linger_delivers)
 
 /* Messages queued for an endpoint nobody listens on: with linger 0 zmq_ctx_term
- * returns at once; with linger 200 after about 200 ms. */
+ * returns at once; with linger 200 after about 200 ms. The clock starts before
+ * zmq_close, where the linger starts: started after it, a thread descheduled between
+ * the two (valgrind, a busy machine) saw ctx_term return "early". The upper bound only
+ * tells a bounded linger from one ignored (a term that waits for ever): WAIT_MS, which
+ * scales with the sanitizers, rather than a fixed 2 s. */
 static void
 test_linger_unreachable(enum tr t)
 {
@@ -733,11 +737,11 @@ test_linger_unreachable(enum tr t)
 		CHECK_OK(zmq_connect(push, ep));
 		for (uint32_t i = 0; i < 5; i++)
 			send_u32(push, i, ZMQ_DONTWAIT);
-		sock_close(push);
 		long long t0 = test_now_ms();
+		sock_close(push);
 		ctx_close();
 		long long took = test_now_ms() - t0;
-		if (took > lingers[k] + 2000)
+		if (took > lingers[k] + WAIT_MS)
 			TEST_FAIL("linger %d: zmq_ctx_term took %lld ms", lingers[k],
 			          took);
 		CHECK(took >= lingers[k] * 3 / 4);
