@@ -86,7 +86,9 @@ node_byte(const struct trie_node *n)
 static inline uint8_t *
 kids_bytes(const struct trie_node *n)
 {
-	return (uint8_t *)(n->kids + n->kcap);
+	/* A node without children has no array: no arithmetic on NULL (it is undefined
+	 * even for an offset of 0). */
+	return n->kids ? (uint8_t *)(n->kids + n->kcap) : NULL;
 }
 
 /* kids_lower: the index of the first sparse child with a byte >= c (nkids if none). */
