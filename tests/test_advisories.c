@@ -678,11 +678,12 @@ metadata(void)
  * no READY. The honest client works meanwhile; ZMQ_HANDSHAKE_IVL ends each of them,
  * not before the interval, with HANDSHAKE_FAILED_NO_DETAIL (ETIMEDOUT). The interval
  * must hold several of the honest client's round trips (trips > 1 below): valgrind
- * makes each of them 20-50 times slower, so there it is ten times as long. */
+ * makes each of them 20-50 times slower, so there it is ten times as long (through
+ * ZINC_TEST_SLOWDOWN). */
 static void
 silent_peers(enum tr t)
 {
-	const int ivl = 300 * ZINC_TEST_SLOWDOWN * (under_valgrind ? 10 : 1);
+	const int ivl = 300 * ZINC_TEST_SLOWDOWN;
 	struct rig r;
 	rig_open(&r, ZMQ_ROUTER, t, ivl);
 	uint8_t g[64];

@@ -16,10 +16,12 @@
 #include <time.h>
 
 /* ZINC_TEST_SLOWDOWN: sanitizer builds run several times slower (the build sets it:
- * 2 under ASan, 4 under TSan). Bounds on waits scale with it; they are bounds, never
- * pauses, so a passing test takes no longer for it. */
+ * 2 under ASan, 4 under TSan), and the plain build under valgrind (tests/valgrind.sh
+ * sets ZINC_TEST_UNDER_VALGRIND; memcheck runs one thread at a time, 20-50 times
+ * slower) gets 10. Bounds on waits scale with it; they are bounds, never pauses, so a
+ * passing test takes no longer for it. */
 #ifndef ZINC_TEST_SLOWDOWN
-#define ZINC_TEST_SLOWDOWN 1
+#define ZINC_TEST_SLOWDOWN (getenv("ZINC_TEST_UNDER_VALGRIND") ? 10 : 1)
 #endif
 
 struct test {

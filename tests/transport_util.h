@@ -212,13 +212,12 @@ watchdog(int sig)
 }
 
 /* case_alarm_s: the watchdog's limit. It names a case that hangs, and must not end
- * one that is only slow: it scales with the sanitizers as WAIT_MS does, and is four
- * times as long under valgrind (`quick`; valgrind.sh still ends a program after
- * 600 s), where a case runs 20-50 times slower. */
+ * one that is only slow: it scales with the sanitizers and valgrind as WAIT_MS does
+ * (valgrind.sh still ends a program after 600 s). */
 static inline unsigned
 case_alarm_s(void)
 {
-	return CASE_ALARM_S * ZINC_TEST_SLOWDOWN * (quick ? 4 : 1);
+	return CASE_ALARM_S * ZINC_TEST_SLOWDOWN;
 }
 
 static inline void

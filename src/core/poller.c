@@ -208,6 +208,21 @@ poller_execute_timers(struct poller *p)
 	return d > 1000000 ? 1000000 : (int)d;
 }
 
+void
+poller_caught_up(struct poller *p)
+{
+	p->yield_before_wait = true;
+}
+
+/* poller_loop: timers, then one wait and its events, until stopped.
+ *
+ * The yield before a wait, after an engine caught up with its writer: the writer (an
+ * application thread sending small messages) is often the thread this one's wake-up
+ * took the CPU from, and it would otherwise find the queue's reader asleep after its
+ * next message and pay an eventfd write, and this thread a wake-up, every few dozen
+ * messages. Yielding lets it run first, so it fills the queue and this thread finds a
+ * whole batch when it comes back; when nothing else waits for this CPU the yield
+ * returns at once. As mailbox_yield does for an application thread. */
 static void
 poller_loop(void *arg)
 {
@@ -217,6 +232,10 @@ poller_loop(void *arg)
 		int timeout = poller_execute_timers(p);
 		if (p->stopping)
 			break;
+		if (p->yield_before_wait) {
+			p->yield_before_wait = false;
+			zn_yield();
+		}
 		int n = zn_pollset_wait(&p->set, evs, 256, timeout);
 		for (int i = 0; i < n; i++) {
 			struct poll_handle *h = evs[i].ptr;

@@ -40,6 +40,7 @@ struct poller {
 	atomic_int load;         /* registered fds, to pick the least busy thread */
 	unsigned char *read_buf; /* poller_read_buffer's, or NULL */
 	bool stopping;
+	bool yield_before_wait; /* poller_caught_up's */
 	struct zn_thread thread;
 };
 
@@ -67,6 +68,10 @@ void poller_resume(struct poller *p, struct poll_handle *h);
 void poller_set_pollin(struct poller *p, struct poll_handle *h);
 void poller_reset_pollin(struct poller *p, struct poll_handle *h);
 void poller_set_pollout(struct poller *p, struct poll_handle *h);
+/* poller_caught_up: a handler of this thread found its writer's queue empty while the
+ * writer was still writing: before the thread next waits it lets another thread of
+ * its CPU run once (see poller_loop). Only from the poller's own thread. */
+void poller_caught_up(struct poller *p);
 void poller_reset_pollout(struct poller *p, struct poll_handle *h);
 
 /* poller_arm_timer: t (the caller's, see timer.h) calls ops->timer_event(arg, id) in

@@ -382,6 +382,33 @@ metadata_hold(struct metadata *md)
 	atomic_fetch_add_explicit(&md->refcnt, 1, memory_order_relaxed);
 }
 
+/* 256: one add per 256 messages; a connection that ends keeps at most that many
+ * references ahead until its engine goes. */
+#define METADATA_BATCH 256
+
+void
+metadata_batch_attach(struct metadata_batch *b, struct msg *m)
+{
+	if (!b->md)
+		return;
+	if (b->ahead == 0) {
+		atomic_fetch_add_explicit(&b->md->refcnt, METADATA_BATCH,
+		                          memory_order_relaxed);
+		b->ahead = METADATA_BATCH;
+	}
+	b->ahead--;
+	m->meta = b->md;
+}
+
+void
+metadata_batch_end(struct metadata_batch *b)
+{
+	/* Never the last references: the batch's owner holds one of its own. */
+	if (b->ahead)
+		atomic_fetch_sub_explicit(&b->md->refcnt, b->ahead, memory_order_relaxed);
+	b->ahead = 0;
+}
+
 void
 metadata_rele(struct metadata *md)
 {

@@ -189,4 +189,20 @@ int metadata_fd(const struct metadata *md);
 void metadata_hold(struct metadata *md);
 void metadata_rele(struct metadata *md);
 
+/*
+ * Reference batches, for an engine that attaches its metadata to every message it
+ * reads: one atomic add per batch instead of one per message, so the counter's cache
+ * line stays with the thread that closes the messages (each close is still one
+ * atomic decrement). The holder keeps a count of the references it took ahead.
+ */
+struct metadata_batch {
+	struct metadata *md;
+	unsigned ahead; /* references taken and not yet handed to a message */
+};
+/* metadata_batch_attach: m holds a reference to b->md (m has none before). */
+void metadata_batch_attach(struct metadata_batch *b, struct msg *m);
+/* metadata_batch_end: gives back the references taken ahead; md stays held by its
+ * own reference. */
+void metadata_batch_end(struct metadata_batch *b);
+
 #endif

@@ -137,6 +137,8 @@ engine_destroy(struct engine *e)
 	msg_close(&e->stash);
 	zmtp_decoder_fini(&e->dec);
 	zmtp_encoder_fini(&e->enc);
+	if (e->meta_batch.md)
+		metadata_batch_end(&e->meta_batch);
 	if (e->meta)
 		metadata_rele(e->meta);
 	zn_free(e->in_kept);
@@ -234,6 +236,8 @@ engine_stop_output(struct engine *e)
 int
 engine_output_idle(struct engine *e)
 {
+	if (!e->output_stopped)
+		poller_caught_up(e->poller);
 	engine_stop_output(e);
 	return session_engine_drained(e->session) ? -1 : 0;
 }
@@ -306,6 +310,7 @@ engine_handshake_complete(struct engine *e)
 	metadata_set_fd(m->meta, e->fd); /* ZMQ_SRCFD */
 	metadata_hold(m->meta);
 	e->meta = m->meta;
+	e->meta_batch.md = e->meta;
 	memcpy(e->peer_rid, m->peer_rid, m->peer_rid_len);
 	e->peer_rid_len = m->peer_rid_len;
 	e->state = ES_ACTIVE;
@@ -485,7 +490,7 @@ engine_deliver(struct engine *e, struct msg *m)
 		msg_close(m);
 		return -EPROTO; /* data before the handshake ended */
 	}
-	msg_set_metadata(m, e->meta);
+	metadata_batch_attach(&e->meta_batch, m);
 	int rc = session_push_msg(e->session, m);
 	if (rc == -EAGAIN) {
 		msg_move(&e->stash, m);

@@ -59,7 +59,8 @@ struct engine {
 	struct options opts;
 	char *peer_address;
 	struct metadata *meta; /* the peer's properties, attached to each message */
-	uint8_t peer_rid_len;  /* the peer's Identity, as sent */
+	struct metadata_batch meta_batch; /* references to meta taken ahead */
+	uint8_t peer_rid_len;             /* the peer's Identity, as sent */
 	uint8_t peer_rid[255];
 	struct msg stash;
 	uint8_t greeting[GREETING_SIZE];

@@ -63,6 +63,7 @@ raw_meta(struct engine *e)
 	e->meta = metadata_new(1);
 	if (!e->meta)
 		return -ENOMEM;
+	e->meta_batch.md = e->meta; /* engine_deliver attaches it to each message */
 	if (e->peer_address[0] && metadata_add(e->meta, "Peer-Address", e->peer_address,
 	                                       strlen(e->peer_address)) < 0)
 		return -ENOMEM; /* engine_destroy releases e->meta */
