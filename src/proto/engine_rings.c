@@ -140,10 +140,13 @@ rings_read(struct carrier_rings *r)
 		engine_fail_rc(e, rc);
 		return -1;
 	}
-	if (rc == 1)
+	if (rc == 1) {
 		signaler_raise(&l->mine); /* data came meanwhile */
-	else
+	} else {
 		r->reader_asleep = true;
+		if (n > 0)
+			poller_caught_up(e->poller); /* the writer may want this CPU */
+	}
 	return 0;
 }
 
@@ -243,8 +246,11 @@ rings_write_msgs(struct carrier_rings *r)
 				engine_fail_rc(e, rc);
 				return -1;
 			}
-			if (rc == 0)
+			if (rc == 0) {
+				if (round > 0) /* see poller_loop */
+					poller_caught_up(e->poller);
 				break;
+			}
 			r->out_has = true;
 		}
 		int rc = shm_link_write(l, &r->out);
