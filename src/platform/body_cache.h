@@ -17,7 +17,8 @@
  * This is process-wide state, as the allocator underneath is: zmq_msg_init_size has no
  * context to hang a cache on. Every call counts against the allocation failure hook
  * (fault.h) exactly as zn_malloc does, cached or not, so failure injection sees the
- * same calls. Any thread may call these.
+ * same calls. Any thread may call these. With ZINC_BODY_CACHE=0 in the environment
+ * (read once, at the first allocation) nothing is cached.
  */
 #ifndef ZINC_PLATFORM_BODY_CACHE_H
 #define ZINC_PLATFORM_BODY_CACHE_H
