@@ -107,13 +107,17 @@ mailbox_send(struct mailbox *mb, const struct command *cmd)
  * Spinning instead (tried, with fixed and adaptive budgets) only paid when the sender
  * had a CPU of its own, and made latency worse on a loaded machine. Afterwards the
  * reader is awake and must read (which marks it asleep again if nothing came) before
- * it sleeps. */
+ * it sleeps. The yield_gate stops the yields while they bring nothing. */
 static void
 mailbox_yield(struct mailbox *mb)
 {
 	ypipe_reader_wake(&mb->cpipe);
-	if (!ypipe_probe(&mb->cpipe))
-		zn_yield();
+	if (ypipe_probe(&mb->cpipe) || !yield_gate_open(&mb->gate))
+		return;
+	zn_yield();
+	/* Paid if a command came meanwhile (yield_gate.h: one that brings nothing
+	 * costs latency on a loaded machine). */
+	yield_gate_judge(&mb->gate, ypipe_probe(&mb->cpipe));
 }
 
 int

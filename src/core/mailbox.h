@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 
 #include "core/command.h"
+#include "core/yield_gate.h"
 #include "core/ypipe.h"
 #include "platform/platform.h"
 #include "platform/signaler.h"
@@ -31,8 +32,9 @@
 struct mailbox {
 	struct ypipe cpipe;
 	struct signaler signaler;
-	struct zn_mutex sync; /* serialises senders */
-	atomic_int refs;      /* the reader's (until released) + senders inside */
+	struct zn_mutex sync;   /* serialises senders */
+	atomic_int refs;        /* the reader's (until released) + senders inside */
+	struct yield_gate gate; /* the reader's: whether its yield pays (mailbox_yield) */
 };
 
 /* mailbox_new: a mailbox holding the reader's reference. 0, -ENOMEM or -EMFILE. */

@@ -21,6 +21,8 @@ poller_init(struct poller *p)
 	p->read_buf = NULL;
 	atomic_init(&p->load, 0);
 	p->stopping = false;
+	p->yield_before_wait = false;
+	p->gate = (struct yield_gate){0, 0};
 	p->thread.started = false;
 	return 0;
 }
@@ -214,15 +216,32 @@ poller_caught_up(struct poller *p)
 	p->yield_before_wait = true;
 }
 
-/* poller_loop: timers, then one wait and its events, until stopped.
- *
- * The yield before a wait, after an engine caught up with its writer: the writer (an
+/* poller_wait: one wait for events. After an engine caught up with its writer
+ * (poller_caught_up) it first yields the CPU once, if the gate lets it: the writer (an
  * application thread sending small messages) is often the thread this one's wake-up
  * took the CPU from, and it would otherwise find the queue's reader asleep after its
  * next message and pay an eventfd write, and this thread a wake-up, every few dozen
  * messages. Yielding lets it run first, so it fills the queue and this thread finds a
- * whole batch when it comes back; when nothing else waits for this CPU the yield
- * returns at once. As mailbox_yield does for an application thread. */
+ * whole batch when it comes back. Whether the yield paid is what a wait that does not
+ * block says right after it (yield_gate.h: a yield that brings nothing costs a loaded
+ * machine's latency). */
+static int
+poller_wait(struct poller *p, struct zn_poll_event *evs, int max, int timeout)
+{
+	if (p->yield_before_wait) {
+		p->yield_before_wait = false;
+		if (yield_gate_open(&p->gate)) {
+			zn_yield();
+			int n = zn_pollset_wait(&p->set, evs, max, 0);
+			yield_gate_judge(&p->gate, n > 0);
+			if (n != 0 || timeout == 0)
+				return n;
+		}
+	}
+	return zn_pollset_wait(&p->set, evs, max, timeout);
+}
+
+/* poller_loop: timers, then one wait and its events, until stopped. */
 static void
 poller_loop(void *arg)
 {
@@ -232,11 +251,7 @@ poller_loop(void *arg)
 		int timeout = poller_execute_timers(p);
 		if (p->stopping)
 			break;
-		if (p->yield_before_wait) {
-			p->yield_before_wait = false;
-			zn_yield();
-		}
-		int n = zn_pollset_wait(&p->set, evs, 256, timeout);
+		int n = poller_wait(p, evs, 256, timeout);
 		for (int i = 0; i < n; i++) {
 			struct poll_handle *h = evs[i].ptr;
 			if (h->retired)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/timer.h"
+#include "core/yield_gate.h"
 #include "platform/platform.h"
 #include "platform/poll.h"
 
@@ -41,6 +42,7 @@ struct poller {
 	unsigned char *read_buf; /* poller_read_buffer's, or NULL */
 	bool stopping;
 	bool yield_before_wait; /* poller_caught_up's */
+	struct yield_gate gate; /* whether that yield pays (yield_gate.h) */
 	struct zn_thread thread;
 };
 
