@@ -247,7 +247,7 @@ rings_write_msgs(struct carrier_rings *r)
 				return -1;
 			}
 			if (rc == 0) {
-				if (round > 0) /* see poller_loop */
+				if (round > 0) /* see poller_wait */
 					poller_caught_up(e->poller);
 				break;
 			}
