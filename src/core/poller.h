@@ -72,7 +72,7 @@ void poller_reset_pollin(struct poller *p, struct poll_handle *h);
 void poller_set_pollout(struct poller *p, struct poll_handle *h);
 /* poller_caught_up: a handler of this thread found its writer's queue empty while the
  * writer was still writing: before the thread next waits it lets another thread of
- * its CPU run once (see poller_loop). Only from the poller's own thread. */
+ * its CPU run once (see poller_wait). Only from the poller's own thread. */
 void poller_caught_up(struct poller *p);
 void poller_reset_pollout(struct poller *p, struct poll_handle *h);
 
