@@ -7,10 +7,16 @@
 #include "testutil.h"
 #include "zmq.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static void
 send_str(void *s, const char *str)
@@ -620,6 +626,64 @@ test_shutdown_from_another_thread_unblocks_recv(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* named_threads: how many of this process's threads have a name that starts with
+ * prefix, and whether each of them may run only on CPU 0. */
+static int
+named_threads(const char *prefix, bool *all_on_cpu0)
+{
+	DIR *d = opendir("/proc/self/task");
+	CHECK(d);
+	int n = 0;
+	*all_on_cpu0 = true;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[300], comm[32] = "";
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue; /* the thread ended meanwhile */
+		if (!fgets(comm, sizeof comm, f))
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, prefix, strlen(prefix)) != 0)
+			continue;
+		n++;
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		if (sched_getaffinity((pid_t)atoi(e->d_name), sizeof set, &set) != 0 ||
+		    CPU_COUNT(&set) != 1 || !CPU_ISSET(0, &set))
+			*all_on_cpu0 = false;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The threads name and place themselves as they start (so the application's thread
+ * is not held up doing it), hence the wait: there is no event to wait on, only the
+ * threads' own state in /proc. */
+static void
+test_threads_take_name_prefix_and_affinity(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2));
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_THREAD_NAME_PREFIX, 7));
+	CHECK_OK(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_ADD, 0));
+	void *s = zmq_socket(ctx, ZMQ_PAIR); /* starts the threads */
+	CHECK(s);
+	bool on_cpu0 = false;
+	int n = 0;
+	long long deadline = test_now_ms() + 10000;
+	while ((n = named_threads("7/ZMQbg", &on_cpu0)) < 3 && test_now_ms() < deadline)
+		usleep(1000); /* nothing to wait on but /proc: poll it */
+	CHECK_EQ(n, 3);       /* the reaper and two I/O threads */
+	CHECK(on_cpu0);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_term(ctx));
+	CHECK_EQ(named_threads("7/ZMQbg", &on_cpu0), 0);
+}
+
 static void
 test_version_and_has(void)
 {
@@ -758,6 +822,8 @@ static const struct test tests[] = {
          test_close_connected_sockets_under_load},
         {"shutdown from another thread unblocks recv with ETERM",
          test_shutdown_from_another_thread_unblocks_recv},
+        {"the threads carry the name prefix and the CPU affinity",
+         test_threads_take_name_prefix_and_affinity},
         {"zmq_version is 4.3 and zmq_has knows inproc", test_version_and_has},
         {NULL, NULL},
 };

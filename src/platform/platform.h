@@ -31,17 +31,20 @@ void zn_mutex_lock(struct zn_mutex *m);
 void zn_mutex_unlock(struct zn_mutex *m);
 
 /* Threads. */
-struct zn_thread {
-	pthread_t tid;
-	void (*fn)(void *);
-	void *arg;
-	bool started;
-};
 struct zn_thread_opts {
 	int priority;      /* -1: leave the OS default */
 	int sched_policy;  /* -1: leave the OS default */
 	uint64_t cpu_mask; /* 0: no affinity */
 	const char *name;  /* may be NULL */
+};
+struct zn_thread {
+	pthread_t tid;
+	void (*fn)(void *);
+	void *arg;
+	bool started;
+	bool has_opts;
+	struct zn_thread_opts opts; /* applied by the new thread itself */
+	char name[16];
 };
 /* zn_thread_start: runs fn(arg) in a new thread with all signals blocked. 0 or -errno. */
 int zn_thread_start(struct zn_thread *t, void (*fn)(void *), void *arg,

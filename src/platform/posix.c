@@ -111,34 +111,30 @@ zn_errno(void)
 	return -e;
 }
 
-static void *
-thread_trampoline(void *arg)
-{
-	struct zn_thread *t = arg;
-	t->fn(t->arg);
-	return NULL;
-}
-
+/* thread_apply_opts: the new thread names and places itself, as libzmq's threads do.
+ * Done by the parent instead, these are system calls (the name is a write to /proc)
+ * in the application's thread right after the new thread became runnable, which gave
+ * the new thread a chance to preempt it and run before the application's next call:
+ * then every later command woke a sleeping thread that preempted the caller, and the
+ * I/O thread could act on a connect (and see it refused) before the caller's next
+ * send. Best effort, as libzmq: a refused priority or affinity does not stop the
+ * thread. */
 static void
-thread_apply_opts(struct zn_thread *t, const struct zn_thread_opts *o)
+thread_apply_opts(struct zn_thread *t)
 {
-	/* Best effort, as libzmq: a refused priority or affinity does not stop the
-	 * thread. */
-	if (o->name && o->name[0]) {
-		char name[16];
-		strncpy(name, o->name, sizeof name - 1);
-		name[sizeof name - 1] = '\0';
-		pthread_setname_np(t->tid, name);
-	}
+	const struct zn_thread_opts *o = &t->opts;
+	pthread_t self = pthread_self();
+	if (t->name[0])
+		pthread_setname_np(self, t->name);
 	if (o->sched_policy >= 0 || o->priority >= 0) {
 		struct sched_param sp;
 		int policy;
-		if (pthread_getschedparam(t->tid, &policy, &sp) == 0) {
+		if (pthread_getschedparam(self, &policy, &sp) == 0) {
 			if (o->sched_policy >= 0)
 				policy = o->sched_policy;
 			if (o->priority >= 0)
 				sp.sched_priority = o->priority;
-			pthread_setschedparam(t->tid, policy, &sp);
+			pthread_setschedparam(self, policy, &sp);
 		}
 	}
 	if (o->cpu_mask) {
@@ -147,8 +143,18 @@ thread_apply_opts(struct zn_thread *t, const struct zn_thread_opts *o)
 		for (int i = 0; i < 64; i++)
 			if (o->cpu_mask & ((uint64_t)1 << i))
 				CPU_SET(i, &set);
-		pthread_setaffinity_np(t->tid, sizeof set, &set);
+		pthread_setaffinity_np(self, sizeof set, &set);
 	}
+}
+
+static void *
+thread_trampoline(void *arg)
+{
+	struct zn_thread *t = arg;
+	if (t->has_opts)
+		thread_apply_opts(t);
+	t->fn(t->arg);
+	return NULL;
 }
 
 int
@@ -158,6 +164,16 @@ zn_thread_start(struct zn_thread *t, void (*fn)(void *), void *arg,
 	sigset_t all, old;
 	t->fn = fn;
 	t->arg = arg;
+	t->has_opts = opts != NULL;
+	t->name[0] = '\0';
+	if (opts) {
+		t->opts = *opts;
+		t->opts.name = NULL; /* the caller's string may not outlive this call */
+		if (opts->name) {
+			strncpy(t->name, opts->name, sizeof t->name - 1);
+			t->name[sizeof t->name - 1] = '\0';
+		}
+	}
 	/* The application's signal handlers must not run on our threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -166,8 +182,6 @@ zn_thread_start(struct zn_thread *t, void (*fn)(void *), void *arg,
 	if (rc != 0)
 		return -rc;
 	t->started = true;
-	if (opts)
-		thread_apply_opts(t, opts);
 	return 0;
 }
 
