@@ -129,6 +129,57 @@ test_remote_free_comes_back(void)
 	}
 }
 
+/* by_size_maker: in a thread of its own (a fresh heap, nothing cached from the other
+ * cases), makes blocks of three sizes, has another thread free them all, then asks
+ * for the same sizes again: each size gets its own blocks back, every one of them,
+ * and no block twice. Returns NULL when that holds, else a description. */
+static void *
+by_size_maker(void *arg)
+{
+	(void)arg;
+	static const size_t sizes[3] = {100, 2000, 70000};
+	struct batch b;
+	for (int i = 0; i < BATCH; i++)
+		if (!(b.blocks[i] = zn_body_alloc(sizes[i % 3])))
+			return "out of memory";
+	pthread_t t;
+	if (pthread_create(&t, NULL, free_batch, &b) != 0 || pthread_join(t, NULL) != 0)
+		return "no thread";
+	bool given[BATCH] = {false};
+	void *again[BATCH];
+	const char *bad = NULL;
+	for (int i = 0; i < BATCH; i++) {
+		void *p = again[i] = zn_body_alloc(sizes[i % 3]);
+		int found = -1;
+		for (int j = 0; j < BATCH && found < 0; j++)
+			if (p == b.blocks[j])
+				found = j;
+		if (found < 0)
+			bad = bad ? bad : "a new block, not one given back";
+		else if (found % 3 != i % 3)
+			bad = bad ? bad : "a block of another size";
+		else if (given[found])
+			bad = bad ? bad : "a block given twice";
+		else
+			given[found] = true;
+	}
+	for (int i = 0; i < BATCH; i++)
+		zn_body_free(again[i]);
+	return (void *)bad;
+}
+
+static void
+test_remote_frees_come_back_by_size(void)
+{
+	pthread_t t;
+	void *bad = "not run";
+	CHECK_EQ(pthread_create(&t, NULL, by_size_maker, NULL), 0);
+	CHECK_EQ(pthread_join(t, &bad), 0);
+	if (bad)
+		fprintf(stderr, "  %s\n", (const char *)bad);
+	CHECK(bad == NULL);
+}
+
 static void *
 make_batch_and_exit(void *arg)
 {
@@ -263,6 +314,8 @@ static const struct test tests[] = {
         {"a block freed by its own thread is reused", test_own_free_is_reused},
         {"blocks freed in another thread come back to their maker",
          test_remote_free_comes_back},
+        {"blocks of several sizes freed elsewhere come back each to its size",
+         test_remote_frees_come_back_by_size},
         {"blocks outlive the thread that made them", test_blocks_outlive_their_thread},
         {"the failure hook fails a cached allocation too",
          test_hook_fails_cached_allocation},

@@ -9,13 +9,18 @@
  * block is at most a quarter larger than asked for (the pages of a large block that
  * are never written are never made resident). Larger blocks are not cached.
  *
- * The return list is a stack that others push on (compare-and-swap) and only the owner
- * takes from, whole (exchange): no pop, so no ABA. When the owner's thread exits it
- * takes the list and leaves a mark in its place in the same exchange; a push that
- * finds the mark frees its block instead. So no block is left on a dead heap, and a
- * pusher never touches the heap after its push (the block it pushed may be freed, and
- * the heap with it, at once). The heap counts its blocks (cached or in use) plus one
- * for its thread; the last to go frees it.
+ * The return lists, one per class, are stacks that others push on (compare-and-swap)
+ * and only the owner takes from, whole (exchange): no pop, so no ABA. The owner hands
+ * out the blocks of a chain it took one by one as they are asked for, never walking
+ * it: the blocks were last written by the thread that freed them, and a walk that
+ * reads each header (to sort a mixed chain by class, as a single list needed) took a
+ * cache miss per block in one go (perf/scale.c pubfan: a sixth of the receiving I/O
+ * thread's time, in that loop). When the owner's thread exits it takes each list and
+ * leaves a mark in its place in the same exchange; a push that finds the mark frees
+ * its block instead. So no block is left on a dead heap, and a pusher never touches
+ * the heap after its push (the block it pushed may be freed, and the heap with it, at
+ * once). The heap counts its blocks (cached or in use) plus one for its thread; the
+ * last to go frees it.
  */
 #include "platform/body_cache.h"
 #include "platform/alloc.h"
@@ -53,6 +58,9 @@
 /* What a heap keeps on each list before blocks go back to the C library. */
 #define LOCAL_CAP  ((size_t)8 << 20)
 #define REMOTE_CAP ((size_t)8 << 20)
+/* The bytes the owner takes off remote chains before it says so to the pushers' count
+ * (one atomic subtraction per this many, not one per block). */
+#define TAKEN_BATCH ((size_t)64 << 10)
 
 struct body_heap;
 
@@ -68,11 +76,15 @@ _Static_assert(sizeof(struct body_hdr) == 32, "body header keeps 16-byte alignme
 
 struct body_heap {
 	/* The owner's. */
-	struct body_hdr *local[CLASSES];
+	struct body_hdr *local[CLASSES]; /* freed here */
+	struct body_hdr *taken[CLASSES]; /* chains taken off `remote`, being handed out */
 	size_t local_bytes;
-	/* Everyone's, on a line of their own. */
-	alignas(64) _Atomic(struct body_hdr *) remote;
-	atomic_size_t remote_bytes;
+	size_t taken_unsaid; /* taken off chains, not yet off remote_bytes */
+	/* Everyone's, on lines of their own. */
+	alignas(64) _Atomic(struct body_hdr *) remote[CLASSES];
+	/* On the remote lists or still in taken chains: what other threads' frees hold
+	 * back from the C library here. */
+	alignas(64) atomic_size_t remote_bytes;
 	atomic_long refs; /* blocks alive plus one for the thread */
 };
 
@@ -142,14 +154,16 @@ heap_exit(void *arg)
 	struct body_heap *h = arg;
 	tls_heap = NULL;
 	tls_no_heap = true; /* later frees in this thread push like any other's */
-	struct body_hdr *returned =
-	        atomic_exchange_explicit(&h->remote, &dead_mark, memory_order_acquire);
 	for (uint32_t c = 0; c < CLASSES; c++) {
-		struct body_hdr *b = h->local[c];
+		struct body_hdr *returned = atomic_exchange_explicit(
+		        &h->remote[c], &dead_mark, memory_order_acquire);
+		/* The thread's own reference keeps h alive through these. */
+		release_list(h, returned);
+		release_list(h, h->taken[c]);
+		h->taken[c] = NULL;
+		release_list(h, h->local[c]);
 		h->local[c] = NULL;
-		release_list(h, b); /* the thread's own reference keeps h alive */
 	}
-	release_list(h, returned);
 	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
 		free(h);
 }
@@ -181,10 +195,12 @@ heap_get(void)
 	h = aligned_alloc(64, sizeof *h);
 	if (!h)
 		return NULL;
-	for (uint32_t c = 0; c < CLASSES; c++)
-		h->local[c] = NULL;
+	for (uint32_t c = 0; c < CLASSES; c++) {
+		h->local[c] = h->taken[c] = NULL;
+		atomic_init(&h->remote[c], NULL);
+	}
 	h->local_bytes = 0;
-	atomic_init(&h->remote, NULL);
+	h->taken_unsaid = 0;
 	atomic_init(&h->remote_bytes, 0);
 	atomic_init(&h->refs, 1);
 	if (pthread_setspecific(heap_key, h) != 0) {
@@ -196,33 +212,36 @@ heap_get(void)
 	return h;
 }
 
-/* heap_collect: the owner takes the return list onto its own lists. */
-static void
-heap_collect(struct body_heap *h)
+/* heap_take_remote: the next block of class c that other threads gave back, or NULL.
+ * A chain is taken whole when the last one is used up, and only its head is read. */
+static struct body_hdr *
+heap_take_remote(struct body_heap *h, uint32_t c)
 {
-	struct body_hdr *b =
-	        atomic_exchange_explicit(&h->remote, NULL, memory_order_acquire);
-	size_t bytes = 0;
-	while (b) {
-		struct body_hdr *next = b->next;
-		b->next = h->local[b->cls];
-		h->local[b->cls] = b;
-		bytes += class_size(b->cls);
-		b = next;
+	struct body_hdr *b = h->taken[c];
+	if (!b) {
+		if (!atomic_load_explicit(&h->remote[c], memory_order_relaxed))
+			return NULL;
+		b = atomic_exchange_explicit(&h->remote[c], NULL, memory_order_acquire);
+		if (!b)
+			return NULL;
 	}
-	h->local_bytes += bytes;
-	atomic_fetch_sub_explicit(&h->remote_bytes, bytes, memory_order_relaxed);
+	h->taken[c] = b->next;
+	h->taken_unsaid += class_size(c);
+	if (h->taken_unsaid >= TAKEN_BATCH) {
+		atomic_fetch_sub_explicit(&h->remote_bytes, h->taken_unsaid,
+		                          memory_order_relaxed);
+		h->taken_unsaid = 0;
+	}
+	return b;
 }
 
 /* heap_take: a cached block of class c, or NULL. */
 static struct body_hdr *
 heap_take(struct body_heap *h, uint32_t c)
 {
-	if (!h->local[c] && atomic_load_explicit(&h->remote, memory_order_relaxed))
-		heap_collect(h);
 	struct body_hdr *b = h->local[c];
 	if (!b)
-		return NULL;
+		return heap_take_remote(h, c);
 	h->local[c] = b->next;
 	h->local_bytes -= class_size(c);
 	return b;
@@ -267,7 +286,8 @@ push_remote(struct body_heap *h, struct body_hdr *b, size_t size)
 	}
 	atomic_fetch_add_explicit(&h->remote_bytes, size, memory_order_relaxed);
 	BODY_POISON(b + 1, size - sizeof *b);
-	struct body_hdr *old = atomic_load_explicit(&h->remote, memory_order_relaxed);
+	_Atomic(struct body_hdr *) *list = &h->remote[b->cls];
+	struct body_hdr *old = atomic_load_explicit(list, memory_order_relaxed);
 	do {
 		if (old == &dead_mark) { /* the owner has gone: nobody would take it */
 			block_release(h, b);
@@ -275,7 +295,7 @@ push_remote(struct body_heap *h, struct body_hdr *b, size_t size)
 		}
 		b->next = old;
 	} while (!atomic_compare_exchange_weak_explicit(
-	        &h->remote, &old, b, memory_order_release, memory_order_relaxed));
+	        list, &old, b, memory_order_release, memory_order_relaxed));
 }
 
 void
