@@ -62,8 +62,10 @@ shm_link_free(struct shm_link *l)
 	shm_ring_region_fini(&l->region);
 	signaler_fini(&l->mine);
 	signaler_fini(&l->peer);
-	if (l->meta)
+	if (l->meta) {
+		metadata_batch_end(&l->meta_batch); /* before our own reference goes */
 		metadata_rele(l->meta);
+	}
 	zn_mutex_fini(&l->loan_lock);
 	zn_mutex_fini(&l->rel_lock);
 	zn_free(l);
@@ -133,8 +135,10 @@ link_read_once(struct shm_link *l, struct msg *m)
 		msg_init(m);
 		return link_break(l);
 	}
-	if (l->meta)
-		msg_set_metadata(m, l->meta);
+	/* One atomic add per batch of messages, not per message, as in engine_deliver.
+	 * meta is set before the road is offered and stays (NULL: nothing attached). */
+	l->meta_batch.md = l->meta;
+	metadata_batch_attach(&l->meta_batch, m);
 	return 1;
 }
 

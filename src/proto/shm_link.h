@@ -48,6 +48,8 @@ struct shm_link {
 	struct signaler peer; /* we raise it for the peer */
 	struct metadata
 	        *meta; /* the connection's properties, for messages read directly */
+	/* References to meta taken ahead, for the road's reader (pipe/msg.h). */
+	struct metadata_batch meta_batch;
 	bool in_armed, out_armed; /* the socket's thread asked for a wake-up */
 	/* Zero-copy, lending (the ring we write): */
 	struct shm_pool *pool;        /* ours, passed to the peer; NULL: we do not lend */
