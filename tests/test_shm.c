@@ -799,7 +799,7 @@ static void
 echo_with_spin(int spin, bool direct)
 {
 	echo_spin = spin;
-	int n = 200;
+	int n = 600; /* the road attaches properties 256 references at a time: 3 batches */
 	shm_new(ep, sizeof ep);
 	int k = kid_spawn(kid_echo, &n);
 	ctx_open();

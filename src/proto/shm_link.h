@@ -14,23 +14,9 @@
  * the peer broke the protocol; the engine then closes the connection) are the only state
  * both write.
  *
- * Zero-copy (ZINC_SHM_ZEROCOPY, issue 12). Each side that enables it passes its
- * context's pool (proto/shm_pool.h) to the peer over the rendezvous socket after the
- * switch; a peer that enables it too maps it read-only and says so (pool_ok in the
- * ring's zero-copy block). From then on a message of at least the threshold goes into
- * the ring as a REF record naming a loan: its body's place in the pool and the loan's
- * slot and generation. The body is the pool message itself when the application made it
- * there (zinc_msg_init_shm), else a copy made once into the pool. The lender holds the
- * body until the borrower hands the loan back through the release queue; the borrower
- * checks every offset and length against the pool it mapped, and its message holds a
- * reference to this link (so the mapping and the queue stay) until closed, from
- * whatever thread. Returned names are checked (slot in range, lent, same generation),
- * so a bogus or repeated one changes nothing. A link that ends with bodies still lent
- * is kept (a zombie) until they come back, the peer's process has exited (a pidfd) or
- * the context lets the pool go (shm_zc_retire); zombies are looked at whenever the
- * pool is used. No lending when the pool is full, a
- * connection has SHM_ZC_LOANS bodies out, or the peer has not mapped the pool: the
- * message is copied through the ring as before.
+ * Zero-copy (ZINC_SHM_ZEROCOPY, issue 12), lending and borrowing message bodies through
+ * the pool: shm_loan.h tells how it works, shm_loan.c does it. Its entry points are
+ * declared here with the link's API.
  */
 #ifndef ZINC_PROTO_SHM_LINK_H
 #define ZINC_PROTO_SHM_LINK_H
@@ -62,6 +48,8 @@ struct shm_link {
 	struct signaler peer; /* we raise it for the peer */
 	struct metadata
 	        *meta; /* the connection's properties, for messages read directly */
+	/* References to meta taken ahead, for the road's reader (pipe/msg.h). */
+	struct metadata_batch meta_batch;
 	bool in_armed, out_armed; /* the socket's thread asked for a wake-up */
 	/* Zero-copy, lending (the ring we write): */
 	struct shm_pool *pool;        /* ours, passed to the peer; NULL: we do not lend */
@@ -69,7 +57,7 @@ struct shm_link {
 	struct zn_mutex loan_lock;    /* the lender's thread, and whoever reaps zombies */
 	uint64_t zc_min;              /* bodies from this size are lent */
 	int peer_pidfd;               /* the peer's process, or -1 */
-	struct shm_link *zombie_next; /* the lenders' list (shm_link.c) */
+	struct shm_link *zombie_next; /* the lenders' list (shm_loan.c) */
 	bool listed;                  /* on it; under its lock */
 	atomic_bool zombie;           /* ended with bodies lent */
 	/* Zero-copy, borrowing (the ring we read): */
@@ -85,6 +73,8 @@ struct shm_link {
 	bool msg_shown;
 };
 
+/* Zero-copy, defined in shm_loan.c. */
+
 /* shm_link_zc_lend: (the engine, before messages flow) lends bodies of at least zc_min
  * bytes from pool, whose reference the link takes; peer_pidfd (or -1) too. 0 or
  * -ENOMEM (then the link takes nothing). */
@@ -97,7 +87,7 @@ int shm_link_zc_lend(struct shm_link *l, struct shm_pool *pool, uint64_t zc_min,
 int shm_link_zc_borrow(struct shm_link *l, int fd);
 
 /* shm_link_write: as shm_ring_write_msg on the link's writer, lending m's body when it
- * can (see above). */
+ * can (shm_loan.h). */
 int shm_link_write(struct shm_link *l, struct msg *m);
 
 /* shm_link_read: as shm_ring_read_msg on the link's reader; a REF record becomes a

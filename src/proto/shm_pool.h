@@ -14,7 +14,7 @@
  * no body is out (a received message keeps the lender's pool mapped, read-only, on the
  * borrower's side: shm_link.h). Once the context is gone nothing is made in it again,
  * so bodies lent to peers stop holding it then (shm_zc_retire). A pool also keeps the
- * list of the connections that lend from it (shm_link.c), so that whoever needs room
+ * list of the connections that lend from it (shm_loan.c), so that whoever needs room
  * takes back what came back.
  *
  * Threads: any; the page map is under the pool's lock.
@@ -39,7 +39,7 @@
 struct shm_pool;
 struct shm_link;
 
-/* The links that lend from a pool, live or ended with bodies still out (shm_link.c
+/* The links that lend from a pool, live or ended with bodies still out (shm_loan.c
  * keeps it; the pool only holds it). retired: the context let the pool go, so nothing
  * is made in it again (shm_zc_retire). */
 struct shm_lenders {
