@@ -466,6 +466,41 @@ test_metadata_batch(void)
 	CHECK_OK(zmq_msg_close(&e));
 }
 
+/* msg_hold then msg_share, as a PUB's fan-out does: the user's buffer and the
+ * properties outlive every copy but the last, whatever the order of the closes. */
+static void
+test_hold_and_share(void)
+{
+	enum { N = 5 };
+	struct free_log log = {0, NULL, NULL};
+	static char buf[100];
+	zmq_msg_t m;
+	CHECK_OK(zmq_msg_init_data(&m, buf, sizeof buf, log_free, &log));
+	struct metadata *md = metadata_new(1);
+	CHECK(md != NULL);
+	CHECK_EQ(metadata_add(md, "User-Id", "bob", 3), 0);
+	msg_set_metadata(msg_from_zmq(&m), md);
+	metadata_rele(md); /* the message holds it now */
+	zmq_msg_t c[N];
+	msg_hold(msg_from_zmq(&m), N);
+	for (int i = 0; i < N; i++) {
+		msg_init(msg_from_zmq(&c[i]));
+		msg_share(msg_from_zmq(&c[i]), msg_from_zmq(&m));
+	}
+	CHECK_OK(zmq_msg_close(&m));
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ(log.calls, 0);
+		CHECK(zmq_msg_data(&c[i]) == buf);
+		CHECK_STR(zmq_msg_gets(&c[i], "user-id"), "bob");
+		CHECK_OK(zmq_msg_close(&c[i]));
+	}
+	CHECK_EQ(log.calls, 1);
+	/* Holding none changes nothing. */
+	CHECK_OK(zmq_msg_init_size(&m, 100));
+	msg_hold(msg_from_zmq(&m), 0);
+	CHECK_OK(zmq_msg_close(&m));
+}
+
 static void
 test_metadata_enomem(void)
 {
@@ -629,6 +664,7 @@ static const struct test tests[] = {
          test_metadata_lookup_ignores_case},
         {"metadata is replaced and SRCFD reads it", test_metadata_replace_and_srcfd},
         {"metadata without memory is ENOMEM", test_metadata_enomem},
+        {"held references make shared copies", test_hold_and_share},
         {"an engine's reference batch keeps metadata alive", test_metadata_batch},
         {"internal buffer copy and delimiter", test_internal_buffer_and_delimiter},
         {"NULL and closed messages are EFAULT", test_efault_cases},

@@ -215,6 +215,18 @@ msg_copy(struct msg *dst, struct msg *src)
 	*dst = *src;
 }
 
+void
+msg_hold(struct msg *m, uint32_t n)
+{
+	if (n == 0)
+		return;
+	if (m->type == MSG_HEAP)
+		atomic_fetch_add_explicit(&m->u.heap.content->refcnt, n,
+		                          memory_order_relaxed);
+	if (m->meta != NULL)
+		atomic_fetch_add_explicit(&m->meta->refcnt, n, memory_order_relaxed);
+}
+
 void *
 msg_data(struct msg *m)
 {

@@ -127,6 +127,18 @@ void msg_move(struct msg *dst, struct msg *src);
  * grows). Inline and const messages are copied by value. Never fails. */
 void msg_copy(struct msg *dst, struct msg *src);
 
+/* msg_hold: n more references to m's content and metadata, for n copies made next by
+ * msg_share: one atomic add for all of them, where n msg_copy calls take n on a line
+ * that the threads releasing earlier copies also write (a PUB's fan-out). */
+void msg_hold(struct msg *m, uint32_t n);
+/* msg_share: dst (empty, owning nothing) becomes a copy of src that owns one of the
+ * references msg_hold took. */
+static inline void
+msg_share(struct msg *dst, const struct msg *src)
+{
+	*dst = *src;
+}
+
 void *msg_data(struct msg *m);
 size_t msg_size(const struct msg *m);
 bool msg_is_valid(const struct msg *m);

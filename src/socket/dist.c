@@ -127,14 +127,19 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 	bool more = (m->flags & MSGF_MORE) != 0;
 	bool nomem = false;
 	uint32_t sent = 0;
+	/* Every pipe but the last gets a copy sharing the payload, the last m itself: the
+	 * copies' references are taken at once. Each turn of the loop either sends to
+	 * pipe i or demotes it, so there are exactly matching turns, and a copy that is
+	 * not sent gives its reference back. */
+	if (d->matching > 1)
+		msg_hold(m, d->matching - 1);
 	for (uint32_t i = 0; i < d->matching;) {
 		struct pipe *p = d->pipes.items[i];
-		/* Copies share the payload; the last pipe takes m itself. */
 		bool last = i == d->matching - 1;
 		struct msg c;
 		msg_init(&c);
 		if (!last)
-			msg_copy(&c, m);
+			msg_share(&c, m);
 		int rc = pipe_write_or_drop(p, last ? m : &c);
 		if (rc == 0) {
 			sent++;
