@@ -121,6 +121,11 @@ int zn_connect_result(int fd);
  * must not silently ignore. Idempotent. */
 int zn_tune_tcp(int fd, const struct zn_tcp_opts *o);
 
+/* zn_tcp_write_chunk: for a connected TCP socket, the most bytes one write should
+ * hand the kernel: the whole segments of the connection's MSS that fit in 64 KiB (at
+ * least one). 0 when fd is not TCP or the MSS is unknown. */
+size_t zn_tcp_write_chunk(int fd);
+
 /* zn_read: >0 bytes read, 0 at end of stream, -EAGAIN when nothing is there, or the
  * connection's error (-ECONNRESET, ...). */
 ssize_t zn_read(int fd, void *buf, size_t len);

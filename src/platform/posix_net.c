@@ -336,6 +336,21 @@ zn_connect_result(int fd)
 	return -err;
 }
 
+size_t
+zn_tcp_write_chunk(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof v;
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 || v != IPPROTO_TCP)
+		return 0;
+	int mss = 0;
+	len = sizeof mss;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &len) < 0 || mss <= 0)
+		return 0;
+	size_t m = (size_t)mss;
+	return m >= 65536 ? m : (65536 / m) * m;
+}
+
 ssize_t
 zn_read(int fd, void *buf, size_t len)
 {
