@@ -219,4 +219,19 @@ put_prop(uint8_t *p, const char *name, const void *value, uint32_t vlen)
 	return put_prop_n(p, name, value, vlen, vlen);
 }
 
+/* raw_hello: a NULL handshake as a ZMTP 3.minor `type` peer, the server's READY read. */
+static inline void
+raw_hello(int fd, const char *type, int minor)
+{
+	uint8_t props[64], buf[512], flags;
+	raw_greet_minor(fd, "NULL", minor);
+	size_t n = put_prop(props, "Socket-Type", type, (uint32_t)strlen(type));
+	uint8_t ready[80] = "\5READY";
+	memcpy(ready + 6, props, n);
+	CHECK(raw_cmd(fd, ready, 6 + n));
+	size_t got = raw_read_frame(fd, &flags, buf, sizeof buf);
+	CHECK(flags & 4);
+	CHECK(got >= 6 && memcmp(buf, "\5READY", 6) == 0);
+}
+
 #endif

@@ -165,21 +165,6 @@ rig_open(struct rig *r, int type, enum tr t, int handshake_ivl)
 	round_trip(r, r->honest);
 }
 
-/* raw_hello: a NULL handshake as a ZMTP 3.minor `type` peer, the server's READY read. */
-static void
-raw_hello(int fd, const char *type, int minor)
-{
-	uint8_t props[64], buf[512], flags;
-	raw_greet_minor(fd, "NULL", minor);
-	size_t n = put_prop(props, "Socket-Type", type, (uint32_t)strlen(type));
-	uint8_t ready[80] = "\5READY";
-	memcpy(ready + 6, props, n);
-	CHECK(raw_cmd(fd, ready, 6 + n));
-	size_t got = raw_read_frame(fd, &flags, buf, sizeof buf);
-	CHECK(flags & 4);
-	CHECK(got >= 6 && memcmp(buf, "\5READY", 6) == 0);
-}
-
 /* events_until_disconnect: reads the monitor up to the next DISCONNECTED; the
  * handshake event seen on the way (0: none) and its value. */
 static int

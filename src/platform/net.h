@@ -126,6 +126,11 @@ int zn_tune_tcp(int fd, const struct zn_tcp_opts *o);
  * least one). 0 when fd is not TCP or the MSS is unknown. */
 size_t zn_tcp_write_chunk(int fd);
 
+/* zn_set_rcvlowat: SO_RCVLOWAT, the bytes that must be queued before a poll reports
+ * fd readable (TCP honours it in poll and in its wake-ups; the kernel caps it to half
+ * the receive buffer). 0 or -errno. */
+int zn_set_rcvlowat(int fd, int bytes);
+
 /* zn_read: >0 bytes read, 0 at end of stream, -EAGAIN when nothing is there, or the
  * connection's error (-ECONNRESET, ...). */
 ssize_t zn_read(int fd, void *buf, size_t len);

@@ -351,6 +351,14 @@ zn_tcp_write_chunk(int fd)
 	return m >= 65536 ? m : (65536 / m) * m;
 }
 
+int
+zn_set_rcvlowat(int fd, int bytes)
+{
+	return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) < 0
+	               ? zn_errno()
+	               : 0;
+}
+
 ssize_t
 zn_read(int fd, void *buf, size_t len)
 {

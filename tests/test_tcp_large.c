@@ -1,0 +1,172 @@
+/*
+ * test_tcp_large.c: large frames over tcp. The receiving engine waits for the rest of
+ * a large body without waking at every segment (SO_RCVLOWAT, engine_stream.c), and the
+ * sending one writes at most 64 KiB at a time; these cases check that nothing it waits
+ * for can be missed or held back. A raw ZMTP peer (raw_zmtp.h) sends as a slow peer
+ * would: a body in pieces, a small frame right after a large one, a rest that comes in
+ * pieces smaller than the mark, a close in the middle of a body. Then zinc to zinc,
+ * large and small messages both ways.
+ */
+#include "raw_zmtp.h"
+
+#define KIB 1024
+
+/* A pause between two pieces of a body: not a synchronisation (nothing here waits for
+ * it), the shape of a slow peer's traffic, so that the receiver has read what came and
+ * is waiting for the rest when the next piece arrives. */
+#define PIECE_GAP_US 3000
+
+/* begin: a fresh case with its own context. */
+static void
+begin(void)
+{
+	case_begin();
+	ctx_open();
+}
+
+/* pull_with_raw_push: a PULL bound on tcp and a raw PUSH peer connected to it, the
+ * NULL handshake done. */
+static int
+pull_with_raw_push(void **pull)
+{
+	char ep[256];
+	*pull = sock_open(ZMQ_PULL);
+	bind_fresh(*pull, TCP, ep, sizeof ep);
+	int fd = fd_track(raw_connect(ep));
+	raw_hello(fd, "PUSH", 1);
+	return fd;
+}
+
+/* send_body: the body of a frame whose header was sent, from offset `from` to `to`,
+ * in pieces of `piece` bytes with a gap between them. */
+static void
+send_body(int fd, const unsigned char *body, size_t from, size_t to, size_t piece)
+{
+	for (size_t off = from; off < to; off += piece) {
+		size_t n = to - off < piece ? to - off : piece;
+		CHECK(raw_send(fd, body + off, n));
+		usleep(PIECE_GAP_US);
+	}
+}
+
+static void
+recv_expect(void *s, size_t size)
+{
+	zmq_msg_t m;
+	CHECK_OK(zmq_msg_init(&m));
+	CHECK_EQ(zmq_msg_recv(&m, s, 0), (int)size);
+	CHECK(memcmp(zmq_msg_data(&m), pattern(size), size) == 0);
+	CHECK_OK(zmq_msg_close(&m));
+}
+
+static void
+send_header(int fd, size_t size)
+{
+	uint8_t h[9];
+	size_t hl = raw_frame_header(h, false, false, size);
+	CHECK(raw_send(fd, h, hl));
+}
+
+/* A body in pieces, then at once a small frame: the small one must not wait for
+ * bytes that will never come. */
+static void
+body_in_pieces_then_small(void)
+{
+	begin();
+	void *pull;
+	int fd = pull_with_raw_push(&pull);
+	size_t big = 600 * KIB;
+	send_header(fd, big);
+	send_body(fd, pattern(big), 0, big, 50 * KIB);
+	recv_expect(pull, big);
+	CHECK(raw_frame(fd, false, false, pattern(5), 5));
+	recv_expect(pull, 5);
+	/* A large frame and a small one in one write. */
+	size_t mid = 300 * KIB;
+	send_header(fd, mid);
+	CHECK(raw_send(fd, pattern(mid), mid));
+	CHECK(raw_frame(fd, false, false, pattern(7), 7));
+	recv_expect(pull, mid);
+	recv_expect(pull, 7);
+}
+
+/* The rest of a body comes in pieces each smaller than the low-water mark. */
+static void
+rest_in_small_pieces(void)
+{
+	begin();
+	void *pull;
+	int fd = pull_with_raw_push(&pull);
+	size_t big = 1024 * KIB;
+	send_header(fd, big);
+	send_body(fd, pattern(big), 0, 100 * KIB, 100 * KIB);
+	send_body(fd, pattern(big), 100 * KIB, big, 20 * KIB);
+	recv_expect(pull, big);
+	/* Two large frames back to back, the second's header and a little of its
+	 * body in the same piece as the end of the first. */
+	size_t a = 400 * KIB, b = 500 * KIB;
+	send_header(fd, a);
+	send_body(fd, pattern(a), 0, a - 1000, 64 * KIB);
+	CHECK(raw_send(fd, pattern(a) + a - 1000, 1000));
+	send_header(fd, b);
+	send_body(fd, pattern(b), 0, b, 30 * KIB);
+	recv_expect(pull, a);
+	recv_expect(pull, b);
+}
+
+/* The peer closes in the middle of a large body: the engine sees it. */
+static void
+close_mid_body(void)
+{
+	begin();
+	char ep[256];
+	void *pull = sock_open(ZMQ_PULL);
+	void *mon = monitor_open(pull, ZMQ_EVENT_DISCONNECTED);
+	bind_fresh(pull, TCP, ep, sizeof ep);
+	int fd = raw_connect(ep);
+	raw_hello(fd, "PUSH", 1);
+	size_t big = 1024 * KIB;
+	send_header(fd, big);
+	send_body(fd, pattern(big), 0, 300 * KIB, 100 * KIB);
+	close(fd);
+	monitor_expect(mon, ZMQ_EVENT_DISCONNECTED, NULL, NULL, 0);
+	CHECK(!readable(pull, 0));
+}
+
+/* zinc to zinc: large and small messages both ways, in order and whole. */
+static void
+zinc_both_ways(void)
+{
+	begin();
+	char ep[256];
+	void *a = sock_open(ZMQ_PAIR), *b = sock_open(ZMQ_PAIR);
+	bind_fresh(a, TCP, ep, sizeof ep);
+	CHECK_OK(zmq_connect(b, ep));
+	static const size_t sizes[] = {64 * KIB, 5,          200 * KIB, 65483,
+	                               65484,    1024 * KIB, 1,         130 * KIB};
+	int rounds = quick ? 2 : 20;
+	for (int r = 0; r < rounds; r++) {
+		for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+			size_t n = sizes[i];
+			CHECK_EQ(zmq_send(a, pattern(n), n, 0), (int)n);
+			CHECK_EQ(zmq_send(b, pattern(n), n, 0), (int)n);
+		}
+		for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+			recv_expect(b, sizes[i]);
+			recv_expect(a, sizes[i]);
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct test tests[] = {
+	        {"body_in_pieces_then_small", body_in_pieces_then_small},
+	        {"rest_in_small_pieces", rest_in_small_pieces},
+	        {"close_mid_body", close_mid_body},
+	        {"zinc_both_ways", zinc_both_ways},
+	        {NULL, NULL},
+	};
+	return transport_main(argc, argv, tests, 1024 * KIB, 1024 * KIB);
+}
