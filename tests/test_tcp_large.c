@@ -1,11 +1,10 @@
 /*
- * test_tcp_large.c: large frames over tcp. The receiving engine waits for the rest of
- * a large body without waking at every segment (SO_RCVLOWAT, engine_stream.c), and the
- * sending one writes at most 64 KiB at a time; these cases check that nothing it waits
- * for can be missed or held back. A raw ZMTP peer (raw_zmtp.h) sends as a slow peer
- * would: a body in pieces, a small frame right after a large one, a rest that comes in
- * pieces smaller than the mark, a close in the middle of a body. Then zinc to zinc,
- * large and small messages both ways.
+ * test_tcp_large.c: large frames over tcp, which the sending engine writes at most one
+ * loopback segment at a time (engine_stream.c, stream_clip) and the receiving one reads
+ * straight into the message. A raw ZMTP peer (raw_zmtp.h) sends as a slow peer would:
+ * a body in pieces, a small frame right after a large one, a rest in small pieces, a
+ * close in the middle of a body. Then zinc to zinc, large and small messages both ways
+ * (sizes around the write limit included).
  */
 #include "raw_zmtp.h"
 
@@ -67,8 +66,7 @@ send_header(int fd, size_t size)
 	CHECK(raw_send(fd, h, hl));
 }
 
-/* A body in pieces, then at once a small frame: the small one must not wait for
- * bytes that will never come. */
+/* A body in pieces, then at once a small frame, which must not wait behind it. */
 static void
 body_in_pieces_then_small(void)
 {
@@ -90,7 +88,7 @@ body_in_pieces_then_small(void)
 	recv_expect(pull, 7);
 }
 
-/* The rest of a body comes in pieces each smaller than the low-water mark. */
+/* The rest of a body comes in many small pieces; two large frames back to back. */
 static void
 rest_in_small_pieces(void)
 {

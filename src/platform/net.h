@@ -121,15 +121,14 @@ int zn_connect_result(int fd);
  * must not silently ignore. Idempotent. */
 int zn_tune_tcp(int fd, const struct zn_tcp_opts *o);
 
-/* zn_tcp_write_chunk: for a connected TCP socket, the most bytes one write should
- * hand the kernel: the whole segments of the connection's MSS that fit in 64 KiB (at
- * least one). 0 when fd is not TCP or the MSS is unknown. */
-size_t zn_tcp_write_chunk(int fd);
-
-/* zn_set_rcvlowat: SO_RCVLOWAT, the bytes that must be queued before a poll reports
- * fd readable (TCP honours it in poll and in its wake-ups; the kernel caps it to half
- * the receive buffer). 0 or -errno. */
-int zn_set_rcvlowat(int fd, int bytes);
+/* zn_tcp_write_max: for a TCP socket, the most bytes one write should hand the kernel:
+ * ZN_TCP_WRITE_MAX, one loopback segment's payload (MTU 65536 less 40 bytes of IP
+ * and TCP headers and 12 of timestamps), where a write of more is much slower (see
+ * engine_stream.c, stream_clip); on other links a 64 KiB write costs nothing more
+ * than larger ones. 0 when fd is not TCP. The connection's own MSS is no guide: it
+ * starts at half the peer's first window (32768 on loopback) and grows. */
+#define ZN_TCP_WRITE_MAX 65483
+size_t zn_tcp_write_max(int fd);
 
 /* zn_read: >0 bytes read, 0 at end of stream, -EAGAIN when nothing is there, or the
  * connection's error (-ECONNRESET, ...). */

@@ -337,26 +337,13 @@ zn_connect_result(int fd)
 }
 
 size_t
-zn_tcp_write_chunk(int fd)
+zn_tcp_write_max(int fd)
 {
 	int v = 0;
 	socklen_t len = sizeof v;
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 || v != IPPROTO_TCP)
 		return 0;
-	int mss = 0;
-	len = sizeof mss;
-	if (getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &len) < 0 || mss <= 0)
-		return 0;
-	size_t m = (size_t)mss;
-	return m >= 65536 ? m : (65536 / m) * m;
-}
-
-int
-zn_set_rcvlowat(int fd, int bytes)
-{
-	return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) < 0
-	               ? zn_errno()
-	               : 0;
+	return ZN_TCP_WRITE_MAX;
 }
 
 ssize_t

@@ -26,18 +26,11 @@
 #include <sys/uio.h>
 
 /* The stream's carrier state: after a large body read straight into its message, the
- * next read into the buffer is short (see stream_read_len); over TCP, the receive
- * low-water mark (see stream_set_lowat). */
+ * next read into the buffer is short (see stream_read_len). */
 struct stream_carrier {
 	struct carrier c;
 	bool after_direct;
-	int lowat; /* the fd's SO_RCVLOWAT as we last set it; 0 as the kernel's 1 */
 };
-
-/* The rest of a body from LOWAT_MIN bytes on is waited for whole, up to LOWAT_CAP
- * bytes at a time (stream_set_lowat). */
-#define LOWAT_MIN (16 * 1024)
-#define LOWAT_CAP (1024 * 1024)
 
 /* Greeting. */
 
@@ -129,8 +122,7 @@ void
 engine_stream_plug(struct carrier *c)
 {
 	struct engine *e = c->e;
-	e->write_max = zn_tcp_write_chunk(e->fd);
-	e->tcp = e->write_max > 0;
+	e->write_max = zn_tcp_write_max(e->fd);
 	stream_queue_greeting(e, 0);
 	poller_set_pollout(e->poller, e->handle);
 	engine_handshake_begin(e);
@@ -195,12 +187,16 @@ stream_fill(struct engine *e)
 /* stream_clip: trims iov[0..n) to at most max bytes (0: no limit); the iovecs kept,
  * and their bytes in *total.
  *
- * Over TCP no write is larger than 64 KiB in whole segments (zn_tcp_write_chunk):
- * 100 k x 64 KiB over loopback went at 26 k msg/s with one 65545-byte write a message
- * (a full 65483-byte segment and a 62-byte one) or with writes of two segments, and at
- * 105-112 k msg/s with writes of at most one (libzmq: 38-47 k, its writes 8 KiB and
- * the rest of the body). The sending I/O thread spent its time with interrupts off in
- * the kernel's push of the second segment. 1 MiB and small messages are unchanged. */
+ * Over TCP no write is larger than one loopback segment (zn_tcp_write_max). An
+ * experiment capping each write at N bytes, 100 k x 64 KiB over tcp (local_thr /
+ * remote_thr, msg/s): no cap (one 65545-byte write a message) 24-28 k; 32768 94 k;
+ * 49152 106 k; 65483 96-112 k; 65536 24 k; 130966 (two whole segments) 26 k;
+ * libzmq 38-47 k. A write that makes more than one segment is slow, whether the second
+ * is whole or 53 bytes: the sending I/O thread's time went in the kernel with
+ * interrupts off under the push of the second one. With 65483, 1 MiB runs at 4.1-4.8
+ * k msg/s (libzmq 4.3-4.7 k) and its latency is libzmq's (175-207 us against
+ * 161-210; 396-592 before). A clipped batch waits for POLLOUT like a short write:
+ * writing the rest at once (tried) doubled the 1 MiB latency. */
 static int
 stream_clip(struct iovec *iov, int n, size_t max, size_t *total)
 {
@@ -240,10 +236,8 @@ engine_stream_send(struct engine *e, bool pull)
 			return -1;
 		}
 		zmtp_encoder_written(&e->enc, (size_t)w);
-		if ((size_t)w < total)
-			return 0; /* the kernel is full: wait for POLLOUT */
-		if (!zmtp_encoder_empty(&e->enc))
-			continue; /* clipped: the rest of the batch now */
+		if ((size_t)w < total || !zmtp_encoder_empty(&e->enc))
+			return 0; /* the kernel is full, or clipped: wait for POLLOUT */
 		if (pull)
 			return 0; /* see stream_write */
 	}
@@ -385,39 +379,6 @@ stream_read_direct(struct carrier *c)
 	return 1;
 }
 
-/* stream_set_lowat: over TCP, while the rest of a large body is all the next frame
- * can be, the socket wakes this thread only once that much has come (SO_RCVLOWAT, at
- * most LOWAT_CAP) rather than at every segment. Over loopback a reader that sleeps is
- * woken from the sender's thread, which pays for it: a fast reader sleeping after
- * each segment made the sender the bottleneck, and runs fell into one of two speeds.
- * Local_thr / remote_thr over tcp, runs of 8 (64 KiB) and 6 (1 MiB), msg/s: without
- * the mark 64 KiB 24 k once and 99-113 k, 1 MiB 1.6-2.0 k four times and 4.5-4.8 k;
- * with it from 16 KiB up to 1 MiB, 64 KiB 44 k once and 84-105 k, 1 MiB 4.7-5.6 k
- * every time (libzmq 52-89 k and 3.7-5.1 k). Only when every byte read is decoded, so
- * nothing we hold counts toward the rest, which the peer must send to finish the
- * frame: the mark never asks for more than the frame still lacks, and a close, or the
- * receive buffer filling, wakes us anyway. Nothing is waited for longer than without
- * it. */
-static void
-stream_set_lowat(struct carrier *c)
-{
-	struct stream_carrier *sc = container_of(c, struct stream_carrier, c);
-	struct engine *e = c->e;
-	if (!e->tcp || e->state != ES_ACTIVE)
-		return;
-	size_t missing = e->in_pos == e->in_len && !e->input_stopped
-	                         ? zmtp_decoder_missing(&e->dec)
-	                         : 0;
-	int want = missing < LOWAT_MIN   ? 0
-	           : missing > LOWAT_CAP ? LOWAT_CAP
-	                                 : (int)missing;
-	if (want == sc->lowat)
-		return;
-	if (zn_set_rcvlowat(e->fd, want > 0 ? want : 1) < 0)
-		return;
-	sc->lowat = want;
-}
-
 static void
 stream_in_event(struct carrier *c)
 {
@@ -432,8 +393,6 @@ stream_in_event(struct carrier *c)
 			return;
 		rc = engine_stream_consume(e, buf, n);
 	}
-	if (rc >= 0)
-		stream_set_lowat(c);
 	engine_stream_input_end(e, rc);
 }
 

@@ -235,14 +235,6 @@ zmtp_decoder_direct(struct zmtp_decoder *d, uint8_t **buf, size_t *len)
 	return 1;
 }
 
-size_t
-zmtp_decoder_missing(const struct zmtp_decoder *d)
-{
-	if (d->error || d->state != DEC_BODY)
-		return 0;
-	return (size_t)(d->body_size - d->body_off);
-}
-
 int
 zmtp_decoder_direct_done(struct zmtp_decoder *d, size_t n, struct msg *m)
 {

@@ -97,9 +97,6 @@ int zmtp_decoder_feed(struct zmtp_decoder *d, const uint8_t *buf, size_t len,
  * so the engine can read(2) straight into the message. Returns 0 otherwise. The pointer
  * is valid until the next feed, direct_done or fini. */
 int zmtp_decoder_direct(struct zmtp_decoder *d, uint8_t **buf, size_t *len);
-/* zmtp_decoder_missing: the body bytes the frame being read still lacks; 0 between
- * frames, in a header or after an error. */
-size_t zmtp_decoder_missing(const struct zmtp_decoder *d);
 /* zmtp_decoder_direct_done: accounts n bytes written at the place zmtp_decoder_direct
  * gave. Returns 1 with *m (as for feed) when the frame is complete, 0 when more is
  * missing, -EINVAL when no body is being read or n exceeds what is missing. */
