@@ -121,14 +121,18 @@ int zn_connect_result(int fd);
  * must not silently ignore. Idempotent. */
 int zn_tune_tcp(int fd, const struct zn_tcp_opts *o);
 
-/* zn_tcp_write_max: for a TCP socket, the most bytes one write should hand the kernel:
- * ZN_TCP_WRITE_MAX, one loopback segment's payload (MTU 65536 less 40 bytes of IP
- * and TCP headers and 12 of timestamps), where a write of more is much slower (see
- * engine_stream.c, stream_clip); on other links a 64 KiB write costs nothing more
- * than larger ones. 0 when fd is not TCP. The connection's own MSS is no guide: it
- * starts at half the peer's first window (32768 on loopback) and grows. */
-#define ZN_TCP_WRITE_MAX 65483
-size_t zn_tcp_write_max(int fd);
+/* zn_stream_write_limit: the most bytes one write to the stream socket fd should hand
+ * the kernel (0: no limit), and in *poll whether what a limit held back should wait
+ * for POLLOUT (tcp) or be written at once (Unix). Measured over loopback and Unix
+ * sockets (engine_stream.c, stream_clip): tcp, ZN_TCP_WRITE_MAX, one loopback
+ * segment's payload (MTU 65536 less 40 bytes of IP and TCP headers and 12 of
+ * timestamps), where a write of more is much slower (on other links a 64 KiB write
+ * costs nothing more than larger ones; the connection's own MSS is no guide, it starts
+ * at half the peer's first window, 32768 on loopback, and grows); Unix sockets,
+ * ZN_UNIX_WRITE_MAX. */
+#define ZN_TCP_WRITE_MAX  65483
+#define ZN_UNIX_WRITE_MAX 32768
+size_t zn_stream_write_limit(int fd, bool *poll);
 
 /* zn_read: >0 bytes read, 0 at end of stream, -EAGAIN when nothing is there, or the
  * connection's error (-ECONNRESET, ...). */

@@ -337,12 +337,21 @@ zn_connect_result(int fd)
 }
 
 size_t
-zn_tcp_write_max(int fd)
+zn_stream_write_limit(int fd, bool *poll)
 {
-	int v = 0;
-	socklen_t len = sizeof v;
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 || v != IPPROTO_TCP)
+	int domain = 0, proto = 0;
+	socklen_t len = sizeof domain;
+	*poll = false;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
 		return 0;
+	if (domain == AF_UNIX)
+		return ZN_UNIX_WRITE_MAX;
+	len = sizeof proto;
+	if ((domain != AF_INET && domain != AF_INET6) ||
+	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0 ||
+	    proto != IPPROTO_TCP)
+		return 0;
+	*poll = true;
 	return ZN_TCP_WRITE_MAX;
 }
 

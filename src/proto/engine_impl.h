@@ -53,7 +53,8 @@ struct engine {
 	                 */
 	struct poll_timer timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
 	struct carrier *carrier; /* how bytes or messages reach the peer */
-	size_t write_max; /* the most bytes one write hands the kernel; 0: no cap */
+	size_t write_max;     /* the most bytes one write hands the kernel; 0: no cap */
+	bool write_max_polls; /* the rest of a clipped batch waits for POLLOUT */
 	struct session *session;
 	struct poller *poller;
 	struct poll_handle *handle;

@@ -122,7 +122,7 @@ void
 engine_stream_plug(struct carrier *c)
 {
 	struct engine *e = c->e;
-	e->write_max = zn_tcp_write_max(e->fd);
+	e->write_max = zn_stream_write_limit(e->fd, &e->write_max_polls);
 	stream_queue_greeting(e, 0);
 	poller_set_pollout(e->poller, e->handle);
 	engine_handshake_begin(e);
@@ -187,16 +187,19 @@ stream_fill(struct engine *e)
 /* stream_clip: trims iov[0..n) to at most max bytes (0: no limit); the iovecs kept,
  * and their bytes in *total.
  *
- * Over TCP no write is larger than one loopback segment (zn_tcp_write_max). An
- * experiment capping each write at N bytes, 100 k x 64 KiB over tcp (local_thr /
- * remote_thr, msg/s): no cap (one 65545-byte write a message) 24-28 k; 32768 94 k;
- * 49152 106 k; 65483 96-112 k; 65536 24 k; 130966 (two whole segments) 26 k;
- * libzmq 38-47 k. A write that makes more than one segment is slow, whether the second
- * is whole or 53 bytes: the sending I/O thread's time went in the kernel with
- * interrupts off under the push of the second one. With 65483, 1 MiB runs at 4.1-4.8
- * k msg/s (libzmq 4.3-4.7 k) and its latency is libzmq's (175-207 us against
- * 161-210; 396-592 before). A clipped batch waits for POLLOUT like a short write:
- * writing the rest at once (tried) doubled the 1 MiB latency. */
+ * No write is larger than zn_stream_write_limit says. tcp: an experiment capping each
+ * write at N bytes, 100 k x 64 KiB over loopback (local_thr / remote_thr, msg/s): no
+ * cap (one 65545-byte write a message) 24-28 k; 32768 94 k; 49152 106 k; 65483 96-112
+ * k; 65536 24 k; 130966 (two whole segments) 26 k; libzmq 38-47 k. A write that makes
+ * more than one segment is slow, whether the second is whole or 53 bytes: the sending
+ * I/O thread's time went in the kernel with interrupts off under the push of the
+ * second one. With 65483, 1 MiB runs at 4.1-4.8 k msg/s (libzmq 4.3-4.7 k) and its
+ * latency is libzmq's (175-207 us against 161-210; 396-592 before), provided the rest
+ * of a clipped batch waits for POLLOUT: written at once it doubled that latency. ipc,
+ * the same runs over a Unix socket with the rest written at once: no cap 64 KiB 13.8-
+ * 14.4 k, 1 MiB 2.1-2.9 k; 16384 38-49 k, 2.6 k; 32768 45-56 k, 2.7-2.9 k (libzmq
+ * 14.5-15.3 k, 1.3-3.3 k); with the rest after POLLOUT instead, 1 MiB fell to 0.8-1.5
+ * k. */
 static int
 stream_clip(struct iovec *iov, int n, size_t max, size_t *total)
 {
@@ -236,8 +239,13 @@ engine_stream_send(struct engine *e, bool pull)
 			return -1;
 		}
 		zmtp_encoder_written(&e->enc, (size_t)w);
-		if ((size_t)w < total || !zmtp_encoder_empty(&e->enc))
-			return 0; /* the kernel is full, or clipped: wait for POLLOUT */
+		if ((size_t)w < total)
+			return 0; /* the kernel is full: wait for POLLOUT */
+		if (!zmtp_encoder_empty(&e->enc)) {
+			if (!e->write_max_polls)
+				continue; /* clipped (ipc): the rest now */
+			return 0; /* clipped (tcp): the rest at the next POLLOUT */
+		}
 		if (pull)
 			return 0; /* see stream_write */
 	}
