@@ -42,7 +42,6 @@ struct zn_thread {
 	void (*fn)(void *);
 	void *arg;
 	bool started;
-	bool has_opts;
 	struct zn_thread_opts opts; /* applied by the new thread itself */
 	char name[16];
 };

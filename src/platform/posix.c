@@ -151,8 +151,7 @@ static void *
 thread_trampoline(void *arg)
 {
 	struct zn_thread *t = arg;
-	if (t->has_opts)
-		thread_apply_opts(t);
+	thread_apply_opts(t);
 	t->fn(t->arg);
 	return NULL;
 }
@@ -164,15 +163,14 @@ zn_thread_start(struct zn_thread *t, void (*fn)(void *), void *arg,
 	sigset_t all, old;
 	t->fn = fn;
 	t->arg = arg;
-	t->has_opts = opts != NULL;
+	/* No options: the OS defaults, which thread_apply_opts leaves alone. */
+	static const struct zn_thread_opts none = {-1, -1, 0, NULL};
+	t->opts = opts ? *opts : none;
+	t->opts.name = NULL; /* the caller's string may not outlive this call */
 	t->name[0] = '\0';
-	if (opts) {
-		t->opts = *opts;
-		t->opts.name = NULL; /* the caller's string may not outlive this call */
-		if (opts->name) {
-			strncpy(t->name, opts->name, sizeof t->name - 1);
-			t->name[sizeof t->name - 1] = '\0';
-		}
+	if (opts && opts->name) {
+		strncpy(t->name, opts->name, sizeof t->name - 1);
+		t->name[sizeof t->name - 1] = '\0';
 	}
 	/* The application's signal handlers must not run on our threads. */
 	sigfillset(&all);
