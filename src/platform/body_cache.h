@@ -1,5 +1,6 @@
 /*
- * body_cache.h: where message bodies come from. A message is usually made in one
+ * body_cache.h: where message bodies (and the ypipes' chunks, made by a queue's writer
+ * and freed by its reader: core/ypipe.c) come from. A message is usually made in one
  * thread and freed in another (the application's send freed by the I/O thread after
  * the write, a received one made by the I/O thread and freed by the application), and
  * the C library's allocator serves that pattern at its slowest: the block goes back to
