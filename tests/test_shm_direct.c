@@ -5,8 +5,9 @@
  * message lost while each road is handed over, XPUB/SUB with subscriptions written by
  * the SUB's thread on its road and read by the XPUB's thread off its own (a blocking
  * XPUB receive that spins), REQ/REP strict alternation (EFSM both ways), ROUTER with
- * several DEALER peers each on a road of its own, and a peer that dies while the other
- * side spins in a receive (REQ, and one DEALER of a ROUTER whose others go on).
+ * several DEALER peers each on a road of its own, a peer that dies while the other
+ * side spins in a receive (REQ, and one DEALER of a ROUTER whose others go on), and a
+ * receive that sleeps on its road and is woken by the peer without its I/O thread.
  *
  * White box: the sockets' pipes are looked at (pipe_has_direct, pipe_writes_direct) to
  * check that the road is really taken. Peers are forked processes (shm_util.h); waits
@@ -16,6 +17,8 @@
 #define _GNU_SOURCE
 #endif
 #include "shm_util.h"
+
+#include <dirent.h>
 #include "pipe/pipe.h" /* white box: which road a socket's pipe uses */
 #include "socket/socket.h"
 
@@ -681,6 +684,101 @@ parts_whole_on_the_road(void)
 	}
 }
 
+/* ---------------------------------------------------------------------------- */
+/* A receive that sleeps on its road is woken by the peer itself                 */
+/* ---------------------------------------------------------------------------- */
+
+#define WAKE_ROUNDS 40
+
+/* io_thread_switches: the voluntary context switches of this process's I/O thread
+ * (its sleeps: each one it wakes from is a wake-up someone paid for). */
+static long
+io_thread_switches(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	CHECK(d);
+	long n = -1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], line[128] = "";
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		bool io =
+		        fgets(line, sizeof line, f) && strncmp(line, "ZMQbg/IO/", 9) == 0;
+		fclose(f);
+		if (!io)
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+		f = fopen(path, "r");
+		CHECK(f);
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+				break;
+		fclose(f);
+	}
+	closedir(d);
+	CHECK(n >= 0);
+	return n;
+}
+
+static void
+kid_late_sender(void *arg)
+{
+	(void)arg;
+	ctx_open();
+	void *s = spin_open(ZMQ_PAIR);
+	CHECK_OK(zmq_connect(s, ep));
+	recv_str(s, "hi");
+	send_str(s, "hi", 0);
+	for (int i = 0; i < WAKE_ROUNDS; i++) {
+		hear(kid_in, WAIT_MS, 'G');
+		/* Not a synchronisation: time for the parent's receive to fall asleep,
+		 * so that the wake-up below is the one under test (the parent's checks
+		 * hold whatever the timing; only its count of sleeps needs it). */
+		(void)poll(NULL, 0, 2);
+		send_u64(s, (uint64_t)i, 0);
+	}
+	/* After a receive that timed out, the message that comes later must still
+	 * wake zmq_poll, which is woken through the I/O thread. */
+	hear(kid_in, WAIT_MS, 'T');
+	send_str(s, "late", 0);
+	hear(kid_in, WAIT_MS, 'Q');
+}
+
+static void
+sleeping_receive_woken_by_the_peer(void)
+{
+	shm_new(ep, sizeof ep);
+	int k = kid_spawn(kid_late_sender, NULL);
+	ctx_open();
+	void *s = sock_open(ZMQ_PAIR);
+	set_int(s, ZINC_SHM_SPIN_US, 1); /* the road, and a receive that sleeps at once */
+	CHECK_OK(zmq_bind(s, ep));
+	send_str(s, "hi", 0);
+	recv_str(s, "hi");
+	CHECK(pipe_has_direct(the_pipe(s)));
+	long before = io_thread_switches();
+	for (int i = 0; i < WAKE_ROUNDS; i++) {
+		tell(kids[k].to, 'G');
+		CHECK_EQ(recv_u64(s), (uint64_t)i);
+	}
+	/* Woken by the peer's write of our own eventfd, not through our I/O thread
+	 * (which would sleep and wake once per message). */
+	long io_wakes = io_thread_switches() - before;
+	CHECK(io_wakes < WAKE_ROUNDS / 2);
+	set_int(s, ZMQ_RCVTIMEO, 20);
+	char b[8];
+	CHECK_ERR(zmq_recv(s, b, sizeof b, 0), EAGAIN);
+	tell(kids[k].to, 'T');
+	zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
+	CHECK_EQ(zmq_poll(&it, 1, WAIT_MS), 1);
+	recv_str(s, "late");
+	tell(kids[k].to, 'Q');
+	kid_reap(k, WAIT_MS);
+}
+
 SHM_CASE(pub_two_subs)
 SHM_CASE(xpub_subscriptions_on_the_road)
 SHM_CASE(req_rep_alternation)
@@ -688,6 +786,7 @@ SHM_CASE(req_peer_dies_mid_spin)
 SHM_CASE(router_several_dealers)
 SHM_CASE(pub_multipart_stuck_sub)
 SHM_CASE(parts_whole_on_the_road)
+SHM_CASE(sleeping_receive_woken_by_the_peer)
 
 static const struct test tests[] = {
         SHM_ENTRY(pub_two_subs),
@@ -697,6 +796,7 @@ static const struct test tests[] = {
         SHM_ENTRY(router_several_dealers),
         SHM_ENTRY(pub_multipart_stuck_sub),
         SHM_ENTRY(parts_whole_on_the_road),
+        SHM_ENTRY(sleeping_receive_woken_by_the_peer),
         {NULL, NULL},
 };
 

@@ -337,7 +337,8 @@ test_fds_pass_with_scm_rights(void)
 	CHECK_EQ(n, 0);
 	/* Bad arguments. */
 	CHECK_EQ(zn_shm_send_fds(sv[0], "x", 0, NULL, 0), -EINVAL);
-	CHECK_EQ(zn_shm_send_fds(sv[0], "x", 1, fds, 4), -EINVAL);
+	int many[ZN_SHM_FDS_MAX + 1] = {mfd, e1, e2, mfd, e1, e2};
+	CHECK_EQ(zn_shm_send_fds(sv[0], "x", 1, many, ZN_SHM_FDS_MAX + 1), -EINVAL);
 	/* End of stream. */
 	close(sv[0]);
 	CHECK_EQ(zn_shm_recv_fds(sv[1], buf, sizeof buf, got, &n), 0);

@@ -123,6 +123,13 @@ mailbox_yield(struct mailbox *mb)
 int
 mailbox_recv(struct mailbox *mb, struct command *cmd, int timeout_ms)
 {
+	return mailbox_recv_any(mb, cmd, timeout_ms, NULL, 0);
+}
+
+int
+mailbox_recv_any(struct mailbox *mb, struct command *cmd, int timeout_ms, const int *fds,
+                 int nfds)
+{
 	struct ycell cell;
 	/* The common case, asked on every send and receive: asleep, nothing came. */
 	if (timeout_ms == 0 && ypipe_reader_idle(&mb->cpipe))
@@ -136,9 +143,12 @@ mailbox_recv(struct mailbox *mb, struct command *cmd, int timeout_ms)
 			memcpy(cmd, &cell, sizeof *cmd);
 			return 0;
 		}
-		int rc = signaler_wait(&mb->signaler, timeout_ms);
-		if (rc < 0)
-			return rc;
+		int rc = nfds > 0
+		                 ? signaler_wait_any(&mb->signaler, fds, nfds, timeout_ms)
+		                 : signaler_wait(&mb->signaler, timeout_ms);
+		if (rc != 0)
+			return rc; /* 1: one of fds, and the reader is still marked asleep
+			            */
 		/* Drain before reading: a command sent after this read raises again. */
 		signaler_drain(&mb->signaler);
 		if (!ypipe_read(&mb->cpipe, &cell))

@@ -77,6 +77,14 @@ struct pipe_direct_ops {
 	void (*flush)(struct pipe_direct *d);
 	/* rollback: drops the parts of an unfinished message not yet visible. */
 	void (*rollback)(struct pipe_direct *d);
+	/* wait_begin / wait_end: around a blocking wait of the socket's thread on a road
+	 * armed for reading, so that the peer's next message wakes that thread itself,
+	 * not its I/O thread (which would then send CMD_PIPE_WAKE: one more wake-up).
+	 * begin: the fd to poll beside the mailbox; -1 none (the wait goes on as usual);
+	 * -2 data came meanwhile (do not wait). end, after every begin that gave an fd
+	 * (fired: the poll saw it readable): true when data came. Optional. */
+	int (*wait_begin)(struct pipe_direct *d);
+	bool (*wait_end)(struct pipe_direct *d, bool fired);
 	/* release: drops one reference. */
 	void (*release)(struct pipe_direct *d);
 };

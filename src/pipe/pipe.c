@@ -529,6 +529,25 @@ pipe_spin_ready(struct pipe *p, bool in)
 	return p->out_active || p->state == PIPE_ACTIVE;
 }
 
+int
+pipe_wait_begin(struct pipe *p)
+{
+	if (!p->road)
+		return -1;
+	int fd = road_wait_begin(p->road, p->in_active);
+	if (fd == -2 && !pipe_spin_ready(p, true))
+		return -1; /* nothing to read after all: wait for the I/O thread's word */
+	return fd;
+}
+
+bool
+pipe_wait_end(struct pipe *p, bool fired)
+{
+	if (!road_wait_end(p->road, fired))
+		return false;
+	return pipe_spin_ready(p, true);
+}
+
 bool
 pipe_arm_deferred(struct pipe *p)
 {

@@ -192,6 +192,12 @@ bool pipe_writes_direct(const struct pipe *p);
  * activates the end as a CMD_PIPE_WAKE would. */
 void pipe_spin_quiet(struct pipe *p, bool in);
 bool pipe_spin_ready(struct pipe *p, bool in);
+/* pipe_wait_begin / pipe_wait_end: around the owner's blocking wait to read: begin
+ * gives the fd of the end's road to poll beside the mailbox (-1: none; -2: the road
+ * has data now, do not wait); end, after a begin that gave an fd, takes the request
+ * back and activates the end if data came (true), as a CMD_PIPE_WAKE would. */
+int pipe_wait_begin(struct pipe *p);
+bool pipe_wait_end(struct pipe *p, bool fired);
 /* pipe_set_defer_arm: the owner's switch (see defer_arm), or NULL. */
 static inline void
 pipe_set_defer_arm(struct pipe *p, const bool *defer_arm)

@@ -436,3 +436,18 @@ road_arm_deferred(struct road *r, bool in_active, bool out_active)
 	}
 	return ready;
 }
+
+int
+road_wait_begin(struct road *r, bool active)
+{
+	struct pipe_direct *d = r->d;
+	if (!d || active || r->unarmed_in || !d->ops->wait_begin)
+		return -1;
+	return d->ops->wait_begin(d);
+}
+
+bool
+road_wait_end(struct road *r, bool fired)
+{
+	return r->d->ops->wait_end(r->d, fired);
+}

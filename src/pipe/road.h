@@ -97,6 +97,10 @@ bool road_settle_ended(struct road *r);
 void road_spin_quiet(struct road *r, bool in, bool active);
 bool road_spin_ready(struct road *r, bool in, bool active);
 enum { ROAD_READY_IN = 1, ROAD_READY_OUT = 2 };
+/* road_wait_begin / road_wait_end: pipe_direct_ops.wait_begin / wait_end for an end
+ * that waits to read (not active, the road armed); -1 from begin otherwise. */
+int road_wait_begin(struct road *r, bool active);
+bool road_wait_end(struct road *r, bool fired);
 int road_arm_deferred(struct road *r, bool in_active, bool out_active);
 
 #endif

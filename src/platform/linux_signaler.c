@@ -56,6 +56,23 @@ signaler_drain(struct signaler *s)
 }
 
 int
+signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms)
+{
+	struct pollfd pfd[1 + SIGNALER_WAIT_FDS_MAX];
+	if (nfds > SIGNALER_WAIT_FDS_MAX)
+		nfds = SIGNALER_WAIT_FDS_MAX;
+	pfd[0] = (struct pollfd){.fd = s->fd, .events = POLLIN};
+	for (int i = 0; i < nfds; i++)
+		pfd[1 + i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+	int rc = poll(pfd, (nfds_t)(1 + nfds), timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? -EINTR : zn_errno();
+	if (rc == 0)
+		return -EAGAIN;
+	return (pfd[0].revents & POLLIN) ? 0 : 1;
+}
+
+int
 signaler_wait(struct signaler *s, int timeout_ms)
 {
 	struct pollfd pfd = {.fd = s->fd, .events = POLLIN};

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 /* The most descriptors one zn_shm_send_fds / zn_shm_recv_fds carries. */
-#define ZN_SHM_FDS_MAX 3
+#define ZN_SHM_FDS_MAX 5
 
 /* zn_shm_memfd_create: a new memfd named name (shown in /proc/PID/maps; may be NULL)
  * of exactly size bytes, zero-filled, sealed with F_SEAL_SHRINK | F_SEAL_GROW |

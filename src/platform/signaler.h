@@ -20,5 +20,10 @@ void signaler_drain(struct signaler *s);
 /* signaler_wait: waits until the fd is readable or timeout_ms passes (-1: forever).
  * 0 when readable, -EAGAIN on timeout, -EINTR when a signal interrupted the wait. */
 int signaler_wait(struct signaler *s, int timeout_ms);
+/* signaler_wait_any: the same, also woken when one of fds (at most
+ * SIGNALER_WAIT_FDS_MAX; more are not watched) is readable or fails: 0 when s is
+ * readable, 1 when only one of fds is, -EAGAIN or -EINTR. */
+#define SIGNALER_WAIT_FDS_MAX 8
+int signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms);
 
 #endif

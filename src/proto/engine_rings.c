@@ -172,8 +172,7 @@ static void
 rings_hand_over(struct carrier_rings *r)
 {
 	struct shm_link *l = r->link;
-	if (shm_ring_publish(&l->w) == 1)
-		signaler_raise(&l->peer);
+	shm_link_wake_peer(l, shm_ring_publish(&l->w));
 	r->handed = true;
 	atomic_store_explicit(&l->handed, true, memory_order_release);
 	session_wake_direct(r->base.e->session);
@@ -262,8 +261,7 @@ rings_write_msgs(struct carrier_rings *r)
 			engine_fail_rc(e, rc == -EINVAL ? -EPROTO : rc);
 			return -1;
 		}
-		if (shm_ring_publish(&l->w) == 1)
-			signaler_raise(&l->peer);
+		shm_link_wake_peer(l, shm_ring_publish(&l->w));
 		rc = shm_ring_writer_prepare_sleep(&l->w);
 		if (rc < 0) {
 			engine_fail_rc(e, rc);
@@ -275,8 +273,8 @@ rings_write_msgs(struct carrier_rings *r)
 			return 0;
 		}
 	}
-	if (!r->handed && shm_ring_publish(&l->w) == 1)
-		signaler_raise(&l->peer);
+	if (!r->handed)
+		shm_link_wake_peer(l, shm_ring_publish(&l->w));
 	if (!r->out_has && session_engine_drained(e->session))
 		return -1;
 	return 0;
@@ -551,8 +549,9 @@ rings_send_setup(struct carrier_rings *r)
 	if (r->setup_len == 0 && (rc = rings_build_setup(r)) < 0)
 		return rc;
 	struct shm_link *l = r->link;
-	int fds[3] = {l->region.fd, l->mine.fd, l->peer.fd};
-	int n = zn_shm_send_fds(e->fd, r->setup, r->setup_len, fds, 3);
+	int fds[5] = {l->region.fd, l->mine.fd, l->peer.fd, l->mine_app.fd,
+	              l->peer_app.fd};
+	int n = zn_shm_send_fds(e->fd, r->setup, r->setup_len, fds, 5);
 	if (n == -EAGAIN)
 		return 0;
 	if (n < 0)
@@ -582,13 +581,11 @@ rings_ready(struct carrier *c)
 	int rc = shm_ring_region_create(&l->region, size);
 	if (rc < 0)
 		return rc;
-	int a, b;
-	if ((rc = zn_shm_eventfd_create(&a)) < 0)
-		return rc;
-	l->mine.fd = a;
-	if ((rc = zn_shm_eventfd_create(&b)) < 0)
-		return rc;
-	l->peer.fd = b;
+	struct signaler *sig[4] = {&l->mine, &l->peer, &l->mine_app, &l->peer_app};
+	for (int i = 0; i < 4; i++) {
+		if ((rc = zn_shm_eventfd_create(&sig[i]->fd)) < 0)
+			return rc;
+	}
 	r->send_pending = true;
 	/* Now if the READY is out; else rings_handshake_write, once it is. */
 	return rings_send_setup(r);
@@ -656,21 +653,29 @@ rings_command(struct carrier *c, const char *name, size_t nlen, const uint8_t *d
 	struct carrier_rings *r = rings_of(c);
 	struct engine *e = c->e;
 	/* Only the attacher gets one, once, after the handshake, as the last thing the
-	 * stream carries, with exactly a memfd and two eventfds attached. */
+	 * stream carries, with exactly a memfd and two eventfds attached, or four (the
+	 * second pair for threads that wait on the road themselves; a creator that sends
+	 * two has every wake-up go through the I/O threads). */
 	if (nlen != 3 || memcmp(name, "SHM", 3) != 0 || r->creator || len != 8 ||
-	    r->nfds != 3 || e->in_pos != e->in_len)
+	    (r->nfds != 3 && r->nfds != 5) || e->in_pos != e->in_len)
 		return -EPROTO;
 	uint64_t size = 0;
 	for (int i = 0; i < 8; i++)
 		size = size << 8 | data[i];
-	if (zn_shm_eventfd_verify(r->fds[1]) < 0 || zn_shm_eventfd_verify(r->fds[2]) < 0)
-		return -EPROTO;
+	for (int i = 1; i < r->nfds; i++) {
+		if (zn_shm_eventfd_verify(r->fds[i]) < 0)
+			return -EPROTO;
+	}
 	struct shm_link *l = r->link;
 	int rc = shm_ring_region_attach(&l->region, r->fds[0], size);
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : -EPROTO;
-	l->peer.fd = r->fds[1]; /* the creator sleeps on the first */
+	l->peer.fd = r->fds[1]; /* the creator sleeps on the first of each pair */
 	l->mine.fd = r->fds[2];
+	if (r->nfds == 5) {
+		l->peer_app.fd = r->fds[3];
+		l->mine_app.fd = r->fds[4];
+	}
 	r->nfds = 0;
 	return rings_activate(r);
 }

@@ -29,12 +29,27 @@ shm_link_new(struct shm_link **out)
 	atomic_init(&l->refs, 1);
 	l->region.fd = -1;
 	l->mine.fd = l->peer.fd = -1;
+	l->mine_app.fd = l->peer_app.fd = -1;
 	l->peer_pidfd = -1;
 	atomic_init(&l->peer_pool, NULL);
 	zn_mutex_init(&l->loan_lock);
 	zn_mutex_init(&l->rel_lock);
 	*out = l;
 	return 0;
+}
+
+void
+shm_link_wake_peer(struct shm_link *l, int wake)
+{
+	if (wake & SHM_WAKE_APP) {
+		if (l->peer_app.fd >= 0)
+			signaler_raise(&l->peer_app);
+		else
+			wake |= SHM_WAKE_ENGINE; /* a flag we never asked for: the usual
+			                            fd */
+	}
+	if (wake & SHM_WAKE_ENGINE)
+		signaler_raise(&l->peer);
 }
 
 void
@@ -62,6 +77,8 @@ shm_link_free(struct shm_link *l)
 	shm_ring_region_fini(&l->region);
 	signaler_fini(&l->mine);
 	signaler_fini(&l->peer);
+	signaler_fini(&l->mine_app);
+	signaler_fini(&l->peer_app);
 	if (l->meta) {
 		metadata_batch_end(&l->meta_batch); /* before our own reference goes */
 		metadata_rele(l->meta);
@@ -156,7 +173,9 @@ link_read(struct pipe_direct *d, struct msg *m)
 	}
 	/* Space goes back to the writer when we run dry (and every ring/8 bytes within a
 	 * long run, in the ring code): not per message, so a writer that outruns us
-	 * resumes by large steps instead of record by record. */
+	 * resumes by large steps instead of record by record. A reader that stops
+	 * calling leaves at most ring/8 unreturned, and a writer never needs more than
+	 * half the ring free (larger messages stream). */
 	int rc = link_read_once(l, m);
 	if (rc != 0)
 		return rc;
@@ -208,6 +227,35 @@ link_disarm_in(struct pipe_direct *d)
 		shm_ring_end_sleep(&l->r);
 		l->in_armed = false;
 	}
+}
+
+/* link_wait_begin / link_wait_end: the socket's thread blocks on our second eventfd
+ * while the road is armed for reading, so the peer's next message wakes it directly
+ * (pipe_direct_ops). Only this thread drains that fd. */
+static int
+link_wait_begin(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	if (l->mine_app.fd < 0 || !l->in_armed || link_over(l))
+		return -1;
+	if (shm_ring_sleep_app(&l->r) != 0) {
+		/* The writer took the sleep (data came), and raises the I/O thread's fd:
+		 * that sleep is over; the next read arms afresh. */
+		l->in_armed = false;
+		return -2;
+	}
+	return l->mine_app.fd;
+}
+
+static bool
+link_wait_end(struct pipe_direct *d, bool fired)
+{
+	struct shm_link *l = link_of(d);
+	bool came = shm_ring_sleep_app_end(&l->r) != 0;
+	/* A signal that comes after this drain wakes the next wait once, for nothing. */
+	if (came || fired)
+		signaler_drain(&l->mine_app);
+	return came;
 }
 
 static int
@@ -319,8 +367,7 @@ link_write(struct pipe_direct *d, struct msg *m, bool wait)
 		}
 		link_note_part(l, true);
 		bool hidden = !l->msg_shown;
-		if (shm_ring_publish(&l->w) == 1)
-			signaler_raise(&l->peer);
+		shm_link_wake_peer(l, shm_ring_publish(&l->w));
 		if (!under_way && !shm_ring_writer_streaming(&l->w))
 			return -EAGAIN; /* nothing of m went in */
 		if (!wait && hidden)
@@ -349,8 +396,7 @@ link_arm_out(struct pipe_direct *d)
 	struct shm_link *l = link_of(d);
 	if (link_over(l))
 		return 1;
-	if (shm_ring_publish(&l->w) == 1)
-		signaler_raise(&l->peer);
+	shm_link_wake_peer(l, shm_ring_publish(&l->w));
 	int rc = shm_ring_writer_prepare_sleep(&l->w);
 	if (rc < 0) {
 		link_break(l);
@@ -376,8 +422,7 @@ static void
 link_flush(struct pipe_direct *d)
 {
 	struct shm_link *l = link_of(d);
-	if (shm_ring_publish(&l->w) == 1)
-		signaler_raise(&l->peer);
+	shm_link_wake_peer(l, shm_ring_publish(&l->w));
 }
 
 static void
@@ -397,6 +442,8 @@ static const struct pipe_direct_ops link_ops = {
         .readable = link_readable,
         .closed = link_closed,
         .arm_in = link_arm_in,
+        .wait_begin = link_wait_begin,
+        .wait_end = link_wait_end,
         .disarm_in = link_disarm_in,
         .hand_state = link_hand_state,
         .ypipe_done = link_ypipe_done,

@@ -46,6 +46,11 @@ struct shm_link {
 	struct shm_ring_reader r;
 	struct signaler mine; /* raised by the peer: data or room for us */
 	struct signaler peer; /* we raise it for the peer */
+	/* The same for a reader's thread that waits on the road itself (the socket's:
+	 * shm_ring_sleep_app); fd -1 when the creator passed none (then every wake-up
+	 * goes through the I/O thread). */
+	struct signaler mine_app;
+	struct signaler peer_app;
 	struct metadata
 	        *meta; /* the connection's properties, for messages read directly */
 	/* References to meta taken ahead, for the road's reader (pipe/msg.h). */
@@ -118,6 +123,8 @@ int shm_link_new(struct shm_link **out);
 void shm_link_hold(struct shm_link *l);
 /* shm_link_rele: drops a reference; the last one unmaps and closes everything. */
 void shm_link_rele(struct shm_link *l);
+/* shm_link_wake_peer: raises the peer's eventfds that shm_ring_publish named. */
+void shm_link_wake_peer(struct shm_link *l, int wake);
 /* shm_link_close: (the engine, as it ends) no more traffic; the road's user reads
  * what is left and lets go. */
 void shm_link_close(struct shm_link *l);

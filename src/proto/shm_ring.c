@@ -225,18 +225,35 @@ writer_space(struct shm_ring_writer *w, uint64_t n)
 	return 0;
 }
 
+/* The reader's sleeping flag: which of its eventfds the writer raises. Any other value
+ * the peer may store counts as SLEEP_ENGINE. */
+#define SLEEP_ENGINE 1u
+#define SLEEP_APP    2u
+
+/* take_flag_wake: take_flag for the reader's flag, telling which fd to raise. */
+static unsigned
+take_flag_wake(_Atomic uint32_t *flag)
+{
+	if (atomic_load_explicit(flag, memory_order_seq_cst) == 0)
+		return 0;
+	uint32_t was = atomic_exchange_explicit(flag, 0, memory_order_relaxed);
+	if (was == 0)
+		return 0;
+	return was == SLEEP_APP ? SHM_WAKE_APP : SHM_WAKE_ENGINE;
+}
+
 /* writer_store: stores the boundary as the write index, then takes the reader's
- * sleeping flag if it is set. Returns whether the reader must be woken. The store and
- * the flag's load are both seq_cst, which orders them against the reader's own pair
- * (no fence needed: a seq_cst store is one locked instruction on x86, like the fence
- * it replaces, and ThreadSanitizer understands it). */
-static bool
+ * sleeping flag if it is set. Returns the reader's fd to raise (SHM_WAKE_*), or 0. The
+ * store and the flag's load are both seq_cst, which orders them against the reader's
+ * own pair (no fence needed: a seq_cst store is one locked instruction on x86, like
+ * the fence it replaces, and ThreadSanitizer understands it). */
+static unsigned
 writer_store(struct shm_ring_writer *w)
 {
 	struct shm_ring_dir *d = w->ctl;
 	atomic_store_explicit(&d->write, w->boundary, memory_order_seq_cst);
 	w->pub = w->boundary;
-	return take_flag(&d->reader_sleeping);
+	return take_flag_wake(&d->reader_sleeping);
 }
 
 /* writer_advance: accounts n bytes written; publishable says whether the ring may be
@@ -398,11 +415,11 @@ shm_ring_write_msg(struct shm_ring_writer *w, struct msg *m)
 int
 shm_ring_publish(struct shm_ring_writer *w)
 {
-	bool wake = w->wake;
-	w->wake = false;
+	unsigned wake = w->wake;
+	w->wake = 0;
 	if (w->boundary != w->pub)
 		wake |= writer_store(w);
-	return wake ? 1 : 0;
+	return (int)wake;
 }
 
 bool
@@ -781,7 +798,7 @@ shm_ring_prepare_sleep(struct shm_ring_reader *r)
 		return r->error;
 	if (r->rd != r->released || r->wake)
 		return 1; /* release (and wake) first */
-	atomic_store_explicit(&d->reader_sleeping, 1, memory_order_seq_cst);
+	atomic_store_explicit(&d->reader_sleeping, SLEEP_ENGINE, memory_order_seq_cst);
 	if (atomic_load_explicit(&d->write, memory_order_seq_cst) != r->rd &&
 	    take_flag(&d->reader_sleeping))
 		return 1;
@@ -793,4 +810,31 @@ void
 shm_ring_end_sleep(struct shm_ring_reader *r)
 {
 	atomic_store_explicit(&r->ctl->reader_sleeping, 0, memory_order_relaxed);
+}
+
+/* shm_ring_turn_sleep: the reader's flag from one sleep to the other. A failed
+ * exchange means the writer took the flag (only it clears it): data came. A flag the
+ * peer scribbled over is its own loss (it raises the wrong fd, and the I/O thread's
+ * wake-up still comes for the engine's). */
+static int
+shm_ring_turn_sleep(struct shm_ring_reader *r, uint32_t from, uint32_t to)
+{
+	uint32_t expect = from;
+	if (atomic_compare_exchange_strong_explicit(&r->ctl->reader_sleeping, &expect, to,
+	                                            memory_order_seq_cst,
+	                                            memory_order_seq_cst))
+		return 0;
+	return 1;
+}
+
+int
+shm_ring_sleep_app(struct shm_ring_reader *r)
+{
+	return shm_ring_turn_sleep(r, SLEEP_ENGINE, SLEEP_APP);
+}
+
+int
+shm_ring_sleep_app_end(struct shm_ring_reader *r)
+{
+	return shm_ring_turn_sleep(r, SLEEP_APP, SLEEP_ENGINE);
 }

@@ -164,7 +164,7 @@ struct shm_ring_writer {
 	uint32_t frag_flags; /* its MORE / COMMAND */
 	int error;           /* sticky -EPROTO */
 	bool in_multi;       /* the last message written had MORE */
-	bool wake;           /* an internal publish found the reader asleep */
+	unsigned wake;       /* an internal publish found the reader asleep: SHM_WAKE_* */
 };
 
 /* shm_ring_writer_init: the producer of the ring g's side writes (ring 0 for the
@@ -200,8 +200,11 @@ shm_ring_writer_pos(const struct shm_ring_writer *w)
 
 /* shm_ring_publish: makes everything written up to the last message boundary visible
  * (one release store), at the end of each batch of shm_ring_write_msg calls and always
- * after one returned -EAGAIN. Returns 1 when the reader was asleep and the caller must
- * raise the reader's eventfd (once), else 0. Never blocks. */
+ * after one returned -EAGAIN. Returns 0, or the reader's eventfds the caller must raise
+ * (once each) because it was asleep: SHM_WAKE_ENGINE (the one its I/O thread polls) or
+ * SHM_WAKE_APP (its socket's thread waits on the road itself, shm_ring_sleep_app).
+ * Never blocks. */
+enum { SHM_WAKE_ENGINE = 1, SHM_WAKE_APP = 2 };
 int shm_ring_publish(struct shm_ring_writer *w);
 
 /* shm_ring_writable: whether n bytes fit now (or the writer has failed: the next write
@@ -327,5 +330,15 @@ int shm_ring_prepare_sleep(struct shm_ring_reader *r);
 
 /* shm_ring_end_sleep: clears the reader's sleeping flag after a wake-up. */
 void shm_ring_end_sleep(struct shm_ring_reader *r);
+
+/* shm_ring_sleep_app / shm_ring_sleep_app_end: while the reader's thread blocks on a
+ * second eventfd of its own (besides the one its I/O thread polls), a sleep announced
+ * by shm_ring_prepare_sleep is turned into one that makes the writer raise that fd
+ * (SHM_WAKE_APP), and back when the thread stops waiting. Each returns 0 when the turn
+ * was made, 1 when the writer had already taken the flag (data came: its signal is on
+ * the way, to the fd of the sleep it took). Only between a 0 from prepare_sleep and
+ * the end of that sleep. */
+int shm_ring_sleep_app(struct shm_ring_reader *r);
+int shm_ring_sleep_app_end(struct shm_ring_reader *r);
 
 #endif

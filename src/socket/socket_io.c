@@ -105,19 +105,84 @@ socket_events(struct socket *s, int *events)
 	return 0;
 }
 
-/* socket_wait: after an -EAGAIN, waits for commands until the deadline. 0 to try
- * again, -EAGAIN when the time is up, -ETERM or -EINTR. */
+/* socket_wait_left: the wait until the deadline (timeout_ms as it is when it is 0 or
+ * -1); -EAGAIN when it has passed. */
 static int
-socket_wait(struct socket *s, int timeout_ms, int64_t deadline)
+socket_wait_left(int timeout_ms, int64_t deadline)
 {
-	int wait = timeout_ms;
-	if (timeout_ms > 0) {
-		int64_t left = deadline - clock_now_ms();
-		if (left <= 0)
-			return -EAGAIN;
-		wait = (int)left;
+	if (timeout_ms <= 0)
+		return timeout_ms;
+	int64_t left = deadline - clock_now_ms();
+	return left <= 0 ? -EAGAIN : (int)left;
+}
+
+/* The direct roads a receive waits on itself (pipe_wait_begin). */
+struct socket_road_wait {
+	struct pipe *pipes[SIGNALER_WAIT_FDS_MAX];
+	int fds[SIGNALER_WAIT_FDS_MAX];
+	int n;
+	bool ready; /* a road had data as the wait began */
+};
+
+/* socket_road_wait_begin: for a receive, the roads' fds to poll beside the mailbox,
+ * at most SIGNALER_WAIT_FDS_MAX (a socket with more roads is woken through its I/O
+ * threads for the rest, as it would be without). */
+static void
+socket_road_wait_begin(struct socket *s, bool in, struct socket_road_wait *w)
+{
+	w->n = 0;
+	w->ready = false;
+	if (!in)
+		return;
+	struct pipe **pipes = s->pipes.items;
+	for (uint32_t i = 0; i < s->pipes.n && w->n < SIGNALER_WAIT_FDS_MAX; i++) {
+		int fd = pipe_wait_begin(pipes[i]);
+		if (fd == -2) {
+			w->ready = true;
+			return;
+		}
+		if (fd >= 0) {
+			w->pipes[w->n] = pipes[i];
+			w->fds[w->n++] = fd;
+		}
 	}
-	return socket_process_commands(s, wait);
+}
+
+/* socket_road_wait_end: before any command runs (one may end a pipe): the roads'
+ * requests taken back, their ends activated if data came. */
+static bool
+socket_road_wait_end(struct socket_road_wait *w, bool fired)
+{
+	bool came = w->ready;
+	for (int i = 0; i < w->n; i++)
+		came |= pipe_wait_end(w->pipes[i], fired);
+	return came;
+}
+
+/* socket_wait: after an -EAGAIN, waits for commands until the deadline. 0 to try
+ * again, -EAGAIN when the time is up, -ETERM or -EINTR. A receive that sleeps on
+ * direct roads also watches their own fds, so that the peer's next message wakes this
+ * thread itself: one wake-up where the I/O thread's CMD_PIPE_WAKE makes two. */
+static int
+socket_wait(struct socket *s, bool in, int timeout_ms, int64_t deadline)
+{
+	int wait = socket_wait_left(timeout_ms, deadline);
+	if (wait == -EAGAIN)
+		return -EAGAIN;
+	struct socket_road_wait w;
+	socket_road_wait_begin(s, in, &w);
+	if (w.n == 0 && !w.ready)
+		return socket_process_commands(s, wait);
+	struct command cmd;
+	int rc = w.ready ? -EAGAIN : mailbox_recv_any(s->mailbox, &cmd, wait, w.fds, w.n);
+	bool came = socket_road_wait_end(&w, rc == 1);
+	if (rc == 0)
+		object_dispatch(&cmd);
+	else if (rc == -EINTR)
+		return rc;
+	else if (rc == -EAGAIN && !came)
+		return socket_wait_left(timeout_ms, deadline) == -EAGAIN ? -EAGAIN : 0;
+	return socket_process_commands(s, 0);
 }
 
 static inline void
@@ -173,7 +238,7 @@ socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
 			return -EAGAIN;
 		return socket_process_commands(s, 0);
 	}
-	return socket_wait(s, timeout_ms, deadline);
+	return socket_wait(s, in, timeout_ms, deadline);
 }
 
 /* socket_defer_begin / socket_defer_end: around a send or receive that will spin
