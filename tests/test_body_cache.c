@@ -1,8 +1,9 @@
 /*
  * test_body_cache.c: the message body cache of src/platform/body_cache.h. Sizes across
  * every class boundary keep their bytes and alignment; a block comes back to the thread
- * that made it, whether it was freed there or elsewhere; blocks outlive their maker's
- * thread; the failure hook fails a cached allocation as it fails any other; and a
+ * that made it, whether it was freed there or elsewhere (by a thread that exits, or one
+ * still alive, which gives them back in chains and when it flushes); blocks outlive their
+ * maker's thread; the failure hook fails a cached allocation as it fails any other; and a
  * producer and a consumer thread (producers replaced as they go, so heaps die with
  * blocks in flight) trade a million blocks with their contents checked. Leaks and
  * races show under valgrind, ASan and TSan.
@@ -11,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "platform/alloc.h"
@@ -180,6 +182,83 @@ test_remote_frees_come_back_by_size(void)
 	CHECK(bad == NULL);
 }
 
+/* A freeing thread that stays alive gives blocks back in chains (as its chains fill
+ * up, and all it holds when it is about to block: zn_body_flush_frees). */
+struct live_freer {
+	void *blocks[BATCH];
+	int n;          /* how many it frees */
+	bool flush;     /* and then zn_body_flush_frees */
+	int to_kid[2];  /* a byte: go; 'q': quit */
+	int to_main[2]; /* a byte: done */
+};
+
+static void *
+live_freer(void *arg)
+{
+	struct live_freer *f = arg;
+	char c;
+	CHECK_EQ(read(f->to_kid[0], &c, 1), 1);
+	for (int i = 0; i < f->n; i++)
+		zn_body_free(f->blocks[i]);
+	if (f->flush)
+		zn_body_flush_frees();
+	CHECK_EQ(write(f->to_main[1], "d", 1), 1);
+	CHECK_EQ(read(f->to_kid[0], &c, 1), 1); /* alive until told */
+	return NULL;
+}
+
+/* come_back_all: f->n blocks of size from our heap, each one of those f freed. */
+static void
+come_back_all(struct live_freer *f, size_t size)
+{
+	void *again[BATCH];
+	for (int i = 0; i < f->n; i++) {
+		void *p = again[i] = zn_body_alloc(size);
+		bool known = false;
+		for (int j = 0; j < f->n && !known; j++)
+			known = p == f->blocks[j];
+		CHECK(known);
+	}
+	for (int i = 0; i < f->n; i++)
+		zn_body_free(again[i]);
+}
+
+static void *
+live_freer_case(void *arg)
+{
+	struct live_freer *f = arg;
+	for (int i = 0; i < f->n; i++)
+		CHECK((f->blocks[i] = zn_body_alloc(1500)) != NULL);
+	pthread_t t;
+	CHECK_EQ(pipe(f->to_kid), 0);
+	CHECK_EQ(pipe(f->to_main), 0);
+	CHECK_EQ(pthread_create(&t, NULL, live_freer, f), 0);
+	CHECK_EQ(write(f->to_kid[1], "g", 1), 1);
+	char c;
+	CHECK_EQ(read(f->to_main[0], &c, 1), 1);
+	come_back_all(f, 1500); /* while the freeing thread is still there */
+	CHECK_EQ(write(f->to_kid[1], "q", 1), 1);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		close(f->to_kid[i]);
+		close(f->to_main[i]);
+	}
+	return NULL;
+}
+
+static void
+test_live_freer_gives_back(void)
+{
+	/* Each in a fresh thread, so that its heap has nothing else cached. */
+	struct live_freer full = {.n = BATCH, .flush = false}; /* two whole chains */
+	struct live_freer flushed = {.n = 10, .flush = true};  /* a short one */
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, live_freer_case, &full), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(pthread_create(&t, NULL, live_freer_case, &flushed), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+}
+
 static void *
 make_batch_and_exit(void *arg)
 {
@@ -317,6 +396,8 @@ static const struct test tests[] = {
         {"blocks of several sizes freed elsewhere come back each to its size",
          test_remote_frees_come_back_by_size},
         {"blocks outlive the thread that made them", test_blocks_outlive_their_thread},
+        {"a freeing thread still alive gives blocks back in chains and when it flushes",
+         test_live_freer_gives_back},
         {"the failure hook fails a cached allocation too",
          test_hook_fails_cached_allocation},
         {"a million blocks between threads, producers replaced in flight",

@@ -11,7 +11,8 @@
  * So bodies are recycled to the thread that made them: each thread that allocates has a
  * heap of free blocks by size class; a block freed by its own thread goes on that list,
  * one freed elsewhere is pushed (lock-free) on its heap's return list, which the owner
- * takes whole when its own list is empty. Both lists are capped in bytes; past a cap a
+ * takes whole when its own list is empty (a freeing thread gathers such blocks and
+ * pushes a few dozen at a time). Both lists are capped in bytes; past a cap a
  * block goes back to the C library. A heap lives until its thread has exited and the
  * last of its blocks is freed, wherever that happens.
  *
@@ -33,5 +34,10 @@ void *zn_body_alloc(size_t size);
 /* zn_body_free: gives back a block from zn_body_alloc, from any thread; NULL is
  * ignored. */
 void zn_body_free(void *p);
+
+/* zn_body_flush_frees: the blocks this thread freed for other threads' heaps, which
+ * it gathers to give back several at a time, go back now. Called before a thread
+ * blocks (so that an idle thread holds none back) and by tests. */
+void zn_body_flush_frees(void);
 
 #endif

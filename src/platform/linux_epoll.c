@@ -3,6 +3,7 @@
  * the poller expects: an fd that stays ready is reported again on every wait.
  */
 #include "platform/platform.h"
+#include "platform/body_cache.h"
 #include "platform/fault.h"
 #include "platform/poll.h"
 
@@ -74,6 +75,8 @@ int
 zn_pollset_wait(struct zn_pollset *ps, struct zn_poll_event *evs, int max, int timeout_ms)
 {
 	struct epoll_event got[EPOLL_BATCH];
+	if (timeout_ms != 0)
+		zn_body_flush_frees(); /* about to block: hold nothing back */
 	int n = epoll_wait(ps->fd, got, max < EPOLL_BATCH ? max : EPOLL_BATCH,
 	                   timeout_ms);
 	if (n < 0)

@@ -4,6 +4,7 @@
  * stays readable.
  */
 #include "platform/signaler.h"
+#include "platform/body_cache.h"
 #include "platform/fault.h"
 #include "platform/platform.h"
 
@@ -61,6 +62,8 @@ signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms)
 	struct pollfd pfd[1 + SIGNALER_WAIT_FDS_MAX];
 	if (nfds > SIGNALER_WAIT_FDS_MAX)
 		nfds = SIGNALER_WAIT_FDS_MAX;
+	if (timeout_ms != 0)
+		zn_body_flush_frees(); /* about to block: hold nothing back */
 	pfd[0] = (struct pollfd){.fd = s->fd, .events = POLLIN};
 	for (int i = 0; i < nfds; i++)
 		pfd[1 + i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
@@ -76,6 +79,8 @@ int
 signaler_wait(struct signaler *s, int timeout_ms)
 {
 	struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+	if (timeout_ms != 0)
+		zn_body_flush_frees(); /* about to block: hold nothing back */
 	int rc = poll(&pfd, 1, timeout_ms);
 	if (rc < 0)
 		return errno == EINTR ? -EINTR : zn_errno();

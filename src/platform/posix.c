@@ -2,6 +2,7 @@
  * posix.c: clock, mutex and thread primitives for POSIX systems.
  */
 #include "platform/platform.h"
+#include "platform/body_cache.h"
 
 #include "platform/poll.h"
 
@@ -74,6 +75,8 @@ zn_sleep_us(int64_t us)
 int
 zn_poll(struct pollfd *fds, int n, int timeout_ms)
 {
+	if (timeout_ms != 0)
+		zn_body_flush_frees(); /* about to block: hold nothing back */
 	int rc = poll(fds, (nfds_t)n, timeout_ms);
 	return rc < 0 ? zn_errno() : rc;
 }
