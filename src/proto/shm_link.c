@@ -336,15 +336,7 @@ link_wait_end(struct pipe_direct *d, bool fired)
 	/* A signal that comes after this drain wakes the next wait once, for nothing. */
 	if (came || fired)
 		signaler_drain(&l->mine_app);
-	if (!came)
-		return false;
-	/* The writer took our sleep: for data, or for data we had read before we slept
-	 * (its index and its look at the flag are two steps, and we may read between
-	 * them). Then nothing else will wake us: sleep again. */
-	if (link_readable(d))
-		return true;
-	l->in_armed = false;
-	return link_arm_in(d) == 1;
+	return came;
 }
 
 static int
@@ -579,12 +571,7 @@ link_queued(struct pipe_direct *d)
 static void
 link_unqueued(struct pipe_direct *d)
 {
-	struct shm_link *l = link_of(d);
-	/* Back to 0: the writer is ours again, and what the engine wrote last may be
-	 * unpublished (it publishes when it takes pending to 0, not when we do). */
-	if (atomic_fetch_sub_explicit(&l->pending, 1, memory_order_acq_rel) == 1 &&
-	    atomic_load_explicit(&l->at_marker, memory_order_acquire))
-		shm_link_wake_peer(l, shm_ring_publish(&l->w));
+	atomic_fetch_sub_explicit(&link_of(d)->pending, 1, memory_order_release);
 }
 
 static void
