@@ -255,7 +255,15 @@ link_wait_end(struct pipe_direct *d, bool fired)
 	/* A signal that comes after this drain wakes the next wait once, for nothing. */
 	if (came || fired)
 		signaler_drain(&l->mine_app);
-	return came;
+	if (!came)
+		return false;
+	/* The writer took our sleep: for data, or for data we had read before we slept
+	 * (its index and its look at the flag are two steps, and we may read between
+	 * them). Then nothing else will wake us: sleep again. */
+	if (link_readable(d))
+		return true;
+	l->in_armed = false;
+	return link_arm_in(d) == 1;
 }
 
 static int
