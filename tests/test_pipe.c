@@ -992,6 +992,63 @@ test_fq_other_pipe_terminated_mid_message(void)
 	harness_fini(&h);
 }
 
+static void
+test_fq_reads_an_ended_pipe_first(void)
+{
+	/* A peer that reconnects comes back on a new pipe while its old pipe still
+	 * holds the tail of what it sent: the tail comes first, whole, then the new
+	 * pipe's messages; the turns would interleave them. The old pipe had gone idle
+	 * (read empty) and sits after the new one in the array; fq is in the middle of
+	 * a message from a third pipe when the old one's writer ends. */
+	enum { N = 3 };
+	struct harness h;
+	struct sink ws = {0}, rs = {0};
+	struct fq fq;
+	struct pair prs[N];
+	harness_init(&h);
+	fq_open(&h, &fq, prs, N, &ws, &rs);
+	struct pipe *old = prs[0].end[1], *fresh = prs[1].end[1], *third = prs[2].end[1];
+	fq_expect_none(&fq); /* all idle */
+	CHECK_EQ(fq.active, 0);
+
+	write_msg(prs[1].end[0], 100, false);
+	write_msg(prs[1].end[0], 101, false);
+	write_msg(prs[2].end[0], 200, true);
+	write_msg(prs[2].end[0], 201, false);
+	write_msg(prs[2].end[0], 210, false);
+	pipe_flush(prs[1].end[0]);
+	pipe_flush(prs[2].end[0]);
+	CHECK_EQ(drain(&h, B), 2);
+	fq_expect(&fq, fresh, 100, false);
+	fq_expect(&fq, third, 200, true);
+
+	for (uint32_t k = 0; k < 3; k++)
+		write_msg(prs[0].end[0], k, k == 1);
+	pipe_terminate(prs[0].end[0], true); /* flushes, then the delimiter */
+	CHECK_EQ(drain(&h, B), 2);           /* PIPE_TERM, ACTIVATE_READ */
+	CHECK(pipe_draining(old));
+	CHECK_EQ(fq.draining, 1);
+	CHECK(fq.pipes.items[0] == old);
+
+	fq_expect(&fq, third, 201, false); /* the message under way ends first */
+	fq_expect(&fq, old, 0, false);
+	fq_expect(&fq, old, 1, true);
+	fq_expect(&fq, old, 2, false);
+	fq_expect(&fq, fresh, 101, false); /* the delimiter: back to the turns */
+	CHECK_EQ(fq.draining, 0);
+	fq_expect(&fq, third, 210, false);
+	fq_expect_none(&fq);
+	settle(&h, prs, N);
+	CHECK(prs[0].end[1] == NULL);
+	CHECK_EQ(rs.terminated, 1);
+	for (uint32_t i = 0; i < fq.pipes.n; i++)
+		CHECK_EQ(pipe_array_index(&fq.pipes, fq.pipes.items[i]), i);
+
+	pairs_destroy(&h, prs, N);
+	fq_fini(&fq);
+	harness_fini(&h);
+}
+
 /* Load balancing. */
 
 /* lb_open: n pairs whose A ends are attached to lb (A writes, B reads). A ends never
@@ -1270,6 +1327,8 @@ static const struct test tests[] = {
          test_fq_current_pipe_terminated_mid_message},
         {"fq: another pipe terminated mid-message keeps the message whole",
          test_fq_other_pipe_terminated_mid_message},
+        {"fq reads a pipe whose writer ended before the others",
+         test_fq_reads_an_ended_pipe_first},
         {"lb round-robins whole messages", test_lb_round_robins_whole_messages},
         {"lb skips full pipes", test_lb_skips_full_pipes},
         {"lb: current pipe terminated mid-message drops the rest",

@@ -577,12 +577,12 @@ pipe_process_pipe_term(struct pipe *p)
 	case PIPE_ACTIVE:
 		if (p->delay) {
 			p->state = PIPE_WAITING_FOR_DELIMITER;
-			/* The owner may not be reading: tell it, so it reads to the end.
-			 */
-			if (!p->in_active && p->sink_ops) {
-				p->in_active = true;
+			/* Tell the owner even when it reads this pipe already: it may not
+			 * be reading (then it reads to the end), and a scheduler reads an
+			 * ended pipe before the others (fq.h). */
+			p->in_active = true;
+			if (p->sink_ops)
 				p->sink_ops->read_activated(p->sink, p);
-			}
 			return;
 		}
 		p->state = PIPE_TERM_ACK_SENT;

@@ -136,6 +136,14 @@ pipe_set_nodelay(struct pipe *p)
 	p->delay = false;
 }
 
+/* pipe_draining: the writer has ended; what it wrote is still to be read, up to its
+ * delimiter. */
+static inline bool
+pipe_draining(const struct pipe *p)
+{
+	return p->state == PIPE_WAITING_FOR_DELIMITER;
+}
+
 /* pipe_check_read: true when a message can be read now. */
 bool pipe_check_read(struct pipe *p);
 /* pipe_read: moves the next message part into *m (which must be empty/closed).
