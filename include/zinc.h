@@ -17,8 +17,8 @@
 
 /* ZINC_SHM_SPIN_US: how long, in microseconds (0 to 1000000), a blocking send or
  * receive on a shm:// connection spins before it sleeps (default 0: sleep at once).
- * Above 0, sockets without CURVE (any type but ZMQ_STREAM) also read and write the rings
- * from the application's thread. See zinc_shm(7). */
+ * Above 0, sockets without CURVE (any type but ZMQ_STREAM) also write the rings only
+ * from the application's thread, and a send may wait for room there. See zinc_shm(7). */
 #define ZINC_SHM_SPIN_US 0x7a6e0002
 
 /* ZINC_SHM_ZEROCOPY: zero-copy of large messages over shm:// (default 0: off). Above 0,

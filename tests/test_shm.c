@@ -796,10 +796,11 @@ the_pipe(void *handle)
 }
 
 static void
-echo_with_spin(int spin, bool direct)
+echo_with_spin(int spin, bool writes_direct)
 {
 	echo_spin = spin;
-	int n = 600; /* the road attaches properties 256 references at a time: 3 batches */
+	int n = 600; /* the road attaches properties 256 references at a time: 3 batches
+	              */
 	shm_new(ep, sizeof ep);
 	int k = kid_spawn(kid_echo, &n);
 	ctx_open();
@@ -820,8 +821,8 @@ echo_with_spin(int spin, bool direct)
 		zmq_msg_close(&m);
 	}
 	struct pipe *p = the_pipe(s);
-	CHECK_EQ(pipe_has_direct(p), direct);
-	CHECK_EQ(pipe_writes_direct(p), direct);
+	CHECK(pipe_has_direct(p)); /* the socket's thread reads the ring either way */
+	CHECK_EQ(pipe_writes_direct(p), writes_direct);
 	hear(kids[k].from, WAIT_MS, 'D');
 	kid_reap(k, WAIT_MS);
 }
@@ -832,10 +833,61 @@ spinning_pair_uses_the_rings_itself(void)
 	echo_with_spin(200, true);
 }
 
+/* Without spinning the socket's thread reads the ring and shares its writing with the
+ * I/O thread (pipe/direct.h): never handed over. */
 static void
-sleeping_pair_leaves_the_rings_to_the_io_thread(void)
+sleeping_pair_shares_the_writing(void)
 {
 	echo_with_spin(0, false);
+}
+
+/* Without spinning a send never waits for the reader, as over any transport: one
+ * thread sends more than the ring holds (messages that fill it, a message that must
+ * stream, multipart messages whose later parts find the ring full) with DONTWAIT,
+ * and only then reads it all, in order, from the other socket. The sender's thread
+ * writes what fits into the ring and queues the rest for its I/O thread. */
+static void
+one_thread_sends_more_than_the_ring_then_reads(void)
+{
+	ctx_open();
+	void *pull = sock_open(ZMQ_PAIR), *push = sock_open(ZMQ_PAIR);
+	set_int(push, ZINC_SHM_RING_SIZE, SMALL_RING);
+	set_int(push, ZINC_SHM_SPIN_US, 0); /* also in test_shm_spin */
+	set_int(pull, ZINC_SHM_SPIN_US, 0);
+	shm_new(ep, sizeof ep);
+	CHECK_OK(zmq_bind(pull, ep));
+	CHECK_OK(zmq_connect(push, ep));
+	/* Until the sender has taken its road (at a wake-up it may take a while to run
+	 * commands: a send runs them at most once a millisecond), then once more, so
+	 * that its I/O thread has reached the road's marker. */
+	for (int i = 0; !pipe_has_direct(the_pipe(push)); i++) {
+		CHECK(i < 1000);
+		send_str(push, "x", 0);
+		recv_str(pull, "x");
+	}
+	send_str(push, "x", 0);
+	recv_str(pull, "x");
+	const size_t small = 1000, big = 3 * SMALL_RING, n = 2 * SMALL_RING / small;
+	for (size_t i = 0; i < n; i++)
+		send_sized(push, small, ZMQ_DONTWAIT);
+	send_sized(push, big, ZMQ_DONTWAIT);
+	for (int i = 0; i < 20; i++) {
+		send_sized(push, small, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+		send_sized(push, 3 * small, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+		send_sized(push, 0, ZMQ_DONTWAIT);
+	}
+	for (size_t i = 0; i < n; i++)
+		recv_sized(pull, small, false);
+	recv_sized(pull, big, false);
+	for (int i = 0; i < 20; i++) {
+		recv_sized(pull, small, true);
+		recv_sized(pull, 3 * small, true);
+		recv_sized(pull, 0, false);
+	}
+	/* And back to the road once the I/O thread is done. */
+	send_str(push, "y", 0);
+	recv_str(pull, "y");
+	CHECK(pipe_has_direct(the_pipe(push)));
 }
 
 /* A spinning sender writes the ring itself: a message too large to go in whole is
@@ -869,7 +921,8 @@ spinning_large_send_does_not_block(void)
 SHM_CASE(dead_peer_full_pipe_no_spin)
 SHM_CASE(spinning_large_send_does_not_block)
 SHM_CASE(spinning_pair_uses_the_rings_itself)
-SHM_CASE(sleeping_pair_leaves_the_rings_to_the_io_thread)
+SHM_CASE(sleeping_pair_shares_the_writing)
+SHM_CASE(one_thread_sends_more_than_the_ring_then_reads)
 
 static const struct test tests[] = {
         SHM_ENTRY(has_shm),
@@ -894,7 +947,8 @@ static const struct test tests[] = {
         SHM_ENTRY(dead_peer_full_pipe_no_spin),
         SHM_ENTRY(spinning_pair_uses_the_rings_itself),
         SHM_ENTRY(spinning_large_send_does_not_block),
-        SHM_ENTRY(sleeping_pair_leaves_the_rings_to_the_io_thread),
+        SHM_ENTRY(sleeping_pair_shares_the_writing),
+        SHM_ENTRY(one_thread_sends_more_than_the_ring_then_reads),
         {NULL, NULL},
 };
 

@@ -1,7 +1,7 @@
 /*
  * direct.h: a second road for one pipe end's messages, beside its ypipes: a transport
  * queue that the socket's own thread reads and writes, without the hop through an I/O
- * thread (shm:// rings with spinning on; proto/shm_link.c implements it).
+ * thread (shm:// rings; proto/shm_link.c implements it).
  *
  * Hand-over keeps order. The I/O thread offers the road with a marker message in the
  * pipe (MSG_DIRECT, see msg.h), so everything it queued before stays ahead; the socket
@@ -10,8 +10,14 @@
  * reached that marker, the socket end stops (ypipe_done) and waits, only until the I/O
  * thread has written what the ypipe still held (hand_state 2 and a CMD_PIPE_WAKE); from
  * then on it writes the road itself. So a new connection is never unwritable for longer
- * than the I/O thread takes to drain it. When the road ends (closed: the connection is
- * gone), the end reads what is left on it and goes back to its ypipes.
+ * than the I/O thread takes to drain it. That is the road of a spinning socket. Without
+ * spinning, the writing is shared instead (`shared`): the socket end sends its marker
+ * the same way and then writes the road itself only while the I/O thread has none of
+ * its messages left to write (try_write), and puts everything else on its ypipe for
+ * the I/O thread (a message that does not fit the road now, or must stream; and all
+ * that follows one, until the I/O thread has written it): so its sends never wait for
+ * the reader. When the road ends (closed: the connection is gone), the end reads what
+ * is left on it and goes back to its ypipes.
  *
  * Sleeping: when the road is empty (or full) the socket end arms it; the I/O thread that
  * watches the connection then sends CMD_PIPE_WAKE when data (or room) arrives.
@@ -85,6 +91,20 @@ struct pipe_direct_ops {
 	 * (fired: the poll saw it readable): true when data came. Optional. */
 	int (*wait_begin)(struct pipe_direct *d);
 	bool (*wait_end)(struct pipe_direct *d, bool fired);
+	/* Shared writing (set `shared`): the socket end writes the road itself only while
+	 * the I/O thread has nothing of its to write, and otherwise queues on its ypipe,
+	 * which the I/O thread empties onto the road in order. So a send never waits
+	 * for the reader (a message that does not fit now, or must stream, is queued),
+	 * and the pipe's HWM bounds what is queued, as without a road. try_write: 0 m is
+	 * on the road (m empty); -EAGAIN not now (the marker not reached yet, queued
+	 * messages ahead, no room, or m would stream): queue it, m unchanged. ready: a
+	 * small message would go now (loads only). queued: a message is about to start
+	 * on the ypipe; unqueued: one that did is taken back before the I/O thread could
+	 * see it. */
+	int (*try_write)(struct pipe_direct *d, struct msg *m);
+	bool (*shared_ready)(struct pipe_direct *d);
+	void (*queued)(struct pipe_direct *d);
+	void (*unqueued)(struct pipe_direct *d);
 	/* release: drops one reference. */
 	void (*release)(struct pipe_direct *d);
 };
@@ -92,6 +112,8 @@ struct pipe_direct_ops {
 struct pipe_direct {
 	const struct pipe_direct_ops *ops;
 	uint32_t token; /* names this road in the socket end's marker */
+	bool shared;    /* writes are shared (try_write), not handed over; set before
+	                 * the road is offered */
 };
 
 #endif

@@ -294,6 +294,13 @@ pipe_read(struct pipe *p, struct msg *m)
 	return true;
 }
 
+/* pipe_hwm_full: the ypipe's HWM is reached (what the peer has read, as last told). */
+static bool
+pipe_hwm_full(const struct pipe *p)
+{
+	return p->hwm > 0 && (int64_t)(p->msgs_written - p->peers_msgs_read) >= p->hwm;
+}
+
 bool
 pipe_check_write(struct pipe *p)
 {
@@ -307,11 +314,27 @@ pipe_check_write(struct pipe *p)
 		if (rc != ROAD_GONE)
 			return rc == ROAD_READY;
 	}
-	if (p->hwm > 0 && (int64_t)(p->msgs_written - p->peers_msgs_read) >= p->hwm) {
+	if (pipe_hwm_full(p)) {
 		p->out_active = false;
 		return false;
 	}
 	return true;
+}
+
+/* pipe_write_shared: a road whose writing is shared (direct.h): m on the road if it
+ * can go now; else on the ypipe (a first part under its HWM), after telling the road.
+ * 1: the ypipe's write follows; 2: the same, and it is the message's first part
+ * there (taken back from the road if the write fails). */
+static int
+pipe_write_shared(struct pipe *p, struct msg *m)
+{
+	if (road_write_shared(p->road, m) == 0)
+		return 0;
+	if (!p->out_more && pipe_hwm_full(p)) {
+		p->out_active = false;
+		return -EAGAIN;
+	}
+	return road_queue(p->road) ? 2 : 1;
 }
 
 static int
@@ -319,6 +342,13 @@ pipe_write_to(struct pipe *p, struct msg *m, bool drops)
 {
 	if (!pipe_check_write(p))
 		return -EAGAIN;
+	bool shared = p->road && road_shares_writes(p->road), first_queued = false;
+	if (shared) {
+		int rc = pipe_write_shared(p, m);
+		if (rc <= 0)
+			return rc;
+		first_queued = rc == 2;
+	}
 	if (p->road && road_writes_direct(p->road)) {
 		int rc = road_write(p->road, m, drops, pipe_defers(p));
 		if (rc == -EAGAIN)
@@ -329,8 +359,13 @@ pipe_write_to(struct pipe *p, struct msg *m, bool drops)
 	}
 	bool more = (m->flags & MSGF_MORE) != 0;
 	int rc = ypipe_write(p->out, m, more);
-	if (rc < 0)
+	if (rc < 0) {
+		if (first_queued)
+			road_unqueue(p->road);
 		return rc;
+	}
+	if (shared)
+		road_queued(p->road, more);
 	p->out_more = more;
 	if (!more)
 		p->msgs_written++;

@@ -21,6 +21,8 @@ enum road_out {
 	ROAD_OUT_WAITING, /* the I/O thread reached the marker: we stopped writing and
 	                   * wait for it to write what followed, then the road is ours */
 	ROAD_OUT_DIRECT,  /* the road */
+	ROAD_OUT_SHARED,  /* shared writing (direct.h): the road when the I/O thread has
+	                   * nothing queued, else the ypipe */
 };
 
 struct road {
@@ -34,6 +36,7 @@ struct road {
 	bool has_ahead;  /* ahead holds the next part, read off an ended road */
 	bool unarmed_in; /* left unarmed while the owner spins (road_arm_deferred) */
 	bool unarmed_out;
+	bool queued; /* shared: the message under way went on the ypipe */
 	struct msg ahead;
 };
 
@@ -73,10 +76,13 @@ road_detach(struct road *r)
 {
 	r->d->ops->release(r->d);
 	r->d = NULL;
+	if (r->out == ROAD_OUT_SHARED && r->more && !r->queued)
+		r->out = ROAD_OUT_DIRECT; /* its first parts went down with the road */
 	if (r->out == ROAD_OUT_DIRECT && r->more)
 		r->drop = true;
 	else
 		r->out = ROAD_OUT_YPIPE;
+	r->queued = false;
 }
 
 void
@@ -111,7 +117,13 @@ road_readable(const struct road *r)
 bool
 road_owns_writes(const struct road *r)
 {
-	return r->out != ROAD_OUT_YPIPE;
+	return r->out != ROAD_OUT_YPIPE && r->out != ROAD_OUT_SHARED;
+}
+
+bool
+road_shares_writes(const struct road *r)
+{
+	return r->out == ROAD_OUT_SHARED && r->d;
 }
 
 bool
@@ -228,7 +240,7 @@ road_hand_over(struct road *r, struct ypipe *out, struct object *peer)
 	mark.routing_id = r->d->token;
 	if (ypipe_write(out, &mark, false) < 0)
 		return;
-	r->out = ROAD_OUT_HANDING;
+	r->out = r->d->shared ? ROAD_OUT_SHARED : ROAD_OUT_HANDING;
 	if (!ypipe_flush(out))
 		send_simple(peer, CMD_ACTIVATE_READ);
 }
@@ -297,6 +309,21 @@ road_check_write_direct(struct road *r, bool defer)
 	return ROAD_NONE;
 }
 
+/* road_check_write_shared: READY when a message would go on the road now; GONE: the
+ * ypipe decides (its HWM), also once the road has ended (between messages). */
+static int
+road_check_write_shared(struct road *r, bool out_more)
+{
+	struct pipe_direct *d = r->d;
+	if (!d)
+		return ROAD_GONE;
+	if (!out_more && d->ops->closed(d)) {
+		road_detach(r);
+		return ROAD_GONE;
+	}
+	return !r->queued && d->ops->shared_ready(d) ? ROAD_READY : ROAD_GONE;
+}
+
 int
 road_check_write(struct road *r, struct ypipe *out, bool out_more, struct object *peer,
                  bool defer)
@@ -309,6 +336,8 @@ road_check_write(struct road *r, struct ypipe *out, bool out_more, struct object
 	}
 	if (r->out == ROAD_OUT_WAITING || r->out == ROAD_OUT_DIRECT)
 		return road_check_write_direct(r, defer);
+	if (r->out == ROAD_OUT_SHARED)
+		return road_check_write_shared(r, out_more);
 	if (r->d && !r->mark_sent && !out_more)
 		road_hand_over(r, out, peer); /* the ypipe goes on until the I/O thread
 		                               * gets there */
@@ -369,9 +398,62 @@ road_write(struct road *r, struct msg *m, bool drops, bool defer)
 	return 0;
 }
 
+int
+road_write_shared(struct road *r, struct msg *m)
+{
+	bool more = (m->flags & MSGF_MORE) != 0;
+	if (!r->queued && r->d->ops->try_write(r->d, m) == 0) {
+		r->more = more;
+		return 0;
+	}
+	return 1;
+}
+
+bool
+road_queue(struct road *r)
+{
+	if (r->queued)
+		return false;
+	r->d->ops->queued(r->d);
+	r->queued = true;
+	return true;
+}
+
+void
+road_unqueue(struct road *r)
+{
+	r->d->ops->unqueued(r->d);
+	r->queued = false;
+}
+
+void
+road_queued(struct road *r, bool more)
+{
+	r->more = more;
+	if (!more)
+		r->queued = false;
+}
+
+/* road_rollback_shared: the message under way is dropped: the parts it put on the
+ * ypipe (which the pipe takes back) no longer hold the road's writing, and those it
+ * put on the road before are dropped from it. */
+static void
+road_rollback_shared(struct road *r)
+{
+	if (r->queued)
+		road_unqueue(r);
+	if (r->more)
+		r->d->ops->rollback(r->d); /* a no-op while the I/O thread writes */
+	r->more = false;
+}
+
 bool
 road_rollback(struct road *r)
 {
+	if (r->out == ROAD_OUT_SHARED && r->d) {
+		road_rollback_shared(r);
+		return false; /* and the ypipe's parts */
+	}
 	if (r->out != ROAD_OUT_DIRECT)
 		return false;
 	if (r->d)
@@ -385,7 +467,7 @@ road_rollback(struct road *r)
 void
 road_flush(struct road *r)
 {
-	if (r->out == ROAD_OUT_DIRECT && r->d)
+	if ((r->out == ROAD_OUT_DIRECT || r->out == ROAD_OUT_SHARED) && r->d)
 		r->d->ops->flush(r->d);
 }
 

@@ -57,6 +57,18 @@ bool road_readable(const struct road *r);
 bool road_owns_writes(const struct road *r);
 /* road_writes_direct: the end writes the road itself. */
 bool road_writes_direct(const struct road *r);
+/* road_shares_writes: the end shares the road's writing with the I/O thread (direct.h,
+ * try_write): each part goes on the road if it can (road_write_shared), else on the
+ * ypipe, announced by road_queue before it is written there and followed by
+ * road_queued. */
+bool road_shares_writes(const struct road *r);
+/* road_write_shared: 0 m went on the road; 1 the ypipe takes it (m unchanged). */
+int road_write_shared(struct road *r, struct msg *m);
+/* road_queue: true when m is its message's first part on the ypipe (road_unqueue
+ * takes that back if the ypipe cannot take it). */
+bool road_queue(struct road *r);
+void road_unqueue(struct road *r);
+void road_queued(struct road *r, bool more);
 
 /* road_check_read: whether a part can be read. READY; NONE (the road is armed, or left
  * unarmed when defer, see road_arm_deferred); GONE: the road ended with nothing left

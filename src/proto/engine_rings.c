@@ -46,7 +46,9 @@ struct carrier_rings {
 	bool send_pending; /* creator: the SHM command is still to be sent */
 	bool reader_asleep, writer_asleep;
 	bool out_has;
-	bool peer_gone;    /* the rendezvous socket hit EOF: drain the ring, then end */
+	bool out_mid;     /* the last part we wrote had MORE: the next is no first part */
+	bool out_counted; /* shared writing: the message under way counts in pending */
+	bool peer_gone;   /* the rendezvous socket hit EOF: drain the ring, then end */
 	bool pool_pending; /* zero-copy: our pool is still to be passed to the peer */
 	bool pool_heard;   /* the peer passed its pool (once only) */
 	struct msg out;    /* a message (boxed if need be) the ring had no room for yet */
@@ -160,6 +162,10 @@ rings_take_marker(struct carrier_rings *r, struct msg *m)
 	struct shm_link *l = r->link;
 	if (r->direct && !r->at_marker && m->routing_id == l->direct.token) {
 		r->at_marker = true;
+		/* Shared writing: the socket's thread may write the ring from now on
+		 * whenever we have nothing of its: what we wrote goes out first. */
+		if (l->direct.shared)
+			shm_link_wake_peer(l, shm_ring_publish(&l->w));
 		atomic_store_explicit(&l->at_marker, true, memory_order_release);
 	}
 	msg_close(m);
@@ -224,6 +230,35 @@ rings_next(struct carrier_rings *r)
 	return 1;
 }
 
+/* rings_writes: whether the ring's writer is ours now. With shared writing, once the
+ * socket end's marker is reached, only while it has messages queued for us (it
+ * writes the ring itself when it has none: shm_link.h, pending). */
+static bool
+rings_writes(struct carrier_rings *r)
+{
+	struct shm_link *l = r->link;
+	if (r->handed)
+		return false;
+	if (!r->at_marker || !l->direct.shared)
+		return true;
+	return atomic_load_explicit(&l->pending, memory_order_acquire) != 0;
+}
+
+/* rings_wrote_part: r->out (last: its message's last part) is in the ring. A counted
+ * message done gives the writer back when it was the last one: published first. */
+static void
+rings_wrote_part(struct carrier_rings *r, bool last)
+{
+	struct shm_link *l = r->link;
+	r->out_mid = !last;
+	if (!last || !r->out_counted)
+		return;
+	r->out_counted = false;
+	if (atomic_load_explicit(&l->pending, memory_order_acquire) == 1)
+		shm_link_wake_peer(l, shm_ring_publish(&l->w));
+	atomic_fetch_sub_explicit(&l->pending, 1, memory_order_release);
+}
+
 /* rings_write_msgs: writes the pipe's messages into the ring. 0, or -1 when the
  * engine is gone. */
 static int
@@ -251,10 +286,14 @@ rings_write_msgs(struct carrier_rings *r)
 				break;
 			}
 			r->out_has = true;
+			if (!r->out_mid)
+				r->out_counted = r->at_marker && l->direct.shared;
 		}
+		bool last = !(msg_flags(&r->out) & MSGF_MORE);
 		int rc = shm_link_write(l, &r->out);
 		if (rc == 0) {
 			r->out_has = false;
+			rings_wrote_part(r, last);
 			continue;
 		}
 		if (rc != -EAGAIN) {
@@ -273,7 +312,7 @@ rings_write_msgs(struct carrier_rings *r)
 			return 0;
 		}
 	}
-	if (!r->handed)
+	if (rings_writes(r))
 		shm_link_wake_peer(l, shm_ring_publish(&l->w));
 	if (!r->out_has && session_engine_drained(e->session))
 		return -1;
@@ -429,14 +468,14 @@ static const struct poll_handler_ops rings_handler = {.in_event = rings_event};
 
 /* ---- Switching over ------------------------------------------------------------- */
 
-/* rings_offer_direct: with spinning on, the socket types that take the road read
- * (and, once they ask, write) the rings from their own thread. Not when the mechanism
+/* rings_offer_direct: the socket types that take the road read (and, once they ask,
+ * write) the rings from their own thread. Not when the mechanism
  * boxes: the boxes are opened and made here. false: the engine does it all. */
 static bool
 rings_offer_direct(struct carrier_rings *r)
 {
 	struct engine *e = r->base.e;
-	if (e->opts.shm_spin_us <= 0 || !e->opts.type->direct_road)
+	if (!e->opts.type->direct_road)
 		return false;
 	if (engine_boxes(e))
 		return false;
@@ -445,6 +484,9 @@ rings_offer_direct(struct carrier_rings *r)
 		metadata_hold(e->meta);
 		l->meta = e->meta;
 	}
+	/* Without spinning the socket's thread shares the writing (pipe/direct.h): a
+	 * send never waits for the reader, as over any transport. */
+	l->direct.shared = e->opts.shm_spin_us <= 0;
 	shm_link_hold(l);
 	if (session_offer_direct(e->session, &l->direct) < 0) {
 		shm_link_rele(l);

@@ -18,6 +18,7 @@
 #define LINK_ROOM_MIN (SHM_REC_HDR + 64)
 
 static const struct pipe_direct_ops link_ops;
+static void link_drop_parts(struct shm_link *l);
 
 int
 shm_link_new(struct shm_link **out)
@@ -27,6 +28,7 @@ shm_link_new(struct shm_link **out)
 		return -ENOMEM;
 	l->direct.ops = &link_ops;
 	atomic_init(&l->refs, 1);
+	atomic_init(&l->pending, 0);
 	l->region.fd = -1;
 	l->mine.fd = l->peer.fd = -1;
 	l->mine_app.fd = l->peer_app.fd = -1;
@@ -64,6 +66,8 @@ void
 shm_link_free(struct shm_link *l)
 {
 	shm_loan_borrows_unread(l);
+	link_drop_parts(l);
+	zn_free(l->parts);
 	shm_loan_fini(l);
 	if (l->pool)
 		shm_pool_rele(l->pool);
@@ -159,14 +163,83 @@ link_read_once(struct shm_link *l, struct msg *m)
 	return 1;
 }
 
+/* link_take: the next part of the message read whole. 1. */
+static int
+link_take(struct shm_link *l, struct msg *m)
+{
+	memcpy(m, &l->parts[l->parts_given++], sizeof *m);
+	if (l->parts_given == l->nparts) {
+		l->nparts = l->parts_given = 0;
+		l->parts_whole = false;
+	}
+	return 1;
+}
+
+/* link_keep: holds a part of the message being read. 0 or -ENOMEM. */
+static int
+link_keep(struct shm_link *l, struct msg *part)
+{
+	if (l->nparts == l->parts_cap) {
+		uint32_t cap = l->parts_cap ? l->parts_cap * 2 : 4;
+		struct msg *p =
+		        cap < l->parts_cap ? NULL : zn_realloc(l->parts, cap * sizeof *p);
+		if (!p)
+			return -ENOMEM;
+		l->parts = p;
+		l->parts_cap = cap;
+	}
+	memcpy(&l->parts[l->nparts++], part, sizeof *part);
+	return 0;
+}
+
+static void
+link_drop_parts(struct shm_link *l)
+{
+	for (uint32_t i = l->parts_given; i < l->nparts; i++)
+		msg_close(&l->parts[i]);
+	l->nparts = l->parts_given = 0;
+	l->parts_whole = false;
+}
+
+/* link_read_msg: the next part, once its whole message is in: 1, 0 not yet (what came
+ * of it is kept), -1 broken. A single part, the usual case, is never kept. */
+static int
+link_read_msg(struct shm_link *l, struct msg *m)
+{
+	if (l->parts_whole)
+		return link_take(l, m);
+	for (;;) {
+		struct msg part;
+		msg_init(&part);
+		int rc = link_read_once(l, &part);
+		if (rc <= 0)
+			return rc;
+		bool more = (msg_flags(&part) & MSGF_MORE) != 0;
+		if (l->nparts == 0 && !more) {
+			memcpy(m, &part, sizeof part);
+			return 1;
+		}
+		if (link_keep(l, &part) < 0) {
+			msg_close(&part);
+			return link_break(l);
+		}
+		if (!more) {
+			l->parts_whole = true;
+			return link_take(l, m);
+		}
+	}
+}
+
 /* ---- The direct road --------------------------------------------------------------- */
 
 static int
 link_read(struct pipe_direct *d, struct msg *m)
 {
 	struct shm_link *l = link_of(d);
-	if (atomic_load_explicit(&l->broken, memory_order_relaxed))
+	if (atomic_load_explicit(&l->broken, memory_order_relaxed)) {
+		link_drop_parts(l);
 		return -1;
+	}
 	if (l->in_armed) {
 		shm_ring_end_sleep(&l->r);
 		l->in_armed = false;
@@ -176,16 +249,24 @@ link_read(struct pipe_direct *d, struct msg *m)
 	 * resumes by large steps instead of record by record. A reader that stops
 	 * calling leaves at most ring/8 unreturned, and a writer never needs more than
 	 * half the ring free (larger messages stream). */
-	int rc = link_read_once(l, m);
-	if (rc != 0)
-		return rc;
+	int rc = link_read_msg(l, m);
+	if (rc == 1)
+		return 1;
+	if (rc < 0) {
+		link_drop_parts(l);
+		return -1;
+	}
 	link_release_space(l);
 	if (!atomic_load_explicit(&l->closed, memory_order_acquire))
 		return 0;
-	/* Closed: what the peer published before it went is visible now. */
-	rc = link_read_once(l, m);
+	/* Closed: what the peer published before it went is visible now; a message it
+	 * left unfinished is dropped. */
+	rc = link_read_msg(l, m);
 	link_release_space(l);
-	return rc == 1 ? 1 : -1;
+	if (rc == 1)
+		return 1;
+	link_drop_parts(l);
+	return -1;
 }
 
 static bool
@@ -193,7 +274,7 @@ link_readable(struct pipe_direct *d)
 {
 	struct shm_link *l = link_of(d);
 	return !atomic_load_explicit(&l->broken, memory_order_relaxed) &&
-	       shm_ring_readable(&l->r);
+	       (l->parts_whole || shm_ring_readable(&l->r));
 }
 
 static bool
@@ -206,7 +287,7 @@ static int
 link_arm_in(struct pipe_direct *d)
 {
 	struct shm_link *l = link_of(d);
-	if (link_over(l))
+	if (link_over(l) || l->parts_whole)
 		return 1;
 	int rc = shm_ring_prepare_sleep(&l->r);
 	if (rc < 0) {
@@ -426,17 +507,79 @@ link_disarm_out(struct pipe_direct *d)
 	}
 }
 
+/* link_app_writes: (shared writing) the socket's thread may use the ring's writer: the
+ * engine has reached its marker and has none of its messages left to write. */
+static bool
+link_app_writes(struct shm_link *l)
+{
+	return atomic_load_explicit(&l->pending, memory_order_acquire) == 0 &&
+	       atomic_load_explicit(&l->at_marker, memory_order_acquire);
+}
+
 static void
 link_flush(struct pipe_direct *d)
 {
 	struct shm_link *l = link_of(d);
+	if (d->shared) {
+		/* Only what we wrote; once a message went on the ypipe, the engine
+		 * publishes (it writes that message's end). */
+		if (!l->app_dirty)
+			return;
+		l->app_dirty = false;
+		if (!link_app_writes(l))
+			return;
+	}
 	shm_link_wake_peer(l, shm_ring_publish(&l->w));
 }
 
 static void
 link_rollback(struct pipe_direct *d)
 {
-	shm_link_rollback(link_of(d));
+	struct shm_link *l = link_of(d);
+	if (d->shared && !link_app_writes(l))
+		return; /* nothing of ours is unfinished in the ring: the engine writes */
+	shm_link_rollback(l);
+}
+
+/* link_try_write: shared writing's write (pipe/direct.h). A part that would stream,
+ * or that finds no room, goes on the ypipe, and the engine waits for the reader. */
+static int
+link_try_write(struct pipe_direct *d, struct msg *m)
+{
+	struct shm_link *l = link_of(d);
+	if (!link_app_writes(l) || link_over(l))
+		return -EAGAIN;
+	if (msg_size(m) + SHM_REC_HDR > l->w.plain_max && !shm_loan_eligible(l, m))
+		return -EAGAIN;
+	int rc = shm_link_write(l, m);
+	if (rc == 0) {
+		l->app_dirty = true;
+		return 0;
+	}
+	if (rc != -EAGAIN)
+		link_break(l); /* the engine closes the connection; m goes on the ypipe */
+	return -EAGAIN;
+}
+
+static bool
+link_shared_ready(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	return link_app_writes(l) && !link_over(l) &&
+	       shm_ring_writable(&l->w, LINK_ROOM_MIN);
+}
+
+static void
+link_queued(struct pipe_direct *d)
+{
+	/* Release: what we wrote into the ring before is the engine's to go on with. */
+	atomic_fetch_add_explicit(&link_of(d)->pending, 1, memory_order_release);
+}
+
+static void
+link_unqueued(struct pipe_direct *d)
+{
+	atomic_fetch_sub_explicit(&link_of(d)->pending, 1, memory_order_release);
 }
 
 static void
@@ -462,5 +605,9 @@ static const struct pipe_direct_ops link_ops = {
         .disarm_out = link_disarm_out,
         .flush = link_flush,
         .rollback = link_rollback,
+        .try_write = link_try_write,
+        .shared_ready = link_shared_ready,
+        .queued = link_queued,
+        .unqueued = link_unqueued,
         .release = link_release,
 };

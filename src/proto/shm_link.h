@@ -41,6 +41,13 @@ struct shm_link {
 	atomic_bool at_marker;  /* the engine reached the socket end's hand-over marker */
 	atomic_bool ypipe_done; /* ... and the socket end stopped writing its pipe */
 	atomic_bool handed;     /* the socket's thread writes the ring now */
+	/* Shared writing (direct.shared, pipe/direct.h): the messages the socket's thread
+	 * put on its ypipe that the engine has not finished writing into the ring. The
+	 * socket's thread writes the ring itself only when it is 0 (and at_marker is
+	 * set); the engine only while it is not, or before the marker: so the writer
+	 * is never used by both. The engine publishes before it makes it 0. */
+	atomic_uint pending;
+	bool app_dirty; /* the socket's thread wrote the ring since it last published */
 	struct shm_ring_region region;
 	struct shm_ring_writer w;
 	struct shm_ring_reader r;
@@ -56,6 +63,13 @@ struct shm_link {
 	/* References to meta taken ahead, for the road's reader (pipe/msg.h). */
 	struct metadata_batch meta_batch;
 	bool in_armed, out_armed; /* the socket's thread asked for a wake-up */
+	/* The parts of a multipart message read off the ring so far: the socket's thread
+	 * is given the first only once the last is in, so that a failure (no memory, a
+	 * peer that breaks the ring or dies mid-message) never shows it half a message,
+	 * as the engine's rollback ensures on the other path. */
+	struct msg *parts;
+	uint32_t nparts, parts_cap, parts_given;
+	bool parts_whole;
 	/* Zero-copy, lending (the ring we write): */
 	struct shm_pool *pool;        /* ours, passed to the peer; NULL: we do not lend */
 	struct shm_loans *loans;      /* the bodies out, under loan_lock */
