@@ -579,7 +579,12 @@ link_queued(struct pipe_direct *d)
 static void
 link_unqueued(struct pipe_direct *d)
 {
-	atomic_fetch_sub_explicit(&link_of(d)->pending, 1, memory_order_release);
+	struct shm_link *l = link_of(d);
+	/* Back to 0: the writer is ours again, and what the engine wrote last may be
+	 * unpublished (it publishes when it takes pending to 0, not when we do). */
+	if (atomic_fetch_sub_explicit(&l->pending, 1, memory_order_acq_rel) == 1 &&
+	    atomic_load_explicit(&l->at_marker, memory_order_acquire))
+		shm_link_wake_peer(l, shm_ring_publish(&l->w));
 }
 
 static void
