@@ -44,6 +44,10 @@ struct pipe_direct_ops {
 	/* readable: a message (or part of one) is there to read. Loads only: safe to
 	 * spin on. */
 	bool (*readable)(struct pipe_direct *d);
+	/* check_read: whether read would move a part now (it may read ahead what has
+	 * come, so that a yes is kept): 1, 0, -1 the road has ended or broken.
+	 * Optional (readable stands in for it). */
+	int (*check_read)(struct pipe_direct *d);
 	/* arm_in: asks for a CMD_PIPE_WAKE when data arrives. 0 armed; 1 data came
 	 * meanwhile (not armed: read again). */
 	int (*arm_in)(struct pipe_direct *d);

@@ -218,8 +218,13 @@ road_check_read(struct road *r, struct ypipe *inq, bool defer)
 		return ROAD_READY;
 	if (d->ops->closed(d))
 		return road_settle(r) ? ROAD_READY : ROAD_GONE;
-	if (d->ops->readable(d))
+	int ready = d->ops->check_read ? d->ops->check_read(d) : d->ops->readable(d);
+	if (ready > 0)
 		return ROAD_READY;
+	if (ready < 0) {
+		road_detach(r);
+		return ROAD_GONE;
+	}
 	if (ypipe_peek(inq)) {
 		/* The session moved on from this connection: back to the inq. */
 		road_detach(r);

@@ -201,21 +201,20 @@ link_drop_parts(struct shm_link *l)
 	l->parts_whole = false;
 }
 
-/* link_read_msg: the next part, once its whole message is in: 1, 0 not yet (what came
- * of it is kept), -1 broken. A single part, the usual case, is never kept. */
+/* link_assemble: reads parts into l->parts until their message is whole: 1 it is, 0
+ * not yet (what came of it is kept), -1 broken. For m NULL; else a single part, the
+ * usual case, goes straight into m and is never kept. */
 static int
-link_read_msg(struct shm_link *l, struct msg *m)
+link_assemble(struct shm_link *l, struct msg *m)
 {
-	if (l->parts_whole)
-		return link_take(l, m);
-	for (;;) {
+	while (!l->parts_whole) {
 		struct msg part;
 		msg_init(&part);
 		int rc = link_read_once(l, &part);
 		if (rc <= 0)
 			return rc;
 		bool more = (msg_flags(&part) & MSGF_MORE) != 0;
-		if (l->nparts == 0 && !more) {
+		if (m && l->nparts == 0 && !more) {
 			memcpy(m, &part, sizeof part);
 			return 1;
 		}
@@ -223,11 +222,21 @@ link_read_msg(struct shm_link *l, struct msg *m)
 			msg_close(&part);
 			return link_break(l);
 		}
-		if (!more) {
-			l->parts_whole = true;
-			return link_take(l, m);
-		}
+		l->parts_whole = !more;
 	}
+	if (m)
+		link_take(l, m);
+	return 1;
+}
+
+/* link_read_msg: the next part, once its whole message is in: 1, 0 not yet, -1
+ * broken. */
+static int
+link_read_msg(struct shm_link *l, struct msg *m)
+{
+	if (l->parts_whole)
+		return link_take(l, m);
+	return link_assemble(l, m);
 }
 
 /* ---- The direct road --------------------------------------------------------------- */
@@ -267,6 +276,30 @@ link_read(struct pipe_direct *d, struct msg *m)
 		return 1;
 	link_drop_parts(l);
 	return -1;
+}
+
+/* link_check_read: whether link_read would give a part now. A part in the ring is not
+ * enough (a multipart message is given whole, and a part larger than half the ring
+ * streams in as it is written), so what is there is read ahead: ZMQ_POLLIN must
+ * promise a message that a ZMQ_DONTWAIT receive then gets. */
+static int
+link_check_read(struct pipe_direct *d)
+{
+	struct shm_link *l = link_of(d);
+	if (atomic_load_explicit(&l->broken, memory_order_relaxed))
+		return -1;
+	if (l->parts_whole)
+		return 1;
+	if (!shm_ring_readable(&l->r))
+		return 0;
+	if (l->in_armed) {
+		shm_ring_end_sleep(&l->r);
+		l->in_armed = false;
+	}
+	int rc = link_assemble(l, NULL);
+	if (rc == 0)
+		link_release_space(l);
+	return rc;
 }
 
 static bool
@@ -596,6 +629,7 @@ link_release(struct pipe_direct *d)
 static const struct pipe_direct_ops link_ops = {
         .read = link_read,
         .readable = link_readable,
+        .check_read = link_check_read,
         .closed = link_closed,
         .arm_in = link_arm_in,
         .wait_begin = link_wait_begin,
