@@ -218,19 +218,25 @@ road_check_read(struct road *r, struct ypipe *inq, bool defer)
 		return ROAD_READY;
 	if (d->ops->closed(d))
 		return road_settle(r) ? ROAD_READY : ROAD_GONE;
-	int ready = d->ops->check_read ? d->ops->check_read(d) : d->ops->readable(d);
-	if (ready > 0)
-		return ROAD_READY;
-	if (ready < 0) {
-		road_detach(r);
-		return ROAD_GONE;
+	/* Data that came while arming may be part of a message only: look again, so
+	 * that READY always means a read that gets a part. */
+	for (;;) {
+		int ready =
+		        d->ops->check_read ? d->ops->check_read(d) : d->ops->readable(d);
+		if (ready > 0)
+			return ROAD_READY;
+		if (ready < 0) {
+			road_detach(r);
+			return ROAD_GONE;
+		}
+		if (ypipe_peek(inq)) {
+			/* The session moved on from this connection: back to the inq. */
+			road_detach(r);
+			return ROAD_GONE;
+		}
+		if (!road_arm_in(r, defer))
+			return ROAD_NONE;
 	}
-	if (ypipe_peek(inq)) {
-		/* The session moved on from this connection: back to the inq. */
-		road_detach(r);
-		return ROAD_GONE;
-	}
-	return road_arm_in(r, defer) ? ROAD_READY : ROAD_NONE;
 }
 
 /* road_hand_over: the first time this end may start a message after taking a road, it
