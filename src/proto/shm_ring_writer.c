@@ -1,0 +1,309 @@
+/*
+ * shm_ring_writer.c: the writing side of a ring (see shm_ring.h, and shm_ring.c for
+ * what the peer may do to the shared mapping): records copied in, fragments of large
+ * messages, publishing the write index and the reader's wake-up.
+ */
+#include "proto/shm_ring_impl.h"
+
+#include <errno.h>
+#include <string.h>
+
+void
+shm_ring_writer_init(struct shm_ring_writer *w, const struct shm_ring_region *g)
+{
+	memset(w, 0, sizeof *w);
+	region_ring(g, g->creator ? 0 : 1, &w->ctl, &w->data);
+	w->size = g->ring_size;
+	w->mask = g->ring_size - 1;
+	w->batch = g->ring_size / 8;
+	w->plain_max = g->ring_size / 2;
+	w->frag_max = min64(g->ring_size / 4, (uint64_t)128 << 10);
+	w->frag_min = w->frag_max / 4;
+}
+
+static inline uint64_t
+writer_free(const struct shm_ring_writer *w)
+{
+	return w->size - (w->wr - w->rd_cache);
+}
+
+/* writer_refresh: loads the peer's read index and checks it: it can be neither ahead of
+ * what we wrote nor more than a ring behind. 0 or -EPROTO (sticky). The load is
+ * seq_cst: in shm_ring_writer_prepare_sleep it follows the store of writer_sleeping. */
+static int
+writer_refresh(struct shm_ring_writer *w)
+{
+	uint64_t r = atomic_load_explicit(&w->ctl->read, memory_order_seq_cst);
+	if (w->wr - r > w->size || (r & 7) != 0)
+		return w->error = -EPROTO;
+	w->rd_cache = r;
+	return 0;
+}
+
+/* writer_space: whether n bytes are free after wr, looking at the read index again
+ * only when the cached one shows too little. 1 yes, 0 no (need remembered), -EPROTO.
+ *
+ * When the bytes held back (written but not yet publishable: the first parts of a
+ * multipart message) plus n exceed the ring, the reader could consume all it can see
+ * and we would still wait forever; so they become publishable. A multipart message
+ * then appears in pieces, which only happens when it is too large for the ring. */
+static int
+writer_space(struct shm_ring_writer *w, uint64_t n)
+{
+	if (writer_free(w) >= n)
+		return 1;
+	int rc = writer_refresh(w);
+	if (rc < 0)
+		return rc;
+	if (writer_free(w) >= n)
+		return 1;
+	w->need = n;
+	if (w->wr - w->boundary + n > w->size)
+		w->boundary = w->wr;
+	return 0;
+}
+
+/* writer_store: stores the boundary as the write index, then takes the reader's
+ * sleeping flag if it is set. Returns the reader's fd to raise (SHM_WAKE_*), or 0. The
+ * store and the flag's load are both seq_cst, which orders them against the reader's
+ * own pair (no fence needed: a seq_cst store is one locked instruction on x86, like
+ * the fence it replaces, and ThreadSanitizer understands it). */
+static unsigned
+writer_store(struct shm_ring_writer *w)
+{
+	struct shm_ring_dir *d = w->ctl;
+	atomic_store_explicit(&d->write, w->boundary, memory_order_seq_cst);
+	w->pub = w->boundary;
+	return wake_for(take_flag(&d->reader_sleeping));
+}
+
+/* writer_advance: accounts n bytes written; publishable says whether the ring may be
+ * made visible up to the new wr. */
+static void
+writer_advance(struct shm_ring_writer *w, uint64_t n, bool publishable)
+{
+	w->wr += n;
+	if (publishable)
+		w->boundary = w->wr;
+}
+
+/* writer_pad: fills the tail of the ring with a PAD record when a record of rec bytes
+ * does not fit before the end. 1 done (or not needed), 0 no room yet, -EPROTO. */
+static int
+writer_pad(struct shm_ring_writer *w, uint64_t rec, bool publishable)
+{
+	uint64_t off = w->wr & w->mask, tail = w->size - off;
+	if (rec <= tail)
+		return 1;
+	int rc = writer_space(w, tail);
+	if (rc <= 0)
+		return rc;
+	put_hdr(w->data + off, tail - SHM_REC_HDR, SHM_REC_PAD);
+	writer_advance(w, tail, publishable);
+	return 1;
+}
+
+/* write_record: len bytes from data as one record with flags. 0, -EAGAIN or -EPROTO. */
+static int
+write_record(struct shm_ring_writer *w, const void *data, size_t len, uint32_t flags)
+{
+	uint64_t rec = SHM_REC_HDR + round8(len);
+	int rc = writer_pad(w, rec, !w->in_multi);
+	if (rc > 0)
+		rc = writer_space(w, rec);
+	if (rc <= 0)
+		return rc < 0 ? rc : -EAGAIN;
+
+	uint8_t *p = w->data + (w->wr & w->mask);
+	put_hdr(p, len, flags);
+	if (len > 0)
+		memcpy(p + SHM_REC_HDR, data, len);
+	writer_advance(w, rec, !(flags & SHM_REC_MORE));
+	w->in_multi = (flags & SHM_REC_MORE) != 0;
+	if (w->boundary - w->pub >= w->batch)
+		w->wake |= writer_store(w);
+	return 0;
+}
+
+/* write_whole: m as one record. 0, -EAGAIN or -EPROTO. */
+static int
+write_whole(struct shm_ring_writer *w, struct msg *m, uint32_t flags)
+{
+	return write_record(w, msg_data(m), msg_size(m), flags);
+}
+
+int
+shm_ring_write_ref(struct shm_ring_writer *w, const struct shm_ref *ref, bool more)
+{
+	if (w->error)
+		return w->error;
+	if (w->frag_data != NULL)
+		return -EINVAL;
+	return write_record(w, ref, sizeof *ref,
+	                    SHM_REC_REF | (more ? SHM_REC_MORE : 0u));
+}
+
+/* write_fragment: the next fragment of the streaming message, as large as the room
+ * allows up to frag_max; a PAD first when the tail is too short for a worthwhile one.
+ * 1 a fragment went in, 0 no room, -EPROTO. Each fragment is published at once, so the
+ * reader copies out while we copy in. */
+static int
+write_fragment(struct shm_ring_writer *w)
+{
+	bool first = w->frag_off == 0;
+	uint64_t hdr = first ? FIRST_HDR : SHM_REC_HDR;
+	uint64_t remaining = w->frag_total - w->frag_off;
+	uint64_t least = hdr + round8(min64(remaining, w->frag_min));
+	/* Before the first fragment, earlier parts of a multipart message stay held back;
+	 * after it, everything is visible as it goes. */
+	bool publishable = !first || !w->in_multi;
+
+	int rc = writer_pad(w, least, publishable);
+	if (rc > 0)
+		rc = writer_space(w, least);
+	if (rc <= 0)
+		return rc;
+
+	uint64_t off = w->wr & w->mask;
+	uint64_t room = min64(w->size - off, writer_free(w)) - hdr; /* a multiple of 8 */
+	uint64_t chunk = min64(min64(remaining, w->frag_max), room);
+	/* A first fragment is never the whole message: what streams is longer than
+	 * plain_max (ring/2), a fragment at most frag_max (<= ring/4). */
+	uint32_t flags = chunk == remaining ? SHM_REC_FRAG_LAST : SHM_REC_FRAG_MID;
+	if (first)
+		flags = SHM_REC_FRAG_FIRST | w->frag_flags;
+	uint8_t *p = w->data + off;
+	put_hdr(p, chunk, flags);
+	if (first)
+		memcpy(p + SHM_REC_HDR, &w->frag_total, sizeof w->frag_total);
+	memcpy(p + hdr, (const uint8_t *)w->frag_data + w->frag_off, chunk);
+	w->frag_off += chunk;
+	writer_advance(w, hdr + round8(chunk), true);
+	w->wake |= writer_store(w);
+	return 1;
+}
+
+/* write_stream: fragments of m until it is all in (0) or the ring is full (-EAGAIN). */
+static int
+write_stream(struct shm_ring_writer *w)
+{
+	while (w->frag_off < w->frag_total) {
+		int rc = write_fragment(w);
+		if (rc <= 0)
+			return rc < 0 ? rc : -EAGAIN;
+	}
+	w->in_multi = (w->frag_flags & SHM_REC_MORE) != 0;
+	w->frag_data = NULL;
+	w->frag_total = w->frag_off = 0;
+	return 0;
+}
+
+int
+shm_ring_write_msg(struct shm_ring_writer *w, struct msg *m)
+{
+	int rc;
+
+	if (w->error)
+		return w->error;
+	unsigned mf = msg_flags(m);
+	uint32_t flags = ((mf & MSGF_MORE) ? SHM_REC_MORE : 0) |
+	                 ((mf & MSGF_COMMAND) ? SHM_REC_COMMAND : 0);
+	if (flags == REC_MSG_FLAGS)
+		return -EINVAL;
+	size_t len = msg_size(m);
+
+	if (w->frag_data != NULL) {
+		if (msg_data(m) != w->frag_data || len != w->frag_total ||
+		    flags != w->frag_flags)
+			return -EINVAL;
+		rc = write_stream(w);
+	} else if (SHM_REC_HDR + round8(len) <= w->plain_max) {
+		rc = write_whole(w, m, flags);
+	} else {
+		w->frag_data = msg_data(m);
+		w->frag_total = len;
+		w->frag_off = 0;
+		w->frag_flags = flags;
+		rc = write_stream(w);
+	}
+	if (rc == 0) {
+		msg_close(m);
+		msg_init(m);
+	}
+	return rc;
+}
+
+int
+shm_ring_publish(struct shm_ring_writer *w)
+{
+	unsigned wake = w->wake;
+	w->wake = 0;
+	if (w->boundary != w->pub)
+		wake |= writer_store(w);
+	return (int)wake;
+}
+
+bool
+shm_ring_room_seen(const struct shm_ring_writer *w, uint64_t n)
+{
+	uint64_t wr = atomic_load_explicit(&w->ctl->write, memory_order_acquire);
+	uint64_t rd = atomic_load_explicit(&w->ctl->read, memory_order_acquire);
+	return wr - rd <= w->size && w->size - (wr - rd) >= n;
+}
+
+bool
+shm_ring_writable(struct shm_ring_writer *w, uint64_t n)
+{
+	if (w->error || writer_free(w) >= n)
+		return true;
+	if (writer_refresh(w) < 0)
+		return true; /* the next write reports it */
+	return writer_free(w) >= n;
+}
+
+void
+shm_ring_writer_want(struct shm_ring_writer *w, uint64_t n)
+{
+	w->need = n;
+}
+
+void
+shm_ring_writer_rollback(struct shm_ring_writer *w)
+{
+	if (w->frag_data)
+		return; /* a streaming message is visible as it goes */
+	w->wr = w->boundary;
+	w->in_multi = false;
+}
+
+bool
+shm_ring_writer_streaming(const struct shm_ring_writer *w)
+{
+	return w->frag_data != NULL;
+}
+
+int
+shm_ring_writer_prepare_sleep(struct shm_ring_writer *w)
+{
+	struct shm_ring_dir *d = w->ctl;
+
+	if (w->error)
+		return w->error;
+	if (w->boundary != w->pub || w->wake)
+		return 1; /* publish (and wake) first */
+	atomic_store_explicit(&d->writer_sleeping, 1, memory_order_seq_cst);
+	int rc = writer_refresh(w); /* seq_cst load: ordered after the store above */
+	if (rc < 0 || writer_free(w) >= w->need) {
+		/* Take the flag back, unless the reader took it first: then its signal is
+		 * on the way, and sleeping on it keeps one signal per sleep. */
+		if (take_flag(&d->writer_sleeping) != 0 || rc < 0)
+			return rc < 0 ? rc : 1;
+	}
+	return 0;
+}
+
+void
+shm_ring_writer_end_sleep(struct shm_ring_writer *w)
+{
+	atomic_store_explicit(&w->ctl->writer_sleeping, 0, memory_order_relaxed);
+}
