@@ -143,9 +143,7 @@ mailbox_recv_any(struct mailbox *mb, struct command *cmd, int timeout_ms, const 
 			memcpy(cmd, &cell, sizeof *cmd);
 			return 0;
 		}
-		int rc = nfds > 0
-		                 ? signaler_wait_any(&mb->signaler, fds, nfds, timeout_ms)
-		                 : signaler_wait(&mb->signaler, timeout_ms);
+		int rc = signaler_wait_any(&mb->signaler, fds, nfds, timeout_ms);
 		if (rc != 0)
 			return rc; /* 1: one of fds, and the reader is still marked asleep
 			            */

@@ -78,11 +78,5 @@ signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms)
 int
 signaler_wait(struct signaler *s, int timeout_ms)
 {
-	struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
-	if (timeout_ms != 0)
-		zn_body_flush_frees(); /* about to block: hold nothing back */
-	int rc = poll(&pfd, 1, timeout_ms);
-	if (rc < 0)
-		return errno == EINTR ? -EINTR : zn_errno();
-	return rc == 0 ? -EAGAIN : 0;
+	return signaler_wait_any(s, NULL, 0, timeout_ms);
 }
