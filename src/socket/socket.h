@@ -93,6 +93,9 @@ struct socket {
 	struct poll_timer linger_timer; /* waits for pending inproc binds */
 	bool defer_arm;    /* a spinning send/recv is under way: see pipe_set_defer_arm */
 	int pipes_refused; /* pipes ended because attaching them failed, still ending */
+	/* An endpoint whose transport has direct roads was bound or connected: only
+	 * then do waits and spins look for roads among the pipes (never cleared). */
+	bool may_have_roads;
 	struct reaper *reaper;           /* once closed */
 	struct poller *poller;           /* the reaper's, once closed */
 	struct poll_handle *reap_handle; /* allocated up front so reaping cannot fail */

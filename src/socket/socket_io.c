@@ -132,7 +132,7 @@ socket_road_wait_begin(struct socket *s, bool in, struct socket_road_wait *w)
 {
 	w->n = 0;
 	w->ready = false;
-	if (!in)
+	if (!in || !s->may_have_roads)
 		return;
 	struct pipe **pipes = s->pipes.items;
 	for (uint32_t i = 0; i < s->pipes.n && w->n < SIGNALER_WAIT_FDS_MAX; i++) {
@@ -203,7 +203,7 @@ static bool
 socket_spin(struct socket *s, bool in)
 {
 	int budget = s->options.shm_spin_us;
-	if (budget <= 0)
+	if (budget <= 0 || !s->may_have_roads)
 		return false;
 	struct pipe **pipes = s->pipes.items;
 	uint32_t n = s->pipes.n, direct = 0;
@@ -248,7 +248,8 @@ socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
 static bool
 socket_defer_begin(struct socket *s, int flags, int timeout)
 {
-	if (s->options.shm_spin_us <= 0 || (flags & ZMQ_DONTWAIT) || timeout == 0)
+	if (s->options.shm_spin_us <= 0 || !s->may_have_roads || (flags & ZMQ_DONTWAIT) ||
+	    timeout == 0)
 		return false;
 	s->defer_arm = true;
 	return true;

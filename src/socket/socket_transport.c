@@ -101,6 +101,7 @@ socket_transport_bind(struct socket *s, const char *uri, const struct transport_
 	int rc = st_bind_address(s, t, addr, &b);
 	if (rc < 0)
 		return rc;
+	s->may_have_roads |= t->direct_roads;
 	/* The name given unbinds too, unless it is a wildcard, or unread (an adopted
 	 * socket's name is its own). */
 	bool alias = !b.adopted && !b.wildcard;
@@ -154,6 +155,7 @@ socket_transport_connect(struct socket *s, const char *uri, const struct transpo
 	int rc = t->check(addr);
 	if (rc < 0)
 		return rc;
+	s->may_have_roads |= t->direct_roads;
 	struct io_thread *io = ctx_choose_io_thread(s->own.obj.ctx, s->options.affinity);
 	if (!io)
 		return -EMTHREAD;

@@ -94,4 +94,5 @@ const struct transport_ops shm_transport = {
         .admit = shm_admit,
         .peer_address = transport_peer_cred,
         .engine = shm_engine,
+        .direct_roads = true,
 };

@@ -112,6 +112,9 @@ struct transport_ops {
 	 * it. Takes fd (closed on failure too). I/O thread. 0 or -ENOMEM. */
 	int (*engine)(struct engine **out, int fd, const struct options *o,
 	              const char *peer);
+	/* direct_roads: its connections may give the socket's pipes a direct road
+	 * (pipe/direct.h), which a blocking receive or a spin then watches. */
+	bool direct_roads;
 };
 
 /* The inproc scheme. It has no stream, so none of its members is set: the socket
