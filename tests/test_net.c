@@ -677,15 +677,18 @@ test_source_address_connect(void)
 	uint16_t src_port;
 	int lfd, tmp, c, s, rc;
 
-	/* A free port to use as the source: bind to :0, read it back, release it. */
+	/* The listener first, then a free port to use as the source (bind to :0, read
+	 * it back, release it): taken the other way round, the listener could be given
+	 * the port just released. */
 	v4(&a, "127.0.0.1", 0);
-	CHECK_EQ(zn_listen(&a, 1, NULL, &tmp), 0);
-	CHECK_EQ(zn_local_address(tmp, &bound), 0);
-	src_port = zn_sockaddr_port(&bound);
-	zn_close_fd(tmp);
-
 	CHECK_EQ(zn_listen(&a, 4, NULL, &lfd), 0);
 	CHECK_EQ(zn_local_address(lfd, &bound), 0);
+	struct zn_sockaddr src_bound;
+	CHECK_EQ(zn_listen(&a, 1, NULL, &tmp), 0);
+	CHECK_EQ(zn_local_address(tmp, &src_bound), 0);
+	src_port = zn_sockaddr_port(&src_bound);
+	zn_close_fd(tmp);
+
 	snprintf(spec, sizeof spec, "127.0.0.1:%u;127.0.0.1:%u", src_port,
 	         zn_sockaddr_port(&bound));
 	CHECK_EQ(address_tcp(spec, false, false, &dst, &src, &has_src), 0);
@@ -711,13 +714,17 @@ test_source_address_connect(void)
 static void
 test_connect_refused(void)
 {
-	struct zn_sockaddr a, bound;
-	int tmp, c, rc;
+	struct zn_sockaddr bound;
+	int c, rc;
 
-	v4(&a, "127.0.0.1", 0);
-	CHECK_EQ(zn_listen(&a, 1, NULL, &tmp), 0);
+	/* A port bound and never listened on: refused, and no other process (a test
+	 * running beside this one) can take it meanwhile, as it could a released one. */
+	int tmp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(tmp >= 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	CHECK_EQ(bind(tmp, (struct sockaddr *)&sin, sizeof sin), 0);
 	CHECK_EQ(zn_local_address(tmp, &bound), 0);
-	zn_close_fd(tmp); /* nobody listens there now */
 	rc = zn_connect(&bound, NULL, NULL, &c);
 	if (rc == -EINPROGRESS) {
 		CHECK(c >= 0);
@@ -728,6 +735,7 @@ test_connect_refused(void)
 		CHECK_EQ(rc, -ECONNREFUSED);
 		CHECK_EQ(c, -1);
 	}
+	zn_close_fd(tmp);
 }
 
 static void
