@@ -216,11 +216,13 @@ road_check_read(struct road *r, struct ypipe *inq, bool defer)
 		return ROAD_GONE;
 	if (r->has_ahead)
 		return ROAD_READY;
-	if (d->ops->closed(d))
-		return road_settle(r) ? ROAD_READY : ROAD_GONE;
 	/* Data that came while arming may be part of a message only: look again, so
-	 * that READY always means a read that gets a part. */
+	 * that READY always means a read that gets a part. Arming also reports a road
+	 * that ended meanwhile (the I/O thread marks it): settled at the top, or the
+	 * loop would go round for good. */
 	for (;;) {
+		if (d->ops->closed(d))
+			return road_settle(r) ? ROAD_READY : ROAD_GONE;
 		int ready =
 		        d->ops->check_read ? d->ops->check_read(d) : d->ops->readable(d);
 		if (ready > 0)
