@@ -241,6 +241,16 @@ link_read_msg(struct shm_link *l, struct msg *m)
 
 /* ---- The direct road --------------------------------------------------------------- */
 
+/* link_unarm_in: takes back our request to be woken for data, if one is out. */
+static void
+link_unarm_in(struct shm_link *l)
+{
+	if (l->in_armed) {
+		shm_ring_end_sleep(&l->r);
+		l->in_armed = false;
+	}
+}
+
 static int
 link_read(struct pipe_direct *d, struct msg *m)
 {
@@ -249,10 +259,7 @@ link_read(struct pipe_direct *d, struct msg *m)
 		link_drop_parts(l);
 		return -1;
 	}
-	if (l->in_armed) {
-		shm_ring_end_sleep(&l->r);
-		l->in_armed = false;
-	}
+	link_unarm_in(l);
 	/* Space goes back to the writer when we run dry (and every ring/8 bytes within a
 	 * long run, in the ring code): not per message, so a writer that outruns us
 	 * resumes by large steps instead of record by record. A reader that stops
@@ -292,10 +299,7 @@ link_check_read(struct pipe_direct *d)
 		return 1;
 	if (!shm_ring_readable(&l->r))
 		return 0;
-	if (l->in_armed) {
-		shm_ring_end_sleep(&l->r);
-		l->in_armed = false;
-	}
+	link_unarm_in(l);
 	int rc = link_assemble(l, NULL);
 	if (rc == 0)
 		link_release_space(l);
@@ -336,11 +340,7 @@ link_arm_in(struct pipe_direct *d)
 static void
 link_disarm_in(struct pipe_direct *d)
 {
-	struct shm_link *l = link_of(d);
-	if (l->in_armed) {
-		shm_ring_end_sleep(&l->r);
-		l->in_armed = false;
-	}
+	link_unarm_in(link_of(d));
 }
 
 /* link_wait_begin / link_wait_end: the socket's thread blocks on our second eventfd
