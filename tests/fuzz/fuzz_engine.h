@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "core/options.h"
+#include "fuzz_frames.h"
 #include "core/poller.h"
 #include "core/socket_type.h"
 #include "pipe/msg.h"
@@ -258,7 +259,8 @@ struct object *
 session_object(struct session *s)
 {
 	(void)s;
-	return NULL; /* asked only for a zero-copy pool, which the fuzzers never turn on */
+	return NULL; /* asked only for a zero-copy pool, which the fuzzers never turn on
+	              */
 }
 
 /* ---- the peer ---------------------------------------------------------------------- */
@@ -432,25 +434,6 @@ queue_msg(struct session *s, const uint8_t *d, size_t len)
 		engine_restart_output(s->e);
 }
 
-static int
-zap_frames(struct msg *f, int max, const uint8_t *d, size_t n)
-{
-	int k = 0;
-	size_t pos = 0;
-	while (pos < n && k < max) {
-		size_t l = d[pos++];
-		if (l > n - pos)
-			l = n - pos;
-		if (msg_init_buffer(&f[k], d + pos, l) < 0)
-			break;
-		pos += l;
-		k++;
-	}
-	for (int i = 0; i < k; i++)
-		f[i].flags = i + 1 < k ? MSGF_MORE : 0;
-	return k;
-}
-
 static void
 zap_answer(struct session *s, const uint8_t *d, size_t len)
 {
@@ -458,15 +441,16 @@ zap_answer(struct session *s, const uint8_t *d, size_t len)
 	int k;
 	uint8_t c = len ? d[0] : 0;
 	if (c & 4) {
-		k = zap_frames(f, 8, d + (len ? 1 : 0), len ? len - 1 : 0);
+		k = fuzz_frames(f, 8, d + (len ? 1 : 0), len ? len - 1 : 0);
 	} else {
 		static const char *const st[4] = {"200", "300", "400", "500"};
 		const char *parts[7] = {"", "1.0", "1", st[c & 3], "OK", "user", ""};
-		for (k = 0; k < 7; k++)
+		for (k = 0; k < 7; k++) {
 			if (msg_init_buffer(&f[k], parts[k], strlen(parts[k])) < 0)
 				break;
-		for (int i = 0; i < k; i++)
-			f[i].flags = i + 1 < k ? MSGF_MORE : 0;
+			if (k > 0)
+				f[k - 1].flags = MSGF_MORE;
+		}
 	}
 	if (s->e && k > 0)
 		engine_zap_reply(s->e, f, k);

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_frames.h"
 #include "pipe/msg.h"
 #include "platform/alloc.h"
 #include "core/socket_type.h"
@@ -224,26 +225,6 @@ deliver(struct side *s, struct mechanism *to, const uint8_t *mut, size_t mlen)
 	return rc;
 }
 
-/* zap_reply_frames: frames out of (length, bytes) pairs; how many. */
-static int
-zap_reply_frames(struct msg *f, int max, const uint8_t *d, size_t n)
-{
-	int k = 0;
-	size_t pos = 0;
-	while (pos < n && k < max) {
-		size_t l = d[pos++];
-		if (l > n - pos)
-			l = n - pos;
-		if (msg_init_buffer(&f[k], d + pos, l) < 0)
-			break;
-		pos += l;
-		k++;
-	}
-	for (int i = 0; i < k; i++)
-		f[i].flags = i + 1 < k ? MSGF_MORE : 0;
-	return k;
-}
-
 static int
 zap_answer(struct mechanism *m, struct msg *f, int n)
 {
@@ -360,7 +341,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1: rc = deliver(&c, s.m, d, len); break;
 		case 2: {
 			struct msg f[10];
-			rc = zap_answer(s.m, f, zap_reply_frames(f, 10, d, len));
+			rc = zap_answer(s.m, f, fuzz_frames(f, 10, d, len));
 			break;
 		}
 		case 3: {

@@ -29,7 +29,9 @@ static int
 usable(const char *dir, char *path, size_t plen)
 {
 	char file[PATH_MAX], real[PATH_MAX], ours[PATH_MAX];
-	snprintf(file, sizeof file, "%s/libzmq.so.5", dir);
+	int n = snprintf(file, sizeof file, "%s/libzmq.so.5", dir);
+	if (n < 0 || (size_t)n >= sizeof file)
+		return 0;
 	if (!realpath(file, real))
 		return 0;
 	if (realpath(cli_library_path(), ours) && !strcmp(real, ours))

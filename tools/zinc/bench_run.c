@@ -36,9 +36,11 @@ static void
 fail(struct cell_run *run, const char *what)
 {
 	pthread_mutex_lock(&run->lock);
-	if (!run->error[0])
-		snprintf(run->error, sizeof run->error, "%s: %s", what,
+	if (!run->error[0]) {
+		/* Bounded so the two parts fit the buffer (152 < 160). */
+		snprintf(run->error, sizeof run->error, "%.80s: %.70s", what,
 		         zmq_strerror(zmq_errno()));
+	}
 	pthread_mutex_unlock(&run->lock);
 }
 
