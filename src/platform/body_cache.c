@@ -68,8 +68,8 @@ struct body_hdr {
 	struct body_heap *heap; /* NULL: not cached */
 	struct body_hdr *next;  /* on a list */
 	uint32_t cls;
-	uint32_t unused;
-	uint64_t pad; /* the caller's bytes start 16-aligned */
+	uint32_t bytes; /* class_size(cls), header included: frees need not work it out */
+	uint64_t pad;   /* the caller's bytes start 16-aligned */
 };
 
 _Static_assert(sizeof(struct body_hdr) == 32, "body header keeps 16-byte alignment");
@@ -88,15 +88,52 @@ struct body_heap {
 	atomic_long refs; /* blocks alive plus one for the thread */
 };
 
+/*
+ * Frees of other threads' blocks are gathered per heap and class before they are
+ * pushed: a push is two locked instructions on lines the owner also writes (its
+ * return list's head, the bytes it holds back), which made zn_body_free a tenth of a
+ * receiving application thread's time (tcp, 64 B messages, each made by the I/O
+ * thread). A thread keeps a few chains, each pushed whole once it is long enough, when
+ * its slot is needed for another heap or class, when the thread is about to block
+ * (zn_body_flush_frees, from every blocking wait) and when it exits.
+ */
+#define GATHER_SLOTS  4
+#define GATHER_BLOCKS 32
+#define GATHER_BYTES  ((size_t)64 << 10)
+
+struct gather_slot {
+	struct body_heap *h; /* NULL: free slot */
+	struct body_hdr *head, *tail;
+	size_t bytes;
+	uint32_t cls, n;
+};
+
+struct gather {
+	struct gather_slot slot[GATHER_SLOTS];
+	uint32_t victim;          /* the slot to push next when all are taken */
+	struct gather_slot *last; /* the slot the last block went to */
+};
+
+/* A thread's state, in one thread-local block: in a shared library each thread-local
+ * costs its own address lookup, and a free touches all of these. */
+struct body_tls {
+	struct body_heap *heap;
+	/* A thread that could not get a heap (no memory, no key) does not try again. */
+	bool no_heap;
+	/* 0 not yet, 1 the thread's exit pushes what is gathered, -1 no gathering here.
+	 */
+	int gather_state;
+	struct gather gather;
+};
+
+static _Thread_local struct body_tls tls;
+
 /* The return list of a heap whose thread has exited. */
 static struct body_hdr dead_mark;
 
 static pthread_once_t heap_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t heap_key;
 static bool heap_key_ok;
-static _Thread_local struct body_heap *tls_heap;
-/* A thread that could not get a heap (no memory, no key) does not try again. */
-static _Thread_local bool tls_no_heap;
 
 /* class_of: the class for a block of n bytes (header included), or NO_CLASS. */
 static uint32_t
@@ -108,8 +145,9 @@ class_of(size_t n)
 		return NO_CLASS;
 	unsigned p = 64 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
 	/* 2^(p-1) < n <= 2^p; four steps of 2^(p-3) in between. */
-	size_t step = (size_t)1 << (p - 3);
-	size_t k = (n - ((size_t)1 << (p - 1)) + step - 1) / step; /* 1..4 */
+	unsigned step_shift = p - 3;
+	size_t k = (n - ((size_t)1 << (p - 1)) + ((size_t)1 << step_shift) - 1) >>
+	           step_shift; /* 1..4 */
 	return 1 + (p - CLASS_MIN_SHIFT - 1) * 4 + (uint32_t)(k - 1);
 }
 
@@ -129,7 +167,7 @@ class_size(uint32_t c)
 static void
 block_release(struct body_heap *h, struct body_hdr *b)
 {
-	BODY_UNPOISON(b + 1, class_size(b->cls) - sizeof *b);
+	BODY_UNPOISON(b + 1, b->bytes - sizeof *b);
 	free(b);
 	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
 		free(h);
@@ -152,8 +190,8 @@ static void
 heap_exit(void *arg)
 {
 	struct body_heap *h = arg;
-	tls_heap = NULL;
-	tls_no_heap = true; /* later frees in this thread push like any other's */
+	tls.heap = NULL;
+	tls.no_heap = true; /* later frees in this thread push like any other's */
 	for (uint32_t c = 0; c < CLASSES; c++) {
 		struct body_hdr *returned = atomic_exchange_explicit(
 		        &h->remote[c], &dead_mark, memory_order_acquire);
@@ -185,10 +223,10 @@ heap_key_make(void)
 static struct body_heap *
 heap_get(void)
 {
-	struct body_heap *h = tls_heap;
-	if (h || tls_no_heap)
+	struct body_heap *h = tls.heap;
+	if (h || tls.no_heap)
 		return h;
-	tls_no_heap = true;
+	tls.no_heap = true;
 	(void)pthread_once(&heap_key_once, heap_key_make);
 	if (!heap_key_ok)
 		return NULL;
@@ -207,8 +245,8 @@ heap_get(void)
 		free(h);
 		return NULL;
 	}
-	tls_heap = h;
-	tls_no_heap = false;
+	tls.heap = h;
+	tls.no_heap = false;
 	return h;
 }
 
@@ -226,7 +264,7 @@ heap_take_remote(struct body_heap *h, uint32_t c)
 			return NULL;
 	}
 	h->taken[c] = b->next;
-	h->taken_unsaid += class_size(c);
+	h->taken_unsaid += b->bytes;
 	if (h->taken_unsaid >= TAKEN_BATCH) {
 		atomic_fetch_sub_explicit(&h->remote_bytes, h->taken_unsaid,
 		                          memory_order_relaxed);
@@ -243,7 +281,7 @@ heap_take(struct body_heap *h, uint32_t c)
 	if (!b)
 		return heap_take_remote(h, c);
 	h->local[c] = b->next;
-	h->local_bytes -= class_size(c);
+	h->local_bytes -= b->bytes;
 	return b;
 }
 
@@ -260,7 +298,7 @@ zn_body_alloc(size_t size)
 	if (h) {
 		struct body_hdr *b = heap_take(h, c);
 		if (b) {
-			BODY_UNPOISON(b + 1, class_size(c) - sizeof *b);
+			BODY_UNPOISON(b + 1, b->bytes - sizeof *b);
 			return b + 1;
 		}
 		n = class_size(c);
@@ -270,6 +308,7 @@ zn_body_alloc(size_t size)
 		return NULL;
 	b->heap = h;
 	b->cls = h ? c : NO_CLASS;
+	b->bytes = h ? (uint32_t)n : 0;
 	if (h)
 		atomic_fetch_add_explicit(&h->refs, 1, memory_order_relaxed);
 	return b + 1;
@@ -301,34 +340,6 @@ push_remote(struct body_heap *h, struct body_hdr *head, struct body_hdr *tail,
 	        list, &old, head, memory_order_release, memory_order_relaxed));
 }
 
-/*
- * Frees of other threads' blocks are gathered per heap and class before they are
- * pushed: a push is two locked instructions on lines the owner also writes (its
- * return list's head, the bytes it holds back), which made zn_body_free a tenth of a
- * receiving application thread's time (tcp, 64 B messages, each made by the I/O
- * thread). A thread keeps a few chains, each pushed whole once it is long enough, when
- * its slot is needed for another heap or class, when the thread is about to block
- * (zn_body_flush_frees, from every blocking wait) and when it exits.
- */
-#define GATHER_SLOTS  4
-#define GATHER_BLOCKS 32
-#define GATHER_BYTES  ((size_t)64 << 10)
-
-struct gather_slot {
-	struct body_heap *h; /* NULL: free slot */
-	struct body_hdr *head, *tail;
-	size_t bytes;
-	uint32_t cls, n;
-};
-
-struct gather {
-	struct gather_slot slot[GATHER_SLOTS];
-	uint32_t victim; /* the slot to push next when all are taken */
-};
-
-static _Thread_local struct gather tls_gather;
-/* 0 not yet, 1 the thread's exit pushes what is gathered, -1 no gathering here. */
-static _Thread_local int tls_gather_state;
 static pthread_once_t gather_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t gather_key;
 static bool gather_key_ok;
@@ -346,7 +357,7 @@ void
 zn_body_flush_frees(void)
 {
 	for (uint32_t i = 0; i < GATHER_SLOTS; i++)
-		gather_push(&tls_gather.slot[i]);
+		gather_push(&tls.gather.slot[i]);
 }
 
 static void
@@ -354,7 +365,7 @@ gather_exit(void *arg)
 {
 	(void)arg;
 	zn_body_flush_frees();
-	tls_gather_state = -1; /* later frees in this thread push one by one */
+	tls.gather_state = -1; /* later frees in this thread push one by one */
 }
 
 static void
@@ -367,13 +378,13 @@ gather_key_make(void)
 static bool
 gather_ready(void)
 {
-	if (tls_gather_state != 0)
-		return tls_gather_state > 0;
-	tls_gather_state = -1;
+	if (tls.gather_state != 0)
+		return tls.gather_state > 0;
+	tls.gather_state = -1;
 	(void)pthread_once(&gather_key_once, gather_key_make);
-	if (!gather_key_ok || pthread_setspecific(gather_key, &tls_gather) != 0)
+	if (!gather_key_ok || pthread_setspecific(gather_key, &tls.gather) != 0)
 		return false;
-	tls_gather_state = 1;
+	tls.gather_state = 1;
 	return true;
 }
 
@@ -381,7 +392,7 @@ gather_ready(void)
 static struct gather_slot *
 gather_slot_for(struct body_heap *h, uint32_t c)
 {
-	struct gather *g = &tls_gather;
+	struct gather *g = &tls.gather;
 	struct gather_slot *empty = NULL;
 	for (uint32_t i = 0; i < GATHER_SLOTS; i++) {
 		struct gather_slot *sl = &g->slot[i];
@@ -408,11 +419,17 @@ static void
 free_remote(struct body_heap *h, struct body_hdr *b, size_t size)
 {
 	BODY_POISON(b + 1, size - sizeof *b);
-	if (size >= GATHER_BYTES || !gather_ready()) {
-		push_remote(h, b, b, size);
-		return;
+	/* Frees come in runs of one heap and class (a batch of one peer's messages):
+	 * the last slot first. A pushed slot has no heap, so it never matches. */
+	struct gather_slot *sl = tls.gather.last;
+	if (!sl || sl->h != h || sl->cls != b->cls) {
+		if (size >= GATHER_BYTES || !gather_ready()) {
+			push_remote(h, b, b, size);
+			return;
+		}
+		sl = gather_slot_for(h, b->cls);
+		tls.gather.last = sl;
 	}
-	struct gather_slot *sl = gather_slot_for(h, b->cls);
 	b->next = sl->head;
 	sl->head = b;
 	if (!sl->tail)
@@ -433,8 +450,8 @@ zn_body_free(void *p)
 		free(b);
 		return;
 	}
-	size_t size = class_size(b->cls);
-	if (h != tls_heap) {
+	size_t size = b->bytes;
+	if (h != tls.heap) {
 		free_remote(h, b, size);
 		return;
 	}

@@ -157,6 +157,52 @@ dec_deliver(struct zmtp_decoder *d, struct msg *m)
 	d->state = DEC_FLAGS;
 }
 
+/* dec_whole: a frame that lies whole in buf, decoded in one step (most frames of a
+ * read are: the byte-wise machine below cost 120 instructions a 64-byte frame, callgrind
+ * tcp 64 B). 1 with *m and *used set; -ENOMEM as the byte-wise path leaves it (header
+ * consumed, the allocation retried next call); 0 when the frame is not whole or not
+ * valid, consuming nothing: the byte-wise path takes it and reports its errors. */
+static int
+dec_whole(struct zmtp_decoder *d, const uint8_t *buf, size_t len, size_t *used,
+          struct msg *m)
+{
+	if (len < 2)
+		return 0;
+	uint8_t flags = buf[0];
+	if (flags & ~(ZMTP_FLAG_MORE | ZMTP_FLAG_LONG | ZMTP_FLAG_COMMAND))
+		return 0;
+	if ((flags & ZMTP_FLAG_COMMAND) && (flags & ZMTP_FLAG_MORE))
+		return 0;
+	size_t hlen = (flags & ZMTP_FLAG_LONG) ? 9 : 2;
+	if (len < hlen)
+		return 0;
+	uint64_t size = hlen == 2 ? buf[1] : zmtp_get_be64(buf + 1);
+	if (size > len - hlen) /* also a long size with its top bit set */
+		return 0;
+	if (d->maxmsgsize >= 0 && size > (uint64_t)d->maxmsgsize)
+		return 0;
+	struct msg f;
+	int rc = msg_init_size(&f, (size_t)size);
+	if (rc < 0) {
+		d->flags = flags;
+		d->body_size = size;
+		d->state = DEC_ALLOC;
+		*used = hlen;
+		return rc;
+	}
+	unsigned mf = 0;
+	if (flags & ZMTP_FLAG_MORE)
+		mf |= MSGF_MORE;
+	if (flags & ZMTP_FLAG_COMMAND)
+		mf |= MSGF_COMMAND;
+	msg_set_flags(&f, mf);
+	if (size > 0)
+		memcpy(msg_data(&f), buf + hlen, (size_t)size);
+	*m = f;
+	*used = hlen + (size_t)size;
+	return 1;
+}
+
 int
 zmtp_decoder_feed(struct zmtp_decoder *d, const uint8_t *buf, size_t len, size_t *used,
                   struct msg *m)
@@ -167,6 +213,11 @@ zmtp_decoder_feed(struct zmtp_decoder *d, const uint8_t *buf, size_t len, size_t
 	if (d->error) {
 		*used = 0;
 		return d->error;
+	}
+	if (d->state == DEC_FLAGS) {
+		rc = dec_whole(d, buf, len, used, m);
+		if (rc != 0)
+			return rc;
 	}
 	while (rc == 0) {
 		switch (d->state) {
@@ -286,21 +337,46 @@ enc_batch_need(struct zmtp_encoder *e)
 	return (t != NULL && !t->is_msg) ? 0 : 1;
 }
 
-/* enc_append: copies n bytes to the end of the batch, extending the tail run or starting
- * a new one. The caller checked there is room and a slot. */
-static void
-enc_append(struct zmtp_encoder *e, const void *p, size_t n)
+/* enc_reserve: the next n bytes of the batch, extending the tail run or starting a new
+ * one; the caller fills them. The caller checked there is room and a slot. */
+static uint8_t *
+enc_reserve(struct zmtp_encoder *e, size_t n)
 {
 	struct zmtp_seg *t = enc_tail(e);
 	if (t == NULL || t->is_msg) {
 		t = enc_push(e);
 		t->start = e->batch_in;
 	}
-	if (n > 0)
-		memcpy(e->batch + e->batch_in, p, n);
+	uint8_t *at = e->batch + e->batch_in;
 	e->batch_in += n;
 	e->pending += n;
 	t->len += n;
+	return at;
+}
+
+/* enc_append: copies n bytes (n > 0) to the end of the batch. */
+static void
+enc_append(struct zmtp_encoder *e, const void *p, size_t n)
+{
+	memcpy(enc_reserve(e, n), p, n);
+}
+
+/* enc_put_header: a frame's header at `at`; its length (2 or 9). */
+static size_t
+enc_put_header(uint8_t *at, unsigned mf, size_t size)
+{
+	at[0] = 0;
+	if (mf & MSGF_COMMAND)
+		at[0] |= ZMTP_FLAG_COMMAND;
+	else if (mf & MSGF_MORE)
+		at[0] |= ZMTP_FLAG_MORE;
+	if (size > UINT8_MAX) {
+		at[0] |= ZMTP_FLAG_LONG;
+		zmtp_put_be64(at + 1, (uint64_t)size);
+		return 9;
+	}
+	at[1] = (uint8_t)size;
+	return 2;
 }
 
 void
@@ -335,29 +411,19 @@ zmtp_encoder_load(struct zmtp_encoder *e, struct msg *m)
 {
 	size_t size = msg_size(m);
 	unsigned mf = msg_flags(m);
-	uint8_t hdr[ZMTP_HDR_MAX];
-	size_t hlen;
+	size_t hlen = size > UINT8_MAX ? 9 : 2;
 
-	hdr[0] = 0;
-	if (mf & MSGF_COMMAND)
-		hdr[0] |= ZMTP_FLAG_COMMAND;
-	else if (mf & MSGF_MORE)
-		hdr[0] |= ZMTP_FLAG_MORE;
-	if (size > UINT8_MAX) {
-		hdr[0] |= ZMTP_FLAG_LONG;
-		zmtp_put_be64(hdr + 1, (uint64_t)size);
-		hlen = 9;
-	} else {
-		hdr[1] = (uint8_t)size;
-		hlen = 2;
-	}
-	enc_append(e, hdr, hlen);
-
-	if (size < ZMTP_COPY_MAX && size <= ZMTP_BATCH - e->batch_in) {
+	if (size < ZMTP_COPY_MAX && hlen + size <= ZMTP_BATCH - e->batch_in) {
+		/* Header and body in one reservation: the common small frame. */
+		uint8_t *at = enc_reserve(e, hlen + size);
+		at += enc_put_header(at, mf, size);
 		if (size > 0)
-			enc_append(e, msg_data(m), size);
+			memcpy(at, msg_data(m), size);
 		msg_close(m);
 	} else {
+		/* The caller checked room for a header (zmtp_encoder_space). */
+		uint8_t *at = enc_reserve(e, hlen);
+		(void)enc_put_header(at, mf, size);
 		struct zmtp_seg *s = enc_push(e);
 		s->msg = *m; /* the encoder owns the content now */
 		s->len = size;

@@ -106,7 +106,8 @@ lb_send(struct lb *lb, struct msg *m, struct pipe **to)
 	lb->more = more;
 	if (!more) {
 		pipe_flush(lb->pipes.items[lb->current]);
-		lb->current = (lb->current + 1) % lb->active;
+		if (++lb->current >= lb->active) /* not %: a division a message */
+			lb->current = 0;
 	}
 	return 0;
 }
