@@ -344,7 +344,8 @@ static pthread_once_t gather_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t gather_key;
 static bool gather_key_ok;
 
-static void
+/* Out of line: see gather_slot_new. */
+static __attribute__((noinline)) void
 gather_push(struct gather_slot *sl)
 {
 	if (!sl->h)
@@ -414,21 +415,32 @@ gather_slot_for(struct body_heap *h, uint32_t c)
 	return empty;
 }
 
+/* gather_slot_new: the slot for a block whose heap or class differs from the last
+ * one's, or NULL when the block was pushed on its own. Out of line: the run of frees
+ * to one slot does not pay for its registers. */
+static __attribute__((noinline)) struct gather_slot *
+gather_slot_new(struct body_tls *t, struct body_heap *h, struct body_hdr *b, size_t size)
+{
+	if (size >= GATHER_BYTES || !gather_ready()) {
+		push_remote(h, b, b, size);
+		return NULL;
+	}
+	t->gather.last = gather_slot_for(h, b->cls);
+	return t->gather.last;
+}
+
 /* free_remote: a block freed outside its owner's thread. */
 static void
-free_remote(struct body_heap *h, struct body_hdr *b, size_t size)
+free_remote(struct body_tls *t, struct body_heap *h, struct body_hdr *b, size_t size)
 {
 	BODY_POISON(b + 1, size - sizeof *b);
 	/* Frees come in runs of one heap and class (a batch of one peer's messages):
 	 * the last slot first. A pushed slot has no heap, so it never matches. */
-	struct gather_slot *sl = tls.gather.last;
+	struct gather_slot *sl = t->gather.last;
 	if (!sl || sl->h != h || sl->cls != b->cls) {
-		if (size >= GATHER_BYTES || !gather_ready()) {
-			push_remote(h, b, b, size);
+		sl = gather_slot_new(t, h, b, size);
+		if (!sl)
 			return;
-		}
-		sl = gather_slot_for(h, b->cls);
-		tls.gather.last = sl;
 	}
 	b->next = sl->head;
 	sl->head = b;
@@ -451,8 +463,9 @@ zn_body_free(void *p)
 		return;
 	}
 	size_t size = b->bytes;
-	if (h != tls.heap) {
-		free_remote(h, b, size);
+	struct body_tls *t = &tls;
+	if (h != t->heap) {
+		free_remote(t, h, b, size);
 		return;
 	}
 	if (h->local_bytes + size > LOCAL_CAP) {
