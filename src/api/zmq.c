@@ -9,6 +9,7 @@
 #include "proto/shm_link.h"
 #include "proto/shm_pool.h"
 #include "platform/alloc.h"
+#include "platform/copy.h"
 #include "socket/socket.h"
 #include "transport/transport.h"
 #include "zinc.h"
@@ -342,7 +343,7 @@ zmq_recv(void *socket, void *buf, size_t len, int flags)
 	}
 	size_t size = msg_size(&m);
 	if (len)
-		memcpy(buf, msg_data(&m), size < len ? size : len);
+		zn_copy(buf, msg_data(&m), size < len ? size : len);
 	msg_close(&m);
 	return size > INT32_MAX ? INT32_MAX : (int)size;
 }

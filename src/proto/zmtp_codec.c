@@ -13,6 +13,7 @@
  * head is written, so a stream of small frames costs one copy each and one iovec per run.
  */
 #include "proto/zmtp_codec.h"
+#include "platform/copy.h"
 
 #include <errno.h>
 #include <string.h>
@@ -197,7 +198,7 @@ dec_whole(struct zmtp_decoder *d, const uint8_t *buf, size_t len, size_t *used,
 		mf |= MSGF_COMMAND;
 	msg_set_flags(&f, mf);
 	if (size > 0)
-		memcpy(msg_data(&f), buf + hlen, (size_t)size);
+		zn_copy(msg_data(&f), buf + hlen, (size_t)size);
 	*m = f;
 	*used = hlen + (size_t)size;
 	return 1;
@@ -418,7 +419,7 @@ zmtp_encoder_load(struct zmtp_encoder *e, struct msg *m)
 		uint8_t *at = enc_reserve(e, hlen + size);
 		at += enc_put_header(at, mf, size);
 		if (size > 0)
-			memcpy(at, msg_data(m), size);
+			zn_copy(at, msg_data(m), size);
 		msg_close(m);
 	} else {
 		/* The caller checked room for a header (zmtp_encoder_space). */
