@@ -356,6 +356,82 @@ test_hwm_counts_whole_messages(void)
 	harness_fini(&h);
 }
 
+/* write_big: a message of `size` bytes (not written to: its pages are never touched). */
+static void
+write_big(struct pipe *p, size_t size)
+{
+	struct msg m;
+	CHECK_EQ(msg_init_size(&m, size), 0);
+	int rc = pipe_write(p, &m);
+	if (rc != 0) {
+		msg_close(&m);
+		TEST_FAIL("pipe_write of %zu bytes: %d", size, rc);
+	}
+}
+
+static void
+test_large_messages_reported_by_bytes(void)
+{
+	struct harness h;
+	struct sink s0 = {0}, s1 = {0};
+	struct pair pr;
+	harness_init(&h);
+	pair_open(&h, &pr, 100, 0, &s0, &s1); /* lwm 50 */
+	struct pipe *w = pr.end[0], *r = pr.end[1];
+	const size_t mib = (size_t)1 << 20;
+
+	for (int i = 0; i < 8; i++)
+		write_big(w, mib);
+	pipe_flush(w);
+	/* Three MiB read: neither lwm messages nor 4 MiB, no report. */
+	struct msg m;
+	msg_init(&m);
+	for (int i = 0; i < 3; i++) {
+		CHECK(pipe_read(r, &m));
+		msg_close(&m);
+		msg_init(&m);
+	}
+	CHECK_EQ(drain(&h, A), 0);
+	/* The fourth MiB: reported, though 4 of 50. */
+	CHECK(pipe_read(r, &m));
+	msg_close(&m);
+	msg_init(&m);
+	CHECK_EQ(drain(&h, A), 1); /* ACTIVATE_WRITE */
+	CHECK_EQ(w->peers_msgs_read, 4);
+	/* Counted afresh from the report: parts of a message count, the report waits for
+	 * its last part. */
+	for (int i = 0; i < 3; i++) {
+		CHECK(pipe_read(r, &m));
+		msg_close(&m);
+		msg_init(&m);
+	}
+	CHECK_EQ(drain(&h, A), 0);
+	struct msg part;
+	CHECK_EQ(msg_init_size(&part, mib), 0);
+	msg_set_flags(&part, MSGF_MORE);
+	CHECK_EQ(pipe_write(w, &part), 0);
+	write_big(w, 16);
+	pipe_flush(w);
+	CHECK(pipe_read(r, &m)); /* the eighth message: 4 MiB, a whole one */
+	msg_close(&m);
+	msg_init(&m);
+	CHECK_EQ(drain(&h, A), 1);
+	CHECK_EQ(w->peers_msgs_read, 8);
+	CHECK(pipe_read(r, &m)); /* a part: 1 MiB more, no report */
+	msg_close(&m);
+	msg_init(&m);
+	CHECK_EQ(drain(&h, A), 0);
+	CHECK(pipe_read(r, &m)); /* its end: still under 4 MiB since the report */
+	msg_close(&m);
+	CHECK_EQ(drain(&h, A), 0);
+	expect_empty(r);
+
+	pipe_terminate(w, true);
+	settle(&h, &pr, 1);
+	CHECK(!pr.end[0] && !pr.end[1]);
+	harness_fini(&h);
+}
+
 static void
 test_unlimited_hwm_never_blocks(void)
 {
@@ -1303,6 +1379,8 @@ test_lb_rollback_and_enomem(void)
 }
 
 static const struct test tests[] = {
+        {"large messages are reported by bytes read, not only by lwm",
+         test_large_messages_reported_by_bytes},
         {"hwm counts whole messages and lwm reopens the writer",
          test_hwm_counts_whole_messages},
         {"unlimited hwm never blocks and sends no reports",

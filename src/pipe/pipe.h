@@ -62,7 +62,8 @@ struct pipe {
 	 * recompute the HWMs when its own change; -1 on other pipes. */
 	int64_t out_boost, in_boost;
 	uint64_t msgs_read;
-	uint64_t msgs_reported; /* msgs_read as last sent in ACTIVATE_WRITE */
+	uint64_t msgs_reported;  /* msgs_read as last sent in ACTIVATE_WRITE */
+	size_t bytes_unreported; /* body bytes read since then */
 	uint64_t msgs_written;
 	uint64_t peers_msgs_read;
 	void *sink;
