@@ -121,6 +121,41 @@ test_types_take_their_own_options(void)
 }
 ONE(test_types_take_their_own_options)
 
+/* ZMQ_LINGER's default is -1, but 0 for SUB and XSUB, as libzmq 4.3 (a closing
+ * subscriber does not wait to send its subscriptions: ffi-rzmq's specs test it, and a
+ * SUB connected to an address nobody listens on would otherwise hold zmq_ctx_term for
+ * good). With the context's ZMQ_BLOCKY 0, every type gets 0. */
+static void
+test_linger_defaults(void)
+{
+	static const int types[] = {ZMQ_PAIR, ZMQ_PUB,    ZMQ_SUB,    ZMQ_REQ,
+	                            ZMQ_REP,  ZMQ_DEALER, ZMQ_ROUTER, ZMQ_PULL,
+	                            ZMQ_PUSH, ZMQ_XPUB,   ZMQ_XSUB,   ZMQ_STREAM};
+	for (int blocky = 1; blocky >= 0; blocky--) {
+		void *c = ctx_open();
+		CHECK_OK(zmq_ctx_set(c, ZMQ_BLOCKY, blocky));
+		for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+			void *s = sock_open_default(types[i]);
+			int linger = 12345;
+			size_t len = sizeof linger;
+			CHECK_OK(zmq_getsockopt(s, ZMQ_LINGER, &linger, &len));
+			bool sub = types[i] == ZMQ_SUB || types[i] == ZMQ_XSUB;
+			CHECK_EQ(linger, blocky && !sub ? -1 : 0);
+			sock_close(s);
+		}
+		ctx_close();
+	}
+	/* The unreachable SUB of ffi-rzmq's nonblocking_recv_spec: zmq_ctx_term returns.
+	 */
+	ctx_open();
+	void *sub = sock_open_default(ZMQ_SUB);
+	CHECK_OK(zmq_connect(sub, "tcp://127.0.0.1:1"));
+	CHECK_OK(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0));
+	sock_close(sub);
+	ctx_close();
+}
+ONE(test_linger_defaults)
+
 /* zmq_getsockopt writes the value and clears the rest of a wider buffer, as libzmq
  * 4.3 (test_getsockopt_memset reads ZMQ_RCVMORE into an int64_t full of 0xff). */
 static void
@@ -284,6 +319,7 @@ ONE(test_reader_reports_every_half_hwm)
 static const struct test tests[] = {
 	ONE_ENTRY(test_switches_take_non_negative_ints),
 	ONE_ENTRY(test_types_take_their_own_options),
+	ONE_ENTRY(test_linger_defaults),
 	ONE_ENTRY(test_getsockopt_clears_wider_buffer),
 	ONE_ENTRY(test_hwm_raised_after_connect_then_bind),
 	ONE_ENTRY(test_hwm_raised_after_bind_then_connect),

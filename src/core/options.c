@@ -161,7 +161,7 @@ options_init(struct options *o, const struct socket_type *type)
 	o->type = type;
 	o->sndhwm = 1000;
 	o->rcvhwm = 1000;
-	o->linger = -1;
+	o->linger = type && type->linger_zero ? 0 : -1;
 	o->sndtimeo = -1;
 	o->rcvtimeo = -1;
 	o->reconnect_ivl = 100;

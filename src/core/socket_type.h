@@ -36,6 +36,10 @@ struct socket_type {
 	                           * ever; only the pipe's hop is replaced), not STREAM */
 	bool conflate_on_recv;    /* the socket base applies ZMQ_CONFLATE as it receives
 	                           * (PULL, DEALER, PAIR; SUB does its own) */
+	bool linger_zero;         /* ZMQ_LINGER defaults to 0, not -1 (SUB, XSUB, as
+	                           * in libzmq: a closing subscriber does not wait for
+	                           * its subscriptions to reach a peer that may never
+	                           * come, and bindings test for that default) */
 };
 
 /* socket_type_compatible: may a socket of type `mine` talk to a peer announcing

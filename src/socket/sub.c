@@ -120,6 +120,7 @@ static const struct socket_type sub_type = {
         .peers = (const char *const[]){"PUB", "XPUB", NULL},
         .subscribes = true,
         .direct_road = true,
+        .linger_zero = true,
 };
 
 const struct socket_ops sub_socket_ops = {

@@ -257,6 +257,7 @@ static const struct socket_type xsub_type = {
         .peers = (const char *const[]){"PUB", "XPUB", NULL},
         .subscribes = true,
         .direct_road = true,
+        .linger_zero = true,
 };
 
 const struct socket_ops xsub_socket_ops = {
