@@ -405,6 +405,56 @@ test_stream_disconnect_notice(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* ZMQ_ROUTER_RAW: a ROUTER whose connections speak no ZMTP, as a STREAM's (CZMQ's zsock
+ * self test turns it on and asserts it worked). */
+static void
+test_router_raw(void)
+{
+	void *ctx = zmq_ctx_new();
+	void *r = zmq_socket(ctx, ZMQ_ROUTER);
+	int minus = -1, one = 1, zero = 0;
+	CHECK_ERR(zmq_setsockopt(r, ZMQ_ROUTER_RAW, &minus, sizeof minus), EINVAL);
+	CHECK_OK(zmq_setsockopt(r, ZMQ_ROUTER_RAW, &zero, sizeof zero));
+	CHECK_OK(zmq_setsockopt(r, ZMQ_ROUTER_RAW, &one, sizeof one));
+	CHECK_OK(zmq_setsockopt(r, ZMQ_LINGER, &zero, sizeof zero));
+	int ms = WAIT_MS;
+	CHECK_OK(zmq_setsockopt(r, ZMQ_RCVTIMEO, &ms, sizeof ms));
+	CHECK_OK(zmq_bind(r, "tcp://127.0.0.1:*"));
+
+	/* Connected: [id][""]. Bytes in: [id][bytes]. */
+	int fd = raw_connect(r);
+	char id[256], id2[256], buf[256];
+	int idlen, id2len;
+	CHECK_EQ(recv_pair(r, id, &idlen, buf, sizeof buf), 0);
+	CHECK_EQ(idlen, 5); /* generated: a zero byte and a counter */
+	CHECK_EQ(write(fd, "hello", 5), 5);
+	CHECK_EQ(recv_pair(r, id2, &id2len, buf, sizeof buf), 5);
+	CHECK(memcmp(buf, "hello", 5) == 0);
+	CHECK(id2len == idlen && memcmp(id2, id, (size_t)idlen) == 0);
+
+	/* Bytes out, with no greeting before them; MORE on them is ignored. */
+	CHECK_EQ(zmq_send(r, id, (size_t)idlen, ZMQ_SNDMORE), idlen);
+	CHECK_EQ(zmq_send(r, "world", 5, ZMQ_SNDMORE), 5);
+	CHECK_EQ(raw_read(fd, buf, sizeof buf), 5);
+	CHECK(memcmp(buf, "world", 5) == 0);
+	/* An empty message closes the connection. */
+	CHECK_EQ(zmq_send(r, id, (size_t)idlen, ZMQ_SNDMORE), idlen);
+	CHECK_EQ(zmq_send(r, "", 0, 0), 0);
+	CHECK_EQ(raw_read(fd, buf, sizeof buf), 0);
+	close(fd);
+
+	/* A peer that goes: connected, then gone, both for its own id. */
+	fd = raw_connect(r);
+	CHECK_EQ(recv_pair(r, id2, &id2len, buf, sizeof buf), 0);
+	CHECK(id2len != idlen || memcmp(id2, id, (size_t)idlen) != 0);
+	close(fd);
+	CHECK_EQ(recv_pair(r, id, &idlen, buf, sizeof buf), 0);
+	CHECK(id2len == idlen && memcmp(id2, id, (size_t)idlen) == 0);
+
+	CHECK_OK(zmq_close(r));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static const struct test tests[] = {
         {"stream server: notify, receive, send by id, close by empty frame",
          test_stream_server},
@@ -417,6 +467,7 @@ static const struct test tests[] = {
         {"stream to stream, ROUTING_ID is the last generated id", test_stream_to_stream},
         {"stream closed by an empty frame notifies the peer",
          test_stream_disconnect_notice},
+        {"router raw: no ZMTP, notifications, close by an empty frame", test_router_raw},
         {NULL, NULL},
 };
 

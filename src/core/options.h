@@ -80,6 +80,15 @@ options_pipe_per_connection(const struct options *o)
 	return o->immediate || o->type->pipe_per_connection;
 }
 
+/* options_raw: do this socket's connections speak no ZMTP, bytes in and out as they
+ * come? A STREAM's, and a ROUTER's with ZMQ_ROUTER_RAW (ZMQ_STREAM's deprecated
+ * ancestor). */
+static inline int
+options_raw(const struct options *o)
+{
+	return o->type->raw || o->router_raw;
+}
+
 /* options_init: libzmq's defaults for a socket of this type. */
 void options_init(struct options *o, const struct socket_type *type);
 /* options_set: 0, -EINVAL (unknown option, bad size or value). */

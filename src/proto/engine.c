@@ -32,10 +32,10 @@ static const struct poll_handler_ops engine_handler;
 static int
 engine_carrier_new(struct engine *e, bool shm)
 {
-	/* ZMQ_STREAM speaks no ZMTP, whatever the transport. */
-	const struct carrier_ops *ops = e->opts.type->raw ? &carrier_raw
-	                                : shm             ? &carrier_rings
-	                                                  : &carrier_stream;
+	/* ZMQ_STREAM (and ROUTER_RAW) speaks no ZMTP, whatever the transport. */
+	const struct carrier_ops *ops = options_raw(&e->opts) ? &carrier_raw
+	                                : shm                 ? &carrier_rings
+	                                                      : &carrier_stream;
 	struct carrier *c = zn_calloc(1, ops->size);
 	if (!c)
 		return -ENOMEM;

@@ -7,6 +7,11 @@
  * full peer the message is dropped, or with ZMQ_ROUTER_MANDATORY refused with
  * EHOSTUNREACH / EAGAIN.
  *
+ * With ZMQ_ROUTER_RAW (deprecated: ZMQ_STREAM's ancestor) the connections made
+ * afterwards speak no ZMTP, as a STREAM's: each read is a message [id][bytes], an empty
+ * one when a peer connects or goes; a send is [id][bytes] (MORE on the bytes means
+ * nothing), and empty bytes close that connection.
+ *
  * A peer announcing an id already in use is ignored (as libzmq), unless
  * ZMQ_ROUTER_HANDOVER gives it the id and ends the old pipe. Unlike libzmq, an ignored
  * peer is not dropped for good: its pipe waits (unread) and takes the id when the
@@ -454,6 +459,16 @@ router_send(struct socket *s, struct msg *m)
 	}
 	bool more = (m->flags & MSGF_MORE) != 0;
 	struct pipe *p = r->current_out;
+	if (r->base.options.router_raw) {
+		/* Raw: the part after the id is the whole message (MORE means nothing
+		 * to a byte stream), and an empty one closes the connection. */
+		msg_clear_flags(m, MSGF_MORE);
+		more = false;
+		if (p && msg_size(m) == 0) {
+			pipe_terminate(p, false);
+			p = r->current_out = NULL;
+		}
+	}
 	if (p) {
 		int rc = r->base.options.router_mandatory ? pipe_write(p, m)
 		                                          : pipe_write_or_drop(p, m);
@@ -514,19 +529,12 @@ static int
 router_setsockopt(struct socket *s, int option, const void *val, size_t len)
 {
 	(void)s;
+	(void)val;
+	(void)len;
 	switch (option) {
 	case ZMQ_REQ_CORRELATE:
 	case ZMQ_REQ_RELAXED: return -EINVAL;
-	case ZMQ_ROUTER_RAW: {
-		/* Raw mode (ZMQ_STREAM's ancestor, deprecated) is not built: refuse
-		 * to turn it on rather than ignore it. */
-		int on;
-		if (len != sizeof on)
-			return -EINVAL;
-		memcpy(&on, val, sizeof on);
-		return on ? -ENOTSUP : 1;
-	}
-	default: return 1;
+	default: return 1; /* ZMQ_ROUTER_RAW too: stored, read at each connection */
 	}
 }
 
