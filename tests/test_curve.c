@@ -479,11 +479,29 @@ peer_converse(void *s)
 	recv_part(s, "", true);
 	recv_part(s, "zinc", true);
 	recv_part(s, "echo", false);
+	/* Boxes around the 32 bytes of the stream's first block (a part's box holds a
+	 * flags byte and the part) and across several blocks, both ways. */
+	static const size_t sizes[] = {30, 31, 32, 33, 63, 64, 65, 200, 70000};
+	const size_t n = sizeof sizes / sizeof sizes[0];
+	for (size_t i = 0; i < n; i++)
+		CHECK_EQ(zmq_send(s, pattern(sizes[i]), sizes[i], ZMQ_SNDMORE),
+		         (int)sizes[i]);
+	send_str(s, "sizes", 0);
+	for (size_t i = 0; i < n; i++) {
+		zmq_msg_t part;
+		zmq_msg_init(&part);
+		CHECK_EQ(zmq_msg_recv(&part, s, 0), (int)sizes[i]);
+		CHECK(zmq_msg_more(&part));
+		CHECK(memcmp(zmq_msg_data(&part), pattern(sizes[i]), sizes[i]) == 0);
+		zmq_msg_close(&part);
+	}
+	recv_part(s, "sizes", true);
+	recv_part(s, "echo", false);
 	send_str(s, "END", 0);
 	recv_part(s, "END", false);
 	char line[64];
 	CHECK(peer_line(line, sizeof line, WAIT_MS));
-	CHECK_STR(line, "OK 2");
+	CHECK_STR(line, "OK 3");
 	int status = reap(peer_pid, WAIT_MS);
 	peer_pid = 0;
 	CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
