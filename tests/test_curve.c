@@ -481,7 +481,7 @@ peer_converse(void *s)
 	recv_part(s, "echo", false);
 	/* Boxes around the 32 bytes of the stream's first block (a part's box holds a
 	 * flags byte and the part) and across several blocks, both ways. */
-	static const size_t sizes[] = {30, 31, 32, 33, 63, 64, 65, 200, 70000};
+	static const size_t sizes[] = {30, 31, 32, 33, 63, 64, 65, 200, 60000};
 	const size_t n = sizeof sizes / sizeof sizes[0];
 	for (size_t i = 0; i < n; i++)
 		CHECK_EQ(zmq_send(s, pattern(sizes[i]), sizes[i], ZMQ_SNDMORE),

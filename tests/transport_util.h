@@ -58,10 +58,12 @@ static bool quick; /* under valgrind: fewer and smaller messages */
 static unsigned char *pat;
 static size_t pat_max;
 
-/* pattern: the content of a size-byte message: pat + size % 251, so that sizes differ. */
+/* pattern: the content of a size-byte message: pat + size % 251, so that sizes differ.
+ * At most pat_max bytes (smaller in quick runs, under valgrind). */
 static inline const unsigned char *
 pattern(size_t size)
 {
+	CHECK(size <= pat_max);
 	return pat + size % 251;
 }
 
