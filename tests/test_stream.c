@@ -405,6 +405,49 @@ test_stream_disconnect_notice(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* A STREAM client has its peer's id as soon as zmq_connect returns (ZMQ_ROUTING_ID, as
+ * zmq_socket(7) tells it to read it; ipykernel's debugger does), and what it sends to
+ * that id before the connection is up is written once it is; then the connect
+ * notification comes for the same id. */
+static void
+test_stream_client_id_at_connect(void)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t alen = sizeof a;
+	CHECK_EQ(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+	CHECK_EQ(listen(l, 1), 0);
+	CHECK_EQ(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	char ep[64];
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+
+	void *ctx = zmq_ctx_new();
+	void *s = zmq_socket(ctx, ZMQ_STREAM);
+	int zero = 0, ms = WAIT_MS;
+	CHECK_OK(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_RCVTIMEO, &ms, sizeof ms));
+	CHECK_OK(zmq_connect(s, ep));
+	char id[256], got[256], buf[256];
+	size_t idlen = sizeof id;
+	CHECK_OK(zmq_getsockopt(s, ZMQ_ROUTING_ID, id, &idlen));
+	CHECK_EQ(idlen, 5);
+	CHECK_EQ(zmq_send(s, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT), (int)idlen);
+	CHECK_EQ(zmq_send(s, "hello", 5, ZMQ_DONTWAIT), 5);
+
+	int fd = accept(l, NULL, NULL);
+	CHECK(fd >= 0);
+	CHECK_EQ(raw_read(fd, buf, sizeof buf), 5);
+	CHECK(memcmp(buf, "hello", 5) == 0);
+	int gotlen;
+	CHECK_EQ(recv_pair(s, got, &gotlen, buf, sizeof buf), 0); /* connected */
+	CHECK(gotlen == (int)idlen && memcmp(got, id, idlen) == 0);
+	close(fd);
+	close(l);
+	CHECK_OK(zmq_close(s));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
 /* ZMQ_ROUTER_RAW: a ROUTER whose connections speak no ZMTP, as a STREAM's (CZMQ's zsock
  * self test turns it on and asserts it worked). */
 static void
@@ -467,6 +510,8 @@ static const struct test tests[] = {
         {"stream to stream, ROUTING_ID is the last generated id", test_stream_to_stream},
         {"stream closed by an empty frame notifies the peer",
          test_stream_disconnect_notice},
+        {"stream client: the peer's id right after zmq_connect, a send queued",
+         test_stream_client_id_at_connect},
         {"router raw: no ZMTP, notifications, close by an empty frame", test_router_raw},
         {NULL, NULL},
 };

@@ -134,17 +134,20 @@ socket_transport_bind(struct socket *s, const char *uri, const struct transport_
 }
 
 /* st_pipe_at_connect: does zmq_connect make the pipe now, as libzmq does unless
- * ZMQ_IMMEDIATE? Yes for the sockets that keep one pipe across reconnects; and for a
+ * ZMQ_IMMEDIATE? Yes for the sockets that keep one pipe across reconnects; for a
  * ROUTER or STREAM whose ZMQ_CONNECT_ROUTING_ID names the peer, so that the application
- * can send to that id at once. That pipe still serves the first connection only: the
- * session ends it with the connection and makes the next one at the next handshake.
- * Without a name the peer is known only at the handshake, where the pipe is made. */
+ * can send to that id at once; and for a raw socket (STREAM, ROUTER_RAW), whose peer
+ * gets its generated id when the pipe is attached: zmq_socket(7) has a STREAM client
+ * read ZMQ_ROUTING_ID right after zmq_connect and send to it (ipykernel's debugger
+ * does). That pipe still serves the first connection only: the session ends it with
+ * the connection and makes the next one at the next handshake. Otherwise the peer is
+ * known only at the handshake, where the pipe is made. */
 static bool
 st_pipe_at_connect(const struct options *o)
 {
 	if (!options_pipe_per_connection(o))
 		return true;
-	return !o->immediate && o->connect_routing_id.len > 0;
+	return !o->immediate && (o->connect_routing_id.len > 0 || options_raw(o));
 }
 
 int
