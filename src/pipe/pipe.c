@@ -115,11 +115,14 @@ pipe_set_boosts(struct pipe *p, int64_t out_boost, int64_t in_boost)
 }
 
 /* Large messages are reported once this many bytes of them are read, however few
- * they are: a writer that waits for half the HWM (500 MiB of 1 MiB messages) makes
- * its next bodies afresh, the ones the reader freed having gone back to the C library
- * past the body cache's cap (8 MiB), and fresh pages fault on first touch (tcp 1 MiB
- * sender: 170 page faults a message, a third of its CPU). Reported sooner, it makes
- * them from the blocks just freed. Below about 8 KiB a message, lwm comes first. */
+ * they are, while the writer is ahead (more is queued): a writer that waits for half
+ * the HWM (500 MiB of 1 MiB messages) makes its next bodies afresh, the ones the
+ * reader freed having gone back to the C library past the body cache's cap (8 MiB),
+ * and fresh pages fault on first touch (tcp 1 MiB sender: 170 page faults a message,
+ * a third of its CPU). Reported sooner, it makes them from the blocks just freed.
+ * Below about 8 KiB a message, lwm comes first. A reader that has caught up says
+ * nothing: its writer is not waiting for room, and in a ping-pong of large messages
+ * the report was a command, and often a wake-up, for nothing (tcp 1 MiB latency). */
 #define PIPE_REPORT_BYTES ((size_t)4 << 20)
 
 /* pipe_report_reads: tells the writer how much we read, once a batch (lwm, or
@@ -131,7 +134,7 @@ pipe_report_reads(struct pipe *p)
 {
 	if (p->lwm > 0 && p->peer &&
 	    (p->msgs_read - p->msgs_reported >= (uint64_t)p->lwm ||
-	     p->bytes_unreported >= PIPE_REPORT_BYTES)) {
+	     (p->bytes_unreported >= PIPE_REPORT_BYTES && ypipe_probe(&p->inq)))) {
 		p->msgs_reported = p->msgs_read;
 		p->bytes_unreported = 0;
 		send_activate_write(&p->peer->obj, p->msgs_read);
