@@ -230,7 +230,7 @@ crypto_secretbox_open_easy(unsigned char *m, const unsigned char *c,
 	return open_box(m, c, (size_t)clen, n, k);
 }
 
-/* The pieces CURVE's MESSAGE boxes are made of (curve.c: box_seal, box_open), with the
+/* The pieces CURVE's MESSAGE boxes are made of (src/proto/mech/curve_box.c), with the
  * properties those rely on: a subkey from a key and 16 bytes; a stream from a subkey
  * and 8 bytes, the one from block ic on continuing the one from block 0 at byte
  * 64 * ic; a one-time MAC keyed by 32 bytes. */

@@ -15,6 +15,7 @@
  *
  * Without libsodium (ZINC_HAVE_CURVE undefined) CURVE fails closed.
  */
+#include "proto/mech/curve_box.h"
 #include "proto/mech/mechanism.h"
 #include "proto/zmtp_codec.h"
 #include "platform/alloc.h"
@@ -74,9 +75,7 @@ struct mech_curve {
 	uint8_t peer_tx[KEY];             /* the peer's transient key (S' or C') */
 	uint8_t peer_key[KEY];            /* server: the client's long-term key C */
 	uint8_t shared[KEY];              /* crypto_box_beforenm(peer_tx, tx_sec) */
-	/* XSalsa20's subkeys of MESSAGE boxes, HSalsa20(shared, prefix), one per
-	 * direction: a MESSAGE nonce's first 16 bytes are a constant prefix, so the
-	 * subkey every box derives is the same for a whole connection. */
+	/* The MESSAGE boxes' subkeys, one per direction (curve_box.h). */
 	uint8_t send_subkey[KEY], recv_subkey[KEY];
 	uint8_t cookie_key[KEY]; /* server: until INITIATE */
 	uint8_t cookie[96];      /* client: WELCOME's cookie, echoed in INITIATE */
@@ -130,59 +129,8 @@ short_nonce(uint8_t nonce[NONCE], const char *prefix, uint64_t n)
 static void
 curve_message_keys(struct mech_curve *c)
 {
-	crypto_core_hsalsa20(c->send_subkey, (const unsigned char *)c->send_prefix,
-	                     c->shared, NULL);
-	crypto_core_hsalsa20(c->recv_subkey, (const unsigned char *)c->recv_prefix,
-	                     c->shared, NULL);
-}
-
-/*
- * MESSAGE boxes, sealed and opened from the subkey: the bytes crypto_box_easy_afternm
- * makes (XSalsa20-Poly1305: HSalsa20 of the nonce's first 16 bytes gives the Salsa20
- * key; Salsa20 with the last 8 bytes makes the stream, whose first 32 bytes key
- * Poly1305 and the rest encrypt), without the HSalsa20 each box spent on a subkey it
- * shares with every other box of the connection (callgrind, tcp 64 B over CURVE: 1200
- * of 5300 instructions a message on each side).
- */
-
-/* box_seal: mlen bytes at m (c may be m) encrypted to c; the MAC to mac. */
-static void
-box_seal(uint8_t mac[MAC], uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t n8[8],
-         const uint8_t subkey[KEY])
-{
-	uint8_t block0[64]; /* the Poly1305 key, then the first 32 bytes of the stream */
-	size_t first = mlen < 32 ? mlen : 32;
-	memset(block0, 0, 32);
-	memcpy(block0 + 32, m, first);
-	crypto_stream_salsa20_xor(block0, block0, 32 + first, n8, subkey);
-	memcpy(c, block0 + 32, first);
-	if (mlen > first)
-		crypto_stream_salsa20_xor_ic(c + first, m + first, mlen - first, n8, 1,
-		                             subkey);
-	crypto_onetimeauth_poly1305(mac, c, mlen, block0);
-	sodium_memzero(block0, sizeof block0);
-}
-
-/* box_open: clen bytes at c (m may be c) checked against mac, then decrypted to m.
- * 0, or -1 when the MAC does not match (m untouched). */
-static int
-box_open(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t mac[MAC],
-         const uint8_t n8[8], const uint8_t subkey[KEY])
-{
-	uint8_t block0[64];
-	crypto_stream_salsa20(block0, sizeof block0, n8, subkey);
-	if (crypto_onetimeauth_poly1305_verify(mac, c, clen, block0) != 0) {
-		sodium_memzero(block0, sizeof block0);
-		return -1;
-	}
-	size_t first = clen < 32 ? clen : 32;
-	for (size_t i = 0; i < first; i++)
-		m[i] = c[i] ^ block0[32 + i];
-	if (clen > first)
-		crypto_stream_salsa20_xor_ic(m + first, c + first, clen - first, n8, 1,
-		                             subkey);
-	sodium_memzero(block0, sizeof block0);
-	return 0;
+	curve_box_subkey(c->send_subkey, c->shared, c->send_prefix);
+	curve_box_subkey(c->recv_subkey, c->shared, c->recv_prefix);
 }
 
 /* long_nonce: an 8-byte prefix and 16 bytes (random, or as received). */
@@ -638,7 +586,7 @@ curve_encode(struct mechanism *m, struct msg *msg)
 		memcpy(plain + 1, msg_data(msg), len);
 	uint8_t n8[8];
 	zmtp_put_be64(n8, n);
-	box_seal(p + 16, plain, plain, 1 + len, n8, c->send_subkey);
+	curve_box_seal(p + 16, plain, plain, 1 + len, n8, c->send_subkey);
 	msg_close(msg);
 	msg_init(msg);
 	msg_move(msg, &out);
@@ -677,8 +625,8 @@ curve_decode(struct mechanism *m, struct msg *msg)
 	 * large message. */
 	uint8_t *box = (uint8_t *)msg_data(msg) + 16;
 	/* The short nonce is read again from the message: p is stale after a copy. */
-	if (box_open(box + MAC, box + MAC, len - 16 - MAC, box, box - 8,
-	             c->recv_subkey) != 0)
+	if (curve_box_open(box + MAC, box + MAC, len - 16 - MAC, box, box - 8,
+	                   c->recv_subkey) != 0)
 		return curve_crypto_error(m);
 	c->peer_nonce = n;
 	uint8_t flags = box[MAC];
