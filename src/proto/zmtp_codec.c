@@ -68,13 +68,32 @@ dec_fail(struct zmtp_decoder *d, int rc)
 	return rc;
 }
 
+/* dec_flags_valid: no reserved bit, and not COMMAND with MORE. */
+static bool
+dec_flags_valid(uint8_t flags)
+{
+	if (flags & ~(ZMTP_FLAG_MORE | ZMTP_FLAG_LONG | ZMTP_FLAG_COMMAND))
+		return false;
+	return !((flags & ZMTP_FLAG_COMMAND) && (flags & ZMTP_FLAG_MORE));
+}
+
+/* dec_msg_flags: a frame's MSGF_MORE / MSGF_COMMAND. */
+static unsigned
+dec_msg_flags(uint8_t flags)
+{
+	unsigned f = 0;
+	if (flags & ZMTP_FLAG_MORE)
+		f |= MSGF_MORE;
+	if (flags & ZMTP_FLAG_COMMAND)
+		f |= MSGF_COMMAND;
+	return f;
+}
+
 /* dec_flags: checks a flags byte and prepares for the size field. 0 or -EPROTO. */
 static int
 dec_flags(struct zmtp_decoder *d, uint8_t flags)
 {
-	if (flags & ~(ZMTP_FLAG_MORE | ZMTP_FLAG_LONG | ZMTP_FLAG_COMMAND))
-		return dec_fail(d, -EPROTO);
-	if ((flags & ZMTP_FLAG_COMMAND) && (flags & ZMTP_FLAG_MORE))
+	if (!dec_flags_valid(flags))
 		return dec_fail(d, -EPROTO);
 	d->flags = flags;
 	d->size_need = (flags & ZMTP_FLAG_LONG) ? 8 : 1;
@@ -119,12 +138,7 @@ dec_alloc(struct zmtp_decoder *d)
 		msg_init(&d->msg);
 		return rc;
 	}
-	unsigned f = 0;
-	if (d->flags & ZMTP_FLAG_MORE)
-		f |= MSGF_MORE;
-	if (d->flags & ZMTP_FLAG_COMMAND)
-		f |= MSGF_COMMAND;
-	msg_set_flags(&d->msg, f);
+	msg_set_flags(&d->msg, dec_msg_flags(d->flags));
 	d->body_off = 0;
 	d->state = DEC_BODY;
 	return d->body_size == 0 ? 1 : 0;
@@ -170,9 +184,7 @@ dec_whole(struct zmtp_decoder *d, const uint8_t *buf, size_t len, size_t *used,
 	if (len < 2)
 		return 0;
 	uint8_t flags = buf[0];
-	if (flags & ~(ZMTP_FLAG_MORE | ZMTP_FLAG_LONG | ZMTP_FLAG_COMMAND))
-		return 0;
-	if ((flags & ZMTP_FLAG_COMMAND) && (flags & ZMTP_FLAG_MORE))
+	if (!dec_flags_valid(flags))
 		return 0;
 	size_t hlen = (flags & ZMTP_FLAG_LONG) ? 9 : 2;
 	if (len < hlen)
@@ -191,12 +203,7 @@ dec_whole(struct zmtp_decoder *d, const uint8_t *buf, size_t len, size_t *used,
 		*used = hlen;
 		return rc;
 	}
-	unsigned mf = 0;
-	if (flags & ZMTP_FLAG_MORE)
-		mf |= MSGF_MORE;
-	if (flags & ZMTP_FLAG_COMMAND)
-		mf |= MSGF_COMMAND;
-	msg_set_flags(&f, mf);
+	msg_set_flags(&f, dec_msg_flags(flags));
 	if (size > 0)
 		zn_copy(msg_data(&f), buf + hlen, (size_t)size);
 	*m = f;
