@@ -34,6 +34,7 @@ enum command_type {
 	CMD_SEQNUM,           /* bump processed_seqnum only */
 	CMD_INPROC_CONNECTED, /* binder -> connecting socket: your pending pipe is live */
 	CMD_PIPE_WAKE,        /* pipe end -> peer: your direct road has data or room */
+	CMD_PIPE_SHORTCUT,    /* session's pipe end -> socket's: write the fd yourself */
 	CMD_DONE,             /* reaper -> ctx: every socket is gone */
 };
 
@@ -64,6 +65,9 @@ struct command {
 			int64_t in_boost;
 			int64_t out_boost;
 		} pipe_hwm;
+		struct {
+			void *sc; /* struct pipe_shortcut *, a reference handed over */
+		} shortcut;
 		struct {
 			struct own *object;
 		} term_req;

@@ -99,6 +99,39 @@ ypipe_unwrite(struct ypipe *p, void *cell)
 	return true;
 }
 
+int
+ypipe_take_unflushed(struct ypipe *p, void *cells, int max)
+{
+	if (&p->wchunk->cells[p->wpos] != p->fend)
+		return -1;
+	/* Walk back to the published end. It lies in a chunk the reader has not freed
+	 * (the reader is at or before it), so every prev link followed is live. */
+	struct ychunk *c = p->wchunk;
+	int pos = p->wpos, n = 0;
+	while (&c->cells[pos] != p->pend) {
+		if (n == max)
+			return -1;
+		if (pos == 0) {
+			c = c->prev;
+			pos = YPIPE_CHUNK;
+		}
+		pos--;
+		n++;
+	}
+	p->wchunk = c;
+	p->wpos = pos;
+	p->fend = p->pend;
+	unsigned char *out = cells;
+	for (int i = 0; i < n; i++) {
+		memcpy(out + (size_t)i * YPIPE_CELL, &c->cells[pos], YPIPE_CELL);
+		if (++pos == YPIPE_CHUNK) {
+			c = c->next;
+			pos = 0;
+		}
+	}
+	return n;
+}
+
 bool
 ypipe_flush(struct ypipe *p)
 {

@@ -6,7 +6,7 @@
  * time, whether the reader went to sleep and must be woken.
  *
  * Threads: exactly one writer thread and one reader thread at a time.
- *   writer: ypipe_write, ypipe_unwrite, ypipe_flush
+ *   writer: ypipe_write, ypipe_unwrite, ypipe_take_unflushed, ypipe_flush
  *   reader: ypipe_check_read, ypipe_read, ypipe_peek
  *
  * How sleeping is detected: the shared pointer `c` holds the end of the published data
@@ -75,6 +75,11 @@ int ypipe_write(struct ypipe *p, const void *cell, bool incomplete);
 /* ypipe_unwrite: takes back the last cell written if it is not yet complete (a part of
  * a multipart message being rolled back). true when a cell was copied to *cell. */
 bool ypipe_unwrite(struct ypipe *p, void *cell);
+/* ypipe_take_unflushed: takes back every cell written since the last flush, in order,
+ * into cells[0..n) (n at most max): the writer's way to send them by another road.
+ * Only whole messages: -1 (nothing taken) when a message is half-written or more than
+ * max cells wait; else n, 0 when nothing waits. */
+int ypipe_take_unflushed(struct ypipe *p, void *cells, int max);
 /* ypipe_flush: publishes all complete cells. false when the reader was asleep and
  * must be woken by the caller; true otherwise. */
 bool ypipe_flush(struct ypipe *p);

@@ -3,6 +3,7 @@
  */
 #include "pipe/pipe.h"
 #include "pipe/road.h"
+#include "pipe/shortcut.h"
 #include "platform/alloc.h"
 #include "platform/platform.h"
 #include "platform/container.h"
@@ -64,6 +65,8 @@ pipe_free(struct pipe *p)
 	ypipe_fini(&p->inq);
 	if (p->road)
 		road_destroy(p->road);
+	if (p->shortcut)
+		p->shortcut->ops->release(p->shortcut);
 	zn_free(p);
 }
 
@@ -420,6 +423,50 @@ pipe_rollback(struct pipe *p)
 		msg_close((struct msg *)(void *)&cell);
 }
 
+/* pipe_put_back: cells taken from the ypipe for the shortcut go back, in order (the
+ * chunks they came from are still linked: no allocation). */
+static void
+pipe_put_back(struct pipe *p, struct msg *m, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ypipe_write(p->out, &m[i], (m[i].flags & MSGF_MORE) != 0) < 0)
+			msg_close(&m[i]); /* not reached: see above */
+}
+
+/* pipe_flush_shortcut: the messages written since the last flush go straight to the
+ * connection (shortcut.h) when its I/O thread sleeps on this pipe with nothing left to
+ * write. true when they went. */
+static bool
+pipe_flush_shortcut(struct pipe *p)
+{
+	struct pipe_shortcut *s = p->shortcut;
+	if (!ypipe_reader_idle(p->out) || !s->ops->ready(s))
+		return false;
+	struct ycell cells[SHORTCUT_PARTS];
+	int n = ypipe_take_unflushed(p->out, cells, SHORTCUT_PARTS);
+	if (n <= 0)
+		return false;
+	struct msg *m = (struct msg *)(void *)cells;
+	uint64_t whole = 0;
+	for (int i = 0; i < n; i++) {
+		if (msg_is_delimiter(&m[i]) || msg_is_direct(&m[i])) {
+			pipe_put_back(p, m, n);
+			return false;
+		}
+		whole += !(m[i].flags & MSGF_MORE);
+	}
+	int rc = s->ops->send(s, m, n);
+	if (rc < 0) {
+		pipe_put_back(p, m, n);
+		return false;
+	}
+	/* The I/O thread never reads these, so they never count against the HWM. */
+	p->msgs_written -= whole;
+	if (rc == 1)
+		pipe_send(p->peer, CMD_ACTIVATE_READ);
+	return true;
+}
+
 void
 pipe_flush(struct pipe *p)
 {
@@ -427,6 +474,8 @@ pipe_flush(struct pipe *p)
 		return;
 	if (p->road)
 		road_flush(p->road);
+	else if (p->shortcut && pipe_flush_shortcut(p))
+		return;
 	if (!ypipe_flush(p->out))
 		pipe_send(p->peer, CMD_ACTIVATE_READ);
 }
@@ -495,6 +544,34 @@ pipe_offer_direct(struct pipe *p, struct pipe_direct *d)
 	/* Always wake: an end that never reads (PUSH) takes the marker on the wake. */
 	pipe_send(p->peer, CMD_PIPE_WAKE);
 	return 0;
+}
+
+int
+pipe_offer_shortcut(struct pipe *p, struct pipe_shortcut *s)
+{
+	if (p->state != PIPE_ACTIVE || !p->peer)
+		return -EPIPE;
+	struct command cmd;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.dest = &p->peer->obj;
+	cmd.type = CMD_PIPE_SHORTCUT;
+	cmd.args.shortcut.sc = s;
+	object_send(&cmd);
+	return 0;
+}
+
+/* pipe_adopt_shortcut: CMD_PIPE_SHORTCUT: the newest connection's shortcut replaces an
+ * older one (whose engine has ended); an end that no longer writes lets it go. */
+static void
+pipe_adopt_shortcut(struct pipe *p, struct pipe_shortcut *s)
+{
+	if (p->shortcut)
+		p->shortcut->ops->release(p->shortcut);
+	p->shortcut = NULL;
+	if (p->state == PIPE_ACTIVE && p->out)
+		p->shortcut = s;
+	else
+		s->ops->release(s);
 }
 
 void
@@ -664,6 +741,7 @@ pipe_process(struct object *o, const struct command *cmd)
 	switch (cmd->type) {
 	case CMD_ACTIVATE_READ: pipe_activate_read(p); break;
 	case CMD_PIPE_WAKE: pipe_process_wake(p); break;
+	case CMD_PIPE_SHORTCUT: pipe_adopt_shortcut(p, cmd->args.shortcut.sc); break;
 	case CMD_ACTIVATE_WRITE:
 		p->peers_msgs_read = cmd->args.activate_write.msgs_read;
 		pipe_activate_write(p);

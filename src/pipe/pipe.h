@@ -90,6 +90,8 @@ struct pipe {
 	/* The owner's switch, for whatever road the end gets: while it is on, an empty or
 	 * full road is left unarmed for the owner to arm after it has spun. */
 	const bool *defer_arm;
+	/* A stream connection's writing lent to this end (shortcut.h), or NULL. */
+	struct pipe_shortcut *shortcut;
 };
 
 /* pipe_pair: creates two connected ends, p[0] living in parents[0]'s thread and p[1]
@@ -187,6 +189,11 @@ void pipe_terminate_nomem(struct pipe *p);
  * behind what is queued, outside the HWM; the marker takes over the reference to d.
  * 0, or -ENOMEM / -EPIPE (the pipe is ending): then d is still the caller's. */
 int pipe_offer_direct(struct pipe *p, struct pipe_direct *d);
+/* pipe_offer_shortcut: (the I/O side) lends the connection's writing to the peer end
+ * (shortcut.h), with a reference that CMD_PIPE_SHORTCUT hands over. 0, or -EPIPE (the
+ * pipe is ending): then the reference is still the caller's. */
+struct pipe_shortcut;
+int pipe_offer_shortcut(struct pipe *p, struct pipe_shortcut *s);
 /* pipe_wake_direct: (the I/O side) the peer end's road has data or room, or ended:
  * sends CMD_PIPE_WAKE when the handshake still allows commands to the peer. */
 void pipe_wake_direct(struct pipe *p);

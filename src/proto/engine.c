@@ -133,6 +133,8 @@ engine_destroy(struct engine *e)
 		zn_free(e->carrier);
 	}
 	mechanism_destroy(e->mech);
+	if (e->sc)
+		engine_shortcut_end(e);
 	zn_close_fd(e->fd);
 	msg_close(&e->stash);
 	zmtp_decoder_fini(&e->dec);
@@ -239,6 +241,8 @@ engine_output_idle(struct engine *e)
 	if (!e->output_stopped)
 		poller_caught_up(e->poller);
 	engine_stop_output(e);
+	if (e->sc)
+		engine_shortcut_idle(e);
 	return session_engine_drained(e->session) ? -1 : 0;
 }
 

@@ -77,6 +77,10 @@ struct engine {
 	struct zmtp_decoder dec;
 	struct zmtp_encoder enc;
 	struct mechanism *mech; /* NULL until the greetings agree */
+	/* The writing lent to the socket's thread (engine_shortcut.c), or NULL; sc_idle:
+	 * we last lent it (told the shortcut we were idle). */
+	struct engine_shortcut *sc;
+	bool sc_idle;
 };
 
 /* The base of every carrier's state. */
@@ -179,6 +183,23 @@ void engine_input_done(struct engine *e);
 /* engine_start_mechanism: the greetings agree: the mechanism takes over. 0 or
  * negative to end the connection. */
 int engine_start_mechanism(struct engine *e);
+
+/* ---- engine_shortcut.c, for the stream carrier and the engine ------------------ */
+
+/* engine_shortcut_offer: after the handshake: lends the writing of a connection whose
+ * messages go out as they are to the socket's pipe end (pipe/shortcut.h). Without
+ * memory, nothing is lent. */
+void engine_shortcut_offer(struct engine *e);
+/* engine_shortcut_reclaim: e->sc set, before the engine writes: takes the writing
+ * back and writes what the socket's thread left. 1 done, 0 the rest waits for
+ * POLLOUT, -1 the engine failed. */
+int engine_shortcut_reclaim(struct engine *e);
+/* engine_shortcut_idle: e->sc set, everything written: lends the writing again. */
+void engine_shortcut_idle(struct engine *e);
+/* engine_shortcut_empty: e->sc set: nothing the socket's thread left waits. */
+bool engine_shortcut_empty(struct engine *e);
+/* engine_shortcut_end: e->sc set, before the fd closes: no more direct writes. */
+void engine_shortcut_end(struct engine *e);
 
 /* ---- engine_stream.c, for the carriers that speak ZMTP over their fd ------------ */
 

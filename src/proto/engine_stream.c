@@ -220,6 +220,11 @@ int
 engine_stream_send(struct engine *e, bool pull)
 {
 	struct iovec iov[ENGINE_IOV];
+	if (e->sc) {
+		int rc = engine_shortcut_reclaim(e);
+		if (rc <= 0)
+			return rc;
+	}
 	for (int round = 0; round < 16; round++) {
 		int frc = pull ? stream_fill(e) : 0;
 		if (frc < 0) {
@@ -278,7 +283,8 @@ engine_stream_restart_output(struct carrier *c)
 bool
 engine_stream_output_empty(const struct carrier *c)
 {
-	return zmtp_encoder_empty(&c->e->enc);
+	struct engine *e = c->e;
+	return zmtp_encoder_empty(&e->enc) && (!e->sc || engine_shortcut_empty(e));
 }
 
 /* Input. */
@@ -339,8 +345,11 @@ engine_stream_input_end(struct engine *e, int rc)
 	}
 	if (e->state == ES_ACTIVE)
 		session_flush(e->session);
-	/* The rest of our greeting, a READY or a PONG we may have queued. */
-	if (e->state != ES_DEAD)
+	/* The rest of our greeting, a READY or a PONG we may have queued. Only then:
+	 * with nothing queued, an idle engine would take its writing back from the
+	 * socket's thread (engine_shortcut.c) for nothing, just as that thread answers
+	 * the message this read delivered. */
+	if (e->state != ES_DEAD && (!e->sc || !zmtp_encoder_empty(&e->enc)))
 		(void)engine_write(e);
 }
 
@@ -433,6 +442,7 @@ engine_stream_resume(struct carrier *c)
 static int
 stream_ready(struct carrier *c)
 {
+	engine_shortcut_offer(c->e);
 	engine_start_output(c->e);
 	return 0;
 }

@@ -192,6 +192,12 @@ session_offer_direct(struct session *s, struct pipe_direct *d)
 	return pipe_offer_direct(s->pipe, d);
 }
 
+int
+session_offer_shortcut(struct session *s, struct pipe_shortcut *sc)
+{
+	return s->pipe ? pipe_offer_shortcut(s->pipe, sc) : -EPIPE;
+}
+
 void
 session_wake_direct(struct session *s)
 {

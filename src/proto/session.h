@@ -78,6 +78,11 @@ void session_flush(struct session *s);
  * pipe/direct.h), behind what is queued; the road takes over one reference of d's
  * owner. 0, or -EPIPE / -ENOMEM: then not offered, the caller keeps it. */
 int session_offer_direct(struct session *s, struct pipe_direct *d);
+/* session_offer_shortcut: lends the engine's writing to the socket's end of the pipe
+ * (pipe/shortcut.h), handing over a reference. 0, or -EPIPE (no pipe, or it is ending):
+ * the reference is still the caller's. */
+struct pipe_shortcut;
+int session_offer_shortcut(struct session *s, struct pipe_shortcut *sc);
 /* session_wake_direct: the socket end's road has data or room, or has ended. */
 void session_wake_direct(struct session *s);
 /* session_push_command: a SUBSCRIBE / CANCEL command for the socket. */

@@ -369,24 +369,6 @@ enc_append(struct zmtp_encoder *e, const void *p, size_t n)
 	memcpy(enc_reserve(e, n), p, n);
 }
 
-/* enc_put_header: a frame's header at `at`; its length (2 or 9). */
-static size_t
-enc_put_header(uint8_t *at, unsigned mf, size_t size)
-{
-	at[0] = 0;
-	if (mf & MSGF_COMMAND)
-		at[0] |= ZMTP_FLAG_COMMAND;
-	else if (mf & MSGF_MORE)
-		at[0] |= ZMTP_FLAG_MORE;
-	if (size > UINT8_MAX) {
-		at[0] |= ZMTP_FLAG_LONG;
-		zmtp_put_be64(at + 1, (uint64_t)size);
-		return 9;
-	}
-	at[1] = (uint8_t)size;
-	return 2;
-}
-
 void
 zmtp_encoder_init(struct zmtp_encoder *e)
 {
@@ -424,14 +406,14 @@ zmtp_encoder_load(struct zmtp_encoder *e, struct msg *m)
 	if (size < ZMTP_COPY_MAX && hlen + size <= ZMTP_BATCH - e->batch_in) {
 		/* Header and body in one reservation: the common small frame. */
 		uint8_t *at = enc_reserve(e, hlen + size);
-		at += enc_put_header(at, mf, size);
+		at += zmtp_put_header(at, mf, size);
 		if (size > 0)
 			zn_copy(at, msg_data(m), size);
 		msg_close(m);
 	} else {
 		/* The caller checked room for a header (zmtp_encoder_space). */
 		uint8_t *at = enc_reserve(e, hlen);
-		(void)enc_put_header(at, mf, size);
+		(void)zmtp_put_header(at, mf, size);
 		struct zmtp_seg *s = enc_push(e);
 		s->msg = *m; /* the encoder owns the content now */
 		s->len = size;

@@ -54,6 +54,25 @@ zmtp_put_be64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
+/* zmtp_put_header: a frame's header at `at` for a body of size bytes with the message
+ * flags mf (MSGF_MORE, MSGF_COMMAND); its length (2 or 9). */
+static inline size_t
+zmtp_put_header(uint8_t *at, unsigned mf, size_t size)
+{
+	at[0] = 0;
+	if (mf & MSGF_COMMAND)
+		at[0] |= ZMTP_FLAG_COMMAND;
+	else if (mf & MSGF_MORE)
+		at[0] |= ZMTP_FLAG_MORE;
+	if (size > UINT8_MAX) {
+		at[0] |= ZMTP_FLAG_LONG;
+		zmtp_put_be64(at + 1, (uint64_t)size);
+		return 9;
+	}
+	at[1] = (uint8_t)size;
+	return 2;
+}
+
 /* ---- decoder ------------------------------------------------------------------------
  */
 

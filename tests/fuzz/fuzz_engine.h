@@ -187,6 +187,14 @@ session_offer_direct(struct session *s, struct pipe_direct *d)
 	return -EPIPE; /* the engine keeps the rings */
 }
 
+int
+session_offer_shortcut(struct session *s, struct pipe_shortcut *sc)
+{
+	(void)s;
+	(void)sc;
+	return -EPIPE; /* the engine keeps its writing */
+}
+
 void
 session_wake_direct(struct session *s)
 {

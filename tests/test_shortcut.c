@@ -1,0 +1,224 @@
+/*
+ * test_shortcut.c: the socket's thread writing a tcp or ipc connection itself while its
+ * I/O thread is idle (pipe/shortcut.h, proto/engine_shortcut.c). What must hold
+ * whichever road a message takes: every part arrives, whole, in order, with its MORE
+ * flags; a message the kernel takes only in part is finished by the I/O thread before
+ * anything after it; a connection that ends under a direct write loses no more than
+ * the messages in flight, and the socket reconnects.
+ *
+ * The shortcut is taken only by a send that finds the I/O thread idle and the last
+ * direct write 20 us or more ago, so the senders here pause now and then
+ * (pause_for_shortcut) to make sure both roads are exercised; the pauses are not
+ * synchronisation, and the assertions hold without them.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "testutil.h"
+#include "zmq.h"
+
+#define ROUNDS 600
+
+/* pause_for_shortcut: long enough for the engine to go idle and the shortcut's gap to
+ * pass, so that the next send is a direct write. */
+static void
+pause_for_shortcut(void)
+{
+	struct timespec ts = {0, 50 * 1000};
+	nanosleep(&ts, NULL);
+}
+
+/* fill: part `part` of message `seq`, `size` bytes of a pattern both can compute. */
+static void
+fill(unsigned char *buf, size_t size, int seq, int part)
+{
+	for (size_t i = 0; i < size; i++)
+		buf[i] = (unsigned char)(seq * 31 + part * 7 + i);
+}
+
+/* shape: the parts and sizes of message seq: 1 to 3 parts, 0 to ~12 KiB each, so that
+ * some are too large for the shortcut (8 KiB) and go by the I/O thread. */
+static int
+shape(int seq, size_t sizes[3])
+{
+	int parts = 1 + seq % 3;
+	for (int p = 0; p < parts; p++)
+		sizes[p] = (size_t)((seq * 977 + p * 4099) % 12289);
+	if (seq % 5 == 0)
+		sizes[0] = 0;
+	return parts;
+}
+
+static void
+send_msg(void *s, int seq)
+{
+	size_t sizes[3];
+	int parts = shape(seq, sizes);
+	static unsigned char buf[12289];
+	for (int p = 0; p < parts; p++) {
+		fill(buf, sizes[p], seq, p);
+		CHECK_EQ(zmq_send(s, buf, sizes[p], p + 1 < parts ? ZMQ_SNDMORE : 0),
+		         (int)sizes[p]);
+	}
+}
+
+static void
+recv_msg(void *s, int seq)
+{
+	size_t sizes[3];
+	int parts = shape(seq, sizes);
+	static unsigned char want[12289];
+	for (int p = 0; p < parts; p++) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		CHECK_EQ(zmq_msg_recv(&m, s, 0), (int)sizes[p]);
+		fill(want, sizes[p], seq, p);
+		CHECK(sizes[p] == 0 || memcmp(zmq_msg_data(&m), want, sizes[p]) == 0);
+		CHECK_EQ(zmq_msg_more(&m), p + 1 < parts);
+		zmq_msg_close(&m);
+	}
+}
+
+static void *
+socket_with_timeout(void *ctx, int type)
+{
+	void *s = zmq_socket(ctx, type);
+	CHECK(s);
+	int timeout = 10000 * ZINC_TEST_SLOWDOWN, zero = 0;
+	CHECK_OK(zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout, sizeof timeout));
+	CHECK_OK(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero));
+	return s;
+}
+
+/* ping_pong: REQ and REP over `ep`, each request echoed as it came. */
+static void
+ping_pong(const char *ep)
+{
+	void *ctx = zmq_ctx_new();
+	void *rep = socket_with_timeout(ctx, ZMQ_REP);
+	void *req = socket_with_timeout(ctx, ZMQ_REQ);
+	CHECK_OK(zmq_bind(rep, ep));
+	char last[64];
+	size_t len = sizeof last;
+	CHECK_OK(zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, last, &len));
+	CHECK_OK(zmq_connect(req, last));
+	for (int seq = 0; seq < ROUNDS; seq++) {
+		if (seq % 4 == 0)
+			pause_for_shortcut();
+		send_msg(req, seq);
+		recv_msg(rep, seq);
+		send_msg(rep, seq + 1);
+		recv_msg(req, seq + 1);
+	}
+	CHECK_OK(zmq_close(req));
+	CHECK_OK(zmq_close(rep));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_ping_pong_ipc(void)
+{
+	ping_pong("ipc:///tmp/zinc-test-shortcut.ipc");
+}
+
+static void
+test_ping_pong_tcp(void)
+{
+	ping_pong("tcp://127.0.0.1:*");
+}
+
+/* test_partial_writes: a Unix socket's send buffer of 8 KiB and a receiver that reads
+ * only after everything was sent. The engine goes idle once the buffer is half empty
+ * (POLLOUT), and a 7000-byte direct write then fits only in part: the rest is left
+ * for the I/O thread, and later messages queue behind it. All arrive in order. */
+static void
+test_partial_writes(void)
+{
+	void *ctx = zmq_ctx_new();
+	void *pull = socket_with_timeout(ctx, ZMQ_PULL);
+	void *push = socket_with_timeout(ctx, ZMQ_PUSH);
+	int small = 4096, hwm = 2;
+	CHECK_OK(zmq_setsockopt(pull, ZMQ_RCVBUF, &small, sizeof small));
+	CHECK_OK(zmq_setsockopt(pull, ZMQ_RCVHWM, &hwm, sizeof hwm));
+	CHECK_OK(zmq_setsockopt(push, ZMQ_SNDBUF, &small, sizeof small));
+	CHECK_OK(zmq_bind(pull, "ipc:///tmp/zinc-test-shortcut-partial.ipc"));
+	CHECK_OK(zmq_connect(push, "ipc:///tmp/zinc-test-shortcut-partial.ipc"));
+	/* The connection is up once one message went through. */
+	send_msg(push, 0);
+	recv_msg(pull, 0);
+	enum { N = 300, SIZE = 7000 };
+	unsigned char buf[SIZE];
+	for (int seq = 1; seq <= N; seq++) {
+		pause_for_shortcut();
+		fill(buf, SIZE, seq, 0);
+		CHECK_EQ(zmq_send(push, buf, SIZE, 0), SIZE);
+	}
+	for (int seq = 1; seq <= N; seq++) {
+		unsigned char want[SIZE];
+		fill(want, SIZE, seq, 0);
+		CHECK_EQ(zmq_recv(pull, buf, SIZE, 0), SIZE);
+		CHECK(memcmp(buf, want, SIZE) == 0);
+	}
+	CHECK_OK(zmq_close(push));
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+/* test_peer_restarts: a DEALER sending while its peer's socket closes and another binds
+ * the same address: sends never fail or hang, and messages sent once the new peer is
+ * connected arrive whole. */
+static void
+test_peer_restarts(void)
+{
+	const char *ep = "ipc:///tmp/zinc-test-shortcut-restart.ipc";
+	void *ctx = zmq_ctx_new();
+	void *dealer = socket_with_timeout(ctx, ZMQ_DEALER);
+	CHECK_OK(zmq_connect(dealer, ep));
+	for (int round = 0; round < 3; round++) {
+		void *router = socket_with_timeout(ctx, ZMQ_ROUTER);
+		CHECK_OK(zmq_bind(router, ep));
+		/* Until this peer answers, earlier sends may have gone to the last one.
+		 */
+		for (;;) {
+			CHECK_EQ(zmq_send(dealer, "hello", 5, 0), 5);
+			zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
+			if (zmq_poll(&item, 1, 100) == 1)
+				break;
+		}
+		/* The hellos in flight end with a marker; what follows is the test's. */
+		CHECK_EQ(zmq_send(dealer, "synced", 6, 0), 6);
+		char id[256], body[16];
+		int n;
+		do {
+			CHECK(zmq_recv(router, id, sizeof id, 0) > 0);
+			n = zmq_recv(router, body, sizeof body, 0);
+			CHECK(n == 5 || n == 6);
+		} while (n != 6);
+		for (int seq = 0; seq < 50; seq++) {
+			if (seq % 4 == 0)
+				pause_for_shortcut();
+			send_msg(dealer, seq);
+		}
+		for (int seq = 0; seq < 50; seq++) {
+			CHECK(zmq_recv(router, id, sizeof id, 0) > 0);
+			recv_msg(router, seq);
+		}
+		CHECK_OK(zmq_close(router));
+	}
+	CHECK_OK(zmq_close(dealer));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static const struct test tests[] = {
+        {"REQ/REP ping-pong over ipc, every shape", test_ping_pong_ipc},
+        {"REQ/REP ping-pong over tcp, every shape", test_ping_pong_tcp},
+        {"partial direct writes finished in order", test_partial_writes},
+        {"a peer that restarts under direct writes", test_peer_restarts},
+        {NULL, NULL}};
+
+int
+main(void)
+{
+	return test_main(tests);
+}
