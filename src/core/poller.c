@@ -73,30 +73,67 @@ poller_return_read_buffer(struct poller *p, unsigned char *buf)
 		zn_free(buf);
 }
 
+/* poller_watched: what the set watches for h: its events, less POLLIN while lent. */
+static uint32_t
+poller_watched(const struct poll_handle *h)
+{
+	return h->in_lent ? h->events & ~(uint32_t)ZN_POLL_IN : h->events;
+}
+
+static void
+poller_lock(struct poll_handle *h)
+{
+	if (h->share)
+		zn_mutex_lock(h->share);
+}
+
+static void
+poller_unlock(struct poll_handle *h)
+{
+	if (h->share)
+		zn_mutex_unlock(h->share);
+}
+
 void
 poller_suspend(struct poller *p, struct poll_handle *h)
 {
-	if (h->suspended)
-		return;
-	zn_pollset_remove(&p->set, h->fd);
-	h->suspended = true;
+	poller_lock(h);
+	if (!h->suspended) {
+		zn_pollset_remove(&p->set, h->fd);
+		h->suspended = true;
+	}
+	poller_unlock(h);
 }
 
 void
 poller_resume(struct poller *p, struct poll_handle *h)
 {
-	if (!h->suspended)
-		return;
-	(void)zn_pollset_add(&p->set, h->fd, h->events, h);
-	h->suspended = false;
+	poller_lock(h);
+	if (h->suspended) {
+		(void)zn_pollset_add(&p->set, h->fd, poller_watched(h), h);
+		h->suspended = false;
+	}
+	poller_unlock(h);
 }
 
+/* poller_change: events |= set, &= ~clear, applied to the set unless suspended (then
+ * poller_resume applies it). */
 static void
-poller_update(struct poller *p, struct poll_handle *h)
+poller_change(struct poller *p, struct poll_handle *h, uint32_t set, uint32_t clear)
 {
-	if (h->suspended)
-		return; /* applied by poller_resume */
-	zn_pollset_modify(&p->set, h->fd, h->events, h);
+	poller_lock(h);
+	h->events = (h->events | set) & ~clear;
+	if (!h->suspended)
+		zn_pollset_modify(&p->set, h->fd, poller_watched(h), h);
+	poller_unlock(h);
+}
+
+void
+poller_lend_in(struct poller *p, struct poll_handle *h, bool lent)
+{
+	h->in_lent = lent;
+	if (!h->suspended && !h->retired && (h->events & ZN_POLL_IN))
+		zn_pollset_modify(&p->set, h->fd, poller_watched(h), h);
 }
 
 struct poll_handle *
@@ -149,29 +186,25 @@ poller_rm_fd(struct poller *p, struct poll_handle *h)
 void
 poller_set_pollin(struct poller *p, struct poll_handle *h)
 {
-	h->events |= ZN_POLL_IN;
-	poller_update(p, h);
+	poller_change(p, h, ZN_POLL_IN, 0);
 }
 
 void
 poller_reset_pollin(struct poller *p, struct poll_handle *h)
 {
-	h->events &= ~(uint32_t)ZN_POLL_IN;
-	poller_update(p, h);
+	poller_change(p, h, 0, ZN_POLL_IN);
 }
 
 void
 poller_set_pollout(struct poller *p, struct poll_handle *h)
 {
-	h->events |= ZN_POLL_OUT;
-	poller_update(p, h);
+	poller_change(p, h, ZN_POLL_OUT, 0);
 }
 
 void
 poller_reset_pollout(struct poller *p, struct poll_handle *h)
 {
-	h->events &= ~(uint32_t)ZN_POLL_OUT;
-	poller_update(p, h);
+	poller_change(p, h, 0, ZN_POLL_OUT);
 }
 
 void

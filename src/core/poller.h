@@ -32,6 +32,11 @@ struct poll_handle {
 	bool retired;
 	bool suspended;
 	struct poll_handle *retired_next;
+	/* Another thread may take POLLIN off this fd for a while (poller_lend_in):
+	 * then every change of events and of what the set watches is made under this
+	 * lock. NULL: the poller's thread alone. */
+	struct zn_mutex *share;
+	bool in_lent; /* POLLIN lent away: not watched, whatever events says */
 };
 
 struct poller {
@@ -67,6 +72,10 @@ void poller_rm_fd(struct poller *p, struct poll_handle *h);
  * must take the fd out). */
 void poller_suspend(struct poller *p, struct poll_handle *h);
 void poller_resume(struct poller *p, struct poll_handle *h);
+/* poller_lend_in: from any thread, holding h->share: stop (lent) or resume watching
+ * the fd for POLLIN, whatever the poller's own events say, so that the lender's
+ * thread can wait on the fd itself without waking the poller's. */
+void poller_lend_in(struct poller *p, struct poll_handle *h, bool lent);
 void poller_set_pollin(struct poller *p, struct poll_handle *h);
 void poller_reset_pollin(struct poller *p, struct poll_handle *h);
 void poller_set_pollout(struct poller *p, struct poll_handle *h);

@@ -249,6 +249,8 @@ pipe_check_read(struct pipe *p)
 {
 	if (!p->in_active || !pipe_readable_state(p))
 		return false;
+	if (p->shortcut && p->shortcut->ops->readable(p->shortcut))
+		return true;
 	if (p->road) {
 		int rc = road_check_read(p->road, &p->inq, pipe_defers(p));
 		if (rc == ROAD_NONE)
@@ -279,6 +281,10 @@ pipe_read(struct pipe *p, struct msg *m)
 {
 	if (!p->in_active || !pipe_readable_state(p))
 		return false;
+	/* Parts read directly (shortcut.h) are older than anything in the ypipe, and
+	 * never counted against the HWM. */
+	if (p->shortcut && p->shortcut->ops->read(p->shortcut, m))
+		return true;
 	if (p->road) {
 		int rc = road_read(p->road, m, &p->inq, pipe_defers(p));
 		if (rc == ROAD_NONE)
@@ -565,6 +571,10 @@ pipe_offer_shortcut(struct pipe *p, struct pipe_shortcut *s)
 static void
 pipe_adopt_shortcut(struct pipe *p, struct pipe_shortcut *s)
 {
+	if (p->shortcut && p->shortcut->ops->readable(p->shortcut)) {
+		s->ops->release(s); /* what the old one read comes first: keep it */
+		return;
+	}
 	if (p->shortcut)
 		p->shortcut->ops->release(p->shortcut);
 	p->shortcut = NULL;
@@ -656,11 +666,23 @@ pipe_spin_ready(struct pipe *p, bool in)
 	return p->out_active || p->state == PIPE_ACTIVE;
 }
 
+/* pipe_shortcut_wait_begin: borrows the connection's reading for a receive that
+ * would sleep with nothing to read (shortcut.h). */
+static int
+pipe_shortcut_wait_begin(struct pipe *p)
+{
+	if (p->in_active || !pipe_readable_state(p) || ypipe_probe(&p->inq))
+		return -1;
+	int fd = p->shortcut->ops->wait_begin(p->shortcut);
+	p->sc_waiting = fd >= 0;
+	return fd;
+}
+
 int
 pipe_wait_begin(struct pipe *p)
 {
 	if (!p->road)
-		return -1;
+		return p->shortcut ? pipe_shortcut_wait_begin(p) : -1;
 	int fd = road_wait_begin(p->road, p->in_active);
 	if (fd == -2 && !pipe_spin_ready(p, true))
 		return -1; /* nothing to read after all: wait for the I/O thread's word */
@@ -670,6 +692,13 @@ pipe_wait_begin(struct pipe *p)
 bool
 pipe_wait_end(struct pipe *p, bool fired)
 {
+	if (p->sc_waiting) {
+		p->sc_waiting = false;
+		if (!p->shortcut->ops->wait_end(p->shortcut, fired))
+			return false;
+		pipe_activate_read(p);
+		return true;
+	}
 	if (!road_wait_end(p->road, fired))
 		return false;
 	return pipe_spin_ready(p, true);

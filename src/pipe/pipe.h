@@ -92,6 +92,7 @@ struct pipe {
 	const bool *defer_arm;
 	/* A stream connection's writing lent to this end (shortcut.h), or NULL. */
 	struct pipe_shortcut *shortcut;
+	bool sc_waiting; /* a receive borrowed its reading (pipe_wait_begin) */
 };
 
 /* pipe_pair: creates two connected ends, p[0] living in parents[0]'s thread and p[1]

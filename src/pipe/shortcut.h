@@ -14,9 +14,18 @@
  * the kernel does not take at once stays in the shortcut for the engine to write
  * first (send answers 1: wake the I/O thread).
  *
+ * Reading, the other way round: a receive that is about to sleep on a pipe with
+ * nothing in it, its socket's only one, borrows the reading while the engine is
+ * between messages (wait_begin): the engine's poller stops watching the fd for input,
+ * the socket's thread polls it beside its mailbox, and on a wake-up reads one whole
+ * message itself (wait_end), leaving anything else (commands, a message larger than
+ * the shortcut takes, the end of the stream) in the fd for the engine, which gets the
+ * reading back before the receive returns. One wake-up a message where the engine's
+ * read, its CMD_ACTIVATE_READ and the socket's wake-up made two.
+ *
  * This header is what a transport implements (proto/engine_shortcut.c); the pipe end
  * holds a reference from the CMD_PIPE_SHORTCUT that brings it until it is replaced or
- * the end is freed. Threads: send and ready in the socket's thread; release anywhere.
+ * the end is freed. Threads: everything in the socket's thread but release (anywhere).
  */
 #ifndef ZINC_PIPE_SHORTCUT_H
 #define ZINC_PIPE_SHORTCUT_H
@@ -37,6 +46,19 @@ struct pipe_shortcut_ops {
 	 * thread, which the caller wakes (CMD_ACTIVATE_READ); -EAGAIN not now (busy,
 	 * gone, or too large; m unchanged). */
 	int (*send)(struct pipe_shortcut *s, struct msg *m, int n);
+	/* wait_begin: before a blocking receive on this pipe alone, with nothing to
+	 * read: borrows the connection's reading while its engine is between messages,
+	 * so the peer's next message wakes the socket's thread itself. The fd to poll,
+	 * or -1 (not now). wait_end, after every begin that gave an fd (fired: the poll
+	 * saw it readable): reads a whole message if one is there, gives the reading
+	 * back; true when a message waits to be read. */
+	int (*wait_begin)(struct pipe_shortcut *s);
+	bool (*wait_end)(struct pipe_shortcut *s, bool fired);
+	/* readable / read: a part read directly waits / moves it into m (empty). Those
+	 * parts come before anything in the ypipe: the engine delivers nothing while
+	 * the reading is borrowed, and it is borrowed only with the ypipe empty. */
+	bool (*readable)(struct pipe_shortcut *s);
+	bool (*read)(struct pipe_shortcut *s, struct msg *m);
 	/* release: drops one reference. */
 	void (*release)(struct pipe_shortcut *s);
 };

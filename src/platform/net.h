@@ -137,6 +137,10 @@ size_t zn_stream_write_limit(int fd, bool *poll);
 /* zn_read: >0 bytes read, 0 at end of stream, -EAGAIN when nothing is there, or the
  * connection's error (-ECONNRESET, ...). */
 ssize_t zn_read(int fd, void *buf, size_t len);
+/* zn_recv_peek: as zn_read, without taking the bytes from the socket (MSG_PEEK). */
+ssize_t zn_recv_peek(int fd, void *buf, size_t len);
+/* zn_shutdown: ends both directions of a connected socket, whoever else holds it. */
+void zn_shutdown(int fd);
 
 /* zn_writev: bytes written (possibly fewer than asked, and at most IOV_MAX buffers'
  * worth), -EAGAIN when the socket buffer is full, or the connection's error (-EPIPE,

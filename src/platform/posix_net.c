@@ -366,6 +366,22 @@ zn_read(int fd, void *buf, size_t len)
 }
 
 ssize_t
+zn_recv_peek(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = recv(fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? zn_errno() : n;
+}
+
+void
+zn_shutdown(int fd)
+{
+	(void)shutdown(fd, SHUT_RDWR);
+}
+
+ssize_t
 zn_writev(int fd, const struct iovec *iov, int n)
 {
 	struct msghdr mh;

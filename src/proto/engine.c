@@ -119,6 +119,8 @@ engine_plug(struct engine *e, struct session *s, struct poller *p)
 void
 engine_destroy(struct engine *e)
 {
+	if (e->sc)
+		engine_shortcut_end(e); /* before the fd's poll handle goes */
 	if (e->poller) {
 		engine_cancel_timer(e, TIMER_HANDSHAKE, &e->timer_handshake);
 		engine_cancel_timer(e, TIMER_HB_IVL, &e->timer_hb_ivl);
@@ -133,8 +135,6 @@ engine_destroy(struct engine *e)
 		zn_free(e->carrier);
 	}
 	mechanism_destroy(e->mech);
-	if (e->sc)
-		engine_shortcut_end(e);
 	zn_close_fd(e->fd);
 	msg_close(&e->stash);
 	zmtp_decoder_fini(&e->dec);

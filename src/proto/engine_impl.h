@@ -198,7 +198,14 @@ int engine_shortcut_reclaim(struct engine *e);
 void engine_shortcut_idle(struct engine *e);
 /* engine_shortcut_empty: e->sc set: nothing the socket's thread left waits. */
 bool engine_shortcut_empty(struct engine *e);
-/* engine_shortcut_end: e->sc set, before the fd closes: no more direct writes. */
+/* engine_shortcut_in_begin: e->sc set, at an input event: false when the socket's
+ * thread has borrowed the reading (the event is stale: nothing to do). */
+bool engine_shortcut_in_begin(struct engine *e);
+/* engine_shortcut_in_end: e->sc set, after input was handled: whether the engine is
+ * between messages, so that the reading may be borrowed. */
+void engine_shortcut_in_end(struct engine *e, bool between_messages);
+/* engine_shortcut_end: e->sc set, before the fd closes and its poll handle goes: no
+ * more direct writes or reads. */
 void engine_shortcut_end(struct engine *e);
 
 /* ---- engine_stream.c, for the carriers that speak ZMTP over their fd ------------ */

@@ -37,18 +37,43 @@
  * round"). */
 #define SHORTCUT_GAP_US 20
 
+/* Who reads the fd (in_state). */
+enum {
+	SC_IN_ENGINE = 0, /* the engine, which is between messages: may be borrowed */
+	SC_IN_BUSY = 1,   /* the engine, in the middle of something */
+	SC_IN_APP = 2,    /* the socket's thread, for the length of a blocking wait */
+};
+
 struct engine_shortcut {
 	struct pipe_shortcut base;
 	atomic_uint refs;
+	atomic_int in_state;
 	atomic_bool usable;   /* idle && !dead, for ready's lock-free look */
 	struct zn_mutex lock; /* idle, dead, the spill's hand-over, the fd's writes */
 	bool idle;
 	bool dead;
 	int fd;
 	int64_t last_us; /* socket's thread: when it last wrote directly */
-	size_t spill_pos, spill_len;
-	uint8_t spill[SHORTCUT_BYTES];
+	/* What a direct write left: its parts (now the engine's), their headers, and
+	 * how far into those bytes the kernel got. spill_off == spill_total: nothing. */
+	int spill_n;
+	size_t spill_off, spill_total;
+	struct msg spill_msg[SHORTCUT_PARTS];
+	uint8_t spill_hdr[SHORTCUT_PARTS][ZMTP_HDR_MAX];
+	uint8_t spill_hlen[SHORTCUT_PARTS];
+	/* Reading, borrowed (sc_wait_begin): the engine's poller and its handle for
+	 * the fd (used under the lock, while not dead), the connection's properties,
+	 * ZMQ_MAXMSGSIZE; and, the socket's thread's, the message read directly,
+	 * handed out part by part. */
+	struct poller *poller;
+	struct poll_handle *handle;
+	struct metadata *meta;
+	int64_t maxmsgsize;
+	int ahead_n, ahead_pos;
+	struct msg ahead[SHORTCUT_PARTS];
 };
+
+static void sc_spill_close(struct engine_shortcut *sc);
 
 static void
 sc_release(struct pipe_shortcut *ps)
@@ -56,6 +81,11 @@ sc_release(struct pipe_shortcut *ps)
 	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
 	if (atomic_fetch_sub_explicit(&sc->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	for (int i = sc->ahead_pos; i < sc->ahead_n; i++)
+		msg_close(&sc->ahead[i]);
+	if (sc->meta)
+		metadata_rele(sc->meta);
+	sc_spill_close(sc);
 	zn_mutex_fini(&sc->lock);
 	zn_free(sc);
 }
@@ -69,19 +99,52 @@ sc_ready(struct pipe_shortcut *ps)
 	       clock_now_us() - sc->last_us >= SHORTCUT_GAP_US;
 }
 
-/* sc_spill: the kernel took `written` of the iovecs' total bytes: the rest, for the
- * engine. */
+/* sc_spill_close: drops what a direct write left (written, or nobody to write it). */
 static void
-sc_spill(struct engine_shortcut *sc, const struct iovec *iov, int n, size_t written)
+sc_spill_close(struct engine_shortcut *sc)
 {
-	sc->spill_pos = sc->spill_len = 0;
-	for (int i = 0; i < n; i++) {
-		size_t len = iov[i].iov_len, skip = written < len ? written : len;
-		written -= skip;
-		memcpy(sc->spill + sc->spill_len, (const uint8_t *)iov[i].iov_base + skip,
-		       len - skip);
-		sc->spill_len += len - skip;
+	for (int i = 0; i < sc->spill_n; i++)
+		msg_close(&sc->spill_msg[i]);
+	sc->spill_n = 0;
+	sc->spill_off = sc->spill_total = 0;
+}
+
+/* sc_spill_iov: the spill's bytes from spill_off on, as iovecs (at most
+ * 2 * SHORTCUT_PARTS). */
+static int
+sc_spill_iov(struct engine_shortcut *sc, struct iovec *iov)
+{
+	size_t skip = sc->spill_off;
+	int k = 0;
+	for (int i = 0; i < sc->spill_n; i++) {
+		const uint8_t *piece[2] = {sc->spill_hdr[i], msg_data(&sc->spill_msg[i])};
+		size_t len[2] = {sc->spill_hlen[i], msg_size(&sc->spill_msg[i])};
+		for (int j = 0; j < 2; j++) {
+			size_t drop = skip < len[j] ? skip : len[j];
+			skip -= drop;
+			if (len[j] > drop)
+				iov[k++] = (struct iovec){(void *)(piece[j] + drop),
+				                          len[j] - drop};
+		}
 	}
+	return k;
+}
+
+/* sc_spill: the kernel took `written` of the message's `total` bytes: the parts and
+ * their headers stay here for the engine (no copy, no allocation). */
+static void
+sc_spill(struct engine_shortcut *sc, struct msg *m, int n, uint8_t hdr[][ZMTP_HDR_MAX],
+         const size_t *hlen, size_t written, size_t total)
+{
+	for (int i = 0; i < n; i++) {
+		sc->spill_msg[i] = m[i];
+		msg_init(&m[i]);
+		memcpy(sc->spill_hdr[i], hdr[i], hlen[i]);
+		sc->spill_hlen[i] = (uint8_t)hlen[i];
+	}
+	sc->spill_n = n;
+	sc->spill_off = written;
+	sc->spill_total = total;
 }
 
 /* sc_send: the socket's thread (pipe/shortcut.h). */
@@ -90,14 +153,18 @@ sc_send(struct pipe_shortcut *ps, struct msg *m, int n)
 {
 	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
 	uint8_t hdr[SHORTCUT_PARTS][ZMTP_HDR_MAX];
+	size_t hlen[SHORTCUT_PARTS];
 	struct iovec iov[2 * SHORTCUT_PARTS];
 	size_t total = 0;
 	int k = 0;
-	for (int i = 0; i < n && i < SHORTCUT_PARTS; i++) {
+	if (n > SHORTCUT_PARTS)
+		return -EAGAIN;
+	for (int i = 0; i < n; i++) {
 		size_t size = msg_size(&m[i]);
 		if (total + ZMTP_HDR_MAX + size > SHORTCUT_BYTES)
 			return -EAGAIN;
 		size_t hl = zmtp_put_header(hdr[i], m[i].flags & MSGF_MORE, size);
+		hlen[i] = hl;
 		iov[k++] = (struct iovec){hdr[i], hl};
 		if (size > 0)
 			iov[k++] = (struct iovec){msg_data(&m[i]), size};
@@ -111,7 +178,7 @@ sc_send(struct pipe_shortcut *ps, struct msg *m, int n)
 	}
 	ssize_t w = zn_writev(sc->fd, iov, k);
 	if (w == -EAGAIN || (w >= 0 && (size_t)w < total)) {
-		sc_spill(sc, iov, k, w > 0 ? (size_t)w : 0);
+		sc_spill(sc, m, n, hdr, hlen, w > 0 ? (size_t)w : 0, total);
 		sc->idle = false;
 		atomic_store_explicit(&sc->usable, false, memory_order_relaxed);
 		rc = 1;
@@ -125,9 +192,150 @@ sc_send(struct pipe_shortcut *ps, struct msg *m, int n)
 	return rc;
 }
 
+/* Reading, in the socket's thread. */
+
+/* sc_frames: the frames of one whole message at the head of buf[0..n): their offsets
+ * and sizes; the bytes they take, or 0 when there is none the socket's thread may
+ * take (a command, a malformed or oversized frame: the engine's to handle; a message
+ * not all there, or of more parts than we keep). */
+static size_t
+sc_frames(const struct engine_shortcut *sc, const uint8_t *buf, size_t n,
+          size_t off[SHORTCUT_PARTS], size_t len[SHORTCUT_PARTS], int *parts)
+{
+	size_t at = 0;
+	for (int i = 0; i < SHORTCUT_PARTS; i++) {
+		if (n - at < 2)
+			return 0;
+		uint8_t f = buf[at];
+		if (f & ~(ZMTP_FLAG_MORE | ZMTP_FLAG_LONG))
+			return 0;
+		size_t hl = (f & ZMTP_FLAG_LONG) ? 9 : 2;
+		if (n - at < hl)
+			return 0;
+		uint64_t size =
+		        (f & ZMTP_FLAG_LONG) ? zmtp_get_be64(buf + at + 1) : buf[at + 1];
+		if (size > n - at - hl ||
+		    (sc->maxmsgsize >= 0 && size > (uint64_t)sc->maxmsgsize))
+			return 0;
+		off[i] = at + hl;
+		len[i] = (size_t)size;
+		at += hl + (size_t)size;
+		if (!(f & ZMTP_FLAG_MORE)) {
+			*parts = i + 1;
+			return at;
+		}
+	}
+	return 0;
+}
+
+/* sc_read_direct: one whole message, if the fd holds one, into ahead. It is looked at
+ * first (MSG_PEEK) and taken only whole, so the engine's decoder, which gets the fd
+ * back between messages, never sees half of one. */
+static void
+sc_read_direct(struct engine_shortcut *sc)
+{
+	uint8_t rbuf[SHORTCUT_BYTES];
+	ssize_t n = zn_recv_peek(sc->fd, rbuf, sizeof rbuf);
+	if (n <= 0)
+		return; /* nothing, the end of the stream or an error: the engine's */
+	size_t off[SHORTCUT_PARTS], len[SHORTCUT_PARTS];
+	int parts = 0;
+	size_t whole = sc_frames(sc, rbuf, (size_t)n, off, len, &parts);
+	if (whole == 0)
+		return;
+	for (int i = 0; i < parts; i++) {
+		struct msg *m = &sc->ahead[i];
+		if (msg_init_size(m, len[i]) < 0) {
+			while (i-- > 0)
+				msg_close(&sc->ahead[i]);
+			return; /* no memory: the engine reads it, and copes */
+		}
+		if (len[i])
+			memcpy(msg_data(m), rbuf + off[i], len[i]);
+		if (i + 1 < parts)
+			m->flags |= MSGF_MORE;
+		msg_set_metadata(m, sc->meta);
+	}
+	ssize_t r = zn_read(sc->fd, rbuf, whole);
+	if (r != (ssize_t)whole) {
+		/* Not reached: we are the fd's only reader and saw the bytes there. Were
+		 * part of them taken, the stream would be out of step: end it. */
+		for (int i = 0; i < parts; i++)
+			msg_close(&sc->ahead[i]);
+		if (r > 0)
+			zn_shutdown(sc->fd);
+		return;
+	}
+	sc->ahead_n = parts;
+	sc->ahead_pos = 0;
+}
+
+/* sc_wait_begin: borrows the reading while the engine is between messages: the
+ * engine's poller stops watching the fd for input, and the caller polls it. */
+static int
+sc_wait_begin(struct pipe_shortcut *ps)
+{
+	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
+	if (atomic_load_explicit(&sc->in_state, memory_order_acquire) != SC_IN_ENGINE ||
+	    sc->ahead_pos < sc->ahead_n)
+		return -1;
+	int fd = -1, expected = SC_IN_ENGINE;
+	zn_mutex_lock(&sc->lock);
+	if (!sc->dead && atomic_compare_exchange_strong_explicit(
+	                         &sc->in_state, &expected, SC_IN_APP,
+	                         memory_order_acq_rel, memory_order_acquire)) {
+		poller_lend_in(sc->poller, sc->handle, true);
+		fd = sc->fd;
+	}
+	zn_mutex_unlock(&sc->lock);
+	return fd;
+}
+
+/* sc_wait_end: reads a message if the fd fired, and gives the reading back: the
+ * engine's poller watches the fd again and sees whatever was left there. */
+static bool
+sc_wait_end(struct pipe_shortcut *ps, bool fired)
+{
+	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
+	/* Under the lock: the engine closes the fd only once it has set dead. */
+	zn_mutex_lock(&sc->lock);
+	if (!sc->dead) {
+		if (fired)
+			sc_read_direct(sc);
+		atomic_store_explicit(&sc->in_state, SC_IN_ENGINE, memory_order_release);
+		poller_lend_in(sc->poller, sc->handle, false);
+	}
+	zn_mutex_unlock(&sc->lock);
+	return sc->ahead_pos < sc->ahead_n;
+}
+
+static bool
+sc_readable(struct pipe_shortcut *ps)
+{
+	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
+	return sc->ahead_pos < sc->ahead_n;
+}
+
+static bool
+sc_read(struct pipe_shortcut *ps, struct msg *m)
+{
+	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
+	if (sc->ahead_pos == sc->ahead_n)
+		return false;
+	*m = sc->ahead[sc->ahead_pos];
+	msg_init(&sc->ahead[sc->ahead_pos]);
+	if (++sc->ahead_pos == sc->ahead_n)
+		sc->ahead_pos = sc->ahead_n = 0;
+	return true;
+}
+
 static const struct pipe_shortcut_ops shortcut_ops = {
         .ready = sc_ready,
         .send = sc_send,
+        .wait_begin = sc_wait_begin,
+        .wait_end = sc_wait_end,
+        .readable = sc_readable,
+        .read = sc_read,
         .release = sc_release,
 };
 
@@ -148,6 +356,14 @@ engine_shortcut_offer(struct engine *e)
 	zn_mutex_init(&sc->lock);
 	sc->fd = e->fd;
 	sc->last_us = INT64_MIN / 2;
+	atomic_init(&sc->in_state, SC_IN_BUSY);
+	sc->poller = e->poller;
+	sc->handle = e->handle;
+	sc->maxmsgsize = e->opts.maxmsgsize;
+	sc->meta = e->meta;
+	if (sc->meta)
+		metadata_hold(sc->meta);
+	e->handle->share = &sc->lock;
 	if (session_offer_shortcut(e->session, &sc->base) < 0)
 		sc_release(&sc->base);
 	e->sc = sc;
@@ -165,18 +381,19 @@ engine_shortcut_reclaim(struct engine *e)
 		zn_mutex_unlock(&sc->lock);
 		e->sc_idle = false;
 	}
-	while (sc->spill_pos < sc->spill_len) {
-		struct iovec iov = {sc->spill + sc->spill_pos,
-		                    sc->spill_len - sc->spill_pos};
-		ssize_t w = zn_writev(e->fd, &iov, 1);
+	while (sc->spill_off < sc->spill_total) {
+		struct iovec iov[2 * SHORTCUT_PARTS];
+		ssize_t w = zn_writev(e->fd, iov, sc_spill_iov(sc, iov));
 		if (w == -EAGAIN)
 			return 0;
 		if (w < 0) {
 			engine_fail(e, ENGINE_END_CLOSED, 0);
 			return -1;
 		}
-		sc->spill_pos += (size_t)w;
+		sc->spill_off += (size_t)w;
 	}
+	if (sc->spill_n)
+		sc_spill_close(sc);
 	return 1;
 }
 
@@ -184,7 +401,7 @@ void
 engine_shortcut_idle(struct engine *e)
 {
 	struct engine_shortcut *sc = e->sc;
-	if (e->sc_idle || sc->spill_pos < sc->spill_len)
+	if (e->sc_idle || sc->spill_off < sc->spill_total)
 		return;
 	zn_mutex_lock(&sc->lock);
 	sc->idle = !sc->dead;
@@ -198,9 +415,28 @@ engine_shortcut_empty(struct engine *e)
 {
 	struct engine_shortcut *sc = e->sc;
 	zn_mutex_lock(&sc->lock);
-	bool empty = sc->spill_pos == sc->spill_len;
+	bool empty = sc->spill_off == sc->spill_total;
 	zn_mutex_unlock(&sc->lock);
 	return empty;
+}
+
+bool
+engine_shortcut_in_begin(struct engine *e)
+{
+	int expected = SC_IN_ENGINE;
+	if (atomic_compare_exchange_strong_explicit(&e->sc->in_state, &expected,
+	                                            SC_IN_BUSY, memory_order_acq_rel,
+	                                            memory_order_acquire))
+		return true;
+	return expected == SC_IN_BUSY;
+}
+
+void
+engine_shortcut_in_end(struct engine *e, bool between_messages)
+{
+	atomic_store_explicit(&e->sc->in_state,
+	                      between_messages ? SC_IN_ENGINE : SC_IN_BUSY,
+	                      memory_order_release);
 }
 
 void
@@ -212,6 +448,8 @@ engine_shortcut_end(struct engine *e)
 	sc->idle = false;
 	atomic_store_explicit(&sc->usable, false, memory_order_relaxed);
 	zn_mutex_unlock(&sc->lock);
+	if (e->handle)
+		e->handle->share = NULL;
 	e->sc = NULL;
 	sc_release(&sc->base);
 }

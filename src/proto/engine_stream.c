@@ -332,6 +332,28 @@ engine_stream_consume(struct engine *e, const uint8_t *buf, ssize_t n)
 	return stream_process_input(e);
 }
 
+/* stream_between_messages: the engine holds no part of a message read (nothing
+ * undecoded or held back, no frame or message half done): the socket's thread may
+ * borrow the reading (engine_shortcut.c). */
+static bool
+stream_between_messages(struct engine *e)
+{
+	/* Heartbeats: each message re-arms their timers (engine_deliver), which a
+	 * message read by the socket's thread would not. */
+	return e->state == ES_ACTIVE && !e->input_stopped && !e->has_stash &&
+	       e->in_pos >= e->in_len && !e->in_kept && zmtp_decoder_between(&e->dec) &&
+	       session_in_whole(e->session) && e->opts.heartbeat_ivl <= 0 &&
+	       !e->timer_hb_ttl.armed;
+}
+
+/* stream_input_done: the end of an input step that left the engine alive. */
+static void
+stream_input_done(struct engine *e)
+{
+	if (e->sc)
+		engine_shortcut_in_end(e, stream_between_messages(e));
+}
+
 void
 engine_stream_input_end(struct engine *e, int rc)
 {
@@ -345,6 +367,8 @@ engine_stream_input_end(struct engine *e, int rc)
 	}
 	if (e->state == ES_ACTIVE)
 		session_flush(e->session);
+	/* After the flush: a receive that then finds the pipe empty may borrow. */
+	stream_input_done(e);
 	/* The rest of our greeting, a READY or a PONG we may have queued. Only then:
 	 * with nothing queued, an idle engine would take its writing back from the
 	 * socket's thread (engine_shortcut.c) for nothing, just as that thread answers
@@ -400,14 +424,18 @@ static void
 stream_in_event(struct carrier *c)
 {
 	struct engine *e = c->e;
+	if (e->sc && !engine_shortcut_in_begin(e))
+		return;
 	if (engine_input_held(e))
 		return;
 	int rc = stream_read_direct(c);
 	if (rc == 0) {
 		uint8_t *buf = engine_read_buffer(e);
 		ssize_t n = buf ? zn_read(e->fd, buf, stream_read_len(c)) : -ENOMEM;
-		if (n == -EAGAIN)
+		if (n == -EAGAIN) {
+			stream_input_done(e);
 			return;
+		}
 		rc = engine_stream_consume(e, buf, n);
 	}
 	engine_stream_input_end(e, rc);
@@ -431,6 +459,7 @@ engine_stream_resume(struct carrier *c)
 		return;
 	}
 	session_flush(e->session);
+	stream_input_done(e);
 	if (!e->input_stopped && e->handle) {
 		poller_set_pollin(e->poller, e->handle);
 		poller_resume(e->poller, e->handle);

@@ -192,6 +192,12 @@ session_offer_direct(struct session *s, struct pipe_direct *d)
 	return pipe_offer_direct(s->pipe, d);
 }
 
+bool
+session_in_whole(const struct session *s)
+{
+	return !s->incomplete_in;
+}
+
 int
 session_offer_shortcut(struct session *s, struct pipe_shortcut *sc)
 {

@@ -82,6 +82,8 @@ int session_offer_direct(struct session *s, struct pipe_direct *d);
  * (pipe/shortcut.h), handing over a reference. 0, or -EPIPE (no pipe, or it is ending):
  * the reference is still the caller's. */
 struct pipe_shortcut;
+/* session_in_whole: no multipart message from the engine is half written. */
+bool session_in_whole(const struct session *s);
 int session_offer_shortcut(struct session *s, struct pipe_shortcut *sc);
 /* session_wake_direct: the socket end's road has data or room, or has ended. */
 void session_wake_direct(struct session *s);

@@ -25,6 +25,12 @@ enum zmtp_dec_state {
 	DEC_BODY,      /* collecting the body */
 };
 
+bool
+zmtp_decoder_between(const struct zmtp_decoder *d)
+{
+	return d->state == DEC_FLAGS && d->error == 0;
+}
+
 static uint32_t
 get_be32(const uint8_t *p)
 {

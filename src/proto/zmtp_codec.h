@@ -95,6 +95,10 @@ void zmtp_decoder_init(struct zmtp_decoder *d, int64_t maxmsgsize);
 /* zmtp_decoder_fini: closes a half-built message. Safe after any error. */
 void zmtp_decoder_fini(struct zmtp_decoder *d);
 
+/* zmtp_decoder_between: the decoder expects a frame's first byte (and has seen no
+ * error): the stream is at a frame boundary. */
+bool zmtp_decoder_between(const struct zmtp_decoder *d);
+
 /* zmtp_decoder_feed: consumes bytes from buf[0..len); *used is set to the bytes consumed
  * whatever the result. Returns
  *   1          a frame is complete: *m receives it (flags MSGF_MORE / MSGF_COMMAND set),

@@ -132,7 +132,9 @@ socket_road_wait_begin(struct socket *s, bool in, struct socket_road_wait *w)
 {
 	w->n = 0;
 	w->ready = false;
-	if (!in || !s->may_have_roads)
+	/* Besides roads: a socket's only pipe may lend it its connection's reading
+	 * (pipe/shortcut.h). */
+	if (!in || (!s->may_have_roads && s->pipes.n != 1))
 		return;
 	struct pipe **pipes = s->pipes.items;
 	for (uint32_t i = 0; i < s->pipes.n && w->n < SIGNALER_WAIT_FDS_MAX; i++) {

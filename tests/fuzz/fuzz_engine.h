@@ -187,6 +187,13 @@ session_offer_direct(struct session *s, struct pipe_direct *d)
 	return -EPIPE; /* the engine keeps the rings */
 }
 
+bool
+session_in_whole(const struct session *s)
+{
+	(void)s;
+	return true;
+}
+
 int
 session_offer_shortcut(struct session *s, struct pipe_shortcut *sc)
 {
