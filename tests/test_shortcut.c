@@ -4,13 +4,17 @@
  * whichever road a message takes: every part arrives, whole, in order, with its MORE
  * flags; a message the kernel takes only in part is finished by the I/O thread before
  * anything after it; a connection that ends under a direct write loses no more than
- * the messages in flight, and the socket reconnects.
+ * the messages in flight, and the socket reconnects. And the other way: a receive
+ * that borrows the connection's reading takes only whole messages, leaves commands
+ * and the end of the stream to the engine, and gives the reading back.
  *
  * The shortcut is taken only by a send that finds the I/O thread idle and the last
  * direct write 20 us or more ago, so the senders here pause now and then
  * (pause_for_shortcut) to make sure both roads are exercised; the pauses are not
  * synchronisation, and the assertions hold without them.
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -91,13 +95,21 @@ socket_with_timeout(void *ctx, int type)
 	return s;
 }
 
-/* ping_pong: REQ and REP over `ep`, each request echoed as it came. */
+/* ping_pong: REQ and REP over `ep`, each request echoed as it came; with heartbeats,
+ * the REQ sends a PING every millisecond, which the REP's reads (borrowed by its
+ * blocking receives) must leave to its engine, between the messages. */
 static void
-ping_pong(const char *ep)
+ping_pong_hb(const char *ep, bool heartbeats)
 {
 	void *ctx = zmq_ctx_new();
 	void *rep = socket_with_timeout(ctx, ZMQ_REP);
 	void *req = socket_with_timeout(ctx, ZMQ_REQ);
+	if (heartbeats) {
+		int ivl = 1, timeout = 5000;
+		CHECK_OK(zmq_setsockopt(req, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl));
+		CHECK_OK(zmq_setsockopt(req, ZMQ_HEARTBEAT_TIMEOUT, &timeout,
+		                        sizeof timeout));
+	}
 	CHECK_OK(zmq_bind(rep, ep));
 	char last[64];
 	size_t len = sizeof last;
@@ -114,6 +126,18 @@ ping_pong(const char *ep)
 	CHECK_OK(zmq_close(req));
 	CHECK_OK(zmq_close(rep));
 	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+ping_pong(const char *ep)
+{
+	ping_pong_hb(ep, false);
+}
+
+static void
+test_ping_pong_heartbeats(void)
+{
+	ping_pong_hb("tcp://127.0.0.1:*", true);
 }
 
 static void
@@ -210,10 +234,76 @@ test_peer_restarts(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* A peer that sends a few messages and closes, while the receiver blocks. */
+struct vanishing {
+	void *ctx;
+	const char *ep;
+	bool failed; /* the harness's checks jump, so not in this thread */
+};
+
+static void *
+vanishing_peer(void *arg)
+{
+	struct vanishing *v = arg;
+	void *push = zmq_socket(v->ctx, ZMQ_PUSH);
+	if (!push || zmq_connect(push, v->ep) != 0) {
+		v->failed = true;
+		return NULL;
+	}
+	static unsigned char buf[12289];
+	for (int seq = 0; seq < 20; seq++) {
+		pause_for_shortcut();
+		size_t sizes[3];
+		int parts = shape(seq, sizes);
+		for (int p = 0; p < parts; p++) {
+			fill(buf, sizes[p], seq, p);
+			if (zmq_send(push, buf, sizes[p],
+			             p + 1 < parts ? ZMQ_SNDMORE : 0) != (int)sizes[p])
+				v->failed = true;
+		}
+	}
+	/* The receiver has them all only once they left: the default linger waits. The
+	 * close may come while the receiver is blocked, or just before. */
+	if (zmq_close(push) != 0)
+		v->failed = true;
+	return NULL;
+}
+
+/* test_peer_vanishes: a PULL blocked in zmq_recv (its reading borrowed) sees its only
+ * peer close: no crash, no message invented, the wait times out; a new peer's messages
+ * arrive. */
+static void
+test_peer_vanishes(void)
+{
+	const char *ep = "ipc:///tmp/zinc-test-shortcut-vanish.ipc";
+	void *ctx = zmq_ctx_new();
+	void *pull = socket_with_timeout(ctx, ZMQ_PULL);
+	CHECK_OK(zmq_bind(pull, ep));
+	for (int round = 0; round < 3; round++) {
+		struct vanishing v = {ctx, ep, false};
+		pthread_t t;
+		CHECK_EQ(pthread_create(&t, NULL, vanishing_peer, &v), 0);
+		for (int seq = 0; seq < 20; seq++)
+			recv_msg(pull, seq);
+		CHECK_EQ(pthread_join(t, NULL), 0);
+		CHECK(!v.failed);
+		int timeout = 200;
+		CHECK_OK(zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout));
+		char buf[16];
+		CHECK_ERR(zmq_recv(pull, buf, sizeof buf, 0), EAGAIN);
+		timeout = 10000 * ZINC_TEST_SLOWDOWN;
+		CHECK_OK(zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout));
+	}
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static const struct test tests[] = {
         {"REQ/REP ping-pong over ipc, every shape", test_ping_pong_ipc},
         {"REQ/REP ping-pong over tcp, every shape", test_ping_pong_tcp},
+        {"REQ/REP ping-pong, PINGs between the messages", test_ping_pong_heartbeats},
         {"partial direct writes finished in order", test_partial_writes},
+        {"a blocked receiver's peer vanishes", test_peer_vanishes},
         {"a peer that restarts under direct writes", test_peer_restarts},
         {NULL, NULL}};
 

@@ -228,27 +228,28 @@ sc_frames(const struct engine_shortcut *sc, const uint8_t *buf, size_t n,
 	return 0;
 }
 
-/* sc_read_direct: one whole message, if the fd holds one, into ahead. It is looked at
- * first (MSG_PEEK) and taken only whole, so the engine's decoder, which gets the fd
- * back between messages, never sees half of one. */
-static void
+/* sc_read_direct: one whole message, if the fd holds one, into ahead (true). It is
+ * looked at first (MSG_PEEK) and taken only whole, so the engine's decoder, which gets
+ * the fd back between messages, never sees half of one. */
+static bool
 sc_read_direct(struct engine_shortcut *sc)
 {
 	uint8_t rbuf[SHORTCUT_BYTES];
 	ssize_t n = zn_recv_peek(sc->fd, rbuf, sizeof rbuf);
 	if (n <= 0)
-		return; /* nothing, the end of the stream or an error: the engine's */
+		return false; /* nothing, the end of the stream or an error: the engine's
+		               */
 	size_t off[SHORTCUT_PARTS], len[SHORTCUT_PARTS];
 	int parts = 0;
 	size_t whole = sc_frames(sc, rbuf, (size_t)n, off, len, &parts);
 	if (whole == 0)
-		return;
+		return false;
 	for (int i = 0; i < parts; i++) {
 		struct msg *m = &sc->ahead[i];
 		if (msg_init_size(m, len[i]) < 0) {
 			while (i-- > 0)
 				msg_close(&sc->ahead[i]);
-			return; /* no memory: the engine reads it, and copes */
+			return false; /* no memory: the engine reads it, and copes */
 		}
 		if (len[i])
 			memcpy(msg_data(m), rbuf + off[i], len[i]);
@@ -264,10 +265,11 @@ sc_read_direct(struct engine_shortcut *sc)
 			msg_close(&sc->ahead[i]);
 		if (r > 0)
 			zn_shutdown(sc->fd);
-		return;
+		return false;
 	}
 	sc->ahead_n = parts;
 	sc->ahead_pos = 0;
+	return true;
 }
 
 /* sc_wait_begin: borrows the reading while the engine is between messages: the
@@ -300,9 +302,14 @@ sc_wait_end(struct pipe_shortcut *ps, bool fired)
 	/* Under the lock: the engine closes the fd only once it has set dead. */
 	zn_mutex_lock(&sc->lock);
 	if (!sc->dead) {
-		if (fired)
-			sc_read_direct(sc);
-		atomic_store_explicit(&sc->in_state, SC_IN_ENGINE, memory_order_release);
+		/* Woken by what we may not take (a command, a message too large or not
+		 * all there, the end of the stream): the engine's turn. Borrowing again
+		 * at once would take its POLLIN away before it could act, and wake us
+		 * again. */
+		bool engine_turn = fired && !sc_read_direct(sc);
+		atomic_store_explicit(&sc->in_state,
+		                      engine_turn ? SC_IN_BUSY : SC_IN_ENGINE,
+		                      memory_order_release);
 		poller_lend_in(sc->poller, sc->handle, false);
 	}
 	zn_mutex_unlock(&sc->lock);
