@@ -36,6 +36,11 @@
  * streaming, and its messages go by the ypipe (see ARCHITECTURE.md, "Issue 12, ninth
  * round"). */
 #define SHORTCUT_GAP_US 20
+/* Borrowing the reading pays only for a message that comes alone: one read of the fd
+ * per message, where the engine reads a batch. A receive borrows only when no input
+ * has come for this long, so a stream of messages stays with the engine (ipc 64 B,
+ * PUSH/PULL: 1.0 M msg/s when every receive that ran dry borrowed, 3.4 M without). */
+#define SHORTCUT_QUIET_US 20
 
 /* Who reads the fd (in_state). */
 enum {
@@ -48,7 +53,8 @@ struct engine_shortcut {
 	struct pipe_shortcut base;
 	atomic_uint refs;
 	atomic_int in_state;
-	atomic_bool usable;   /* idle && !dead, for ready's lock-free look */
+	_Atomic int64_t last_in_us; /* when input last came, to whichever thread */
+	atomic_bool usable;         /* idle && !dead, for ready's lock-free look */
 	struct zn_mutex lock; /* idle, dead, the spill's hand-over, the fd's writes */
 	bool idle;
 	bool dead;
@@ -269,6 +275,7 @@ sc_read_direct(struct engine_shortcut *sc)
 	}
 	sc->ahead_n = parts;
 	sc->ahead_pos = 0;
+	atomic_store_explicit(&sc->last_in_us, clock_now_us(), memory_order_relaxed);
 	return true;
 }
 
@@ -279,7 +286,9 @@ sc_wait_begin(struct pipe_shortcut *ps)
 {
 	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
 	if (atomic_load_explicit(&sc->in_state, memory_order_acquire) != SC_IN_ENGINE ||
-	    sc->ahead_pos < sc->ahead_n)
+	    sc->ahead_pos < sc->ahead_n ||
+	    clock_now_us() - atomic_load_explicit(&sc->last_in_us, memory_order_relaxed) <
+	            SHORTCUT_QUIET_US)
 		return -1;
 	int fd = -1, expected = SC_IN_ENGINE;
 	zn_mutex_lock(&sc->lock);
@@ -364,6 +373,7 @@ engine_shortcut_offer(struct engine *e)
 	sc->fd = e->fd;
 	sc->last_us = INT64_MIN / 2;
 	atomic_init(&sc->in_state, SC_IN_BUSY);
+	atomic_init(&sc->last_in_us, INT64_MIN / 2);
 	sc->poller = e->poller;
 	sc->handle = e->handle;
 	sc->maxmsgsize = e->opts.maxmsgsize;
@@ -430,6 +440,7 @@ engine_shortcut_empty(struct engine *e)
 bool
 engine_shortcut_in_begin(struct engine *e)
 {
+	atomic_store_explicit(&e->sc->last_in_us, clock_now_us(), memory_order_relaxed);
 	int expected = SC_IN_ENGINE;
 	if (atomic_compare_exchange_strong_explicit(&e->sc->in_state, &expected,
 	                                            SC_IN_BUSY, memory_order_acq_rel,
