@@ -51,7 +51,8 @@ struct command {
 		} attach;
 		struct {
 			struct pipe *pipe;
-			void *endpoint; /* char * owned by the receiver, or NULL */
+			struct own
+			        *origin; /* CMD_BIND: the session that made it, or NULL */
 		} bind;
 		struct {
 			uint64_t msgs_read;

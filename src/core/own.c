@@ -51,12 +51,14 @@ own_send_counted(struct own *dest, struct command *cmd)
 }
 
 void
-own_send_pipe(struct own *dest, enum command_type type, struct pipe *p)
+own_send_pipe(struct own *dest, enum command_type type, struct pipe *p,
+              struct own *origin)
 {
 	struct command cmd;
 	memset(&cmd, 0, sizeof cmd);
 	cmd.type = type;
 	cmd.args.bind.pipe = p;
+	cmd.args.bind.origin = origin;
 	own_send_counted(dest, &cmd);
 }
 

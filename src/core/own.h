@@ -62,8 +62,11 @@ own_inc_seqnum(struct own *o)
  * finish terminating before it has run it. Any thread; never fails. */
 void own_send_counted(struct own *dest, struct command *cmd);
 /* own_send_pipe: own_send_counted of a command that hands dest a pipe end: CMD_BIND (a
- * new pipe for a socket) or CMD_INPROC_CONNECTED (a pending inproc pipe is live). */
-void own_send_pipe(struct own *dest, enum command_type type, struct pipe *p);
+ * new pipe for a socket) or CMD_INPROC_CONNECTED (a pending inproc pipe is live);
+ * origin: the session that made it (so that zmq_unbind and zmq_disconnect find the
+ * pipes of an endpoint), or NULL. */
+void own_send_pipe(struct own *dest, enum command_type type, struct pipe *p,
+                   struct own *origin);
 
 /* own_launch_child: child becomes parent's and is plugged in its own thread. */
 void own_launch_child(struct own *parent, struct own *child);

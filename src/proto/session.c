@@ -387,7 +387,7 @@ session_engine_ready(struct session *s, const void *peer_rid, size_t rid_len)
 		pipe_set_peer_rid(pp[1], peer_rid, rid_len);
 	session_attach_pipe(s, pp[0]);
 	session_probe_early(s, pp[1]);
-	own_send_pipe(s->socket, CMD_BIND, pp[1]);
+	own_send_pipe(s->socket, CMD_BIND, pp[1], &s->own);
 	return 0;
 }
 

@@ -34,7 +34,7 @@ session_zap_connect(struct session_zap *z, struct object *owner, void *sink,
 	/* Our end reads its (still empty) inq once, before the handler can write to
 	 * it: that marks us asleep, so the handler's reply sends ACTIVATE_READ. */
 	(void)pipe_check_read(pp[0]);
-	own_send_pipe(ep->socket, CMD_BIND, pp[1]);
+	own_send_pipe(ep->socket, CMD_BIND, pp[1], NULL);
 	ctx_unlock_endpoints(ctx);
 	z->pipe = pp[0];
 	return 0;

@@ -244,6 +244,9 @@ socket_process(struct own *o, const struct command *cmd)
 	case CMD_BIND:
 		if (socket_attach_pipe(s, cmd->args.bind.pipe) < 0)
 			socket_refuse_pipe(s, cmd->args.bind.pipe);
+		else
+			socket_endpoint_adopt_pipe(s, cmd->args.bind.pipe,
+			                           cmd->args.bind.origin);
 		break;
 	case CMD_INPROC_CONNECTED: socket_inproc_connected(s, cmd->args.bind.pipe); break;
 	case CMD_TERM_ENDPOINT:

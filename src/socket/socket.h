@@ -141,6 +141,10 @@ int socket_fd(struct socket *s);
 /* socket_process_commands: runs commands, waiting up to timeout_ms for the first one
  * (0: don't wait, -1: forever). 0, -ETERM or -EINTR. */
 int socket_process_commands(struct socket *s, int timeout_ms);
+/* socket_endpoint_adopt_pipe: CMD_BIND: the pipe belongs to the endpoint whose
+ * listener or session made it (origin), so zmq_unbind / zmq_disconnect end it at once
+ * (socket_endpoint.c). */
+void socket_endpoint_adopt_pipe(struct socket *s, struct pipe *p, struct own *origin);
 /* socket_session_ended: CMD_TERM_ENDPOINT (socket_endpoint.c). */
 void socket_session_ended(struct socket *s, struct own *session);
 

@@ -86,6 +86,36 @@ socket_connect(struct socket *s, const char *uri)
 
 /* socket_end_endpoint: ends what an endpoint record made (its pipe, its listener or
  * session) and frees the record, which the caller has unlinked. */
+void
+socket_endpoint_adopt_pipe(struct socket *s, struct pipe *p, struct own *origin)
+{
+	if (!origin)
+		return;
+	for (struct endpoint_rec *r = s->endpoints; r; r = r->next)
+		if (r->child && (r->child == origin || r->child == origin->owner)) {
+			p->user = r;
+			return;
+		}
+}
+
+/* socket_end_pipes_of: zmq_unbind / zmq_disconnect: the pipes a tcp/ipc endpoint's
+ * sessions made end now, as an inproc connect's does. Their sessions end in the
+ * background, and until then the socket would still read what they deliver (and,
+ * with pipe/shortcut.h, the connections themselves); libzmq's test_reconnect_ivl
+ * expects nothing once zmq_unbind returned. (A session that ends by itself, reconnect
+ * off, ends its pipe with delay: what came before is still read.) */
+static void
+socket_end_pipes_of(struct socket *s, struct endpoint_rec *r)
+{
+	for (uint32_t i = 0; i < s->pipes.n; i++) {
+		struct pipe *p = s->pipes.items[i];
+		if (p->user == r) {
+			p->user = NULL;
+			pipe_terminate(p, false);
+		}
+	}
+}
+
 static void
 socket_end_endpoint(struct socket *s, struct endpoint_rec *r)
 {
@@ -131,6 +161,8 @@ socket_term_endpoint(struct socket *s, const char *uri)
 		}
 		*pp = r->next;
 		found++;
+		if (r->child)
+			socket_end_pipes_of(s, r);
 		socket_end_endpoint(s, r);
 	}
 	return found ? 0 : -ENOENT;

@@ -39,7 +39,7 @@ inproc_take_pending(struct socket *s, const char *name)
 		pipe_set_boosts(p, e->rcvhwm, e->sndhwm);
 		pipe_send_hwms(p, from_peer, to_peer, s->options.rcvhwm,
 		               s->options.sndhwm);
-		own_send_pipe(e->connecter, CMD_INPROC_CONNECTED, p->peer);
+		own_send_pipe(e->connecter, CMD_INPROC_CONNECTED, p->peer, NULL);
 		if (socket_attach_pipe(s, p) < 0)
 			socket_refuse_pipe(s, p);
 		ctx_pending_free(e);
@@ -106,7 +106,7 @@ inproc_connect_bound(struct socket *s, struct ctx_endpoint *ep, struct pipe *pp[
 		pipe_destroy_pair_unused(pp[0]);
 		return rc;
 	}
-	own_send_pipe(ep->socket, CMD_BIND, pp[1]);
+	own_send_pipe(ep->socket, CMD_BIND, pp[1], NULL);
 	return 0;
 }
 
