@@ -298,6 +298,54 @@ test_peer_vanishes(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* unbind_then_silence: as libzmq's test_reconnect_ivl: after zmq_unbind returns,
+ * nothing more is received from the connections its endpoint accepted, whichever
+ * side sends first and however fast (a direct write reaches the peer's kernel at
+ * once, and a borrowed read would take it from there). */
+static void
+unbind_then_silence(const char *bind_ep)
+{
+	for (int round = 0; round < 20; round++) {
+		void *ctx = zmq_ctx_new();
+		void *sb = socket_with_timeout(ctx, ZMQ_PAIR);
+		void *sc = socket_with_timeout(ctx, ZMQ_PAIR);
+		int never = -1, timeout = 100;
+		CHECK_OK(zmq_bind(sb, bind_ep));
+		char ep[64];
+		size_t len = sizeof ep;
+		CHECK_OK(zmq_getsockopt(sb, ZMQ_LAST_ENDPOINT, ep, &len));
+		CHECK_OK(zmq_setsockopt(sc, ZMQ_RECONNECT_IVL, &never, sizeof never));
+		CHECK_OK(zmq_connect(sc, ep));
+		char buf[8];
+		CHECK_EQ(zmq_send(sc, "ping", 4, 0), 4);
+		CHECK_EQ(zmq_recv(sb, buf, sizeof buf, 0), 4);
+		CHECK_EQ(zmq_send(sb, "pong", 4, 0), 4);
+		CHECK_EQ(zmq_recv(sc, buf, sizeof buf, 0), 4);
+		CHECK_OK(zmq_unbind(sb, ep));
+		(void)zmq_send(sc, "late", 4, ZMQ_DONTWAIT);
+		CHECK_OK(zmq_setsockopt(sb, ZMQ_RCVTIMEO, &timeout, sizeof timeout));
+		CHECK_ERR(zmq_recv(sb, buf, sizeof buf, 0), EAGAIN);
+		(void)zmq_send(sb, "late", 4, ZMQ_DONTWAIT);
+		CHECK_OK(zmq_setsockopt(sc, ZMQ_RCVTIMEO, &timeout, sizeof timeout));
+		CHECK_ERR(zmq_recv(sc, buf, sizeof buf, 0), EAGAIN);
+		CHECK_OK(zmq_close(sb));
+		CHECK_OK(zmq_close(sc));
+		CHECK_OK(zmq_ctx_term(ctx));
+	}
+}
+
+static void
+test_unbind_tcp(void)
+{
+	unbind_then_silence("tcp://127.0.0.1:*");
+}
+
+static void
+test_unbind_ipc(void)
+{
+	unbind_then_silence("ipc:///tmp/zinc-test-shortcut-unbind.ipc");
+}
+
 static const struct test tests[] = {
         {"REQ/REP ping-pong over ipc, every shape", test_ping_pong_ipc},
         {"REQ/REP ping-pong over tcp, every shape", test_ping_pong_tcp},
@@ -305,6 +353,8 @@ static const struct test tests[] = {
         {"partial direct writes finished in order", test_partial_writes},
         {"a blocked receiver's peer vanishes", test_peer_vanishes},
         {"a peer that restarts under direct writes", test_peer_restarts},
+        {"nothing arrives after zmq_unbind, tcp", test_unbind_tcp},
+        {"nothing arrives after zmq_unbind, ipc", test_unbind_ipc},
         {NULL, NULL}};
 
 int
