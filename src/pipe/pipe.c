@@ -552,6 +552,12 @@ pipe_offer_direct(struct pipe *p, struct pipe_direct *d)
 	return 0;
 }
 
+void
+pipe_set_shortcut(struct pipe *p, struct pipe_shortcut *s)
+{
+	p->shortcut = s;
+}
+
 int
 pipe_offer_shortcut(struct pipe *p, struct pipe_shortcut *s)
 {

@@ -195,6 +195,9 @@ int pipe_offer_direct(struct pipe *p, struct pipe_direct *d);
  * pipe is ending): then the reference is still the caller's. */
 struct pipe_shortcut;
 int pipe_offer_shortcut(struct pipe *p, struct pipe_shortcut *s);
+/* pipe_set_shortcut: the same for an end nobody else holds yet (its CMD_BIND is still
+ * to be sent): the reference is the end's. */
+void pipe_set_shortcut(struct pipe *p, struct pipe_shortcut *s);
 /* pipe_wake_direct: (the I/O side) the peer end's road has data or room, or ended:
  * sends CMD_PIPE_WAKE when the handshake still allows commands to the peer. */
 void pipe_wake_direct(struct pipe *p);

@@ -24,12 +24,12 @@ struct session;
 
 /* Why an engine ended, for the session and the monitor. */
 enum engine_end {
-	ENGINE_END_CLOSED,   /* the peer closed or the connection broke */
-	ENGINE_END_PROTOCOL, /* the peer broke the protocol */
-	ENGINE_END_TIMEOUT,  /* handshake or heartbeat timeout */
-	ENGINE_END_NOMEM,    /* no memory for what the peer sent */
-	ENGINE_END_REFUSED,  /* the peer's READY was unacceptable (type, properties) */
-	ENGINE_END_AUTH,     /* ZAP (or the peer's ERROR) refused: value = status */
+	ENGINE_END_CLOSED,    /* the peer closed or the connection broke */
+	ENGINE_END_PROTOCOL,  /* the peer broke the protocol */
+	ENGINE_END_TIMEOUT,   /* handshake or heartbeat timeout */
+	ENGINE_END_NOMEM,     /* no memory for what the peer sent */
+	ENGINE_END_REFUSED,   /* the peer's READY was unacceptable (type, properties) */
+	ENGINE_END_AUTH,      /* ZAP (or the peer's ERROR) refused: value = status */
 	ENGINE_END_NO_DETAIL, /* the handshake failed for a reason given as an errno */
 	ENGINE_END_MECH, /* after the handshake the mechanism failed on a message (a CURVE
 	                    box that does not open, a replayed nonce): value = the
@@ -51,6 +51,11 @@ void engine_restart_input(struct engine *e);
 void engine_restart_output(struct engine *e);
 /* engine_fd: the connection fd (for monitor events). */
 int engine_fd(const struct engine *e);
+/* engine_shortcut_lend: a reference to the connection's shortcut (pipe/shortcut.h)
+ * for the socket's end of a pipe made for it and not yet handed over, or NULL (the
+ * carrier or the mechanism does not lend; no memory). */
+struct pipe_shortcut;
+struct pipe_shortcut *engine_shortcut_lend(struct engine *e);
 /* engine_output_empty: nothing is queued for the wire (for linger). */
 bool engine_output_empty(const struct engine *e);
 /* engine_zap_reply: the ZAP handler's reply to this connection's request (n frames,

@@ -81,6 +81,7 @@ struct engine {
 	 * we last lent it (told the shortcut we were idle). */
 	struct engine_shortcut *sc;
 	bool sc_idle;
+	bool sc_lent; /* the socket's pipe end has it (or was offered it) */
 };
 
 /* The base of every carrier's state. */
@@ -133,6 +134,9 @@ struct carrier_ops {
 	void (*ended)(struct carrier *c);
 	/* heartbeats: ZMTP PING/PONG run over this carrier after the handshake. */
 	bool heartbeats;
+	/* lends: its fd carries ZMTP frames that the socket's thread may write and read
+	 * between the engine's turns (engine_shortcut.c). */
+	bool lends;
 };
 
 extern const struct carrier_ops carrier_stream; /* engine_stream.c */
@@ -186,9 +190,10 @@ int engine_start_mechanism(struct engine *e);
 
 /* ---- engine_shortcut.c, for the stream carrier and the engine ------------------ */
 
-/* engine_shortcut_offer: after the handshake: lends the writing of a connection whose
- * messages go out as they are to the socket's pipe end (pipe/shortcut.h). Without
- * memory, nothing is lent. */
+/* engine_shortcut_offer: at the carrier's ready: lends the connection's writing and
+ * reading to the socket's pipe end (pipe/shortcut.h) by CMD_PIPE_SHORTCUT, unless
+ * the pipe made for this connection took it already (engine_shortcut_lend, engine.h).
+ * Without memory, or for a mechanism that boxes, nothing is lent. */
 void engine_shortcut_offer(struct engine *e);
 /* engine_shortcut_reclaim: e->sc set, before the engine writes: takes the writing
  * back and writes what the socket's thread left. 1 done, 0 the rest waits for

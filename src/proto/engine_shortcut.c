@@ -1,8 +1,11 @@
 /*
  * engine_shortcut.c: a stream engine's writing lent to the socket's thread (see
  * pipe/shortcut.h for why and for the order it keeps). The engine makes one when its
- * handshake is over, if its messages go out as they are (no CURVE box, no subscription
- * turned into a command), and offers it to the socket's pipe end.
+ * handshake is over, if its messages go out as they are (no CURVE box; a SUB's
+ * subscriptions are turned into commands here as the engine would), and offers it to
+ * the socket's pipe end. Even the order in which peers learn things depends on it: a
+ * SUB's subscription that went through two I/O threads while a message that races it
+ * took the shortcut lost that race half the time (pyzmq's test_monqueue test_prefix).
  *
  * Who writes the fd: the engine, except while `idle` is set, which the engine sets when
  * it has written everything and its reader sleeps on the pipe, and clears (under the
@@ -49,6 +52,9 @@ enum {
 	SC_IN_APP = 2,    /* the socket's thread, for the length of a blocking wait */
 };
 
+/* A frame's header, and for a subscription sent as a command its name too. */
+#define SC_HEAD_MAX (ZMTP_HDR_MAX + 10)
+
 struct engine_shortcut {
 	struct pipe_shortcut base;
 	atomic_uint refs;
@@ -65,8 +71,13 @@ struct engine_shortcut {
 	int spill_n;
 	size_t spill_off, spill_total;
 	struct msg spill_msg[SHORTCUT_PARTS];
-	uint8_t spill_hdr[SHORTCUT_PARTS][ZMTP_HDR_MAX];
+	uint8_t spill_hdr[SHORTCUT_PARTS][SC_HEAD_MAX];
 	uint8_t spill_hlen[SHORTCUT_PARTS];
+	uint8_t spill_skip[SHORTCUT_PARTS];
+	/* A SUB's or XSUB's subscriptions go to a ZMTP 3.1 peer as commands (as
+	 * stream_subscription does for the engine). */
+	bool subscribes;
+	uint8_t peer_minor;
 	/* Reading, borrowed (sc_wait_begin): the engine's poller and its handle for
 	 * the fd (used under the lock, while not dead), the connection's properties,
 	 * ZMQ_MAXMSGSIZE; and, the socket's thread's, the message read directly,
@@ -123,8 +134,10 @@ sc_spill_iov(struct engine_shortcut *sc, struct iovec *iov)
 	size_t skip = sc->spill_off;
 	int k = 0;
 	for (int i = 0; i < sc->spill_n; i++) {
-		const uint8_t *piece[2] = {sc->spill_hdr[i], msg_data(&sc->spill_msg[i])};
-		size_t len[2] = {sc->spill_hlen[i], msg_size(&sc->spill_msg[i])};
+		const uint8_t *body = msg_data(&sc->spill_msg[i]);
+		const uint8_t *piece[2] = {sc->spill_hdr[i], body + sc->spill_skip[i]};
+		size_t len[2] = {sc->spill_hlen[i],
+		                 msg_size(&sc->spill_msg[i]) - sc->spill_skip[i]};
 		for (int j = 0; j < 2; j++) {
 			size_t drop = skip < len[j] ? skip : len[j];
 			skip -= drop;
@@ -139,18 +152,42 @@ sc_spill_iov(struct engine_shortcut *sc, struct iovec *iov)
 /* sc_spill: the kernel took `written` of the message's `total` bytes: the parts and
  * their headers stay here for the engine (no copy, no allocation). */
 static void
-sc_spill(struct engine_shortcut *sc, struct msg *m, int n, uint8_t hdr[][ZMTP_HDR_MAX],
-         const size_t *hlen, size_t written, size_t total)
+sc_spill(struct engine_shortcut *sc, struct msg *m, int n, uint8_t hdr[][SC_HEAD_MAX],
+         const size_t *hlen, const size_t *skip, size_t written, size_t total)
 {
 	for (int i = 0; i < n; i++) {
 		sc->spill_msg[i] = m[i];
 		msg_init(&m[i]);
 		memcpy(sc->spill_hdr[i], hdr[i], hlen[i]);
 		sc->spill_hlen[i] = (uint8_t)hlen[i];
+		sc->spill_skip[i] = (uint8_t)skip[i];
 	}
 	sc->spill_n = n;
 	sc->spill_off = written;
 	sc->spill_total = total;
+}
+
+/* sc_frame_head: the bytes ahead of m's body on the wire (its frame header; for a
+ * subscription that goes as a command, the header and the command's name), and in
+ * *skip the body's bytes the command leaves out (the subscription's first byte). */
+static size_t
+sc_frame_head(const struct engine_shortcut *sc, struct msg *m, bool first, uint8_t *head,
+              size_t *skip)
+{
+	size_t size = msg_size(m);
+	const uint8_t *d = msg_data(m);
+	*skip = 0;
+	if (sc->subscribes && first && sc->peer_minor >= 1 && size > 0 && d[0] <= 1 &&
+	    !(m->flags & MSGF_MORE)) {
+		const char *name = d[0] ? "SUBSCRIBE" : "CANCEL";
+		size_t nlen = strlen(name);
+		size_t hl = zmtp_put_header(head, MSGF_COMMAND, 1 + nlen + size - 1);
+		head[hl] = (uint8_t)nlen;
+		memcpy(head + hl + 1, name, nlen);
+		*skip = 1;
+		return hl + 1 + nlen;
+	}
+	return zmtp_put_header(head, m->flags & MSGF_MORE, size);
 }
 
 /* sc_send: the socket's thread (pipe/shortcut.h). */
@@ -158,23 +195,25 @@ static int
 sc_send(struct pipe_shortcut *ps, struct msg *m, int n)
 {
 	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
-	uint8_t hdr[SHORTCUT_PARTS][ZMTP_HDR_MAX];
-	size_t hlen[SHORTCUT_PARTS];
+	uint8_t hdr[SHORTCUT_PARTS][SC_HEAD_MAX];
+	size_t hlen[SHORTCUT_PARTS], skip[SHORTCUT_PARTS];
 	struct iovec iov[2 * SHORTCUT_PARTS];
 	size_t total = 0;
 	int k = 0;
 	if (n > SHORTCUT_PARTS)
 		return -EAGAIN;
+	bool first = true;
 	for (int i = 0; i < n; i++) {
 		size_t size = msg_size(&m[i]);
-		if (total + ZMTP_HDR_MAX + size > SHORTCUT_BYTES)
+		if (total + SC_HEAD_MAX + size > SHORTCUT_BYTES)
 			return -EAGAIN;
-		size_t hl = zmtp_put_header(hdr[i], m[i].flags & MSGF_MORE, size);
-		hlen[i] = hl;
-		iov[k++] = (struct iovec){hdr[i], hl};
-		if (size > 0)
-			iov[k++] = (struct iovec){msg_data(&m[i]), size};
-		total += hl + size;
+		hlen[i] = sc_frame_head(sc, &m[i], first, hdr[i], &skip[i]);
+		first = !(m[i].flags & MSGF_MORE);
+		iov[k++] = (struct iovec){hdr[i], hlen[i]};
+		if (size > skip[i])
+			iov[k++] = (struct iovec){(uint8_t *)msg_data(&m[i]) + skip[i],
+			                          size - skip[i]};
+		total += hlen[i] + size - skip[i];
 	}
 	int rc = 0;
 	zn_mutex_lock(&sc->lock);
@@ -184,7 +223,7 @@ sc_send(struct pipe_shortcut *ps, struct msg *m, int n)
 	}
 	ssize_t w = zn_writev(sc->fd, iov, k);
 	if (w == -EAGAIN || (w >= 0 && (size_t)w < total)) {
-		sc_spill(sc, m, n, hdr, hlen, w > 0 ? (size_t)w : 0, total);
+		sc_spill(sc, m, n, hdr, hlen, skip, w > 0 ? (size_t)w : 0, total);
 		sc->idle = false;
 		atomic_store_explicit(&sc->usable, false, memory_order_relaxed);
 		rc = 1;
@@ -357,21 +396,28 @@ static const struct pipe_shortcut_ops shortcut_ops = {
 
 /* The engine's side, its I/O thread. */
 
-void
-engine_shortcut_offer(struct engine *e)
+/* sc_make: e->sc, made if it is not yet (the engine's reference). NULL when this
+ * connection's writing cannot be lent (its carrier is not a plain stream, its
+ * mechanism boxes) or there is no memory (the ypipe's road still works). */
+static struct engine_shortcut *
+sc_make(struct engine *e)
 {
-	if (engine_boxes(e) || e->opts.type->subscribes)
-		return;
+	if (e->sc)
+		return e->sc;
+	if (!e->carrier->ops->lends || engine_boxes(e) || !e->handle)
+		return NULL;
 	struct engine_shortcut *sc = zn_malloc(sizeof *sc);
 	if (!sc)
-		return; /* the ypipe's road still works */
+		return NULL;
 	memset(sc, 0, sizeof *sc);
 	sc->base.ops = &shortcut_ops;
-	atomic_init(&sc->refs, 2);
+	atomic_init(&sc->refs, 1);
 	atomic_init(&sc->usable, false);
 	zn_mutex_init(&sc->lock);
 	sc->fd = e->fd;
 	sc->last_us = INT64_MIN / 2;
+	sc->subscribes = e->opts.type->subscribes;
+	sc->peer_minor = e->peer_minor;
 	atomic_init(&sc->in_state, SC_IN_BUSY);
 	atomic_init(&sc->last_in_us, INT64_MIN / 2);
 	sc->poller = e->poller;
@@ -381,10 +427,34 @@ engine_shortcut_offer(struct engine *e)
 	if (sc->meta)
 		metadata_hold(sc->meta);
 	e->handle->share = &sc->lock;
-	if (session_offer_shortcut(e->session, &sc->base) < 0)
-		sc_release(&sc->base);
 	e->sc = sc;
 	e->sc_idle = false;
+	return sc;
+}
+
+struct pipe_shortcut *
+engine_shortcut_lend(struct engine *e)
+{
+	struct engine_shortcut *sc = sc_make(e);
+	if (!sc)
+		return NULL;
+	atomic_fetch_add_explicit(&sc->refs, 1, memory_order_relaxed);
+	e->sc_lent = true;
+	return &sc->base;
+}
+
+void
+engine_shortcut_offer(struct engine *e)
+{
+	if (e->sc_lent)
+		return; /* with the pipe made for this connection */
+	struct engine_shortcut *sc = sc_make(e);
+	if (!sc)
+		return;
+	atomic_fetch_add_explicit(&sc->refs, 1, memory_order_relaxed);
+	if (session_offer_shortcut(e->session, &sc->base) < 0)
+		sc_release(&sc->base);
+	e->sc_lent = true;
 }
 
 int

@@ -488,4 +488,5 @@ const struct carrier_ops carrier_stream = {
         .ready = stream_ready,
         .output_empty = engine_stream_output_empty,
         .heartbeats = true,
+        .lends = true,
 };

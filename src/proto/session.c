@@ -387,6 +387,11 @@ session_engine_ready(struct session *s, const void *peer_rid, size_t rid_len)
 		pipe_set_peer_rid(pp[1], peer_rid, rid_len);
 	session_attach_pipe(s, pp[0]);
 	session_probe_early(s, pp[1]);
+	/* The shortcut rides with the pipe, not in a command after it: the socket's
+	 * first writes on it (a SUB's subscriptions) then skip the I/O thread too. */
+	struct pipe_shortcut *sc = s->engine ? engine_shortcut_lend(s->engine) : NULL;
+	if (sc)
+		pipe_set_shortcut(pp[1], sc);
 	own_send_pipe(s->socket, CMD_BIND, pp[1], &s->own);
 	return 0;
 }
