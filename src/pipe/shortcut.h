@@ -24,8 +24,8 @@
  * read, its CMD_ACTIVATE_READ and the socket's wake-up made two.
  *
  * This header is what a transport implements (proto/engine_shortcut.c); the pipe end
- * holds a reference from the CMD_PIPE_SHORTCUT that brings it until it is replaced or
- * the end is freed. Threads: everything in the socket's thread but release (anywhere).
+ * holds a reference, given with the pipe (pipe_set_shortcut, before CMD_BIND) or by
+ * a CMD_PIPE_SHORTCUT, until it is replaced or the end is freed. Threads: everything in the socket's thread but release (anywhere).
  */
 #ifndef ZINC_PIPE_SHORTCUT_H
 #define ZINC_PIPE_SHORTCUT_H
