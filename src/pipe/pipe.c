@@ -476,11 +476,17 @@ pipe_flush_shortcut(struct pipe *p)
 void
 pipe_flush(struct pipe *p)
 {
+	pipe_flush_queued(p, false);
+}
+
+void
+pipe_flush_queued(struct pipe *p, bool queued)
+{
 	if (p->state == PIPE_TERM_ACK_SENT || !p->out)
 		return;
 	if (p->road)
 		road_flush(p->road);
-	else if (p->shortcut && pipe_flush_shortcut(p))
+	else if (p->shortcut && !queued && pipe_flush_shortcut(p))
 		return;
 	if (!ypipe_flush(p->out))
 		pipe_send(p->peer, CMD_ACTIVATE_READ);

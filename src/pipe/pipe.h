@@ -175,8 +175,12 @@ pipe_peer_idle(struct pipe *p)
 {
 	return p->out && ypipe_reader_idle(p->out);
 }
-/* pipe_flush: publishes complete messages; wakes the reader if it slept. */
+/* pipe_flush: publishes complete messages; wakes the reader if it slept. With a
+ * shortcut (shortcut.h) and the connection idle, writes them to it instead. */
 void pipe_flush(struct pipe *p);
+/* pipe_flush_queued: pipe_flush, with queued: always by the ypipe (one of many copies
+ * of a message: the I/O threads write those). */
+void pipe_flush_queued(struct pipe *p, bool queued);
 /* pipe_terminate: starts ending the pipe. Pending outbound messages stay readable by
  * the peer. delay: see pipe_set_nodelay. Idempotent. The sink's terminated callback
  * runs when the handshake completes. */

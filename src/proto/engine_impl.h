@@ -36,6 +36,10 @@
 #define ENGINE_IOV    64
 #define GREETING_SIZE 64
 #define GREETING_SIG  10 /* the signature, sent ahead of the rest */
+/* The largest message (frames and headers) the socket's thread writes or reads itself
+ * (engine_shortcut.c); a larger one streams through the engine, where its body is
+ * referenced, not copied, or read straight into place. */
+#define ENGINE_SHORTCUT_BYTES 8192
 
 enum engine_state { ES_GREETING, ES_HANDSHAKE, ES_ACTIVE, ES_DEAD };
 enum { TIMER_HANDSHAKE = 1, TIMER_HB_IVL, TIMER_HB_TIMEOUT, TIMER_HB_TTL };
@@ -49,6 +53,7 @@ struct engine {
 	bool input_stopped;
 	bool output_stopped;
 	bool has_stash; /* a decoded message waits for room in the pipe */
+	bool in_large;  /* the last message read was over ENGINE_SHORTCUT_BYTES */
 	bool out_more;  /* the last message pulled had MORE: the next is not a first part
 	                 */
 	struct poll_timer timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;

@@ -30,9 +30,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-/* The largest message (frames and headers) written directly; a larger one streams
- * from the engine, where its body is referenced, not copied. */
-#define SHORTCUT_BYTES 8192
+#define SHORTCUT_BYTES ENGINE_SHORTCUT_BYTES
 /* A direct write is a system call in the sender's thread. Back to back, the first
  * message of a burst goes directly and the rest wake the engine, which writes them in
  * batches: a sender that finds the engine idle again within this many microseconds is

@@ -157,8 +157,13 @@ dist_send_to_matching(struct dist *d, struct msg *m)
 	if (sent == 0 && nomem)
 		return -ENOMEM;
 	if (!more) {
+		/* A message for many peers is never written by this thread to each
+		 * connection in turn (pipe/shortcut.h): a PUB to 100 SUBs made 100
+		 * system calls a message that way, 0.4 M deliveries/s against 5 M. Their
+		 * I/O threads write it. */
+		bool fanout = d->matching > 1;
 		for (uint32_t i = 0; i < d->matching; i++)
-			pipe_flush(d->pipes.items[i]);
+			pipe_flush_queued(d->pipes.items[i], fanout);
 		dist_end_message(d);
 	} else {
 		d->more = true;
