@@ -247,18 +247,11 @@ sc_frames(const struct engine_shortcut *sc, const uint8_t *buf, size_t n,
 {
 	size_t at = 0;
 	for (int i = 0; i < SHORTCUT_PARTS; i++) {
-		if (n - at < 2)
-			return 0;
-		uint8_t f = buf[at];
-		if (f & ~(ZMTP_FLAG_MORE | ZMTP_FLAG_LONG))
-			return 0;
-		size_t hl = (f & ZMTP_FLAG_LONG) ? 9 : 2;
-		if (n - at < hl)
-			return 0;
-		uint64_t size =
-		        (f & ZMTP_FLAG_LONG) ? zmtp_get_be64(buf + at + 1) : buf[at + 1];
-		if (size > n - at - hl ||
-		    (sc->maxmsgsize >= 0 && size > (uint64_t)sc->maxmsgsize))
+		uint8_t f;
+		size_t hl;
+		uint64_t size;
+		if (!zmtp_frame_whole(buf + at, n - at, sc->maxmsgsize, &f, &hl, &size) ||
+		    (f & ZMTP_FLAG_COMMAND))
 			return 0;
 		off[i] = at + hl;
 		len[i] = (size_t)size;

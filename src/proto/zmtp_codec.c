@@ -74,15 +74,6 @@ dec_fail(struct zmtp_decoder *d, int rc)
 	return rc;
 }
 
-/* dec_flags_valid: no reserved bit, and not COMMAND with MORE. */
-static bool
-dec_flags_valid(uint8_t flags)
-{
-	if (flags & ~(ZMTP_FLAG_MORE | ZMTP_FLAG_LONG | ZMTP_FLAG_COMMAND))
-		return false;
-	return !((flags & ZMTP_FLAG_COMMAND) && (flags & ZMTP_FLAG_MORE));
-}
-
 /* dec_msg_flags: a frame's MSGF_MORE / MSGF_COMMAND. */
 static unsigned
 dec_msg_flags(uint8_t flags)
@@ -99,7 +90,7 @@ dec_msg_flags(uint8_t flags)
 static int
 dec_flags(struct zmtp_decoder *d, uint8_t flags)
 {
-	if (!dec_flags_valid(flags))
+	if (!zmtp_flags_valid(flags))
 		return dec_fail(d, -EPROTO);
 	d->flags = flags;
 	d->size_need = (flags & ZMTP_FLAG_LONG) ? 8 : 1;
@@ -187,18 +178,10 @@ static int
 dec_whole(struct zmtp_decoder *d, const uint8_t *buf, size_t len, size_t *used,
           struct msg *m)
 {
-	if (len < 2)
-		return 0;
-	uint8_t flags = buf[0];
-	if (!dec_flags_valid(flags))
-		return 0;
-	size_t hlen = (flags & ZMTP_FLAG_LONG) ? 9 : 2;
-	if (len < hlen)
-		return 0;
-	uint64_t size = hlen == 2 ? buf[1] : zmtp_get_be64(buf + 1);
-	if (size > len - hlen) /* also a long size with its top bit set */
-		return 0;
-	if (d->maxmsgsize >= 0 && size > (uint64_t)d->maxmsgsize)
+	uint8_t flags;
+	size_t hlen;
+	uint64_t size;
+	if (!zmtp_frame_whole(buf, len, d->maxmsgsize, &flags, &hlen, &size))
 		return 0;
 	struct msg f;
 	int rc = msg_init_size(&f, (size_t)size);

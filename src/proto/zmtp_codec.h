@@ -95,6 +95,43 @@ void zmtp_decoder_init(struct zmtp_decoder *d, int64_t maxmsgsize);
 /* zmtp_decoder_fini: closes a half-built message. Safe after any error. */
 void zmtp_decoder_fini(struct zmtp_decoder *d);
 
+/* zmtp_flags_valid: a frame's flags byte has no reserved bit, and is not COMMAND with
+ * MORE. */
+static inline bool
+zmtp_flags_valid(uint8_t flags)
+{
+	if (flags & ~(ZMTP_FLAG_MORE | ZMTP_FLAG_LONG | ZMTP_FLAG_COMMAND))
+		return false;
+	return !((flags & ZMTP_FLAG_COMMAND) && (flags & ZMTP_FLAG_MORE));
+}
+
+/* zmtp_frame_whole: a frame that lies whole at the head of buf[0..len) with a valid
+ * flags byte and a body within maxmsgsize (< 0: no limit): its flags, header length
+ * and body size, true. false when it is not all there, is malformed or too large (the
+ * byte-wise decoder reports those). */
+static inline bool
+zmtp_frame_whole(const uint8_t *buf, size_t len, int64_t maxmsgsize, uint8_t *flags,
+                 size_t *hlen, uint64_t *size)
+{
+	if (len < 2)
+		return false;
+	uint8_t f = buf[0];
+	if (!zmtp_flags_valid(f))
+		return false;
+	size_t h = (f & ZMTP_FLAG_LONG) ? 9 : 2;
+	if (len < h)
+		return false;
+	uint64_t s = h == 2 ? buf[1] : zmtp_get_be64(buf + 1);
+	if (s > len - h) /* also a long size with its top bit set */
+		return false;
+	if (maxmsgsize >= 0 && s > (uint64_t)maxmsgsize)
+		return false;
+	*flags = f;
+	*hlen = h;
+	*size = s;
+	return true;
+}
+
 /* zmtp_decoder_between: the decoder expects a frame's first byte (and has seen no
  * error): the stream is at a frame boundary. */
 bool zmtp_decoder_between(const struct zmtp_decoder *d);
