@@ -283,8 +283,10 @@ pipe_read(struct pipe *p, struct msg *m)
 		return false;
 	/* Parts read directly (shortcut.h) are older than anything in the ypipe, and
 	 * never counted against the HWM. */
-	if (p->shortcut && p->shortcut->ops->read(p->shortcut, m))
+	if (p->shortcut && p->shortcut->ops->read(p->shortcut, m)) {
+		p->sc_got = true;
 		return true;
+	}
 	if (p->road) {
 		int rc = road_read(p->road, m, &p->inq, pipe_defers(p));
 		if (rc == ROAD_NONE)
@@ -446,7 +448,9 @@ static bool
 pipe_flush_shortcut(struct pipe *p)
 {
 	struct pipe_shortcut *s = p->shortcut;
-	if (!ypipe_reader_idle(p->out) || !s->ops->ready(s))
+	bool replying = p->sc_got;
+	p->sc_got = false;
+	if (!ypipe_reader_idle(p->out) || !s->ops->ready(s, replying))
 		return false;
 	struct ycell cells[SHORTCUT_PARTS];
 	int n = ypipe_take_unflushed(p->out, cells, SHORTCUT_PARTS);
@@ -484,10 +488,13 @@ pipe_flush_queued(struct pipe *p, bool queued)
 {
 	if (p->state == PIPE_TERM_ACK_SENT || !p->out)
 		return;
-	if (p->road)
+	if (p->road) {
 		road_flush(p->road);
-	else if (p->shortcut && !queued && pipe_flush_shortcut(p))
-		return;
+	} else if (p->shortcut) {
+		p->sc_sent = true;
+		if (!queued && pipe_flush_shortcut(p))
+			return;
+	}
 	if (!ypipe_flush(p->out))
 		pipe_send(p->peer, CMD_ACTIVATE_READ);
 }
@@ -685,7 +692,8 @@ pipe_shortcut_wait_begin(struct pipe *p)
 {
 	if (p->in_active || !pipe_readable_state(p) || ypipe_probe(&p->inq))
 		return -1;
-	int fd = p->shortcut->ops->wait_begin(p->shortcut);
+	int fd = p->shortcut->ops->wait_begin(p->shortcut, p->sc_sent);
+	p->sc_sent = false;
 	p->sc_waiting = fd >= 0;
 	return fd;
 }

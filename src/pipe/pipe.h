@@ -93,6 +93,10 @@ struct pipe {
 	/* A stream connection's writing lent to this end (shortcut.h), or NULL. */
 	struct pipe_shortcut *shortcut;
 	bool sc_waiting; /* a receive borrowed its reading (pipe_wait_begin) */
+	/* What the shortcut's heuristics ask (shortcut.h): something was flushed since
+	 * a receive last tried to borrow; a message was read directly since the last
+	 * flush. */
+	bool sc_sent, sc_got;
 };
 
 /* pipe_pair: creates two connected ends, p[0] living in parents[0]'s thread and p[1]

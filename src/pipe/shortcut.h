@@ -25,7 +25,8 @@
  *
  * This header is what a transport implements (proto/engine_shortcut.c); the pipe end
  * holds a reference, given with the pipe (pipe_set_shortcut, before CMD_BIND) or by
- * a CMD_PIPE_SHORTCUT, until it is replaced or the end is freed. Threads: everything in the socket's thread but release (anywhere).
+ * a CMD_PIPE_SHORTCUT, until it is replaced or the end is freed. Threads: everything in
+ * the socket's thread but release (anywhere).
  */
 #ifndef ZINC_PIPE_SHORTCUT_H
 #define ZINC_PIPE_SHORTCUT_H
@@ -39,8 +40,10 @@ struct pipe_shortcut;
 #define SHORTCUT_PARTS 8
 
 struct pipe_shortcut_ops {
-	/* ready: the connection may take a direct write now. A hint from loads only. */
-	bool (*ready)(struct pipe_shortcut *s);
+	/* ready: the connection may take a direct write now. A hint from loads only.
+	 * replying: this end has read a message directly since it last sent, so what
+	 * it sends now answers it, not the next of a burst. */
+	bool (*ready)(struct pipe_shortcut *s, bool replying);
 	/* send: writes the whole messages m[0..n) to the peer. 0 done (the parts are
 	 * closed); 1 done, but the kernel took only part: the rest waits for the I/O
 	 * thread, which the caller wakes (CMD_ACTIVATE_READ); -EAGAIN not now (busy,
@@ -48,11 +51,13 @@ struct pipe_shortcut_ops {
 	int (*send)(struct pipe_shortcut *s, struct msg *m, int n);
 	/* wait_begin: before a blocking receive on this pipe alone, with nothing to
 	 * read: borrows the connection's reading while its engine is between messages,
-	 * so the peer's next message wakes the socket's thread itself. The fd to poll,
-	 * or -1 (not now). wait_end, after every begin that gave an fd (fired: the poll
-	 * saw it readable): reads a whole message if one is there, gives the reading
-	 * back; true when a message waits to be read. */
-	int (*wait_begin)(struct pipe_shortcut *s);
+	 * so the peer's next message wakes the socket's thread itself. answered: this
+	 * end has sent something since the last wait_begin, so what comes next is
+	 * likely an answer, a round trip away. The fd to poll, or -1 (not now). wait_end,
+	 * after every begin that gave an fd (fired: the poll saw it readable): reads a
+	 * whole message if one is there, gives the reading back; true when a message
+	 * waits to be read. */
+	int (*wait_begin)(struct pipe_shortcut *s, bool answered);
 	bool (*wait_end)(struct pipe_shortcut *s, bool fired);
 	/* readable / read: a part read directly waits / moves it into m (empty). Those
 	 * parts come before anything in the ypipe: the engine delivers nothing while
