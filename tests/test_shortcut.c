@@ -6,7 +6,10 @@
  * anything after it; a connection that ends under a direct write loses no more than
  * the messages in flight, and the socket reconnects. And the other way: a receive
  * that borrows the connection's reading takes only whole messages, leaves commands
- * and the end of the stream to the engine, and gives the reading back.
+ * and the end of the stream to the engine, and gives the reading back. Between the
+ * receives of an exchange the reading stays with the socket's thread (kept): whatever
+ * that thread does next instead of receiving (zmq_poll, ZMQ_FD, a receive on a socket
+ * that gained a second peer, nothing at all) must still see what arrives.
  *
  * The shortcut is taken only by a send that finds the I/O thread idle and the last
  * direct write 20 us or more ago, so the senders here pause now and then
@@ -19,7 +22,10 @@
 #include <time.h>
 
 #include "testutil.h"
+#include "transport_util.h"
 #include "zmq.h"
+
+#include <poll.h>
 
 #define ROUNDS 600
 
@@ -346,6 +352,176 @@ test_unbind_ipc(void)
 	unbind_then_silence("ipc:///tmp/zinc-test-shortcut-unbind.ipc");
 }
 
+/* exchange: a asks, b answers, twice; small enough for the shortcut, so that a's
+ * receive, which follows its send, keeps the reading (after a large message the
+ * engine reads the next itself: the second time). */
+static void
+exchange(void *a, void *b)
+{
+	for (int i = 0; i < 2; i++) {
+		char buf[16];
+		CHECK_EQ(zmq_send(a, "ask", 3, 0), 3);
+		CHECK_EQ(zmq_recv(b, buf, sizeof buf, 0), 3);
+		CHECK_EQ(zmq_send(b, "answer", 6, 0), 6);
+		CHECK_EQ(zmq_recv(a, buf, sizeof buf, 0), 6);
+	}
+}
+
+/* A PAIR `a` that asked and was answered a few times over ep: its blocking receives
+ * followed its sends, so its connection's reading is kept after the last one (when
+ * the shortcut is taken at all; the tests hold either way). */
+struct kept {
+	void *ctx, *a, *b;
+	char ep[64];
+};
+
+static void
+kept_open(struct kept *k, const char *bind_ep)
+{
+	k->ctx = zmq_ctx_new();
+	k->a = socket_with_timeout(k->ctx, ZMQ_PAIR);
+	k->b = socket_with_timeout(k->ctx, ZMQ_PAIR);
+	CHECK_OK(zmq_bind(k->b, bind_ep));
+	size_t len = sizeof k->ep;
+	CHECK_OK(zmq_getsockopt(k->b, ZMQ_LAST_ENDPOINT, k->ep, &len));
+	CHECK_OK(zmq_connect(k->a, k->ep));
+	for (int seq = 0; seq < 20; seq++) {
+		send_msg(k->a, seq);
+		recv_msg(k->b, seq);
+		send_msg(k->b, seq + 1);
+		recv_msg(k->a, seq + 1);
+	}
+	exchange(k->a, k->b);
+}
+
+static void
+kept_close(struct kept *k)
+{
+	if (k->b)
+		CHECK_OK(zmq_close(k->b));
+	CHECK_OK(zmq_close(k->a));
+	CHECK_OK(zmq_ctx_term(k->ctx));
+}
+
+/* kept_then_poll: the peer speaks unasked; zmq_poll on the socket sees it. */
+static void
+kept_then_poll(const char *bind_ep)
+{
+	struct kept k;
+	kept_open(&k, bind_ep);
+	for (int seq = 100; seq < 110; seq++) {
+		send_msg(k.b, seq);
+		zmq_pollitem_t item = {k.a, 0, ZMQ_POLLIN, 0};
+		CHECK_EQ(zmq_poll(&item, 1, 10000L * ZINC_TEST_SLOWDOWN), 1);
+		recv_msg(k.a, seq);
+		exchange(k.a, k.b); /* and the reading kept again */
+	}
+	kept_close(&k);
+}
+
+static void
+test_kept_poll_tcp(void)
+{
+	kept_then_poll("tcp://127.0.0.1:*");
+}
+
+static void
+test_kept_poll_ipc(void)
+{
+	kept_then_poll("ipc:///tmp/zinc-test-shortcut-kept.ipc");
+}
+
+/* test_kept_fd: an edge-triggered ZMQ_FD user (as pyzmq's asyncio is) is woken for a
+ * message that came while the reading was kept. */
+static void
+test_kept_fd(void)
+{
+	struct kept k;
+	kept_open(&k, "tcp://127.0.0.1:*");
+	for (int seq = 100; seq < 110; seq++) {
+		send_msg(k.b, seq);
+		int fd, events;
+		size_t len = sizeof fd;
+		CHECK_OK(zmq_getsockopt(k.a, ZMQ_FD, &fd, &len));
+		for (;;) {
+			len = sizeof events;
+			CHECK_OK(zmq_getsockopt(k.a, ZMQ_EVENTS, &events, &len));
+			if (events & ZMQ_POLLIN)
+				break;
+			struct pollfd p = {fd, POLLIN, 0};
+			CHECK_EQ(poll(&p, 1, 10000 * ZINC_TEST_SLOWDOWN), 1);
+		}
+		recv_msg(k.a, seq);
+		exchange(k.a, k.b);
+	}
+	kept_close(&k);
+}
+
+/* test_kept_second_peer: the socket gains a second peer; a blocking receive (which
+ * no longer borrows) gets what the first peer sent unasked. */
+static void
+test_kept_second_peer(void)
+{
+	void *ctx = zmq_ctx_new();
+	void *a = socket_with_timeout(ctx, ZMQ_DEALER);
+	void *r1 = socket_with_timeout(ctx, ZMQ_DEALER);
+	void *r2 = socket_with_timeout(ctx, ZMQ_DEALER);
+	char ep1[64], ep2[64];
+	size_t len = sizeof ep1;
+	CHECK_OK(zmq_bind(r1, "tcp://127.0.0.1:*"));
+	CHECK_OK(zmq_getsockopt(r1, ZMQ_LAST_ENDPOINT, ep1, &len));
+	len = sizeof ep2;
+	CHECK_OK(zmq_bind(r2, "tcp://127.0.0.1:*"));
+	CHECK_OK(zmq_getsockopt(r2, ZMQ_LAST_ENDPOINT, ep2, &len));
+	CHECK_OK(zmq_connect(a, ep1));
+	for (int seq = 0; seq < 20; seq++)
+		exchange(a, r1); /* the reading kept */
+	CHECK_OK(zmq_connect(a, ep2));
+	/* Both peers are attached once r2 has heard from `a` (round-robin). */
+	for (int seq = 0;; seq++) {
+		CHECK_EQ(zmq_send(a, "x", 1, 0), 1);
+		zmq_pollitem_t items[2] = {{r1, 0, ZMQ_POLLIN, 0},
+		                           {r2, 0, ZMQ_POLLIN, 0}};
+		CHECK(zmq_poll(items, 2, 10000L * ZINC_TEST_SLOWDOWN) > 0);
+		char c;
+		if (items[0].revents)
+			CHECK_EQ(zmq_recv(r1, &c, 1, 0), 1);
+		if (items[1].revents) {
+			CHECK_EQ(zmq_recv(r2, &c, 1, 0), 1);
+			break;
+		}
+		CHECK(seq < 1000);
+	}
+	send_msg(r1, 7);
+	recv_msg(a, 7);
+	send_msg(r2, 8);
+	recv_msg(a, 8);
+	CHECK_OK(zmq_close(r1));
+	CHECK_OK(zmq_close(r2));
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+/* test_kept_away: the socket's thread does something else entirely (here: waits on
+ * another socket) when the peer leaves: the connection's end is still seen, as the
+ * monitor's DISCONNECTED says. */
+static void
+test_kept_away(void)
+{
+	struct kept k;
+	kept_open(&k, "tcp://127.0.0.1:*");
+	CHECK_OK(zmq_socket_monitor(k.a, "inproc://kept-mon", ZMQ_EVENT_DISCONNECTED));
+	void *mon = zmq_socket(k.ctx, ZMQ_PAIR);
+	CHECK(mon);
+	CHECK_OK(zmq_connect(mon, "inproc://kept-mon"));
+	CHECK_OK(zmq_close(k.b));
+	k.b = NULL;
+	CHECK_EQ(monitor_next(mon, 10000 * ZINC_TEST_SLOWDOWN, NULL, NULL, 0),
+	         ZMQ_EVENT_DISCONNECTED);
+	CHECK_OK(zmq_close(mon));
+	kept_close(&k);
+}
+
 static const struct test tests[] = {
         {"REQ/REP ping-pong over ipc, every shape", test_ping_pong_ipc},
         {"REQ/REP ping-pong over tcp, every shape", test_ping_pong_tcp},
@@ -355,6 +531,11 @@ static const struct test tests[] = {
         {"a peer that restarts under direct writes", test_peer_restarts},
         {"nothing arrives after zmq_unbind, tcp", test_unbind_tcp},
         {"nothing arrives after zmq_unbind, ipc", test_unbind_ipc},
+        {"kept reading: zmq_poll sees what came, tcp", test_kept_poll_tcp},
+        {"kept reading: zmq_poll sees what came, ipc", test_kept_poll_ipc},
+        {"kept reading: ZMQ_FD is raised for what came", test_kept_fd},
+        {"kept reading: a second peer, a blocking receive", test_kept_second_peer},
+        {"kept reading: the peer leaves while the thread is away", test_kept_away},
         {NULL, NULL}};
 
 int

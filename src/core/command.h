@@ -35,7 +35,8 @@ enum command_type {
 	CMD_INPROC_CONNECTED, /* binder -> connecting socket: your pending pipe is live */
 	CMD_PIPE_WAKE,        /* pipe end -> peer: your direct road has data or room */
 	CMD_PIPE_SHORTCUT,    /* session's pipe end -> socket's: write the fd yourself */
-	CMD_DONE,             /* reaper -> ctx: every socket is gone */
+	CMD_PIPE_KEPT, /* socket's pipe end -> session's: I kept the fd's reading */
+	CMD_DONE,      /* reaper -> ctx: every socket is gone */
 };
 
 struct command {

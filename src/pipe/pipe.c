@@ -65,6 +65,7 @@ pipe_free(struct pipe *p)
 	ypipe_fini(&p->inq);
 	if (p->road)
 		road_destroy(p->road);
+	pipe_give_back(p);
 	if (p->shortcut)
 		p->shortcut->ops->release(p->shortcut);
 	zn_free(p);
@@ -594,6 +595,7 @@ pipe_adopt_shortcut(struct pipe *p, struct pipe_shortcut *s)
 		s->ops->release(s); /* what the old one read comes first: keep it */
 		return;
 	}
+	pipe_give_back(p);
 	if (p->shortcut)
 		p->shortcut->ops->release(p->shortcut);
 	p->shortcut = NULL;
@@ -693,7 +695,9 @@ pipe_shortcut_wait_begin(struct pipe *p)
 	if (p->in_active || !pipe_readable_state(p) || ypipe_probe(&p->inq))
 		return -1;
 	int fd = p->shortcut->ops->wait_begin(p->shortcut, p->sc_sent);
+	p->sc_answered = p->sc_sent;
 	p->sc_sent = false;
+	p->sc_kept = false; /* taken to wait with, or given back */
 	p->sc_waiting = fd >= 0;
 	return fd;
 }
@@ -714,7 +718,11 @@ pipe_wait_end(struct pipe *p, bool fired)
 {
 	if (p->sc_waiting) {
 		p->sc_waiting = false;
-		if (!p->shortcut->ops->wait_end(p->shortcut, fired))
+		int rc = p->shortcut->ops->wait_end(p->shortcut, fired, p->sc_answered);
+		p->sc_kept = (rc & SHORTCUT_KEPT) != 0;
+		if (rc & SHORTCUT_TELL)
+			pipe_send(p->peer, CMD_PIPE_KEPT);
+		if (!(rc & SHORTCUT_CAME))
 			return false;
 		pipe_activate_read(p);
 		return true;
@@ -722,6 +730,15 @@ pipe_wait_end(struct pipe *p, bool fired)
 	if (!road_wait_end(p->road, fired))
 		return false;
 	return pipe_spin_ready(p, true);
+}
+
+void
+pipe_give_back(struct pipe *p)
+{
+	if (p->sc_kept) {
+		p->sc_kept = false;
+		p->shortcut->ops->give_back(p->shortcut);
+	}
 }
 
 bool
@@ -791,6 +808,10 @@ pipe_process(struct object *o, const struct command *cmd)
 	case CMD_ACTIVATE_READ: pipe_activate_read(p); break;
 	case CMD_PIPE_WAKE: pipe_process_wake(p); break;
 	case CMD_PIPE_SHORTCUT: pipe_adopt_shortcut(p, cmd->args.shortcut.sc); break;
+	case CMD_PIPE_KEPT:
+		if (p->sink_ops && p->sink_ops->reading_kept)
+			p->sink_ops->reading_kept(p->sink, p);
+		break;
 	case CMD_ACTIVATE_WRITE:
 		p->peers_msgs_read = cmd->args.activate_write.msgs_read;
 		pipe_activate_write(p);

@@ -29,6 +29,9 @@ struct pipe_sink_ops {
 	void (*read_activated)(void *sink, struct pipe *p);
 	void (*write_activated)(void *sink, struct pipe *p);
 	void (*hiccuped)(void *sink, struct pipe *p);
+	/* reading_kept: the peer end kept its connection's reading between two receives
+	 * (shortcut.h): whoever owns the connection watches that it comes back. */
+	void (*reading_kept)(void *sink, struct pipe *p);
 	/* terminated: the pipe is gone after this returns; forget it. */
 	void (*terminated)(void *sink, struct pipe *p);
 };
@@ -95,8 +98,9 @@ struct pipe {
 	bool sc_waiting; /* a receive borrowed its reading (pipe_wait_begin) */
 	/* What the shortcut's heuristics ask (shortcut.h): something was flushed since
 	 * a receive last tried to borrow; a message was read directly since the last
-	 * flush. */
-	bool sc_sent, sc_got;
+	 * flush; the borrowing wait began so (keep the reading after it). */
+	bool sc_sent, sc_got, sc_answered;
+	bool sc_kept; /* the last wait kept the reading (maybe taken back since) */
 };
 
 /* pipe_pair: creates two connected ends, p[0] living in parents[0]'s thread and p[1]
@@ -226,6 +230,15 @@ bool pipe_spin_ready(struct pipe *p, bool in);
  * back and activates the end if data came (true), as a CMD_PIPE_WAKE would. */
 int pipe_wait_begin(struct pipe *p);
 bool pipe_wait_end(struct pipe *p, bool fired);
+/* pipe_reading_kept / pipe_give_back: whether the last pipe_wait_end kept the
+ * connection's reading for the next receive (shortcut.h); gives it back, for an owner
+ * about to wait or look in any other way. */
+static inline bool
+pipe_reading_kept(const struct pipe *p)
+{
+	return p->sc_kept;
+}
+void pipe_give_back(struct pipe *p);
 /* pipe_set_defer_arm: the owner's switch (see defer_arm), or NULL. */
 static inline void
 pipe_set_defer_arm(struct pipe *p, const bool *defer_arm)

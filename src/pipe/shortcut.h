@@ -23,6 +23,16 @@
  * reading back before the receive returns. One wake-up a message where the engine's
  * read, its CMD_ACTIVATE_READ and the socket's wake-up made two.
  *
+ * Between the receives of a request-reply exchange the reading is kept (wait_end with
+ * keep): the engine's poller goes on not watching the fd, which saves the two changes
+ * of its epoll registration a receive costs, and shortens the time between the
+ * answer's write and the thread's sleep, during which the peer's thread, woken by
+ * that write, may wait for this CPU. Whatever else the socket's thread does gives it
+ * back (give_back: zmq_poll, ZMQ_EVENTS, ZMQ_FD, a receive that does not wait, a wait
+ * that does not borrow), and the engine takes it back itself when no receive came
+ * for a few milliseconds (told once by CMD_PIPE_KEPT), so a connection is never left
+ * unwatched.
+ *
  * This header is what a transport implements (proto/engine_shortcut.c); the pipe end
  * holds a reference, given with the pipe (pipe_set_shortcut, before CMD_BIND) or by
  * a CMD_PIPE_SHORTCUT, until it is replaced or the end is freed. Threads: everything in
@@ -38,6 +48,9 @@ struct pipe_shortcut;
 
 /* The most parts one direct write takes (a message with more goes by the ypipe). */
 #define SHORTCUT_PARTS 8
+
+/* What wait_end says. */
+enum { SHORTCUT_CAME = 1, SHORTCUT_KEPT = 2, SHORTCUT_TELL = 4 };
 
 struct pipe_shortcut_ops {
 	/* ready: the connection may take a direct write now. A hint from loads only.
@@ -55,10 +68,14 @@ struct pipe_shortcut_ops {
 	 * end has sent something since the last wait_begin, so what comes next is
 	 * likely an answer, a round trip away. The fd to poll, or -1 (not now). wait_end,
 	 * after every begin that gave an fd (fired: the poll saw it readable): reads a
-	 * whole message if one is there, gives the reading back; true when a message
-	 * waits to be read. */
+	 * whole message if one is there, and gives the reading back unless keep (the
+	 * wait began answered) and a message was read. SHORTCUT_CAME: a message waits
+	 * to be read; SHORTCUT_KEPT: the reading is kept; SHORTCUT_TELL: and the engine
+	 * does not watch it yet (the caller sends CMD_PIPE_KEPT). */
 	int (*wait_begin)(struct pipe_shortcut *s, bool answered);
-	bool (*wait_end)(struct pipe_shortcut *s, bool fired);
+	int (*wait_end)(struct pipe_shortcut *s, bool fired, bool keep);
+	/* give_back: the reading kept by a wait_end goes back to the engine. */
+	void (*give_back)(struct pipe_shortcut *s);
 	/* readable / read: a part read directly waits / moves it into m (empty). Those
 	 * parts come before anything in the ypipe: the engine delivers nothing while
 	 * the reading is borrowed, and it is borrowed only with the ypipe empty. */

@@ -126,6 +126,7 @@ engine_destroy(struct engine *e)
 		engine_cancel_timer(e, TIMER_HB_IVL, &e->timer_hb_ivl);
 		engine_cancel_timer(e, TIMER_HB_TIMEOUT, &e->timer_hb_timeout);
 		engine_cancel_timer(e, TIMER_HB_TTL, &e->timer_hb_ttl);
+		engine_cancel_timer(e, TIMER_SC_KEPT, &e->timer_sc);
 		if (e->handle)
 			poller_rm_fd(e->poller, e->handle);
 	}
@@ -633,7 +634,19 @@ engine_timer_event(void *arg, int id)
 	}
 	case TIMER_HB_TIMEOUT: engine_fail(e, ENGINE_END_TIMEOUT, 0); return;
 	case TIMER_HB_TTL: engine_fail(e, ENGINE_END_TIMEOUT, 0); return;
+	case TIMER_SC_KEPT:
+		if (e->sc && engine_shortcut_check(e))
+			engine_add_timer(e, TIMER_SC_KEPT, ENGINE_SC_CHECK_MS,
+			                 &e->timer_sc);
+		return;
 	}
+}
+
+void
+engine_watch_kept(struct engine *e)
+{
+	if (e->sc && e->poller && !poll_timer_armed(&e->timer_sc))
+		engine_add_timer(e, TIMER_SC_KEPT, ENGINE_SC_CHECK_MS, &e->timer_sc);
 }
 
 static const struct poll_handler_ops engine_handler = {

@@ -49,6 +49,9 @@ void engine_destroy(struct engine *e);
 void engine_restart_input(struct engine *e);
 /* engine_restart_output: the session's pipe has messages to send. */
 void engine_restart_output(struct engine *e);
+/* engine_watch_kept: the socket's thread kept the connection's reading between two
+ * receives (pipe/shortcut.h): look now and then whether it still uses it. */
+void engine_watch_kept(struct engine *e);
 /* engine_fd: the connection fd (for monitor events). */
 int engine_fd(const struct engine *e);
 /* engine_shortcut_lend: a reference to the connection's shortcut (pipe/shortcut.h)

@@ -42,7 +42,13 @@
 #define ENGINE_SHORTCUT_BYTES 8192
 
 enum engine_state { ES_GREETING, ES_HANDSHAKE, ES_ACTIVE, ES_DEAD };
-enum { TIMER_HANDSHAKE = 1, TIMER_HB_IVL, TIMER_HB_TIMEOUT, TIMER_HB_TTL };
+enum { TIMER_HANDSHAKE = 1, TIMER_HB_IVL, TIMER_HB_TIMEOUT, TIMER_HB_TTL, TIMER_SC_KEPT };
+
+/* How often the engine looks whether a reading kept by the socket's thread is still
+ * used (engine_shortcut_check): what arrives while nobody reads waits up to twice
+ * this long (the end of the stream, a message to a socket its thread no longer
+ * receives on, or waits for in zmq_poll without asking ZMQ_EVENTS). */
+#define ENGINE_SC_CHECK_MS 5
 
 struct carrier;
 
@@ -57,7 +63,8 @@ struct engine {
 	bool out_more;  /* the last message pulled had MORE: the next is not a first part
 	                 */
 	struct poll_timer timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
-	struct carrier *carrier; /* how bytes or messages reach the peer */
+	struct poll_timer timer_sc; /* TIMER_SC_KEPT */
+	struct carrier *carrier;    /* how bytes or messages reach the peer */
 	size_t write_max;     /* the most bytes one write hands the kernel; 0: no cap */
 	bool write_max_polls; /* the rest of a clipped batch waits for POLLOUT */
 	struct session *session;
@@ -214,6 +221,9 @@ bool engine_shortcut_in_begin(struct engine *e);
 /* engine_shortcut_in_end: e->sc set, after input was handled: whether the engine is
  * between messages, so that the reading may be borrowed. */
 void engine_shortcut_in_end(struct engine *e, bool between_messages);
+/* engine_shortcut_check: e->sc set, TIMER_SC_KEPT: takes back a reading kept by the
+ * socket's thread if no receive began since the last check; true to look again. */
+bool engine_shortcut_check(struct engine *e);
 /* engine_shortcut_end: e->sc set, before the fd closes and its poll handle goes: no
  * more direct writes or reads. */
 void engine_shortcut_end(struct engine *e);

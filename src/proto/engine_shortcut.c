@@ -53,6 +53,8 @@ enum {
 	SC_IN_ENGINE = 0, /* the engine, which is between messages: may be borrowed */
 	SC_IN_BUSY = 1,   /* the engine, in the middle of something */
 	SC_IN_APP = 2,    /* the socket's thread, for the length of a blocking wait */
+	SC_IN_KEPT = 3,   /* the socket's thread, between two receives (changed only
+	                     under the lock) */
 };
 
 /* A frame's header, and for a subscription sent as a command its name too. */
@@ -87,6 +89,11 @@ struct engine_shortcut {
 	 * handed out part by part. */
 	struct poller *poller;
 	struct poll_handle *handle;
+	/* Kept reading (shortcut.h), under the lock: the engine's timer watches it
+	 * (watched), and takes it back when no wait began (waits) since it last
+	 * looked (seen). */
+	bool watched;
+	uint32_t waits, seen;
 	struct metadata *meta;
 	int64_t maxmsgsize;
 	int ahead_n, ahead_pos;
@@ -314,17 +321,60 @@ sc_read_direct(struct engine_shortcut *sc)
 	return true;
 }
 
+/* sc_worth: whether borrowing pays for this receive (SHORTCUT_QUIET_US). */
+static bool
+sc_worth(const struct engine_shortcut *sc, bool answered)
+{
+	return answered || clock_now_us() - atomic_load_explicit(&sc->last_in_us,
+	                                                         memory_order_relaxed) >=
+	                           SHORTCUT_QUIET_US;
+}
+
+/* sc_return: under the lock, not dead: the reading goes back to the engine (a wait's
+ * end, a kept reading given back). turn: it has something to handle at once. */
+static void
+sc_return(struct engine_shortcut *sc, bool turn)
+{
+	atomic_store_explicit(&sc->in_state, turn ? SC_IN_BUSY : SC_IN_ENGINE,
+	                      memory_order_release);
+	poller_lend_in(sc->poller, sc->handle, false);
+}
+
+/* sc_wait_kept: a receive's wait with the reading kept since the last one: no change
+ * to the engine's poller, unless borrowing does not pay now (sc_worth), and then the
+ * reading goes back, and the receive waits for the engine. */
+static int
+sc_wait_kept(struct engine_shortcut *sc, bool answered)
+{
+	int fd = -1;
+	bool worth = sc->ahead_pos == sc->ahead_n && sc_worth(sc, answered);
+	zn_mutex_lock(&sc->lock);
+	if (!sc->dead &&
+	    atomic_load_explicit(&sc->in_state, memory_order_relaxed) == SC_IN_KEPT) {
+		if (worth) {
+			atomic_store_explicit(&sc->in_state, SC_IN_APP,
+			                      memory_order_relaxed);
+			sc->waits++;
+			fd = sc->fd;
+		} else {
+			sc_return(sc, false);
+		}
+	}
+	zn_mutex_unlock(&sc->lock);
+	return fd;
+}
+
 /* sc_wait_begin: borrows the reading while the engine is between messages: the
  * engine's poller stops watching the fd for input, and the caller polls it. */
 static int
 sc_wait_begin(struct pipe_shortcut *ps, bool answered)
 {
 	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
-	if (atomic_load_explicit(&sc->in_state, memory_order_acquire) != SC_IN_ENGINE ||
-	    sc->ahead_pos < sc->ahead_n)
-		return -1;
-	int64_t in_us = atomic_load_explicit(&sc->last_in_us, memory_order_relaxed);
-	if (!answered && clock_now_us() - in_us < SHORTCUT_QUIET_US)
+	int state = atomic_load_explicit(&sc->in_state, memory_order_acquire);
+	if (state == SC_IN_KEPT)
+		return sc_wait_kept(sc, answered);
+	if (state != SC_IN_ENGINE || sc->ahead_pos < sc->ahead_n ||
+	    !sc_worth(sc, answered))
 		return -1;
 	int fd = -1, expected = SC_IN_ENGINE;
 	zn_mutex_lock(&sc->lock);
@@ -332,6 +382,7 @@ sc_wait_begin(struct pipe_shortcut *ps, bool answered)
 	                         &sc->in_state, &expected, SC_IN_APP,
 	                         memory_order_acq_rel, memory_order_acquire)) {
 		poller_lend_in(sc->poller, sc->handle, true);
+		sc->waits++;
 		fd = sc->fd;
 	}
 	zn_mutex_unlock(&sc->lock);
@@ -340,10 +391,11 @@ sc_wait_begin(struct pipe_shortcut *ps, bool answered)
 
 /* sc_wait_end: reads a message if the fd fired, and gives the reading back: the
  * engine's poller watches the fd again and sees whatever was left there. */
-static bool
-sc_wait_end(struct pipe_shortcut *ps, bool fired)
+static int
+sc_wait_end(struct pipe_shortcut *ps, bool fired, bool keep)
 {
 	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
+	int rc = 0;
 	/* Under the lock: the engine closes the fd only once it has set dead. */
 	zn_mutex_lock(&sc->lock);
 	if (!sc->dead) {
@@ -351,14 +403,31 @@ sc_wait_end(struct pipe_shortcut *ps, bool fired)
 		 * all there, the end of the stream): the engine's turn. Borrowing again
 		 * at once would take its POLLIN away before it could act, and wake us
 		 * again. */
-		bool engine_turn = fired && !sc_read_direct(sc);
-		atomic_store_explicit(&sc->in_state,
-		                      engine_turn ? SC_IN_BUSY : SC_IN_ENGINE,
-		                      memory_order_release);
-		poller_lend_in(sc->poller, sc->handle, false);
+		bool got = fired && sc_read_direct(sc);
+		if (got && keep) {
+			atomic_store_explicit(&sc->in_state, SC_IN_KEPT,
+			                      memory_order_relaxed);
+			rc = SHORTCUT_KEPT | (sc->watched ? 0 : SHORTCUT_TELL);
+			sc->watched = true;
+		} else {
+			sc_return(sc, fired && !got);
+		}
 	}
 	zn_mutex_unlock(&sc->lock);
-	return sc->ahead_pos < sc->ahead_n;
+	return rc | (sc->ahead_pos < sc->ahead_n ? SHORTCUT_CAME : 0);
+}
+
+static void
+sc_give_back(struct pipe_shortcut *ps)
+{
+	struct engine_shortcut *sc = container_of(ps, struct engine_shortcut, base);
+	if (atomic_load_explicit(&sc->in_state, memory_order_relaxed) != SC_IN_KEPT)
+		return; /* only this thread makes it KEPT */
+	zn_mutex_lock(&sc->lock);
+	if (!sc->dead &&
+	    atomic_load_explicit(&sc->in_state, memory_order_relaxed) == SC_IN_KEPT)
+		sc_return(sc, false);
+	zn_mutex_unlock(&sc->lock);
 }
 
 static bool
@@ -386,6 +455,7 @@ static const struct pipe_shortcut_ops shortcut_ops = {
         .send = sc_send,
         .wait_begin = sc_wait_begin,
         .wait_end = sc_wait_end,
+        .give_back = sc_give_back,
         .readable = sc_readable,
         .read = sc_read,
         .release = sc_release,
@@ -504,25 +574,65 @@ engine_shortcut_empty(struct engine *e)
 	return empty;
 }
 
+/* sc_take_back: an event on an fd whose reading is kept, so without POLLIN: an error
+ * or a hang-up, reported whatever is watched. The socket's thread is not waiting on
+ * it (it would have it as APP): the engine takes the reading back and handles it
+ * (without, a level-triggered error would wake this thread until the next check). */
+static bool
+sc_take_back(struct engine_shortcut *sc)
+{
+	zn_mutex_lock(&sc->lock);
+	bool took =
+	        atomic_load_explicit(&sc->in_state, memory_order_relaxed) == SC_IN_KEPT;
+	if (took)
+		sc_return(sc, true);
+	zn_mutex_unlock(&sc->lock);
+	return took;
+}
+
 bool
 engine_shortcut_in_begin(struct engine *e)
 {
+	struct engine_shortcut *sc = e->sc;
 	int expected = SC_IN_ENGINE;
-	if (!atomic_compare_exchange_strong_explicit(&e->sc->in_state, &expected,
-	                                             SC_IN_BUSY, memory_order_acq_rel,
+	if (!atomic_compare_exchange_strong_explicit(&sc->in_state, &expected, SC_IN_BUSY,
+	                                             memory_order_acq_rel,
 	                                             memory_order_acquire) &&
-	    expected != SC_IN_BUSY)
+	    expected != SC_IN_BUSY && !(expected == SC_IN_KEPT && sc_take_back(sc)))
 		return false; /* lent: the socket's thread reads */
-	atomic_store_explicit(&e->sc->last_in_us, clock_now_us(), memory_order_relaxed);
+	atomic_store_explicit(&sc->last_in_us, clock_now_us(), memory_order_relaxed);
 	return true;
 }
 
 void
 engine_shortcut_in_end(struct engine *e, bool between_messages)
 {
-	atomic_store_explicit(&e->sc->in_state,
-	                      between_messages ? SC_IN_ENGINE : SC_IN_BUSY,
-	                      memory_order_release);
+	/* Only when the engine has the reading: after an input resumed (the pipe had
+	 * room again) it may be lent, and stays so. */
+	int state = atomic_load_explicit(&e->sc->in_state, memory_order_relaxed);
+	int to = between_messages ? SC_IN_ENGINE : SC_IN_BUSY;
+	while ((state == SC_IN_ENGINE || state == SC_IN_BUSY) &&
+	       !atomic_compare_exchange_weak_explicit(&e->sc->in_state, &state, to,
+	                                              memory_order_release,
+	                                              memory_order_relaxed))
+		;
+}
+
+bool
+engine_shortcut_check(struct engine *e)
+{
+	struct engine_shortcut *sc = e->sc;
+	bool again = false;
+	zn_mutex_lock(&sc->lock);
+	int state = atomic_load_explicit(&sc->in_state, memory_order_relaxed);
+	if (!sc->dead && state == SC_IN_KEPT && sc->waits == sc->seen)
+		sc_return(sc, false); /* no receive since we last looked */
+	else if (!sc->dead && (state == SC_IN_KEPT || state == SC_IN_APP))
+		again = true;
+	sc->seen = sc->waits;
+	sc->watched = again;
+	zn_mutex_unlock(&sc->lock);
+	return again;
 }
 
 void

@@ -670,6 +670,15 @@ session_read_activated(void *sink, struct pipe *p)
 		(void)pipe_check_read(p); /* a lone delimiter ends the pipe */
 }
 
+/* session_reading_kept: CMD_PIPE_KEPT (pipe/shortcut.h). */
+static void
+session_reading_kept(void *sink, struct pipe *p)
+{
+	struct session *s = sink;
+	if (p == s->pipe && s->engine)
+		engine_watch_kept(s->engine);
+}
+
 static void
 session_write_activated(void *sink, struct pipe *p)
 {
@@ -728,6 +737,7 @@ session_pipe_terminated(void *sink, struct pipe *p)
 static const struct pipe_sink_ops session_sink_ops = {
         .read_activated = session_read_activated,
         .write_activated = session_write_activated,
+        .reading_kept = session_reading_kept,
         .terminated = session_pipe_terminated,
 };
 

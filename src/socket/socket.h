@@ -96,6 +96,9 @@ struct socket {
 	/* An endpoint whose transport has direct roads was bound or connected: only
 	 * then do waits and spins look for roads among the pipes (never cleared). */
 	bool may_have_roads;
+	/* A receive's wait kept a pipe's connection reading for the next (pipe_give_back
+	 * before anything else waits or looks). */
+	bool reading_kept;
 	struct reaper *reaper;           /* once closed */
 	struct poller *poller;           /* the reaper's, once closed */
 	struct poll_handle *reap_handle; /* allocated up front so reaping cannot fail */

@@ -79,9 +79,24 @@ socket_recv_commands(struct socket *s)
 	return socket_process_commands(s, 0);
 }
 
+/* socket_give_back: a connection's reading kept by the last receive's wait goes back
+ * to its engine (pipe/shortcut.h), before this thread waits or looks in any other
+ * way: whatever arrives then reaches the pipes, the mailbox and ZMQ_FD as usual. */
+static void
+socket_give_back(struct socket *s)
+{
+	if (!s->reading_kept)
+		return;
+	s->reading_kept = false;
+	struct pipe **pipes = s->pipes.items;
+	for (uint32_t i = 0; i < s->pipes.n; i++)
+		pipe_give_back(pipes[i]);
+}
+
 int
 socket_fd(struct socket *s)
 {
+	socket_give_back(s);
 	return mailbox_fd(s->mailbox);
 }
 
@@ -90,6 +105,7 @@ socket_events(struct socket *s, int *events)
 {
 	if (s->ctx_terminated)
 		return -ETERM;
+	socket_give_back(s);
 	/* Clear the fd first, then run every command: whatever arrives after this
 	 * raises the fd again, which is the edge ZMQ_FD users wait for. */
 	mailbox_drain_signal(s->mailbox);
@@ -153,11 +169,13 @@ socket_road_wait_begin(struct socket *s, bool in, struct socket_road_wait *w)
 /* socket_road_wait_end: before any command runs (one may end a pipe): the roads'
  * requests taken back, their ends activated if data came. */
 static bool
-socket_road_wait_end(struct socket_road_wait *w, bool fired)
+socket_road_wait_end(struct socket *s, struct socket_road_wait *w, bool fired)
 {
 	bool came = w->ready;
-	for (int i = 0; i < w->n; i++)
+	for (int i = 0; i < w->n; i++) {
 		came |= pipe_wait_end(w->pipes[i], fired);
+		s->reading_kept |= pipe_reading_kept(w->pipes[i]);
+	}
 	return came;
 }
 
@@ -173,11 +191,13 @@ socket_wait(struct socket *s, bool in, int timeout_ms, int64_t deadline)
 		return -EAGAIN;
 	struct socket_road_wait w;
 	socket_road_wait_begin(s, in, &w);
-	if (w.n == 0 && !w.ready)
+	if (w.n == 0 && !w.ready) {
+		socket_give_back(s);
 		return socket_process_commands(s, wait);
+	}
 	struct command cmd;
 	int rc = w.ready ? -EAGAIN : mailbox_recv_any(s->mailbox, &cmd, wait, w.fds, w.n);
-	bool came = socket_road_wait_end(&w, rc == 1);
+	bool came = socket_road_wait_end(s, &w, rc == 1);
 	if (rc == 0)
 		object_dispatch(&cmd);
 	else if (rc == -EINTR)
@@ -292,6 +312,8 @@ socket_transfer_retry(struct socket *s, struct msg *m, int flags, bool in)
 			rc = op(s, m);
 		} while (rc == -EAGAIN);
 	}
+	if (rc < 0)
+		socket_give_back(s); /* the caller does something else now */
 	return rc;
 }
 

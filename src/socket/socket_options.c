@@ -100,7 +100,7 @@ socket_getsockopt(struct socket *s, int option, void *val, size_t *len)
 		return -ETERM;
 	switch (option) {
 	case ZMQ_RCVMORE: return socket_get_int(val, len, s->rcvmore);
-	case ZMQ_FD: return socket_get_int(val, len, mailbox_fd(s->mailbox));
+	case ZMQ_FD: return socket_get_int(val, len, socket_fd(s));
 	case ZMQ_THREAD_SAFE: return socket_get_int(val, len, 0);
 	case ZMQ_EVENTS: {
 		int ev, rc = socket_events(s, &ev);
