@@ -1,7 +1,7 @@
 /*
  * pipe.c: see pipe.h.
  */
-#include "pipe/pipe.h"
+#include "pipe/pipe_impl.h"
 #include "pipe/road.h"
 #include "pipe/shortcut.h"
 #include "platform/alloc.h"
@@ -185,18 +185,6 @@ pipe_set_peer_rid(struct pipe *p, const void *rid, size_t len)
 	if (len)
 		memcpy(p->peer_rid, rid, len);
 	p->peer_rid_len = (uint8_t)len;
-}
-
-static bool
-pipe_readable_state(const struct pipe *p)
-{
-	return p->state == PIPE_ACTIVE || p->state == PIPE_WAITING_FOR_DELIMITER;
-}
-
-static void
-pipe_send(struct pipe *dest, enum command_type type)
-{
-	send_simple(&dest->obj, type);
 }
 
 /* pipe_stop_writing: no more writes from this end; drop an unfinished message. */
@@ -432,52 +420,6 @@ pipe_rollback(struct pipe *p)
 		msg_close((struct msg *)(void *)&cell);
 }
 
-/* pipe_put_back: cells taken from the ypipe for the shortcut go back, in order (the
- * chunks they came from are still linked: no allocation). */
-static void
-pipe_put_back(struct pipe *p, struct msg *m, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (ypipe_write(p->out, &m[i], (m[i].flags & MSGF_MORE) != 0) < 0)
-			msg_close(&m[i]); /* not reached: see above */
-}
-
-/* pipe_flush_shortcut: the messages written since the last flush go straight to the
- * connection (shortcut.h) when its I/O thread sleeps on this pipe with nothing left to
- * write. true when they went. */
-static bool
-pipe_flush_shortcut(struct pipe *p)
-{
-	struct pipe_shortcut *s = p->shortcut;
-	bool replying = p->sc_got;
-	p->sc_got = false;
-	if (!ypipe_reader_idle(p->out) || !s->ops->ready(s, replying))
-		return false;
-	struct ycell cells[SHORTCUT_PARTS];
-	int n = ypipe_take_unflushed(p->out, cells, SHORTCUT_PARTS);
-	if (n <= 0)
-		return false;
-	struct msg *m = (struct msg *)(void *)cells;
-	uint64_t whole = 0;
-	for (int i = 0; i < n; i++) {
-		if (msg_is_delimiter(&m[i]) || msg_is_direct(&m[i])) {
-			pipe_put_back(p, m, n);
-			return false;
-		}
-		whole += !(m[i].flags & MSGF_MORE);
-	}
-	int rc = s->ops->send(s, m, n);
-	if (rc < 0) {
-		pipe_put_back(p, m, n);
-		return false;
-	}
-	/* The I/O thread never reads these, so they never count against the HWM. */
-	p->msgs_written -= whole;
-	if (rc == 1)
-		pipe_send(p->peer, CMD_ACTIVATE_READ);
-	return true;
-}
-
 void
 pipe_flush(struct pipe *p)
 {
@@ -567,45 +509,6 @@ pipe_offer_direct(struct pipe *p, struct pipe_direct *d)
 }
 
 void
-pipe_set_shortcut(struct pipe *p, struct pipe_shortcut *s)
-{
-	p->shortcut = s;
-}
-
-int
-pipe_offer_shortcut(struct pipe *p, struct pipe_shortcut *s)
-{
-	if (p->state != PIPE_ACTIVE || !p->peer)
-		return -EPIPE;
-	struct command cmd;
-	memset(&cmd, 0, sizeof cmd);
-	cmd.dest = &p->peer->obj;
-	cmd.type = CMD_PIPE_SHORTCUT;
-	cmd.args.shortcut.sc = s;
-	object_send(&cmd);
-	return 0;
-}
-
-/* pipe_adopt_shortcut: CMD_PIPE_SHORTCUT: the newest connection's shortcut replaces an
- * older one (whose engine has ended); an end that no longer writes lets it go. */
-static void
-pipe_adopt_shortcut(struct pipe *p, struct pipe_shortcut *s)
-{
-	if (p->shortcut && p->shortcut->ops->readable(p->shortcut)) {
-		s->ops->release(s); /* what the old one read comes first: keep it */
-		return;
-	}
-	pipe_give_back(p);
-	if (p->shortcut)
-		p->shortcut->ops->release(p->shortcut);
-	p->shortcut = NULL;
-	if (p->state == PIPE_ACTIVE && p->out)
-		p->shortcut = s;
-	else
-		s->ops->release(s);
-}
-
-void
 pipe_wake_direct(struct pipe *p)
 {
 	/* Once this end has acknowledged the peer's termination, the peer may be gone. */
@@ -613,7 +516,7 @@ pipe_wake_direct(struct pipe *p)
 		pipe_send(p->peer, CMD_PIPE_WAKE);
 }
 
-static void
+void
 pipe_activate_read(struct pipe *p)
 {
 	if (!p->in_active && pipe_readable_state(p)) {
@@ -687,21 +590,6 @@ pipe_spin_ready(struct pipe *p, bool in)
 	return p->out_active || p->state == PIPE_ACTIVE;
 }
 
-/* pipe_shortcut_wait_begin: borrows the connection's reading for a receive that
- * would sleep with nothing to read (shortcut.h). */
-static int
-pipe_shortcut_wait_begin(struct pipe *p)
-{
-	if (p->in_active || !pipe_readable_state(p) || ypipe_probe(&p->inq))
-		return -1;
-	int fd = p->shortcut->ops->wait_begin(p->shortcut, p->sc_sent);
-	p->sc_answered = p->sc_sent;
-	p->sc_sent = false;
-	p->sc_kept = false; /* taken to wait with, or given back */
-	p->sc_waiting = fd >= 0;
-	return fd;
-}
-
 int
 pipe_wait_begin(struct pipe *p)
 {
@@ -716,29 +604,11 @@ pipe_wait_begin(struct pipe *p)
 bool
 pipe_wait_end(struct pipe *p, bool fired)
 {
-	if (p->sc_waiting) {
-		p->sc_waiting = false;
-		int rc = p->shortcut->ops->wait_end(p->shortcut, fired, p->sc_answered);
-		p->sc_kept = (rc & SHORTCUT_KEPT) != 0;
-		if (rc & SHORTCUT_TELL)
-			pipe_send(p->peer, CMD_PIPE_KEPT);
-		if (!(rc & SHORTCUT_CAME))
-			return false;
-		pipe_activate_read(p);
-		return true;
-	}
+	if (p->sc_waiting)
+		return pipe_shortcut_wait_end(p, fired);
 	if (!road_wait_end(p->road, fired))
 		return false;
 	return pipe_spin_ready(p, true);
-}
-
-void
-pipe_give_back(struct pipe *p)
-{
-	if (p->sc_kept) {
-		p->sc_kept = false;
-		p->shortcut->ops->give_back(p->shortcut);
-	}
 }
 
 bool
