@@ -522,6 +522,71 @@ test_kept_away(void)
 	kept_close(&k);
 }
 
+/* An echo in its own thread: every message sent back as it came, until "end". */
+struct echo {
+	void *s;
+	bool failed;
+};
+
+static void *
+echo_peer(void *arg)
+{
+	struct echo *e = arg;
+	for (;;) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, e->s, 0) < 0) {
+			e->failed = true;
+			return NULL;
+		}
+		bool end =
+		        zmq_msg_size(&m) == 3 && memcmp(zmq_msg_data(&m), "end", 3) == 0;
+		if (zmq_msg_send(&m, e->s, 0) < 0) {
+			zmq_msg_close(&m);
+			e->failed = true;
+			return NULL;
+		}
+		if (end)
+			return NULL;
+	}
+}
+
+/* test_two_way_stream: a PAIR that sends and receives with many messages in flight
+ * (its receives follow its sends, as in an exchange, but more is always behind the
+ * message it reads): every echo comes back, whole and in order. */
+static void
+test_two_way_stream(void)
+{
+	void *ctx = zmq_ctx_new();
+	void *a = socket_with_timeout(ctx, ZMQ_PAIR);
+	struct echo e = {socket_with_timeout(ctx, ZMQ_PAIR), false};
+	CHECK_OK(zmq_bind(e.s, "tcp://127.0.0.1:*"));
+	char ep[64];
+	size_t len = sizeof ep;
+	CHECK_OK(zmq_getsockopt(e.s, ZMQ_LAST_ENDPOINT, ep, &len));
+	CHECK_OK(zmq_connect(a, ep));
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, echo_peer, &e), 0);
+	enum { N = 20000, WINDOW = 64 };
+	for (int i = 0; i < N + WINDOW; i++) {
+		if (i < N)
+			CHECK_EQ(zmq_send(a, &i, sizeof i, 0), (int)sizeof i);
+		if (i >= WINDOW) {
+			int got = -1;
+			CHECK_EQ(zmq_recv(a, &got, sizeof got, 0), (int)sizeof got);
+			CHECK_EQ(got, i - WINDOW);
+		}
+	}
+	CHECK_EQ(zmq_send(a, "end", 3, 0), 3);
+	char buf[8];
+	CHECK_EQ(zmq_recv(a, buf, sizeof buf, 0), 3);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK(!e.failed);
+	CHECK_OK(zmq_close(e.s));
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static const struct test tests[] = {
         {"REQ/REP ping-pong over ipc, every shape", test_ping_pong_ipc},
         {"REQ/REP ping-pong over tcp, every shape", test_ping_pong_tcp},
@@ -536,6 +601,7 @@ static const struct test tests[] = {
         {"kept reading: ZMQ_FD is raised for what came", test_kept_fd},
         {"kept reading: a second peer, a blocking receive", test_kept_second_peer},
         {"kept reading: the peer leaves while the thread is away", test_kept_away},
+        {"a two-way stream on one pipe, in order", test_two_way_stream},
         {NULL, NULL}};
 
 int

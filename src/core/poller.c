@@ -73,11 +73,15 @@ poller_return_read_buffer(struct poller *p, unsigned char *buf)
 		zn_free(buf);
 }
 
-/* poller_watched: what the set watches for h: its events, less POLLIN while lent. */
+/* poller_watched: what the set watches for h: its events; while POLLIN is lent, less
+ * POLLIN but with the peer's end of the stream, which the borrower may not be waiting
+ * for (an orderly tcp close raises no hang-up, only POLLIN and RDHUP). */
 static uint32_t
 poller_watched(const struct poll_handle *h)
 {
-	return h->in_lent ? h->events & ~(uint32_t)ZN_POLL_IN : h->events;
+	if (!h->in_lent || !(h->events & ZN_POLL_IN))
+		return h->events;
+	return (h->events & ~(uint32_t)ZN_POLL_IN) | ZN_POLL_CLOSE;
 }
 
 static void

@@ -437,6 +437,7 @@ pipe_flush_queued(struct pipe *p, bool queued)
 		p->sc_sent = true;
 		if (!queued && pipe_flush_shortcut(p))
 			return;
+		p->sc_got = false; /* answered (by the I/O thread) all the same */
 	}
 	if (!ypipe_flush(p->out))
 		pipe_send(p->peer, CMD_ACTIVATE_READ);

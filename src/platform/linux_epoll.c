@@ -18,14 +18,15 @@ static uint32_t
 epoll_events_of(uint32_t events)
 {
 	return ((events & ZN_POLL_IN) ? EPOLLIN : 0) |
-	       ((events & ZN_POLL_OUT) ? EPOLLOUT : 0);
+	       ((events & ZN_POLL_OUT) ? EPOLLOUT : 0) |
+	       ((events & ZN_POLL_CLOSE) ? EPOLLRDHUP : 0);
 }
 
 static uint32_t
 zn_events_of(uint32_t events)
 {
 	uint32_t ev = 0;
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
 		ev |= ZN_POLL_IN;
 	if (events & EPOLLOUT)
 		ev |= ZN_POLL_OUT;

@@ -15,10 +15,12 @@
 #include <stdint.h>
 
 /* Events of a pollset. An error or a hang-up is reported as ZN_POLL_IN, whatever was
- * asked for, so that the owner's read finds it. */
+ * asked for, so that the owner's read finds it; ZN_POLL_CLOSE asks for the peer's end
+ * of a stream too (with ZN_POLL_IN, data or the end: no need), reported as ZN_POLL_IN. */
 enum {
 	ZN_POLL_IN = 1u,
 	ZN_POLL_OUT = 2u,
+	ZN_POLL_CLOSE = 4u,
 };
 
 struct zn_pollset {

@@ -312,8 +312,6 @@ socket_transfer_retry(struct socket *s, struct msg *m, int flags, bool in)
 			rc = op(s, m);
 		} while (rc == -EAGAIN);
 	}
-	if (rc < 0)
-		socket_give_back(s); /* the caller does something else now */
 	return rc;
 }
 
@@ -331,6 +329,8 @@ socket_transfer(struct socket *s, struct msg *m, int flags, bool in)
 		rc = socket_transfer_retry(s, m, flags, in);
 	if (deferred)
 		socket_defer_end(s);
+	if (rc < 0)
+		socket_give_back(s); /* the caller does something else now */
 	return rc;
 }
 
