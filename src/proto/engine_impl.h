@@ -45,9 +45,10 @@ enum engine_state { ES_GREETING, ES_HANDSHAKE, ES_ACTIVE, ES_DEAD };
 enum { TIMER_HANDSHAKE = 1, TIMER_HB_IVL, TIMER_HB_TIMEOUT, TIMER_HB_TTL, TIMER_SC_KEPT };
 
 /* How often the engine looks whether a reading kept by the socket's thread is still
- * used (engine_shortcut_check): what arrives while nobody reads waits up to twice
- * this long (the end of the stream, a message to a socket its thread no longer
- * receives on, or waits for in zmq_poll without asking ZMQ_EVENTS). */
+ * used (engine_shortcut_check): a message that arrives while nobody reads (to a socket
+ * its thread no longer receives on, or waits on through ZMQ_FD without asking
+ * ZMQ_EVENTS) waits up to twice this long. An error or the end of the stream is
+ * heard at once (poller_watched). */
 #define ENGINE_SC_CHECK_MS 5
 
 struct carrier;
