@@ -390,8 +390,9 @@ sc_wait_begin(struct pipe_shortcut *ps, bool answered)
 	return fd;
 }
 
-/* sc_wait_end: reads a message if the fd fired, and gives the reading back: the
- * engine's poller watches the fd again and sees whatever was left there. */
+/* sc_wait_end: reads a message if the fd fired, and gives the reading back (the
+ * engine's poller watches the fd again and sees whatever was left there), unless keep
+ * and the message came alone: then the next receive's wait finds it kept. */
 static int
 sc_wait_end(struct pipe_shortcut *ps, bool fired, bool keep)
 {
@@ -423,6 +424,8 @@ sc_wait_end(struct pipe_shortcut *ps, bool fired, bool keep)
 	return rc | (sc->ahead_pos < sc->ahead_n ? SHORTCUT_CAME : 0);
 }
 
+/* sc_give_back: a kept reading goes back to the engine (the socket's thread, or the
+ * reaper's for a closed socket's pipe). */
 static void
 sc_give_back(struct pipe_shortcut *ps)
 {
