@@ -309,6 +309,13 @@ pipe_read(struct pipe *p, struct msg *m)
 	return true;
 }
 
+void
+pipe_recheck_read(struct pipe *p)
+{
+	if (pipe_readable_state(p))
+		p->in_active = true; /* the ACTIVATE_READ on its way then finds it so */
+}
+
 /* pipe_hwm_full: the ypipe's HWM is reached (what the peer has read, as last told). */
 static bool
 pipe_hwm_full(const struct pipe *p)

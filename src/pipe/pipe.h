@@ -161,6 +161,10 @@ bool pipe_check_read(struct pipe *p);
 /* pipe_read: moves the next message part into *m (which must be empty/closed).
  * false when none is available (the end becomes inactive until ACTIVATE_READ). */
 bool pipe_read(struct pipe *p, struct msg *m);
+/* pipe_recheck_read: the next pipe_read looks at the ypipe again, though the last one
+ * found it empty and the ACTIVATE_READ for what came since is still on its way (the
+ * writer told us otherwise that it wrote; its flush happened before). */
+void pipe_recheck_read(struct pipe *p);
 /* pipe_check_write: true when a new message may be written (below the HWM). */
 bool pipe_check_write(struct pipe *p);
 /* pipe_write: on 0 the pipe owns m's content and m is reset to empty. On -EAGAIN

@@ -196,9 +196,13 @@ rings_pull(struct carrier_rings *r)
 			if (!r->at_marker || r->handed ||
 			    !atomic_load_explicit(&l->ypipe_done, memory_order_acquire))
 				return 0;
-			/* It stopped: what it wrote before is visible now. */
+			/* It stopped: what it wrote before is visible now, but the pipe
+			 * end went inactive at the pull that found it empty, and the
+			 * ACTIVATE_READ for what came since may still be on its way:
+			 * look at the ypipe itself, or that message would be pulled
+			 * after the hand-over and lost. */
 			msg_init(&r->out);
-			if (session_pull_msg(e->session, &r->out) < 0) {
+			if (session_pull_msg_again(e->session, &r->out) < 0) {
 				rings_hand_over(r);
 				return 0;
 			}

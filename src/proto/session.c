@@ -176,6 +176,14 @@ session_pull_msg(struct session *s, struct msg *m)
 	return 0;
 }
 
+int
+session_pull_msg_again(struct session *s, struct msg *m)
+{
+	if (s->pipe)
+		pipe_recheck_read(s->pipe);
+	return session_pull_msg(s, m);
+}
+
 void
 session_flush(struct session *s)
 {

@@ -73,6 +73,9 @@ struct object *session_object(struct session *s);
 /* For its engine (same thread). */
 int session_push_msg(struct session *s, struct msg *m);
 int session_pull_msg(struct session *s, struct msg *m);
+/* session_pull_msg_again: session_pull_msg that looks at the pipe again although the
+ * last pull found it empty (pipe_recheck_read). */
+int session_pull_msg_again(struct session *s, struct msg *m);
 void session_flush(struct session *s);
 /* session_offer_direct: hands the socket's end of the pipe a direct road (see
  * pipe/direct.h), behind what is queued; the road takes over one reference of d's

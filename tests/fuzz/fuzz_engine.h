@@ -173,6 +173,12 @@ session_pull_msg(struct session *s, struct msg *m)
 	return 0;
 }
 
+int
+session_pull_msg_again(struct session *s, struct msg *m)
+{
+	return session_pull_msg(s, m); /* the queue has no inactive state */
+}
+
 void
 session_flush(struct session *s)
 {
