@@ -123,14 +123,16 @@ mailbox_yield(struct mailbox *mb)
 int
 mailbox_recv(struct mailbox *mb, struct command *cmd, int timeout_ms)
 {
-	return mailbox_recv_any(mb, cmd, timeout_ms, NULL, 0);
+	uint32_t fired;
+	return mailbox_recv_any(mb, cmd, timeout_ms, NULL, 0, &fired);
 }
 
 int
 mailbox_recv_any(struct mailbox *mb, struct command *cmd, int timeout_ms, const int *fds,
-                 int nfds)
+                 int nfds, uint32_t *fired)
 {
 	struct ycell cell;
+	*fired = 0;
 	/* The common case, asked on every send and receive: asleep, nothing came. */
 	if (timeout_ms == 0 && ypipe_reader_idle(&mb->cpipe))
 		return -EAGAIN;
@@ -143,7 +145,7 @@ mailbox_recv_any(struct mailbox *mb, struct command *cmd, int timeout_ms, const 
 			memcpy(cmd, &cell, sizeof *cmd);
 			return 0;
 		}
-		int rc = signaler_wait_any(&mb->signaler, fds, nfds, timeout_ms);
+		int rc = signaler_wait_any(&mb->signaler, fds, nfds, timeout_ms, fired);
 		if (rc != 0)
 			return rc; /* 1: one of fds, and the reader is still marked asleep
 			            */

@@ -441,10 +441,11 @@ pipe_flush_queued(struct pipe *p, bool queued)
 	if (p->road) {
 		road_flush(p->road);
 	} else if (p->shortcut) {
+		bool replying = p->sc_got;
 		p->sc_sent = true;
-		if (!queued && pipe_flush_shortcut(p))
+		p->sc_got = false; /* answered, directly or by the I/O thread */
+		if (!queued && pipe_flush_shortcut(p, replying))
 			return;
-		p->sc_got = false; /* answered (by the I/O thread) all the same */
 	}
 	if (!ypipe_flush(p->out))
 		pipe_send(p->peer, CMD_ACTIVATE_READ);

@@ -24,7 +24,7 @@ void pipe_activate_read(struct pipe *p);
 
 /* pipe_shortcut.c. */
 
-bool pipe_flush_shortcut(struct pipe *p);
+bool pipe_flush_shortcut(struct pipe *p, bool replying);
 void pipe_adopt_shortcut(struct pipe *p, struct pipe_shortcut *s);
 /* pipe_wait_begin / pipe_wait_end for an end with a shortcut and no road. */
 int pipe_shortcut_wait_begin(struct pipe *p);

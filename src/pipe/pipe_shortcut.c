@@ -21,13 +21,12 @@ pipe_put_back(struct pipe *p, struct msg *m, int n)
 
 /* pipe_flush_shortcut: the messages written since the last flush go straight to the
  * connection (shortcut.h) when its I/O thread sleeps on this pipe with nothing left to
- * write. true when they went. */
+ * write. replying: this end read a message directly since its last flush. true when
+ * they went. */
 bool
-pipe_flush_shortcut(struct pipe *p)
+pipe_flush_shortcut(struct pipe *p, bool replying)
 {
 	struct pipe_shortcut *s = p->shortcut;
-	bool replying = p->sc_got;
-	p->sc_got = false;
 	if (!ypipe_reader_idle(p->out) || !s->ops->ready(s, replying))
 		return false;
 	struct ycell cells[SHORTCUT_PARTS];

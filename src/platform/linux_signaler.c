@@ -57,7 +57,8 @@ signaler_drain(struct signaler *s)
 }
 
 int
-signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms)
+signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms,
+                  uint32_t *fired)
 {
 	struct pollfd pfd[1 + SIGNALER_WAIT_FDS_MAX];
 	if (nfds > SIGNALER_WAIT_FDS_MAX)
@@ -72,11 +73,17 @@ signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms)
 		return errno == EINTR ? -EINTR : zn_errno();
 	if (rc == 0)
 		return -EAGAIN;
+	if (fired) {
+		*fired = 0;
+		for (int i = 0; i < nfds; i++)
+			if (pfd[1 + i].revents)
+				*fired |= UINT32_C(1) << i;
+	}
 	return (pfd[0].revents & POLLIN) ? 0 : 1;
 }
 
 int
 signaler_wait(struct signaler *s, int timeout_ms)
 {
-	return signaler_wait_any(s, NULL, 0, timeout_ms);
+	return signaler_wait_any(s, NULL, 0, timeout_ms, NULL);
 }

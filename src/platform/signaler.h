@@ -6,6 +6,8 @@
 #ifndef ZINC_PLATFORM_SIGNALER_H
 #define ZINC_PLATFORM_SIGNALER_H
 
+#include <stdint.h>
+
 struct signaler {
 	int fd;
 };
@@ -22,8 +24,10 @@ void signaler_drain(struct signaler *s);
 int signaler_wait(struct signaler *s, int timeout_ms);
 /* signaler_wait_any: the same, also woken when one of fds (at most
  * SIGNALER_WAIT_FDS_MAX; more are not watched) is readable or fails: 0 when s is
- * readable, 1 when only one of fds is, -EAGAIN or -EINTR. */
-#define SIGNALER_WAIT_FDS_MAX 8
-int signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms);
+ * readable, 1 when only one of fds is, -EAGAIN or -EINTR. *fired (unless NULL): bit
+ * i set when fds[i] was readable or failed, whatever the result. */
+#define SIGNALER_WAIT_FDS_MAX 8 /* fired is a uint32_t */
+int signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms,
+                      uint32_t *fired);
 
 #endif

@@ -184,7 +184,8 @@ rings_hand_over(struct carrier_rings *r)
 	session_wake_direct(r->base.e->session);
 }
 
-/* rings_pull: the next message for the ring into r->out. 1, or 0 when there is none. */
+/* rings_pull: the next message for the ring into r->out. 1, 0 when there is none, or
+ * -EPROTO when a message came after the writing was handed over. */
 static int
 rings_pull(struct carrier_rings *r)
 {
@@ -213,19 +214,26 @@ rings_pull(struct carrier_rings *r)
 		}
 		if (!r->handed)
 			return 1;
-		msg_close(&r->out); /* cannot happen: the socket end writes the ring */
+		/* Cannot happen: once handed over, the socket end writes the ring and
+		 * queues nothing for us. Should it, the message could not be placed in
+		 * order: end the connection, so that the loss is a disconnection the
+		 * application sees (and a test catches), not a silent gap. */
+		msg_close(&r->out);
+		msg_init(&r->out);
+		return -EPROTO;
 	}
 }
 
 /* rings_next: the next message for the ring, boxed when the mechanism boxes (once:
  * a message the ring has no room for waits in r->out as it will be written). 1, 0
- * when there is none, negative when it could not be boxed. */
+ * when there is none, negative when it could not be boxed (or placed: rings_pull). */
 static int
 rings_next(struct carrier_rings *r)
 {
-	if (!rings_pull(r))
-		return 0;
-	int rc = engine_encode(r->base.e, &r->out);
+	int rc = rings_pull(r);
+	if (rc <= 0)
+		return rc;
+	rc = engine_encode(r->base.e, &r->out);
 	if (rc < 0) {
 		msg_close(&r->out);
 		msg_init(&r->out);

@@ -167,13 +167,15 @@ socket_road_wait_begin(struct socket *s, bool in, struct socket_road_wait *w)
 }
 
 /* socket_road_wait_end: before any command runs (one may end a pipe): the roads'
- * requests taken back, their ends activated if data came. */
+ * requests taken back, their ends activated if data came. fired: bit i set when
+ * w->fds[i] woke the wait (each end is told of its own fd only: a shortcut told of
+ * another's would take its empty fd for the engine's turn). */
 static bool
-socket_road_wait_end(struct socket *s, struct socket_road_wait *w, bool fired)
+socket_road_wait_end(struct socket *s, struct socket_road_wait *w, uint32_t fired)
 {
 	bool came = w->ready;
 	for (int i = 0; i < w->n; i++) {
-		came |= pipe_wait_end(w->pipes[i], fired);
+		came |= pipe_wait_end(w->pipes[i], (fired >> i) & 1);
 		s->reading_kept |= pipe_reading_kept(w->pipes[i]);
 	}
 	return came;
@@ -196,8 +198,10 @@ socket_wait(struct socket *s, bool in, int timeout_ms, int64_t deadline)
 		return socket_process_commands(s, wait);
 	}
 	struct command cmd;
-	int rc = w.ready ? -EAGAIN : mailbox_recv_any(s->mailbox, &cmd, wait, w.fds, w.n);
-	bool came = socket_road_wait_end(s, &w, rc == 1);
+	uint32_t fired = 0;
+	int rc = w.ready ? -EAGAIN
+	                 : mailbox_recv_any(s->mailbox, &cmd, wait, w.fds, w.n, &fired);
+	bool came = socket_road_wait_end(s, &w, fired);
 	if (rc == 0)
 		object_dispatch(&cmd);
 	else if (rc == -EINTR)
