@@ -123,8 +123,7 @@ mailbox_yield(struct mailbox *mb)
 int
 mailbox_recv(struct mailbox *mb, struct command *cmd, int timeout_ms)
 {
-	uint32_t fired;
-	return mailbox_recv_any(mb, cmd, timeout_ms, NULL, 0, &fired);
+	return mailbox_recv_any(mb, cmd, timeout_ms, NULL, 0, NULL);
 }
 
 int
@@ -132,7 +131,6 @@ mailbox_recv_any(struct mailbox *mb, struct command *cmd, int timeout_ms, const 
                  int nfds, uint32_t *fired)
 {
 	struct ycell cell;
-	*fired = 0;
 	/* The common case, asked on every send and receive: asleep, nothing came. */
 	if (timeout_ms == 0 && ypipe_reader_idle(&mb->cpipe))
 		return -EAGAIN;

@@ -53,8 +53,8 @@ void mailbox_send(struct mailbox *mb, const struct command *cmd);
  * 0, -EAGAIN (nothing yet; may be spurious), or -EINTR. Reader thread only. */
 int mailbox_recv(struct mailbox *mb, struct command *cmd, int timeout_ms);
 /* mailbox_recv_any: mailbox_recv whose wait also ends when one of fds is readable
- * (see signaler_wait_any): then 1, with no command. *fired: which of fds were
- * readable (signaler_wait_any), 0 when it did not wait on them. */
+ * (see signaler_wait_any): then 1, with no command. *fired (unless NULL; the caller
+ * starts it at 0): the bits of the fds that were readable, set only when it waited. */
 int mailbox_recv_any(struct mailbox *mb, struct command *cmd, int timeout_ms,
                      const int *fds, int nfds, uint32_t *fired);
 /* mailbox_idle: true when nothing came since the reader last found the mailbox empty

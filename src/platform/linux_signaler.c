@@ -73,12 +73,9 @@ signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms,
 		return errno == EINTR ? -EINTR : zn_errno();
 	if (rc == 0)
 		return -EAGAIN;
-	if (fired) {
-		*fired = 0;
-		for (int i = 0; i < nfds; i++)
-			if (pfd[1 + i].revents)
-				*fired |= UINT32_C(1) << i;
-	}
+	for (int i = 0; fired && i < nfds; i++)
+		if (pfd[1 + i].revents)
+			*fired |= UINT32_C(1) << i;
 	return (pfd[0].revents & POLLIN) ? 0 : 1;
 }
 

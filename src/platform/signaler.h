@@ -25,7 +25,8 @@ int signaler_wait(struct signaler *s, int timeout_ms);
 /* signaler_wait_any: the same, also woken when one of fds (at most
  * SIGNALER_WAIT_FDS_MAX; more are not watched) is readable or fails: 0 when s is
  * readable, 1 when only one of fds is, -EAGAIN or -EINTR. *fired (unless NULL): bit
- * i set when fds[i] was readable or failed, whatever the result. */
+ * i set when fds[i] was readable or failed, whatever the result; left as it was when
+ * nothing was (the caller starts it at 0). */
 #define SIGNALER_WAIT_FDS_MAX 8 /* fired is a uint32_t */
 int signaler_wait_any(struct signaler *s, const int *fds, int nfds, int timeout_ms,
                       uint32_t *fired);
