@@ -158,6 +158,12 @@ pipe_draining(const struct pipe *p)
 
 /* pipe_check_read: true when a message can be read now. */
 bool pipe_check_read(struct pipe *p);
+/* pipe_probe_read: whether a read may find something: false when nothing has come
+ * since the last read (as far as plain loads can tell), true when something may have.
+ * Unlike pipe_check_read it changes nothing: the pipe stays active and nothing is
+ * armed, so a reader that only wants what is already there (a REQ dropping stale
+ * replies before each request) does not pay for a wake-up it does not wait for. */
+bool pipe_probe_read(struct pipe *p);
 /* pipe_read: moves the next message part into *m (which must be empty/closed).
  * false when none is available (the end becomes inactive until ACTIVATE_READ). */
 bool pipe_read(struct pipe *p, struct msg *m);

@@ -115,6 +115,12 @@ road_readable(const struct road *r)
 }
 
 bool
+road_probe(const struct road *r)
+{
+	return r->has_ahead || road_readable(r);
+}
+
+bool
 road_owns_writes(const struct road *r)
 {
 	return r->out != ROAD_OUT_YPIPE && r->out != ROAD_OUT_SHARED;

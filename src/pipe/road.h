@@ -52,6 +52,8 @@ void road_adopt(struct road **slot, struct road *fresh);
 bool road_attached(const struct road *r);
 /* road_readable: a road is attached and has a part to read. Loads only. */
 bool road_readable(const struct road *r);
+/* road_probe: road_readable, or a part already read ahead off an ended road. */
+bool road_probe(const struct road *r);
 /* road_owns_writes: the end's writes are not (only) the ypipe's business: a hand-over
  * is under way or done, or the rest of a cut-off message is being dropped. */
 bool road_owns_writes(const struct road *r);

@@ -121,6 +121,17 @@ fq_recv(struct fq *fq, struct msg *m, struct pipe **from)
 }
 
 bool
+fq_probe(struct fq *fq)
+{
+	if (fq->more)
+		return true;
+	for (uint32_t i = 0; i < fq->active; i++)
+		if (pipe_probe_read(fq->pipes.items[i]))
+			return true;
+	return false;
+}
+
+bool
 fq_has_in(struct fq *fq)
 {
 	if (fq->more)

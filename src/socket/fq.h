@@ -37,5 +37,8 @@ void fq_terminated(struct fq *fq, struct pipe *p);
  * is the pipe it came from. */
 int fq_recv(struct fq *fq, struct msg *m, struct pipe **from);
 bool fq_has_in(struct fq *fq);
+/* fq_probe: whether an fq_recv may find something (pipe_probe_read): changes nothing,
+ * so an empty fq costs no pipe a deactivation. true in the middle of a message. */
+bool fq_probe(struct fq *fq);
 
 #endif

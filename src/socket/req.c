@@ -78,13 +78,16 @@ req_write_activated(struct socket *s, struct pipe *p)
 }
 
 /* req_drop_input: drops every message already queued. A new request must not be
- * answered by a late reply to an older one that is waiting in a pipe. */
+ * answered by a late reply to an older one that is waiting in a pipe. Probed first:
+ * a receive that finds a pipe empty deactivates it and arms its road, and the reply's
+ * receive then starts by waking it up again (a REQ/REP round trip over shm:// in one
+ * thread: 445 instructions of 5100, and a peer's eventfd write each request). */
 static void
 req_drop_input(struct req *r)
 {
 	struct msg m;
 	msg_init(&m);
-	while (fq_recv(&r->x.fq, &m, NULL) == 0) {
+	while (fq_probe(&r->x.fq) && fq_recv(&r->x.fq, &m, NULL) == 0) {
 		msg_close(&m);
 		msg_init(&m);
 	}
