@@ -177,7 +177,7 @@ msg_init_direct(struct msg *m, struct road *r)
 }
 
 void
-msg_close(struct msg *m)
+msg_close_held(struct msg *m)
 {
 	if (!msg_is_valid(m))
 		return; /* closing twice is harmless inside; the API reports EFAULT */

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "zmq.h"
 
@@ -120,7 +121,19 @@ msg_is_direct(const struct msg *m)
 }
 
 /* msg_close: drops the content and metadata references; m becomes MSG_INVALID. */
-void msg_close(struct msg *m);
+void msg_close_held(struct msg *m);
+static inline void
+msg_close(struct msg *m)
+{
+	/* Inline for what holds nothing (a delimiter frame, a small body, what a write
+	 * left empty): about a dozen closes a REQ/REP round trip are of these. */
+	if (m->type <= MSG_INLINE && m->meta == NULL) {
+		memset(m, 0, sizeof *m);
+		m->type = MSG_INVALID;
+		return;
+	}
+	msg_close_held(m);
+}
 /* msg_move: dst is closed, then takes src's content; src becomes empty. */
 void msg_move(struct msg *dst, struct msg *src);
 /* msg_copy: dst is closed, then shares src's content (no data copied; the refcount

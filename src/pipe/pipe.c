@@ -369,36 +369,56 @@ pipe_write_shared(struct pipe *p, struct msg *m)
 	return road_queue(p->road) ? 2 : 1;
 }
 
+static int pipe_write_to(struct pipe *p, struct msg *m, bool drops);
+
+/* pipe_write_direct: m on a road this end writes alone. */
+static int
+pipe_write_direct(struct pipe *p, struct msg *m, bool drops)
+{
+	int rc = road_write(p->road, m, drops, pipe_defers(p));
+	if (rc == -EAGAIN)
+		p->out_active = false;
+	if (rc == -EPIPE) /* the road ended: the ypipe, for the next connection */
+		return pipe_write_to(p, m, drops);
+	return rc == -EBUSY ? -EAGAIN : rc;
+}
+
+/* pipe_write_road_first: a road's own write checks everything that matters (whose
+ * turn it is, an end, the room, and it arms the road when full), so a part goes to it
+ * without pipe_check_write first, which asks the road the same through more indirect
+ * calls (shm:// REQ/REP: 170 instructions a part). 1: not taken, the long way decides
+ * (it also notices an ended road); else what the write returned. */
+static int
+pipe_write_road_first(struct pipe *p, struct msg *m, bool drops)
+{
+	if (!p->road || !p->out_active || p->state != PIPE_ACTIVE || !p->out)
+		return 1;
+	if (road_writes_direct(p->road))
+		return pipe_write_direct(p, m, drops);
+	if (road_shares_writes(p->road) && road_write_shared(p->road, m) == 0)
+		return 0;
+	return 1;
+}
+
 static int
 pipe_write_to(struct pipe *p, struct msg *m, bool drops)
 {
-	/* A road whose writing is shared: its own write checks everything that matters
-	 * (whose turn it is, an end, the room), so a part it takes needs no
-	 * pipe_check_write first, which asks the road the same through three more
-	 * indirect calls (shm:// REQ/REP, one thread: 170 instructions a part). What it
-	 * does not take goes the long way, which also notices an ended road. */
-	if (p->out_active && p->state == PIPE_ACTIVE && p->out && p->road &&
-	    road_shares_writes(p->road) && road_write_shared(p->road, m) == 0)
-		return 0;
+	int rc = pipe_write_road_first(p, m, drops);
+	if (rc <= 0)
+		return rc;
 	if (!pipe_check_write(p))
 		return -EAGAIN;
 	bool shared = p->road && road_shares_writes(p->road), first_queued = false;
 	if (shared) {
-		int rc = pipe_write_shared(p, m);
+		rc = pipe_write_shared(p, m);
 		if (rc <= 0)
 			return rc;
 		first_queued = rc == 2;
 	}
-	if (p->road && road_writes_direct(p->road)) {
-		int rc = road_write(p->road, m, drops, pipe_defers(p));
-		if (rc == -EAGAIN)
-			p->out_active = false;
-		if (rc == -EPIPE) /* the road ended: the ypipe, for the next connection */
-			return pipe_write_to(p, m, drops);
-		return rc == -EBUSY ? -EAGAIN : rc;
-	}
+	if (p->road && road_writes_direct(p->road))
+		return pipe_write_direct(p, m, drops);
 	bool more = (m->flags & MSGF_MORE) != 0;
-	int rc = ypipe_write(p->out, m, more);
+	rc = ypipe_write(p->out, m, more);
 	if (rc < 0) {
 		if (first_queued)
 			road_unqueue(p->road);
