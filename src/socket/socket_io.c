@@ -262,7 +262,10 @@ socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
 	if (socket_spin(s, in)) {
 		if (timeout_ms > 0 && clock_now_ms() >= deadline)
 			return -EAGAIN;
-		return socket_process_commands(s, 0);
+		/* Straight to the road that woke us: the commands were looked at when
+		 * this call found nothing (socket_transfer_retry), and are again when the
+		 * next one does, or every SOCKET_RECV_CMD_EVERY receives. */
+		return 0;
 	}
 	return socket_wait(s, in, timeout_ms, deadline);
 }
