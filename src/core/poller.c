@@ -3,6 +3,7 @@
  * heap of intrusive timers (timer.h).
  */
 #include "core/poller.h"
+#include "platform/rbuf.h"
 #include "platform/alloc.h"
 
 #include "platform/poll.h"
@@ -43,7 +44,8 @@ poller_fini(struct poller *p)
 	/* Timers still armed belong to their owners: nothing to free. */
 	p->timers.root = NULL;
 	poller_free_retired(p);
-	zn_free(p->read_buf);
+	if (p->read_buf)
+		rbuf_rele(rbuf_of(p->read_buf), 1);
 	p->read_buf = NULL;
 	zn_pollset_fini(&p->set);
 }
@@ -51,8 +53,14 @@ poller_fini(struct poller *p)
 unsigned char *
 poller_read_buffer(struct poller *p)
 {
+	/* Messages decoded from the last read may still point into it (MSG_SLICE):
+	 * then it is theirs, and this read gets a fresh one. */
+	if (p->read_buf && rbuf_shared(rbuf_of(p->read_buf))) {
+		rbuf_rele(rbuf_of(p->read_buf), 1);
+		p->read_buf = NULL;
+	}
 	if (!p->read_buf)
-		p->read_buf = zn_malloc(POLLER_READ_BUF);
+		p->read_buf = rbuf_new(POLLER_READ_BUF);
 	return p->read_buf;
 }
 
@@ -67,10 +75,10 @@ poller_take_read_buffer(struct poller *p)
 void
 poller_return_read_buffer(struct poller *p, unsigned char *buf)
 {
-	if (!p->read_buf)
+	if (!p->read_buf && !rbuf_shared(rbuf_of(buf)))
 		p->read_buf = buf;
 	else
-		zn_free(buf);
+		rbuf_rele(rbuf_of(buf), 1);
 }
 
 /* poller_watched: what the set watches for h: its events; while POLLIN is lent, less

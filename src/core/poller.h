@@ -93,7 +93,9 @@ void poller_arm_timer(struct poller *p, struct poll_timer *t, int timeout_ms,
 /* poller_cancel_timer: disarms t if it is armed. */
 void poller_cancel_timer(struct poller *p, struct poll_timer *t);
 
-/* POLLER_READ_BUF: the size of the read buffer the poller lends its handlers. */
+/* POLLER_READ_BUF: the size of the read buffer the poller lends its handlers. It is
+ * an rbuf (platform/rbuf.h): a handler may let messages point into it (each holding a
+ * reference), and the next read then gets another buffer. */
 #define POLLER_READ_BUF (64 * 1024)
 
 /* poller_read_buffer: a buffer of POLLER_READ_BUF bytes that every handler of this
@@ -106,6 +108,12 @@ unsigned char *poller_read_buffer(struct poller *p);
  * keep what it read, without copying it); the next poller_read_buffer allocates
  * another. NULL when the poller has none. */
 unsigned char *poller_take_read_buffer(struct poller *p);
+/* poller_holds_read_buffer: buf is the poller's current read buffer. */
+static inline bool
+poller_holds_read_buffer(const struct poller *p, const unsigned char *buf)
+{
+	return buf != NULL && buf == p->read_buf;
+}
 /* poller_return_read_buffer: gives back a buffer taken with poller_take_read_buffer:
  * the poller keeps it if it has none, else frees it. */
 void poller_return_read_buffer(struct poller *p, unsigned char *buf);

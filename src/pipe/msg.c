@@ -18,6 +18,7 @@
 
 #include "platform/alloc.h"
 #include "platform/body_cache.h"
+#include "platform/rbuf.h"
 
 /* Data placed right after the header must be aligned for any scalar up to 8 bytes. */
 _Static_assert(sizeof(struct msg_content) % 8 == 0, "msg_content must keep data aligned");
@@ -162,6 +163,16 @@ msg_extern_hint(const struct msg *m, zmq_free_fn *ffn)
 }
 
 void
+msg_init_slice(struct msg *m, struct rbuf *buf, unsigned char *data, uint32_t size)
+{
+	msg_init(m);
+	m->type = MSG_SLICE;
+	m->u.slice.buf = buf;
+	m->u.slice.data = data;
+	m->u.slice.size = size;
+}
+
+void
 msg_init_delimiter(struct msg *m)
 {
 	msg_init(m);
@@ -183,6 +194,8 @@ msg_close_held(struct msg *m)
 		return; /* closing twice is harmless inside; the API reports EFAULT */
 	if (m->type == MSG_HEAP)
 		content_rele(m->u.heap.content);
+	else if (m->type == MSG_SLICE)
+		rbuf_rele(m->u.slice.buf, 1);
 	else if (m->type == MSG_DIRECT && m->u.road)
 		road_destroy(m->u.road);
 	if (m->meta != NULL)
@@ -210,6 +223,10 @@ msg_copy(struct msg *dst, struct msg *src)
 	if (src->type == MSG_HEAP)
 		atomic_fetch_add_explicit(&src->u.heap.content->refcnt, 1,
 		                          memory_order_relaxed);
+	if (src->type == MSG_SLICE) {
+		rbuf_hold(src->u.slice.buf, 1);
+		src->reserved = MSG_SLICE_COPIED;
+	}
 	if (src->meta != NULL)
 		metadata_hold(src->meta);
 	*dst = *src;
@@ -223,6 +240,10 @@ msg_hold(struct msg *m, uint32_t n)
 	if (m->type == MSG_HEAP)
 		atomic_fetch_add_explicit(&m->u.heap.content->refcnt, n,
 		                          memory_order_relaxed);
+	if (m->type == MSG_SLICE) {
+		rbuf_hold(m->u.slice.buf, n);
+		m->reserved = MSG_SLICE_COPIED;
+	}
 	if (m->meta != NULL)
 		atomic_fetch_add_explicit(&m->meta->refcnt, n, memory_order_relaxed);
 }
@@ -235,6 +256,7 @@ msg_data(struct msg *m)
 	case MSG_INLINE: return m->u.inline_data;
 	case MSG_HEAP: return m->u.heap.content->data;
 	case MSG_CONST: return m->u.cnst.data;
+	case MSG_SLICE: return m->u.slice.data;
 	default: return NULL;
 	}
 }
@@ -246,6 +268,7 @@ msg_size(const struct msg *m)
 	case MSG_INLINE: return m->inline_size;
 	case MSG_HEAP: return m->u.heap.content->size;
 	case MSG_CONST: return m->u.cnst.size;
+	case MSG_SLICE: return m->u.slice.size;
 	default: return 0;
 	}
 }
@@ -253,7 +276,7 @@ msg_size(const struct msg *m)
 bool
 msg_is_valid(const struct msg *m)
 {
-	return m->type <= MSG_DIRECT;
+	return m->type <= MSG_SLICE;
 }
 
 /* msg_is_shared: true when the data may be seen through another message (a copy holds
@@ -264,6 +287,9 @@ msg_is_shared(const struct msg *m)
 {
 	if (m->type == MSG_CONST)
 		return true;
+	/* A slice's buffer is shared by design; its bytes are only when copied. */
+	if (m->type == MSG_SLICE)
+		return m->reserved == MSG_SLICE_COPIED;
 	if (m->type == MSG_HEAP)
 		return atomic_load_explicit(&m->u.heap.content->refcnt,
 		                            memory_order_relaxed) > 1;
@@ -279,6 +305,9 @@ msg_narrow(struct msg *m, size_t off, size_t size)
 	if (m->type == MSG_INLINE) {
 		memmove(m->u.inline_data, m->u.inline_data + off, size);
 		m->inline_size = (uint8_t)size;
+	} else if (m->type == MSG_SLICE) {
+		m->u.slice.data += off;
+		m->u.slice.size = (uint32_t)size;
 	} else if (m->type == MSG_HEAP) {
 		/* content_rele frees the block, not data, which may point into it. */
 		struct msg_content *c = m->u.heap.content;

@@ -8,6 +8,9 @@
  *              data it sits in the same block right after the header (one malloc);
  *   CONST      a caller's buffer that is never freed (zmq_send_const, init_data with
  *              a NULL free function);
+ *   SLICE      bytes inside a reference-counted read buffer (platform/rbuf.h) that
+ *              many messages share, each holding a reference: a body decoded where
+ *              it was read instead of copied out (proto/zmtp_codec.c);
  *   DELIMITER  the internal end-of-pipe marker, never seen by users.
  * Flags (MORE, COMMAND, ...) and an optional refcounted metadata block (the properties
  * zmq_msg_gets reads) ride along with every type.
@@ -33,6 +36,7 @@ enum msg_type {
 	MSG_CONST,
 	MSG_DELIMITER,
 	MSG_DIRECT, /* a pipe_direct hand-over marker (direct.h); never reaches a user */
+	MSG_SLICE,
 	MSG_INVALID = 0xee, /* closed; any use but init is EFAULT */
 };
 
@@ -45,6 +49,10 @@ enum msg_flag {
 /* The bytes a message can hold inline, beside its header. */
 #define MSG_INLINE_MAX 48
 
+/* A slice's reserved byte once a copy of it was made (msg_copy, msg_hold): its bytes
+ * are then seen through two messages (msg_is_shared). */
+#define MSG_SLICE_COPIED 1
+
 struct msg_content {
 	atomic_uint refcnt; /* starts at 1: the message that created it */
 	bool cached;        /* header and data from zn_body_alloc (msg_init_size) */
@@ -55,6 +63,7 @@ struct msg_content {
 };
 
 struct road;
+struct rbuf;
 struct metadata; /* refcounted property list, see below */
 
 struct msg {
@@ -74,6 +83,11 @@ struct msg {
 			size_t size;
 		} cnst;
 		struct road *road; /* MSG_DIRECT: the road offered (owned), or NULL */
+		struct {
+			struct rbuf *buf; /* a reference is held */
+			unsigned char *data;
+			uint32_t size;
+		} slice;
 	} u;
 };
 
@@ -107,6 +121,10 @@ int msg_init_extern(struct msg *m, void *data, size_t size, zmq_free_fn *ffn,
 /* msg_extern_hint: the state of a message made by msg_init_extern with ffn (or a copy
  * or narrowed view of one), or NULL for any other message. */
 void *msg_extern_hint(const struct msg *m, zmq_free_fn *ffn);
+
+/* msg_init_slice: size bytes at data, inside buf, whose reference the caller gives
+ * to m (it took it for m). Never fails. */
+void msg_init_slice(struct msg *m, struct rbuf *buf, unsigned char *data, uint32_t size);
 
 /* msg_init_delimiter: the pipe's end marker. Never fails. */
 void msg_init_delimiter(struct msg *m);

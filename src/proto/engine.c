@@ -14,6 +14,7 @@
  * encoder, which the carriers that speak ZMTP write.
  */
 #include "proto/engine_impl.h"
+#include "platform/rbuf.h"
 #include "proto/mech/mechanism.h"
 #include "proto/session.h"
 #include "core/socket_type.h"
@@ -144,7 +145,9 @@ engine_destroy(struct engine *e)
 		metadata_batch_end(&e->meta_batch);
 	if (e->meta)
 		metadata_rele(e->meta);
-	zn_free(e->in_kept);
+	if (e->in_kept)
+		rbuf_rele(rbuf_of(e->in_kept), 1);
+	zmtp_decoder_slice_end(&e->dec);
 	zn_free(e->peer_address);
 	zn_free(e);
 }
@@ -201,6 +204,7 @@ engine_input_done(struct engine *e)
 		poller_return_read_buffer(e->poller, e->in_kept);
 	e->in_kept = NULL;
 	e->in = NULL;
+	e->in_rbuf = false;
 	e->in_pos = e->in_len = 0;
 }
 

@@ -87,6 +87,7 @@ struct engine {
 	size_t in_pos, in_len;
 	const uint8_t *in;
 	uint8_t *in_kept; /* the read buffer taken over, or NULL */
+	bool in_rbuf;     /* in is the start of a read buffer (platform/rbuf.h) */
 	struct zmtp_decoder dec;
 	struct zmtp_encoder enc;
 	struct mechanism *mech; /* NULL until the greetings agree */

@@ -19,9 +19,11 @@
 #include "core/socket_type.h"
 #include "proto/zmtp_codec.h"
 #include "platform/net.h"
+#include "platform/rbuf.h"
 #include "zmq.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -292,8 +294,40 @@ engine_stream_output_empty(const struct carrier *c)
 /* stream_process_input: decodes what the input holds. 0 when all is consumed (the
  * kept copy, if any, is freed then) or the pipe filled up; negative to end the
  * connection. */
+/* A read at least this long lends its buffer to the messages decoded from it
+ * (zmtp_decoder_slice_from): a stream of small messages, each of which would otherwise
+ * be copied into a body of its own. A shorter one (a request, a message now and then)
+ * is copied, so that one small message does not keep a whole read buffer alive. */
+#define STREAM_SLICE_MIN (16 * 1024)
+
+/* stream_slicing: whether the input's frames may point into its buffer: it is one,
+ * long enough, and no mechanism rewrites bodies in place (CURVE decrypts into them). */
+static bool
+stream_slicing(const struct engine *e)
+{
+	return e->in_rbuf && e->in_len >= STREAM_SLICE_MIN &&
+	       !(e->mech && e->mech->ops->decode);
+}
+
+static int stream_decode(struct engine *e);
+
 static int
 stream_process_input(struct engine *e)
+{
+	bool slicing = stream_slicing(e);
+	if (slicing)
+		zmtp_decoder_slice_from(&e->dec, rbuf_of((unsigned char *)(uintptr_t)e->in));
+	int rc = stream_decode(e);
+	if (slicing)
+		zmtp_decoder_slice_end(&e->dec);
+	if (rc == 0 && e->in_pos == e->in_len)
+		engine_input_done(e);
+	return rc;
+}
+
+/* stream_decode: stream_process_input's loop. */
+static int
+stream_decode(struct engine *e)
 {
 	while (e->in_pos < e->in_len && !e->input_stopped) {
 		if (e->state == ES_GREETING) {
@@ -318,8 +352,6 @@ stream_process_input(struct engine *e)
 				return rc;
 		}
 	}
-	if (e->in_pos == e->in_len)
-		engine_input_done(e);
 	return 0;
 }
 
@@ -329,6 +361,7 @@ engine_stream_consume(struct engine *e, const uint8_t *buf, ssize_t n)
 	if (n <= 0)
 		return n == 0 ? -EPIPE : (int)n;
 	e->in = buf;
+	e->in_rbuf = poller_holds_read_buffer(e->poller, buf);
 	e->in_pos = 0;
 	e->in_len = (size_t)n;
 	return stream_process_input(e);

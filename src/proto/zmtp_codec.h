@@ -76,6 +76,8 @@ zmtp_put_header(uint8_t *at, unsigned mf, size_t size)
 /* ---- decoder ------------------------------------------------------------------------
  */
 
+struct rbuf;
+
 struct zmtp_decoder {
 	struct msg msg;      /* the frame being built; empty between frames */
 	int64_t maxmsgsize;  /* < 0: unlimited */
@@ -87,6 +89,11 @@ struct zmtp_decoder {
 	uint8_t size_need;   /* size-field bytes expected (1 or 8) */
 	uint8_t size_have;   /* size-field bytes received */
 	uint8_t size_buf[8]; /* the size field as received */
+	/* zmtp_decoder_slice_from: the input lies in this buffer, and a frame that lies
+	 * whole in it becomes a message pointing there (MSG_SLICE); slice_refs are the
+	 * references to it taken ahead for those messages. */
+	struct rbuf *slice_buf;
+	unsigned slice_refs;
 };
 
 /* zmtp_decoder_init: a decoder expecting a frame's flags byte. maxmsgsize < 0 means no
@@ -94,6 +101,13 @@ struct zmtp_decoder {
 void zmtp_decoder_init(struct zmtp_decoder *d, int64_t maxmsgsize);
 /* zmtp_decoder_fini: closes a half-built message. Safe after any error. */
 void zmtp_decoder_fini(struct zmtp_decoder *d);
+/* zmtp_decoder_slice_from: until zmtp_decoder_slice_end, the bytes fed lie in buf
+ * (platform/rbuf.h), which stays unchanged while any reference to it is held: a frame
+ * longer than a message holds inline that lies whole in what is fed is not copied but
+ * pointed to (MSG_SLICE, one reference each, taken in batches). */
+void zmtp_decoder_slice_from(struct zmtp_decoder *d, struct rbuf *buf);
+/* zmtp_decoder_slice_end: gives back the references taken ahead and not used. */
+void zmtp_decoder_slice_end(struct zmtp_decoder *d);
 
 /* zmtp_flags_valid: a frame's flags byte has no reserved bit, and is not COMMAND with
  * MORE. */

@@ -1,0 +1,236 @@
+/*
+ * test_slice: a stream engine that reads a long run of frames lets the messages point
+ * into its read buffer (MSG_SLICE, proto/zmtp_codec.c) instead of copying each body
+ * out. The buffer must then outlive every such message, never be read into again while
+ * one is alive, and a message's bytes must stay its own: these tests hold thousands
+ * of received messages across many later reads, write into them, copy them, forward
+ * them, and close them after their context has ended.
+ */
+#include "pipe/msg.h"
+#include "testutil.h"
+#include "zmq.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define COUNT   20000 /* 102-byte frames: about 2 MB, 30-odd 64 KiB reads */
+#define SIZE    100
+#define WAIT_MS 10000
+
+static void
+set_int(void *s, int opt, int v)
+{
+	CHECK_OK(zmq_setsockopt(s, opt, &v, sizeof v));
+}
+
+/* body: message i, SIZE bytes that differ from every other message's. */
+static void
+body(unsigned char *b, int i)
+{
+	for (int k = 0; k < SIZE; k++)
+		b[k] = (unsigned char)(i * 7 + k);
+	memcpy(b, &i, sizeof i);
+}
+
+static bool
+body_ok(zmq_msg_t *m, int i)
+{
+	unsigned char want[SIZE];
+	body(want, i);
+	return zmq_msg_size(m) == SIZE && memcmp(zmq_msg_data(m), want, SIZE) == 0;
+}
+
+static void *
+open_socket(void *ctx, int type)
+{
+	void *s = zmq_socket(ctx, type);
+	CHECK(s);
+	set_int(s, ZMQ_LINGER, 0);
+	set_int(s, ZMQ_RCVTIMEO, WAIT_MS);
+	set_int(s, ZMQ_SNDTIMEO, WAIT_MS);
+	set_int(s, ZMQ_SNDHWM, 0);
+	return s;
+}
+
+static void
+connect_to(void *from, void *to, const char *transport)
+{
+	char ep[256];
+	size_t len = sizeof ep;
+	if (strcmp(transport, "tcp") == 0) {
+		CHECK_OK(zmq_bind(to, "tcp://127.0.0.1:*"));
+	} else {
+		char path[128];
+		snprintf(path, sizeof path, "ipc:///tmp/zinc-test-slice-%d-%p", (int)getpid(),
+		         to);
+		CHECK_OK(zmq_bind(to, path));
+	}
+	CHECK_OK(zmq_getsockopt(to, ZMQ_LAST_ENDPOINT, ep, &len));
+	CHECK_OK(zmq_connect(from, ep));
+}
+
+static void
+send_all(void *s)
+{
+	unsigned char b[SIZE];
+	for (int i = 0; i < COUNT; i++) {
+		body(b, i);
+		CHECK_EQ(zmq_send(s, b, SIZE, 0), SIZE);
+	}
+}
+
+/* recv_all: every message, held open in msgs[]; the number that are slices. The
+ * receiver's high-water mark is small, so its engine stops reading while the sender
+ * fills the kernel's buffers, and then reads them in whole 64 KiB runs. */
+static int
+recv_all(void *s, zmq_msg_t *msgs)
+{
+	int slices = 0;
+	for (int i = 0; i < COUNT; i++) {
+		CHECK_OK(zmq_msg_init(&msgs[i]));
+		CHECK_EQ(zmq_msg_recv(&msgs[i], s, 0), SIZE);
+		if (msg_from_zmq(&msgs[i])->type == MSG_SLICE)
+			slices++;
+	}
+	return slices;
+}
+
+static void
+check_all(zmq_msg_t *msgs)
+{
+	for (int i = 0; i < COUNT; i++)
+		if (!body_ok(&msgs[i], i))
+			TEST_FAIL("message %d changed after it was received", i);
+}
+
+static void
+close_all(zmq_msg_t *msgs)
+{
+	for (int i = 0; i < COUNT; i++)
+		CHECK_OK(zmq_msg_close(&msgs[i]));
+}
+
+/* Every message received in a burst stays intact while thousands more are read after
+ * it, over tcp and ipc; most are slices of the read buffers. */
+static void
+run_held(const char *transport)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *push = open_socket(ctx, ZMQ_PUSH);
+	void *pull = open_socket(ctx, ZMQ_PULL);
+	set_int(pull, ZMQ_RCVHWM, 4);
+	set_int(pull, ZMQ_RCVBUF, 1 << 20);
+	connect_to(push, pull, transport);
+	zmq_msg_t *msgs = calloc(COUNT, sizeof *msgs);
+	CHECK(msgs);
+
+	send_all(push);
+	int slices = recv_all(pull, msgs);
+	if (slices < COUNT / 2)
+		TEST_FAIL("%s: only %d of %d messages were slices", transport, slices, COUNT);
+	check_all(msgs);
+	close_all(msgs);
+	free(msgs);
+	CHECK_OK(zmq_close(push));
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_held_tcp(void)
+{
+	run_held("tcp");
+}
+
+static void
+test_held_ipc(void)
+{
+	run_held("ipc");
+}
+
+/* A slice is not shared until copied; writing into one leaves its neighbours (the next
+ * frames of the same buffer) alone; a copy sees the same bytes. The messages then go
+ * out again through another connection and arrive intact. The last ones are closed
+ * after their context has ended. */
+static void
+test_write_copy_forward(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *push = open_socket(ctx, ZMQ_PUSH);
+	void *pull = open_socket(ctx, ZMQ_PULL);
+	void *push2 = open_socket(ctx, ZMQ_PUSH);
+	void *pull2 = open_socket(ctx, ZMQ_PULL);
+	set_int(pull, ZMQ_RCVHWM, 4);
+	set_int(pull, ZMQ_RCVBUF, 1 << 20);
+	connect_to(push, pull, "tcp");
+	connect_to(push2, pull2, "tcp");
+	zmq_msg_t *msgs = calloc(COUNT, sizeof *msgs);
+	CHECK(msgs);
+
+	send_all(push);
+	CHECK(recv_all(pull, msgs) >= COUNT / 2);
+	int first = -1;
+	for (int i = 0; i < COUNT - 1 && first < 0; i++)
+		if (msg_from_zmq(&msgs[i])->type == MSG_SLICE &&
+		    msg_from_zmq(&msgs[i + 1])->type == MSG_SLICE)
+			first = i;
+	CHECK(first >= 0);
+
+	/* Not shared; written in place, the next frame is untouched. */
+	CHECK_EQ(zmq_msg_get(&msgs[first], ZMQ_SHARED), 0);
+	memset(zmq_msg_data(&msgs[first]), 0xab, SIZE);
+	CHECK(body_ok(&msgs[first + 1], first + 1));
+	body(zmq_msg_data(&msgs[first]), first);
+
+	/* A copy shares the bytes, and says so on both sides. */
+	zmq_msg_t copy;
+	CHECK_OK(zmq_msg_init(&copy));
+	CHECK_OK(zmq_msg_copy(&copy, &msgs[first + 1]));
+	CHECK_EQ(zmq_msg_get(&copy, ZMQ_SHARED), 1);
+	CHECK_EQ(zmq_msg_get(&msgs[first + 1], ZMQ_SHARED), 1);
+	CHECK(body_ok(&copy, first + 1));
+
+	/* Forwarded: the first half goes out as they are (each send takes its
+	 * message), and arrives intact. */
+	for (int i = 0; i < COUNT / 2; i++)
+		CHECK_EQ(zmq_msg_send(&msgs[i], push2, 0), SIZE);
+	for (int i = 0; i < COUNT / 2; i++) {
+		zmq_msg_t m;
+		CHECK_OK(zmq_msg_init(&m));
+		CHECK_EQ(zmq_msg_recv(&m, pull2, 0), SIZE);
+		if (!body_ok(&m, i))
+			TEST_FAIL("forwarded message %d is not what was sent", i);
+		CHECK_OK(zmq_msg_close(&m));
+	}
+
+	/* The rest outlive their sockets and context. */
+	CHECK_OK(zmq_close(push));
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_close(push2));
+	CHECK_OK(zmq_close(pull2));
+	CHECK_OK(zmq_ctx_term(ctx));
+	for (int i = COUNT / 2; i < COUNT; i++)
+		if (!body_ok(&msgs[i], i))
+			TEST_FAIL("message %d changed after its context ended", i);
+	CHECK(body_ok(&copy, first + 1));
+	CHECK_OK(zmq_msg_close(&copy));
+	for (int i = COUNT / 2; i < COUNT; i++)
+		CHECK_OK(zmq_msg_close(&msgs[i]));
+	free(msgs);
+}
+
+static const struct test tests[] = {
+        {"messages held across later reads stay intact (tcp)", test_held_tcp},
+        {"messages held across later reads stay intact (ipc)", test_held_ipc},
+        {"a slice written, copied, forwarded, and closed after its context",
+         test_write_copy_forward},
+        {NULL, NULL}};
+
+int
+main(void)
+{
+	return test_main(tests);
+}
