@@ -7,22 +7,16 @@
  * them, and close them after their context has ended.
  */
 #include "pipe/msg.h"
-#include "testutil.h"
-#include "zmq.h"
+#include "transport_util.h"
+
+#include "raw_zmtp.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#define COUNT   20000 /* 102-byte frames: about 2 MB, 30-odd 64 KiB reads */
-#define SIZE    100
-#define WAIT_MS 10000
-
-static void
-set_int(void *s, int opt, int v)
-{
-	CHECK_OK(zmq_setsockopt(s, opt, &v, sizeof v));
-}
+#define COUNT 20000 /* 102-byte frames: about 2 MB, 30-odd 64 KiB reads */
+#define SIZE  100
 
 /* body: message i, SIZE bytes that differ from every other message's. */
 static void
@@ -62,8 +56,8 @@ connect_to(void *from, void *to, const char *transport)
 		CHECK_OK(zmq_bind(to, "tcp://127.0.0.1:*"));
 	} else {
 		char path[128];
-		snprintf(path, sizeof path, "ipc:///tmp/zinc-test-slice-%d-%p", (int)getpid(),
-		         to);
+		snprintf(path, sizeof path, "ipc:///tmp/zinc-test-slice-%d-%p",
+		         (int)getpid(), to);
 		CHECK_OK(zmq_bind(to, path));
 	}
 	CHECK_OK(zmq_getsockopt(to, ZMQ_LAST_ENDPOINT, ep, &len));
@@ -129,7 +123,8 @@ run_held(const char *transport)
 	send_all(push);
 	int slices = recv_all(pull, msgs);
 	if (slices < COUNT / 2)
-		TEST_FAIL("%s: only %d of %d messages were slices", transport, slices, COUNT);
+		TEST_FAIL("%s: only %d of %d messages were slices", transport, slices,
+		          COUNT);
 	check_all(msgs);
 	close_all(msgs);
 	free(msgs);
@@ -142,6 +137,35 @@ static void
 test_held_tcp(void)
 {
 	run_held("tcp");
+}
+
+/* The same, with the receiver's high-water mark lifted once the kernel holds the
+ * flood: its engine then reads on without stopping, each read into the I/O thread's
+ * buffer of the moment, which must be a fresh one whenever slices of the last are
+ * alive. */
+static void
+test_held_unbounded(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *push = open_socket(ctx, ZMQ_PUSH);
+	void *pull = open_socket(ctx, ZMQ_PULL);
+	set_int(pull, ZMQ_RCVHWM, 4);
+	set_int(pull, ZMQ_RCVBUF, 1 << 20);
+	connect_to(push, pull, "tcp");
+	zmq_msg_t *msgs = calloc(COUNT, sizeof *msgs);
+	CHECK(msgs);
+
+	send_all(push);
+	set_int(pull, ZMQ_RCVHWM, 0);
+	int slices = recv_all(pull, msgs);
+	CHECK(slices >= COUNT / 2);
+	check_all(msgs);
+	close_all(msgs);
+	free(msgs);
+	CHECK_OK(zmq_close(push));
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
 }
 
 static void
@@ -222,9 +246,54 @@ test_write_copy_forward(void)
 	free(msgs);
 }
 
+/* A raw peer writes the whole flood at once to a receiver without a high-water mark:
+ * its engine reads on without ever stopping, each read into the I/O thread's buffer
+ * of the moment, which must be a fresh one whenever slices of the last are alive. */
+static void
+test_held_raw_flood(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *pull = open_socket(ctx, ZMQ_PULL);
+	set_int(pull, ZMQ_RCVHWM, 0);
+	set_int(pull, ZMQ_RCVBUF, 1 << 20);
+	char ep[256];
+	size_t len = sizeof ep;
+	CHECK_OK(zmq_bind(pull, "tcp://127.0.0.1:*"));
+	CHECK_OK(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len));
+	int fd = raw_connect(ep);
+	raw_hello(fd, "PUSH", 1);
+
+	size_t frame = 2 + SIZE;
+	unsigned char *flood = malloc((size_t)COUNT * frame);
+	CHECK(flood);
+	for (int i = 0; i < COUNT; i++) {
+		unsigned char *f = flood + (size_t)i * frame;
+		f[0] = 0;
+		f[1] = SIZE;
+		body(f + 2, i);
+	}
+	CHECK(raw_send(fd, flood, (size_t)COUNT * frame));
+	free(flood);
+
+	zmq_msg_t *msgs = calloc(COUNT, sizeof *msgs);
+	CHECK(msgs);
+	int slices = recv_all(pull, msgs);
+	CHECK(slices > 0);
+	check_all(msgs);
+	close_all(msgs);
+	free(msgs);
+	close(fd);
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static const struct test tests[] = {
         {"messages held across later reads stay intact (tcp)", test_held_tcp},
         {"messages held across later reads stay intact (ipc)", test_held_ipc},
+        {"... and while the engine reads on without stopping", test_held_unbounded},
+        {"... and when a raw peer floods a receiver without a high-water mark",
+         test_held_raw_flood},
         {"a slice written, copied, forwarded, and closed after its context",
          test_write_copy_forward},
         {NULL, NULL}};
