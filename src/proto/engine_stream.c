@@ -291,9 +291,6 @@ engine_stream_output_empty(const struct carrier *c)
 
 /* Input. */
 
-/* stream_process_input: decodes what the input holds. 0 when all is consumed (the
- * kept copy, if any, is freed then) or the pipe filled up; negative to end the
- * connection. */
 /* A read at least this long lends its buffer to the messages decoded from it
  * (zmtp_decoder_slice_from): a stream of small messages, each of which would otherwise
  * be copied into a body of its own. A shorter one (a request, a message now and then)
@@ -311,6 +308,9 @@ stream_slicing(const struct engine *e)
 
 static int stream_decode(struct engine *e);
 
+/* stream_process_input: decodes what the input holds. 0 when all is consumed (the
+ * kept copy, if any, is freed then) or the pipe filled up; negative to end the
+ * connection. */
 static int
 stream_process_input(struct engine *e)
 {
