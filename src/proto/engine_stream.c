@@ -316,7 +316,8 @@ stream_process_input(struct engine *e)
 {
 	bool slicing = stream_slicing(e);
 	if (slicing)
-		zmtp_decoder_slice_from(&e->dec, rbuf_of((unsigned char *)(uintptr_t)e->in));
+		zmtp_decoder_slice_from(&e->dec,
+		                        rbuf_of((unsigned char *)(uintptr_t)e->in));
 	int rc = stream_decode(e);
 	if (slicing)
 		zmtp_decoder_slice_end(&e->dec);
