@@ -7,6 +7,7 @@
  * them, and close them after their context has ended.
  */
 #include "pipe/msg.h"
+#include "platform/rbuf.h"
 #include "transport_util.h"
 
 #include "raw_zmtp.h"
@@ -18,21 +19,33 @@
 #define COUNT 20000 /* 102-byte frames: about 2 MB, 30-odd 64 KiB reads */
 #define SIZE  100
 
-/* body: message i, SIZE bytes that differ from every other message's. */
+/* body_n: message i, n bytes that differ from every other message's. */
+static void
+body_n(unsigned char *b, int i, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		b[k] = (unsigned char)(i * 7 + (int)k);
+	memcpy(b, &i, sizeof i);
+}
+
 static void
 body(unsigned char *b, int i)
 {
-	for (int k = 0; k < SIZE; k++)
-		b[k] = (unsigned char)(i * 7 + k);
-	memcpy(b, &i, sizeof i);
+	body_n(b, i, SIZE);
+}
+
+static bool
+body_ok_n(zmq_msg_t *m, int i, size_t n)
+{
+	unsigned char want[1024];
+	body_n(want, i, n);
+	return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), want, n) == 0;
 }
 
 static bool
 body_ok(zmq_msg_t *m, int i)
 {
-	unsigned char want[SIZE];
-	body(want, i);
-	return zmq_msg_size(m) == SIZE && memcmp(zmq_msg_data(m), want, SIZE) == 0;
+	return body_ok_n(m, i, SIZE);
 }
 
 static void *
@@ -288,6 +301,66 @@ test_held_raw_flood(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* Messages kept from more long reads than STREAM_SLICE_BUFFERS (256) buffers hold:
+ * once that many read buffers are alive, reads are copied out again, so what slices
+ * keep alive stays bounded (16 MiB) however many messages a program keeps. 30000
+ * frames of 1000 bytes: about 460 reads of 64 KiB, all kept. */
+static void
+test_slices_bounded(void)
+{
+	enum { N = 30000, BIG = 1000 };
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *pull = open_socket(ctx, ZMQ_PULL);
+	set_int(pull, ZMQ_RCVHWM, 0);
+	set_int(pull, ZMQ_RCVBUF, 1 << 20);
+	char ep[256];
+	size_t len = sizeof ep;
+	CHECK_OK(zmq_bind(pull, "tcp://127.0.0.1:*"));
+	CHECK_OK(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len));
+	int fd = raw_connect(ep);
+	raw_hello(fd, "PUSH", 1);
+
+	size_t frame = 9 + BIG;
+	unsigned char *flood = malloc((size_t)N * frame);
+	CHECK(flood);
+	for (int i = 0; i < N; i++) {
+		unsigned char *f = flood + (size_t)i * frame;
+		CHECK_EQ(raw_frame_header(f, false, false, BIG), 9);
+		body_n(f + 9, i, BIG);
+	}
+	CHECK(raw_send(fd, flood, (size_t)N * frame));
+	free(flood);
+
+	zmq_msg_t *msgs = calloc(N, sizeof *msgs);
+	CHECK(msgs);
+	int slices = 0, last_slice = -1;
+	for (int i = 0; i < N; i++) {
+		CHECK_OK(zmq_msg_init(&msgs[i]));
+		CHECK_EQ(zmq_msg_recv(&msgs[i], pull, 0), BIG);
+		if (msg_from_zmq(&msgs[i])->type == MSG_SLICE) {
+			slices++;
+			last_slice = i;
+		}
+	}
+	/* Slices while the bound allowed, copies after it: not one of the last
+	 * thousands is a slice, and no more buffers are alive than the bound and the
+	 * I/O thread's own. */
+	CHECK(slices > 0);
+	CHECK(last_slice < N - 5000);
+	CHECK(rbuf_live() <= 256 + 2);
+	for (int i = 0; i < N; i++)
+		if (!body_ok_n(&msgs[i], i, BIG))
+			TEST_FAIL("message %d is not what was sent", i);
+	for (int i = 0; i < N; i++)
+		CHECK_OK(zmq_msg_close(&msgs[i]));
+	free(msgs);
+	close(fd);
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+	CHECK_EQ(rbuf_live(), 0);
+}
+
 static const struct test tests[] = {
         {"messages held across later reads stay intact (tcp)", test_held_tcp},
         {"messages held across later reads stay intact (ipc)", test_held_ipc},
@@ -296,6 +369,7 @@ static const struct test tests[] = {
          test_held_raw_flood},
         {"a slice written, copied, forwarded, and closed after its context",
          test_write_copy_forward},
+        {"what slices keep alive is bounded", test_slices_bounded},
         {NULL, NULL}};
 
 int

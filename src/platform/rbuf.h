@@ -24,6 +24,10 @@ struct rbuf {
  * out of memory. */
 unsigned char *rbuf_new(size_t size);
 
+/* rbuf_live: how many buffers exist in the process, not yet freed: a bound on the
+ * memory messages can keep alive by pointing into them (proto/engine_stream.c). */
+long rbuf_live(void);
+
 /* rbuf_of: the buffer whose bytes start at data (as rbuf_new returned it). */
 static inline struct rbuf *
 rbuf_of(unsigned char *data)

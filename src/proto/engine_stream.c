@@ -296,14 +296,20 @@ engine_stream_output_empty(const struct carrier *c)
  * be copied into a body of its own. A shorter one (a request, a message now and then)
  * is copied, so that one small message does not keep a whole read buffer alive. */
 #define STREAM_SLICE_MIN (16 * 1024)
+/* Read buffers alive in the process beyond which reads are copied out again: 16 MiB
+ * at most kept alive by slices. A program that keeps a message here and there from
+ * many long reads (the last value of each of many topics) would otherwise keep a
+ * whole 64 KiB read buffer for each; a stream read as it comes needs a handful. */
+#define STREAM_SLICE_BUFFERS 256
 
 /* stream_slicing: whether the input's frames may point into its buffer: it is one,
- * long enough, and no mechanism rewrites bodies in place (CURVE decrypts into them). */
+ * long enough, no mechanism rewrites bodies in place (CURVE decrypts into them), and
+ * slices do not keep too much alive already. */
 static bool
 stream_slicing(const struct engine *e)
 {
 	return e->in_rbuf && e->in_len >= STREAM_SLICE_MIN &&
-	       !(e->mech && e->mech->ops->decode);
+	       !(e->mech && e->mech->ops->decode) && rbuf_live() < STREAM_SLICE_BUFFERS;
 }
 
 static int stream_decode(struct engine *e);
