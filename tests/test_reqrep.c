@@ -308,6 +308,33 @@ req_correlate_and_relaxed(enum tr t)
 }
 ON_ALL(req_correlate_and_relaxed)
 
+/* A reply already queued when the next request goes (a peer that answered twice) is
+ * dropped, not taken for the next request's reply. inproc: both answers are in the
+ * pipe when the first is received, so the drop has something to find. */
+static void
+req_drops_replies_queued_before_a_request(void)
+{
+	char ep[256];
+	struct frames f;
+	case_begin();
+	void *router = tsock(ZMQ_ROUTER), *req = tsock(ZMQ_REQ);
+	set_str(req, ZMQ_ROUTING_ID, "req");
+	tbind(router, INPROC, ep, sizeof ep);
+	tconnect(req, ep);
+	sendv(req, "one", NULL);
+	CHECK_EQ(recv_frames(router, &f), 3);
+	CHECK(frame_is(&f, 0, "req") && frame_is(&f, 1, "") && frame_is(&f, 2, "one"));
+	sendv(router, "req", "", "answer", NULL);
+	sendv(router, "req", "", "duplicate", NULL);
+	expectv(req, "answer", NULL);
+	sendv(req, "two", NULL);
+	CHECK_EQ(recv_frames(router, &f), 3);
+	CHECK(frame_is(&f, 2, "two"));
+	sendv(router, "req", "", "fresh", NULL);
+	expectv(req, "fresh", NULL);
+	case_reset();
+}
+
 static void
 options_of_other_types_are_refused(void)
 {
@@ -352,6 +379,8 @@ static const struct test tests[] = {
         CASES("req load-balances round robin", req_load_balances),
         CASES("req takes only its peer's reply", req_takes_only_its_peers_reply),
         CASES("req correlate + relaxed drops a stale reply", req_correlate_and_relaxed),
+        {"req drops a reply queued before its next request (inproc)",
+         req_drops_replies_queued_before_a_request},
         CASES("reply to a vanished peer is dropped", reply_to_a_vanished_peer_is_dropped),
         {"options of other types are EINVAL", options_of_other_types_are_refused},
         {NULL, NULL}};
