@@ -119,9 +119,12 @@ close_all(zmq_msg_t *msgs)
 }
 
 /* Every message received in a burst stays intact while thousands more are read after
- * it, over tcp and ipc; most are slices of the read buffers. */
+ * it, over tcp and ipc; most are slices of the read buffers. lift: the receiver's
+ * high-water mark is lifted once the kernel holds the flood, so its engine reads on
+ * without stopping, each read into the I/O thread's buffer of the moment, which must
+ * be a fresh one whenever slices of the last are alive. */
 static void
-run_held(const char *transport)
+run_held(const char *transport, bool lift)
 {
 	void *ctx = zmq_ctx_new();
 	CHECK(ctx);
@@ -134,6 +137,8 @@ run_held(const char *transport)
 	CHECK(msgs);
 
 	send_all(push);
+	if (lift)
+		set_int(pull, ZMQ_RCVHWM, 0);
 	int slices = recv_all(pull, msgs);
 	if (slices < COUNT / 2)
 		TEST_FAIL("%s: only %d of %d messages were slices", transport, slices,
@@ -149,42 +154,19 @@ run_held(const char *transport)
 static void
 test_held_tcp(void)
 {
-	run_held("tcp");
+	run_held("tcp", false);
 }
 
-/* The same, with the receiver's high-water mark lifted once the kernel holds the
- * flood: its engine then reads on without stopping, each read into the I/O thread's
- * buffer of the moment, which must be a fresh one whenever slices of the last are
- * alive. */
 static void
 test_held_unbounded(void)
 {
-	void *ctx = zmq_ctx_new();
-	CHECK(ctx);
-	void *push = open_socket(ctx, ZMQ_PUSH);
-	void *pull = open_socket(ctx, ZMQ_PULL);
-	set_int(pull, ZMQ_RCVHWM, 4);
-	set_int(pull, ZMQ_RCVBUF, 1 << 20);
-	connect_to(push, pull, "tcp");
-	zmq_msg_t *msgs = calloc(COUNT, sizeof *msgs);
-	CHECK(msgs);
-
-	send_all(push);
-	set_int(pull, ZMQ_RCVHWM, 0);
-	int slices = recv_all(pull, msgs);
-	CHECK(slices >= COUNT / 2);
-	check_all(msgs);
-	close_all(msgs);
-	free(msgs);
-	CHECK_OK(zmq_close(push));
-	CHECK_OK(zmq_close(pull));
-	CHECK_OK(zmq_ctx_term(ctx));
+	run_held("tcp", true);
 }
 
 static void
 test_held_ipc(void)
 {
-	run_held("ipc");
+	run_held("ipc", false);
 }
 
 /* A slice is not shared until copied; writing into one leaves its neighbours (the next
@@ -259,36 +241,46 @@ test_write_copy_forward(void)
 	free(msgs);
 }
 
-/* A raw peer writes the whole flood at once to a receiver without a high-water mark:
- * its engine reads on without ever stopping, each read into the I/O thread's buffer
- * of the moment, which must be a fresh one whenever slices of the last are alive. */
-static void
-test_held_raw_flood(void)
+/* raw_flood: a PULL without a high-water mark in a new context (*ctx, *pull), and a
+ * raw ZMTP peer that writes n frames of size bytes (body_n) to it in one go: its
+ * engine reads on without ever stopping. The peer's fd, to close at the end. */
+static int
+raw_flood(void **ctx, void **pull, int n, size_t size)
 {
-	void *ctx = zmq_ctx_new();
-	CHECK(ctx);
-	void *pull = open_socket(ctx, ZMQ_PULL);
-	set_int(pull, ZMQ_RCVHWM, 0);
-	set_int(pull, ZMQ_RCVBUF, 1 << 20);
+	*ctx = zmq_ctx_new();
+	CHECK(*ctx);
+	*pull = open_socket(*ctx, ZMQ_PULL);
+	set_int(*pull, ZMQ_RCVHWM, 0);
+	set_int(*pull, ZMQ_RCVBUF, 1 << 20);
 	char ep[256];
 	size_t len = sizeof ep;
-	CHECK_OK(zmq_bind(pull, "tcp://127.0.0.1:*"));
-	CHECK_OK(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len));
+	CHECK_OK(zmq_bind(*pull, "tcp://127.0.0.1:*"));
+	CHECK_OK(zmq_getsockopt(*pull, ZMQ_LAST_ENDPOINT, ep, &len));
 	int fd = raw_connect(ep);
 	raw_hello(fd, "PUSH", 1);
 
-	size_t frame = 2 + SIZE;
-	unsigned char *flood = malloc((size_t)COUNT * frame);
+	uint8_t h[9];
+	size_t hlen = raw_frame_header(h, false, false, size), frame = hlen + size;
+	unsigned char *flood = malloc((size_t)n * frame);
 	CHECK(flood);
-	for (int i = 0; i < COUNT; i++) {
+	for (int i = 0; i < n; i++) {
 		unsigned char *f = flood + (size_t)i * frame;
-		f[0] = 0;
-		f[1] = SIZE;
-		body(f + 2, i);
+		memcpy(f, h, hlen);
+		body_n(f + hlen, i, size);
 	}
-	CHECK(raw_send(fd, flood, (size_t)COUNT * frame));
+	CHECK(raw_send(fd, flood, (size_t)n * frame));
 	free(flood);
+	return fd;
+}
 
+/* A raw peer floods a receiver without a high-water mark: each read goes into the I/O
+ * thread's buffer of the moment, which must be a fresh one whenever slices of the
+ * last are alive. */
+static void
+test_held_raw_flood(void)
+{
+	void *ctx, *pull;
+	int fd = raw_flood(&ctx, &pull, COUNT, SIZE);
 	zmq_msg_t *msgs = calloc(COUNT, sizeof *msgs);
 	CHECK(msgs);
 	int slices = recv_all(pull, msgs);
@@ -309,29 +301,8 @@ static void
 test_slices_bounded(void)
 {
 	enum { N = 30000, BIG = 1000 };
-	void *ctx = zmq_ctx_new();
-	CHECK(ctx);
-	void *pull = open_socket(ctx, ZMQ_PULL);
-	set_int(pull, ZMQ_RCVHWM, 0);
-	set_int(pull, ZMQ_RCVBUF, 1 << 20);
-	char ep[256];
-	size_t len = sizeof ep;
-	CHECK_OK(zmq_bind(pull, "tcp://127.0.0.1:*"));
-	CHECK_OK(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len));
-	int fd = raw_connect(ep);
-	raw_hello(fd, "PUSH", 1);
-
-	size_t frame = 9 + BIG;
-	unsigned char *flood = malloc((size_t)N * frame);
-	CHECK(flood);
-	for (int i = 0; i < N; i++) {
-		unsigned char *f = flood + (size_t)i * frame;
-		CHECK_EQ(raw_frame_header(f, false, false, BIG), 9);
-		body_n(f + 9, i, BIG);
-	}
-	CHECK(raw_send(fd, flood, (size_t)N * frame));
-	free(flood);
-
+	void *ctx, *pull;
+	int fd = raw_flood(&ctx, &pull, N, BIG);
 	zmq_msg_t *msgs = calloc(N, sizeof *msgs);
 	CHECK(msgs);
 	int slices = 0, last_slice = -1;

@@ -354,13 +354,14 @@ pipe_check_write(struct pipe *p)
 }
 
 /* pipe_write_shared: a road whose writing is shared (direct.h): m on the road if it
- * can go now; else on the ypipe (a first part under its HWM), after telling the road.
- * 1: the ypipe's write follows; 2: the same, and it is the message's first part
- * there (taken back from the road if the write fails). */
+ * can go now (unless the road already refused it: tried); else on the ypipe (a first
+ * part under its HWM), after telling the road. 1: the ypipe's write follows; 2: the
+ * same, and it is the message's first part there (taken back from the road if the
+ * write fails). */
 static int
-pipe_write_shared(struct pipe *p, struct msg *m)
+pipe_write_shared(struct pipe *p, struct msg *m, bool tried)
 {
-	if (road_write_shared(p->road, m) == 0)
+	if (!tried && road_write_shared(p->road, m) == 0)
 		return 0;
 	if (!p->out_more && pipe_hwm_full(p)) {
 		p->out_active = false;
@@ -387,30 +388,33 @@ pipe_write_direct(struct pipe *p, struct msg *m, bool drops)
  * turn it is, an end, the room, and it arms the road when full), so a part goes to it
  * without pipe_check_write first, which asks the road the same through more indirect
  * calls (shm:// REQ/REP: 170 instructions a part). 1: not taken, the long way decides
- * (it also notices an ended road); else what the write returned. */
+ * (it also notices an ended road), and *tried says a shared road refused m already;
+ * else what the write returned. */
 static int
-pipe_write_road_first(struct pipe *p, struct msg *m, bool drops)
+pipe_write_road_first(struct pipe *p, struct msg *m, bool drops, bool *tried)
 {
 	if (!p->road || !p->out_active || p->state != PIPE_ACTIVE || !p->out)
 		return 1;
 	if (road_writes_direct(p->road))
 		return pipe_write_direct(p, m, drops);
-	if (road_shares_writes(p->road) && road_write_shared(p->road, m) == 0)
-		return 0;
-	return 1;
+	if (!road_shares_writes(p->road))
+		return 1;
+	*tried = true;
+	return road_write_shared(p->road, m) == 0 ? 0 : 1;
 }
 
 static int
 pipe_write_to(struct pipe *p, struct msg *m, bool drops)
 {
-	int rc = pipe_write_road_first(p, m, drops);
+	bool tried = false;
+	int rc = pipe_write_road_first(p, m, drops, &tried);
 	if (rc <= 0)
 		return rc;
 	if (!pipe_check_write(p))
 		return -EAGAIN;
 	bool shared = p->road && road_shares_writes(p->road), first_queued = false;
 	if (shared) {
-		rc = pipe_write_shared(p, m);
+		rc = pipe_write_shared(p, m, tried);
 		if (rc <= 0)
 			return rc;
 		first_queued = rc == 2;
