@@ -38,6 +38,25 @@ load_once(const uint8_t *p)
 	return *(const volatile uint64_t *)(const void *)p;
 }
 
+/* ring_prefetch: asks for the lines of [off, off + n) of a ring of the given mask,
+ * for writing or for reading; within the ring's bytes (wrapping), at most
+ * RING_PREFETCH_MAX bytes. A hint: correctness never depends on it. */
+#define RING_PREFETCH_MAX 256u
+
+static inline void
+ring_prefetch(const uint8_t *data, uint64_t mask, uint64_t off, uint64_t n, int write)
+{
+	if (n > RING_PREFETCH_MAX)
+		n = RING_PREFETCH_MAX;
+	for (uint64_t k = 0; k < n; k += 64) {
+		const uint8_t *p = data + ((off + k) & mask);
+		if (write)
+			__builtin_prefetch(p, 1, 3);
+		else
+			__builtin_prefetch(p, 0, 3);
+	}
+}
+
 static inline void
 put_hdr(uint8_t *p, uint64_t len, uint32_t flags)
 {

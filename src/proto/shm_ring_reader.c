@@ -50,6 +50,11 @@ reader_refresh(struct shm_ring_reader *r)
 	uint64_t wi = atomic_load_explicit(&r->ctl->write, memory_order_acquire);
 	if (wi - r->rd > r->size || (wi & 7) != 0)
 		return reader_fail(r, -EPROTO);
+	/* The records just published were written on the other core: ask for all their
+	 * lines now, so the misses overlap instead of coming one after the other as the
+	 * header, then the body, then the next part's header are read. */
+	if (wi != r->w_cache)
+		ring_prefetch(r->data, r->mask, r->rd, wi - r->rd, 0);
 	r->w_cache = wi;
 	return 0;
 }
