@@ -47,6 +47,13 @@
  * (without this, a ping-pong faster than the quiet period borrowed 4 receives in 10,
  * and 3 in 4 when only a direct write counted). */
 #define SHORTCUT_QUIET_US 20
+/* A borrowed wait woken by more than it may take (a batch: the peer streams with
+ * pauses longer than the quiet period) doubles the quiet period, up to this; one that
+ * took a message that came alone sets it back. Without it, a PULL fed in 30 KiB
+ * writes every 40-50 us borrowed a third of its waits only to hand each batch back
+ * (ipc 2 KiB PUSH/PULL: 0.33 M msg/s against 1.1 M; more in ARCHITECTURE.md,
+ * "Issue 12, thirteenth round"). */
+#define SHORTCUT_QUIET_MAX_US 2000
 
 /* Who reads the fd (in_state). */
 enum {
@@ -65,6 +72,7 @@ struct engine_shortcut {
 	atomic_uint refs;
 	atomic_int in_state;
 	_Atomic int64_t last_in_us; /* when input last came, to whichever thread */
+	int64_t quiet_us;           /* the socket's thread's: see SHORTCUT_QUIET_MAX_US */
 	atomic_bool usable;         /* idle && !dead, for ready's lock-free look */
 	struct zn_mutex lock; /* idle, dead, the spill's hand-over, the fd's writes */
 	bool idle;
@@ -328,7 +336,18 @@ sc_worth(const struct engine_shortcut *sc, bool answered)
 {
 	return answered || clock_now_us() - atomic_load_explicit(&sc->last_in_us,
 	                                                         memory_order_relaxed) >=
-	                           SHORTCUT_QUIET_US;
+	                           sc->quiet_us;
+}
+
+/* sc_learn: what a borrowed wait that fired found: a message alone (borrowing paid)
+ * or a batch, or something else for the engine (it did not). */
+static void
+sc_learn(struct engine_shortcut *sc, bool alone)
+{
+	if (alone)
+		sc->quiet_us = SHORTCUT_QUIET_US;
+	else if (sc->quiet_us < SHORTCUT_QUIET_MAX_US)
+		sc->quiet_us *= 2;
 }
 
 /* sc_return: under the lock, not dead: the reading goes back to the engine (a wait's
@@ -411,6 +430,8 @@ sc_wait_end(struct pipe_shortcut *ps, bool fired, bool keep)
 		 * rest in batches (kept, each receive would read one message with a
 		 * poll, a peek and a read: a PAIR sending and receiving 64 B both ways
 		 * fell from 1.9 M to 0.3 M msg/s). */
+		if (fired)
+			sc_learn(sc, got && !more);
 		if (got && keep && !more) {
 			atomic_store_explicit(&sc->in_state, SC_IN_KEPT,
 			                      memory_order_relaxed);
@@ -492,6 +513,7 @@ sc_make(struct engine *e)
 	zn_mutex_init(&sc->lock);
 	sc->fd = e->fd;
 	sc->last_us = INT64_MIN / 2;
+	sc->quiet_us = SHORTCUT_QUIET_US;
 	sc->subscribes = e->opts.type->subscribes;
 	sc->peer_minor = e->peer_minor;
 	atomic_init(&sc->in_state, SC_IN_BUSY);
