@@ -33,7 +33,7 @@
 #include "proto/zmtp_codec.h"
 
 #define ENGINE_INBUF  POLLER_READ_BUF /* the most one read takes */
-#define ENGINE_IOV    64
+#define ENGINE_IOV    128
 #define GREETING_SIZE 64
 #define GREETING_SIG  10 /* the signature, sent ahead of the rest */
 /* The largest message (frames and headers) the socket's thread writes or reads itself

@@ -186,7 +186,7 @@ int zmtp_decoder_direct_done(struct zmtp_decoder *d, size_t n, struct msg *m);
 #define ZMTP_COPY_MAX 1024
 /* Pending pieces (batch runs and referenced bodies); also the most iovecs
  * zmtp_encoder_iov ever needs. */
-#define ZMTP_SEGS 32
+#define ZMTP_SEGS 128
 
 struct zmtp_seg {
 	struct msg msg; /* the referenced body when is_msg; empty for a batch run */
