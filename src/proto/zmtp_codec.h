@@ -179,8 +179,12 @@ int zmtp_decoder_direct_done(struct zmtp_decoder *d, size_t n, struct msg *m);
 /* ---- encoder ------------------------------------------------------------------------
  */
 
-/* Bytes of headers, small bodies and raw data the encoder copies per batch. */
-#define ZMTP_BATCH 8192
+/* Bytes of headers, small bodies and raw data the encoder copies per batch: a Unix
+ * socket write's worth (ZN_UNIX_WRITE_MAX). With 8 KiB, frames of 64-1023 bytes went
+ * out 8 KiB a system call (ipc 64 B PUSH/PULL 5.1 M msg/s against 9.8 M, 512 B 1.4-2.2
+ * M against 2.6-3.1 M). Only a connection that streams touches more than its first
+ * page: the batch is compacted to its start whenever it is written out. */
+#define ZMTP_BATCH 32768
 /* Bodies shorter than this are copied into the batch (when they fit); longer ones are
  * referenced in place (zero copy). */
 #define ZMTP_COPY_MAX 1024
