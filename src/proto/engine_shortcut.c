@@ -346,8 +346,10 @@ sc_learn(struct engine_shortcut *sc, bool alone)
 {
 	if (alone)
 		sc->quiet_us = SHORTCUT_QUIET_US;
-	else if (sc->quiet_us < SHORTCUT_QUIET_MAX_US)
-		sc->quiet_us *= 2;
+	else
+		sc->quiet_us = sc->quiet_us * 2 < SHORTCUT_QUIET_MAX_US
+		                       ? sc->quiet_us * 2
+		                       : SHORTCUT_QUIET_MAX_US;
 }
 
 /* sc_return: under the lock, not dead: the reading goes back to the engine (a wait's
