@@ -372,6 +372,13 @@ engine_mech_pump(struct engine *e)
 			continue; /* failed: reported above */
 		if (rc < 0)
 			return rc;
+		/* A handshake's few commands follow the greeting into an encoder that
+		 * holds little else; were it ever full, the connection ends rather than
+		 * the batch overflow. */
+		if (!zmtp_encoder_space(&e->enc)) {
+			msg_close(&cmd);
+			return -ENOBUFS;
+		}
 		zmtp_encoder_load(&e->enc, &cmd);
 		engine_start_output(e);
 	}

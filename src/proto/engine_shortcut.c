@@ -54,6 +54,11 @@
  * (ipc 2 KiB PUSH/PULL: 0.33 M msg/s against 1.1 M; more in ARCHITECTURE.md,
  * "Issue 12, thirteenth round"). */
 #define SHORTCUT_QUIET_MAX_US 2000
+/* A raised quiet period goes back to SHORTCUT_QUIET_US once this long has passed
+ * without a wait woken by a batch: a raised period keeps a one-way receiver from
+ * borrowing, so without this it would rarely see the message alone that lowers it. A
+ * stream still pausing raises it again within a few waits. */
+#define SHORTCUT_QUIET_RESET_US 50000
 
 /* Who reads the fd (in_state). */
 enum {
@@ -73,6 +78,7 @@ struct engine_shortcut {
 	atomic_int in_state;
 	_Atomic int64_t last_in_us; /* when input last came, to whichever thread */
 	int64_t quiet_us;           /* the socket's thread's: see SHORTCUT_QUIET_MAX_US */
+	int64_t quiet_raised_us;    /* when a wait last raised it */
 	atomic_bool usable;         /* idle && !dead, for ready's lock-free look */
 	struct zn_mutex lock; /* idle, dead, the spill's hand-over, the fd's writes */
 	bool idle;
@@ -332,11 +338,16 @@ sc_read_direct(struct engine_shortcut *sc, bool *more)
 
 /* sc_worth: whether borrowing pays for this receive (SHORTCUT_QUIET_US). */
 static bool
-sc_worth(const struct engine_shortcut *sc, bool answered)
+sc_worth(struct engine_shortcut *sc, bool answered)
 {
-	return answered || clock_now_us() - atomic_load_explicit(&sc->last_in_us,
-	                                                         memory_order_relaxed) >=
-	                           sc->quiet_us;
+	if (answered)
+		return true;
+	int64_t now = clock_now_us();
+	if (sc->quiet_us > SHORTCUT_QUIET_US &&
+	    now - sc->quiet_raised_us >= SHORTCUT_QUIET_RESET_US)
+		sc->quiet_us = SHORTCUT_QUIET_US;
+	return now - atomic_load_explicit(&sc->last_in_us, memory_order_relaxed) >=
+	       sc->quiet_us;
 }
 
 /* sc_learn: what a borrowed wait that fired found: a message alone (borrowing paid)
@@ -344,12 +355,13 @@ sc_worth(const struct engine_shortcut *sc, bool answered)
 static void
 sc_learn(struct engine_shortcut *sc, bool alone)
 {
-	if (alone)
+	if (alone) {
 		sc->quiet_us = SHORTCUT_QUIET_US;
-	else
-		sc->quiet_us = sc->quiet_us * 2 < SHORTCUT_QUIET_MAX_US
-		                       ? sc->quiet_us * 2
-		                       : SHORTCUT_QUIET_MAX_US;
+		return;
+	}
+	sc->quiet_us = sc->quiet_us * 2 < SHORTCUT_QUIET_MAX_US ? sc->quiet_us * 2
+	                                                        : SHORTCUT_QUIET_MAX_US;
+	sc->quiet_raised_us = clock_now_us();
 }
 
 /* sc_return: under the lock, not dead: the reading goes back to the engine (a wait's

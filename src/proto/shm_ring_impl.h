@@ -40,7 +40,8 @@ load_once(const uint8_t *p)
 
 /* ring_prefetch: asks for the lines of [off, off + n) of a ring of the given mask,
  * for writing or for reading; within the ring's bytes (wrapping), at most
- * RING_PREFETCH_MAX bytes. A hint: correctness never depends on it. */
+ * RING_PREFETCH_MAX bytes. A hint: correctness never depends on it. The ring starts
+ * on a line, so lines are counted from off's. */
 #define RING_PREFETCH_MAX 256u
 
 static inline void
@@ -48,8 +49,8 @@ ring_prefetch(const uint8_t *data, uint64_t mask, uint64_t off, uint64_t n, int 
 {
 	if (n > RING_PREFETCH_MAX)
 		n = RING_PREFETCH_MAX;
-	for (uint64_t k = 0; k < n; k += 64) {
-		const uint8_t *p = data + ((off + k) & mask);
+	for (uint64_t a = off & ~(uint64_t)63; a < off + n; a += 64) {
+		const uint8_t *p = data + (a & mask);
 		if (write)
 			__builtin_prefetch(p, 1, 3);
 		else
