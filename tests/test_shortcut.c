@@ -587,6 +587,79 @@ test_two_way_stream(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* A PUSH that streams in bursts with pauses, then sends a few messages far apart. */
+struct burster {
+	void *s;
+	int bursts, per_burst, singles;
+};
+
+static void
+sleep_us(long us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+	nanosleep(&ts, NULL);
+}
+
+static void *
+burst_sender(void *arg)
+{
+	struct burster *b = arg;
+	int seq = 0;
+	for (int k = 0; k < b->bursts; k++) {
+		for (int i = 0; i < b->per_burst; i++)
+			send_msg(b->s, seq++);
+		/* Pauses longer than the receive's quiet period, shorter than its
+		 * largest: the shape that made a PULL borrow only to hand batches
+		 * back. Not synchronisation: any timing must give the same stream. */
+		sleep_us(50 + (k % 5) * 60);
+	}
+	for (int i = 0; i < b->singles; i++) {
+		/* Past the raised quiet period's reset (50 ms), so single messages are
+		 * read directly again. */
+		sleep_us(60 * 1000);
+		send_msg(b->s, seq++);
+	}
+	return NULL;
+}
+
+/* test_bursts_then_singles: a PULL fed in bursts with pauses (its waits borrow the
+ * reading, wake on a batch, hand it back, and back off), then single messages far
+ * apart (read directly again once the back-off has passed): every message arrives,
+ * whole and in order, whichever thread read it. */
+static void
+bursts_then_singles(const char *bind_ep)
+{
+	void *ctx = zmq_ctx_new();
+	void *pull = socket_with_timeout(ctx, ZMQ_PULL);
+	struct burster b = {socket_with_timeout(ctx, ZMQ_PUSH), 40, 100, 3};
+	CHECK_OK(zmq_bind(pull, bind_ep));
+	char ep[64];
+	size_t len = sizeof ep;
+	CHECK_OK(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len));
+	CHECK_OK(zmq_connect(b.s, ep));
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, burst_sender, &b), 0);
+	int total = b.bursts * b.per_burst + b.singles;
+	for (int seq = 0; seq < total; seq++)
+		recv_msg(pull, seq);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_OK(zmq_close(b.s));
+	CHECK_OK(zmq_close(pull));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void
+test_bursts_then_singles_ipc(void)
+{
+	bursts_then_singles("ipc:///tmp/zinc-test-shortcut-bursts.ipc");
+}
+
+static void
+test_bursts_then_singles_tcp(void)
+{
+	bursts_then_singles("tcp://127.0.0.1:*");
+}
+
 static const struct test tests[] = {
         {"REQ/REP ping-pong over ipc, every shape", test_ping_pong_ipc},
         {"REQ/REP ping-pong over tcp, every shape", test_ping_pong_tcp},
@@ -602,6 +675,8 @@ static const struct test tests[] = {
         {"kept reading: a second peer, a blocking receive", test_kept_second_peer},
         {"kept reading: the peer leaves while the thread is away", test_kept_away},
         {"a two-way stream on one pipe, in order", test_two_way_stream},
+        {"a PULL fed in bursts, then single messages, ipc", test_bursts_then_singles_ipc},
+        {"a PULL fed in bursts, then single messages, tcp", test_bursts_then_singles_tcp},
         {NULL, NULL}};
 
 int
