@@ -208,20 +208,27 @@ static int
 link_assemble(struct shm_link *l, struct msg *m)
 {
 	while (!l->parts_whole) {
+		/* A message's first part is read straight into m: copied there from a
+		 * part just built on the stack, its 16-byte loads waited for the
+		 * narrower stores that built it (a store-forwarding stall: three
+		 * quarters of this function's samples at 64 B over shm://). */
 		struct msg part;
-		msg_init(&part);
-		int rc = link_read_once(l, &part);
-		if (rc <= 0)
+		struct msg *into = m && l->nparts == 0 ? m : &part;
+		msg_init(into);
+		int rc = link_read_once(l, into);
+		if (rc <= 0) {
+			msg_init(into); /* empty again, flags and all */
 			return rc;
-		bool more = (msg_flags(&part) & MSGF_MORE) != 0;
-		if (m && l->nparts == 0 && !more) {
-			memcpy(m, &part, sizeof part);
-			return 1;
 		}
-		if (link_keep(l, &part) < 0) {
-			msg_close(&part);
+		bool more = (msg_flags(into) & MSGF_MORE) != 0;
+		if (into == m && !more)
+			return 1;
+		if (link_keep(l, into) < 0) {
+			msg_close(into);
+			msg_init(into);
 			return link_break(l);
 		}
+		msg_init(into); /* moved into parts */
 		l->parts_whole = !more;
 	}
 	if (m)
