@@ -217,7 +217,8 @@ link_assemble(struct shm_link *l, struct msg *m)
 		msg_init(into);
 		int rc = link_read_once(l, into);
 		if (rc <= 0) {
-			msg_init(into); /* empty again, flags and all */
+			if (rc < 0 && into == m)
+				msg_init(m); /* a failed read may have left flags */
 			return rc;
 		}
 		bool more = (msg_flags(into) & MSGF_MORE) != 0;
@@ -228,7 +229,8 @@ link_assemble(struct shm_link *l, struct msg *m)
 			msg_init(into);
 			return link_break(l);
 		}
-		msg_init(into); /* moved into parts */
+		if (into == m)
+			msg_init(m); /* moved into parts */
 		l->parts_whole = !more;
 	}
 	if (m)
