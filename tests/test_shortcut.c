@@ -118,8 +118,7 @@ ping_pong_hb(const char *ep, bool heartbeats)
 	}
 	CHECK_OK(zmq_bind(rep, ep));
 	char last[64];
-	size_t len = sizeof last;
-	CHECK_OK(zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, last, &len));
+	last_endpoint(rep, last, sizeof last);
 	CHECK_OK(zmq_connect(req, last));
 	for (int seq = 0; seq < ROUNDS; seq++) {
 		if (seq % 4 == 0)
@@ -318,8 +317,7 @@ unbind_then_silence(const char *bind_ep)
 		int never = -1, timeout = 100;
 		CHECK_OK(zmq_bind(sb, bind_ep));
 		char ep[64];
-		size_t len = sizeof ep;
-		CHECK_OK(zmq_getsockopt(sb, ZMQ_LAST_ENDPOINT, ep, &len));
+		last_endpoint(sb, ep, sizeof ep);
 		CHECK_OK(zmq_setsockopt(sc, ZMQ_RECONNECT_IVL, &never, sizeof never));
 		CHECK_OK(zmq_connect(sc, ep));
 		char buf[8];
@@ -382,8 +380,7 @@ kept_open(struct kept *k, const char *bind_ep)
 	k->a = socket_with_timeout(k->ctx, ZMQ_PAIR);
 	k->b = socket_with_timeout(k->ctx, ZMQ_PAIR);
 	CHECK_OK(zmq_bind(k->b, bind_ep));
-	size_t len = sizeof k->ep;
-	CHECK_OK(zmq_getsockopt(k->b, ZMQ_LAST_ENDPOINT, k->ep, &len));
+	last_endpoint(k->b, k->ep, sizeof k->ep);
 	CHECK_OK(zmq_connect(k->a, k->ep));
 	for (int seq = 0; seq < 20; seq++) {
 		send_msg(k->a, seq);
@@ -467,12 +464,10 @@ test_kept_second_peer(void)
 	void *r1 = socket_with_timeout(ctx, ZMQ_DEALER);
 	void *r2 = socket_with_timeout(ctx, ZMQ_DEALER);
 	char ep1[64], ep2[64];
-	size_t len = sizeof ep1;
 	CHECK_OK(zmq_bind(r1, "tcp://127.0.0.1:*"));
-	CHECK_OK(zmq_getsockopt(r1, ZMQ_LAST_ENDPOINT, ep1, &len));
-	len = sizeof ep2;
+	last_endpoint(r1, ep1, sizeof ep1);
 	CHECK_OK(zmq_bind(r2, "tcp://127.0.0.1:*"));
-	CHECK_OK(zmq_getsockopt(r2, ZMQ_LAST_ENDPOINT, ep2, &len));
+	last_endpoint(r2, ep2, sizeof ep2);
 	CHECK_OK(zmq_connect(a, ep1));
 	for (int seq = 0; seq < 20; seq++)
 		exchange(a, r1); /* the reading kept */
@@ -562,8 +557,7 @@ test_two_way_stream(void)
 	struct echo e = {socket_with_timeout(ctx, ZMQ_PAIR), false};
 	CHECK_OK(zmq_bind(e.s, "tcp://127.0.0.1:*"));
 	char ep[64];
-	size_t len = sizeof ep;
-	CHECK_OK(zmq_getsockopt(e.s, ZMQ_LAST_ENDPOINT, ep, &len));
+	last_endpoint(e.s, ep, sizeof ep);
 	CHECK_OK(zmq_connect(a, ep));
 	pthread_t t;
 	CHECK_EQ(pthread_create(&t, NULL, echo_peer, &e), 0);
@@ -634,8 +628,7 @@ bursts_then_singles(const char *bind_ep)
 	struct burster b = {socket_with_timeout(ctx, ZMQ_PUSH), 40, 100, 3};
 	CHECK_OK(zmq_bind(pull, bind_ep));
 	char ep[64];
-	size_t len = sizeof ep;
-	CHECK_OK(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len));
+	last_endpoint(pull, ep, sizeof ep);
 	CHECK_OK(zmq_connect(b.s, ep));
 	pthread_t t;
 	CHECK_EQ(pthread_create(&t, NULL, burst_sender, &b), 0);
