@@ -4,7 +4,9 @@
  * straight into the message. A raw ZMTP peer (raw_zmtp.h) sends as a slow peer would:
  * a body in pieces, a small frame right after a large one, a rest in small pieces, a
  * close in the middle of a body. Then zinc to zinc, large and small messages both ways
- * (sizes around the write limit included).
+ * (sizes around the write limit included), over tcp and ipc; and over ipc, the send
+ * queue a connection asks of the kernel once it meets a large message
+ * (engine_stream.c, stream_grow_queue).
  */
 #include "raw_zmtp.h"
 
@@ -156,6 +158,93 @@ zinc_both_ways(void)
 	}
 }
 
+/* zinc to zinc over ipc, where a Unix socket's send queue is grown for large
+ * messages: the same traffic. */
+static void
+zinc_both_ways_ipc(void)
+{
+	begin();
+	char ep[256];
+	void *a = sock_open(ZMQ_PAIR), *b = sock_open(ZMQ_PAIR);
+	bind_fresh(a, IPC, ep, sizeof ep);
+	CHECK_OK(zmq_connect(b, ep));
+	static const size_t sizes[] = {64 * KIB, 5,          200 * KIB, 32768,
+	                               32769,    1024 * KIB, 1,         700 * KIB};
+	int rounds = quick ? 2 : 20;
+	for (int r = 0; r < rounds; r++) {
+		for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+			size_t n = sizes[i];
+			CHECK_EQ(zmq_send(a, pattern(n), n, 0), (int)n);
+			CHECK_EQ(zmq_send(b, pattern(n), n, 0), (int)n);
+		}
+		for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+			recv_expect(b, sizes[i]);
+			recv_expect(a, sizes[i]);
+		}
+	}
+}
+
+/* wmem_max: the most SO_SNDBUF the kernel grants an unprivileged socket. */
+static long
+wmem_max(void)
+{
+	long v = 0;
+	FILE *f = fopen("/proc/sys/net/core/wmem_max", "r");
+	CHECK(f);
+	CHECK_EQ(fscanf(f, "%ld", &v), 1);
+	fclose(f);
+	return v;
+}
+
+/* sndbuf_after: `from` sends a message of size bytes to `to`, which answers with one
+ * byte; the SO_SNDBUF of from's connection (its ZMQ_SRCFD) once the answer is in, so
+ * after the large message went out whole. */
+static int
+sndbuf_after(void *from, void *to, size_t size)
+{
+	CHECK_EQ(zmq_send(from, pattern(size), size, 0), (int)size);
+	recv_expect(to, size);
+	CHECK_EQ(zmq_send(to, pattern(1), 1, 0), 1);
+	zmq_msg_t m;
+	CHECK_OK(zmq_msg_init(&m));
+	CHECK_EQ(zmq_msg_recv(&m, from, 0), 1);
+	int fd = zmq_msg_get(&m, ZMQ_SRCFD);
+	CHECK(fd >= 0);
+	CHECK_OK(zmq_msg_close(&m));
+	int v = 0;
+	socklen_t len = sizeof v;
+	CHECK_EQ(getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &len), 0);
+	return v;
+}
+
+/* A connection's send queue stays at the kernel's default while its messages fit it
+ * twice over, grows to hold two of a 1 MiB message once one is sent (as far as
+ * net.core.wmem_max lets it: SO_SNDBUF reports twice what was asked), and is left
+ * alone when the application set ZMQ_SNDBUF. */
+static void
+ipc_queue_grows(void)
+{
+	begin();
+	char ep[256];
+	void *a = sock_open(ZMQ_PAIR), *b = sock_open(ZMQ_PAIR);
+	bind_fresh(a, IPC, ep, sizeof ep);
+	CHECK_OK(zmq_connect(b, ep));
+	int before = sndbuf_after(a, b, 1);
+	CHECK_EQ(sndbuf_after(a, b, 64 * KIB), before);
+	CHECK_EQ(sndbuf_after(a, b, 100 * KIB), before);
+	long want = 1024 * KIB < wmem_max() ? 1024 * KIB : wmem_max();
+	long grown = 2 * want > before ? 2 * want : before;
+	CHECK_EQ(sndbuf_after(a, b, 1024 * KIB), grown);
+	CHECK_EQ(sndbuf_after(a, b, 64 * KIB), grown); /* never lowered */
+
+	void *c = sock_open(ZMQ_PAIR), *d = sock_open(ZMQ_PAIR);
+	set_int(c, ZMQ_SNDBUF, 100000);
+	bind_fresh(c, IPC, ep, sizeof ep);
+	CHECK_OK(zmq_connect(d, ep));
+	before = sndbuf_after(c, d, 1);
+	CHECK_EQ(sndbuf_after(c, d, 1024 * KIB), before);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -164,6 +253,8 @@ main(int argc, char **argv)
 	        {"rest_in_small_pieces", rest_in_small_pieces},
 	        {"close_mid_body", close_mid_body},
 	        {"zinc_both_ways", zinc_both_ways},
+	        {"zinc_both_ways_ipc", zinc_both_ways_ipc},
+	        {"ipc_queue_grows", ipc_queue_grows},
 	        {NULL, NULL},
 	};
 	return transport_main(argc, argv, tests, 1024 * KIB, 1024 * KIB);

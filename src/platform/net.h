@@ -134,6 +134,17 @@ int zn_tune_tcp(int fd, const struct zn_tcp_opts *o);
 #define ZN_UNIX_WRITE_MAX 32768
 size_t zn_stream_write_limit(int fd, bool *poll);
 
+/* zn_stream_queue_room: for a Unix stream socket, the message size of which its send
+ * queue now holds two: half of what SO_SNDBUF reports (208 KiB by default on Linux; a
+ * value set is reported doubled, the kernel's bookkeeping counted in). 0 for any other
+ * socket, whose queue is not ours to size (tcp's grows by itself as the connection
+ * runs). */
+size_t zn_stream_queue_room(int fd);
+/* zn_stream_queue_grow: asks for a send queue that holds two messages of size bytes
+ * (SO_SNDBUF; the kernel caps it at net.core.wmem_max); best effort, never lowers
+ * it. The room it now has, as zn_stream_queue_room. */
+size_t zn_stream_queue_grow(int fd, size_t size);
+
 /* zn_read: >0 bytes read, 0 at end of stream, -EAGAIN when nothing is there, or the
  * connection's error (-ECONNRESET, ...). */
 ssize_t zn_read(int fd, void *buf, size_t len);

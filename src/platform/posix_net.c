@@ -355,6 +355,27 @@ zn_stream_write_limit(int fd, bool *poll)
 	return ZN_TCP_WRITE_MAX;
 }
 
+size_t
+zn_stream_queue_room(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof v;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != AF_UNIX)
+		return 0;
+	len = sizeof v;
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &len) < 0 || v <= 0)
+		return 0;
+	return (size_t)v / 2;
+}
+
+size_t
+zn_stream_queue_grow(int fd, size_t size)
+{
+	setopt_int(fd, SOL_SOCKET, SO_SNDBUF,
+	           size > INT_MAX / 2 ? INT_MAX / 2 : (int)size);
+	return zn_stream_queue_room(fd);
+}
+
 ssize_t
 zn_read(int fd, void *buf, size_t len)
 {
