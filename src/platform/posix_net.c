@@ -371,6 +371,9 @@ zn_stream_queue_room(int fd)
 size_t
 zn_stream_queue_grow(int fd, size_t size)
 {
+	size_t room = zn_stream_queue_room(fd);
+	if (room == 0 || room >= size)
+		return room; /* not a Unix socket, or holds two already: never lowered */
 	setopt_int(fd, SOL_SOCKET, SO_SNDBUF,
 	           size > INT_MAX / 2 ? INT_MAX / 2 : (int)size);
 	return zn_stream_queue_room(fd);
