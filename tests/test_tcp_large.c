@@ -133,55 +133,48 @@ close_mid_body(void)
 	CHECK(!readable(pull, 0));
 }
 
-/* zinc to zinc: large and small messages both ways, in order and whole. */
+/* both_ways: zinc to zinc over t, the n sizes sent both ways, then received: in
+ * order and whole. */
 static void
-zinc_both_ways(void)
+both_ways(enum tr t, const size_t *sizes, size_t n)
 {
 	begin();
 	char ep[256];
 	void *a = sock_open(ZMQ_PAIR), *b = sock_open(ZMQ_PAIR);
-	bind_fresh(a, TCP, ep, sizeof ep);
+	bind_fresh(a, t, ep, sizeof ep);
 	CHECK_OK(zmq_connect(b, ep));
-	static const size_t sizes[] = {64 * KIB, 5,          200 * KIB, 65483,
-	                               65484,    1024 * KIB, 1,         130 * KIB};
 	int rounds = quick ? 2 : 20;
 	for (int r = 0; r < rounds; r++) {
-		for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-			size_t n = sizes[i];
-			CHECK_EQ(zmq_send(a, pattern(n), n, 0), (int)n);
-			CHECK_EQ(zmq_send(b, pattern(n), n, 0), (int)n);
+		for (size_t i = 0; i < n; i++) {
+			CHECK_EQ(zmq_send(a, pattern(sizes[i]), sizes[i], 0),
+			         (int)sizes[i]);
+			CHECK_EQ(zmq_send(b, pattern(sizes[i]), sizes[i], 0),
+			         (int)sizes[i]);
 		}
-		for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+		for (size_t i = 0; i < n; i++) {
 			recv_expect(b, sizes[i]);
 			recv_expect(a, sizes[i]);
 		}
 	}
 }
 
-/* zinc to zinc over ipc, where a Unix socket's send queue is grown for large
- * messages: the same traffic. */
+/* Sizes around tcp's write limit (one loopback segment, 65483 bytes). */
+static void
+zinc_both_ways(void)
+{
+	static const size_t sizes[] = {64 * KIB, 5,          200 * KIB, 65483,
+	                               65484,    1024 * KIB, 1,         130 * KIB};
+	both_ways(TCP, sizes, sizeof sizes / sizeof *sizes);
+}
+
+/* Sizes around ipc's write limit (32 KiB), and large enough for the Unix socket's
+ * send queue to be grown. */
 static void
 zinc_both_ways_ipc(void)
 {
-	begin();
-	char ep[256];
-	void *a = sock_open(ZMQ_PAIR), *b = sock_open(ZMQ_PAIR);
-	bind_fresh(a, IPC, ep, sizeof ep);
-	CHECK_OK(zmq_connect(b, ep));
 	static const size_t sizes[] = {64 * KIB, 5,          200 * KIB, 32768,
 	                               32769,    1024 * KIB, 1,         700 * KIB};
-	int rounds = quick ? 2 : 20;
-	for (int r = 0; r < rounds; r++) {
-		for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-			size_t n = sizes[i];
-			CHECK_EQ(zmq_send(a, pattern(n), n, 0), (int)n);
-			CHECK_EQ(zmq_send(b, pattern(n), n, 0), (int)n);
-		}
-		for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-			recv_expect(b, sizes[i]);
-			recv_expect(a, sizes[i]);
-		}
-	}
+	both_ways(IPC, sizes, sizeof sizes / sizeof *sizes);
 }
 
 /* wmem_max: the most SO_SNDBUF the kernel grants an unprivileged socket. */
