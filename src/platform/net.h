@@ -140,9 +140,10 @@ size_t zn_stream_write_limit(int fd, bool *poll);
  * socket, whose queue is not ours to size (tcp's grows by itself as the connection
  * runs). */
 size_t zn_stream_queue_room(int fd);
-/* zn_stream_queue_grow: asks for a send queue that holds two messages of size bytes
- * (SO_SNDBUF; the kernel caps it at net.core.wmem_max); best effort, never lowers
- * it. The room it now has, as zn_stream_queue_room. */
+/* zn_stream_queue_grow: for a Unix stream socket (one zn_stream_queue_room gave room
+ * for), asks for a send queue that holds two messages of size bytes (SO_SNDBUF; the
+ * kernel caps it at net.core.wmem_max); best effort, never lowers it. The room it now
+ * has, as zn_stream_queue_room. */
 size_t zn_stream_queue_grow(int fd, size_t size);
 
 /* zn_read: >0 bytes read, 0 at end of stream, -EAGAIN when nothing is there, or the

@@ -355,28 +355,36 @@ zn_stream_write_limit(int fd, bool *poll)
 	return ZN_TCP_WRITE_MAX;
 }
 
-size_t
-zn_stream_queue_room(int fd)
+/* sndbuf_room: half of fd's SO_SNDBUF (see zn_stream_queue_room), 0 if unknown. */
+static size_t
+sndbuf_room(int fd)
 {
 	int v = 0;
 	socklen_t len = sizeof v;
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != AF_UNIX)
-		return 0;
-	len = sizeof v;
 	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &len) < 0 || v <= 0)
 		return 0;
 	return (size_t)v / 2;
 }
 
 size_t
+zn_stream_queue_room(int fd)
+{
+	int domain = 0;
+	socklen_t len = sizeof domain;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
+		return 0;
+	return sndbuf_room(fd);
+}
+
+size_t
 zn_stream_queue_grow(int fd, size_t size)
 {
-	size_t room = zn_stream_queue_room(fd);
-	if (room == 0 || room >= size)
-		return room; /* not a Unix socket, or holds two already: never lowered */
+	size_t room = sndbuf_room(fd);
+	if (room >= size)
+		return room; /* holds two already: never lowered */
 	setopt_int(fd, SOL_SOCKET, SO_SNDBUF,
 	           size > INT_MAX / 2 ? INT_MAX / 2 : (int)size);
-	return zn_stream_queue_room(fd);
+	return sndbuf_room(fd);
 }
 
 ssize_t
