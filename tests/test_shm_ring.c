@@ -498,6 +498,98 @@ test_multipart_appears_whole(void)
 	fx_fini(&f);
 }
 
+/* put: writes a message made by make_msg (0 expected). */
+static void
+put(struct fx *f, size_t len, uint64_t seed, unsigned flags)
+{
+	struct msg m;
+	make_msg(&m, len, seed, flags);
+	CHECK_EQ(shm_ring_write_msg(&f->w, &m), 0);
+	msg_close(&m);
+}
+
+/* get: reads the message put with (len, seed, flags); 1 expected. */
+static void
+get(struct fx *f, size_t len, uint64_t seed, unsigned flags)
+{
+	struct msg out;
+	CHECK_EQ(shm_ring_read_msg(&f->r, &out), 1);
+	CHECK(msg_ok(&out, len, seed));
+	CHECK_EQ(msg_flags(&out) & (MSGF_MORE | MSGF_COMMAND), flags);
+	msg_close(&out);
+}
+
+/* peer_word: the ring word at ring position pos, as the reader finds it. */
+static uint64_t
+peer_word(struct fx *f, uint64_t pos)
+{
+	uint64_t v;
+	memcpy(&v, f->peer_ring + (pos & f->r.mask), sizeof v);
+	return v;
+}
+
+/* Publishing by headers (protocol version 3): a batch stays invisible until published,
+ * its first header held back; a multipart message that follows complete messages in a
+ * batch is held back from its own first part across their publication; a message
+ * rolled back never appears and the next one takes its place; the word after the last
+ * record stays zero throughout. */
+static void
+test_headers_publish_batches_and_whole_messages(void)
+{
+	struct fx f;
+	struct msg out;
+	fx_init(&f, 4 * KIB, -1);
+	put(&f, 10, 1, 0);
+	put(&f, 20, 2, 0);
+	CHECK_EQ(peer_word(&f, 0), 0); /* held */
+	CHECK_EQ(shm_ring_read_msg(&f.r, &out), 0);
+	CHECK(!shm_ring_readable(&f.r));
+	CHECK_EQ(shm_ring_publish(&f.w), 0);
+	CHECK(shm_ring_readable(&f.r));
+	get(&f, 10, 1, 0);
+	get(&f, 20, 2, 0);
+	CHECK_EQ(shm_ring_read_msg(&f.r, &out), 0);
+
+	/* A complete message, then the first part of another, published: only the
+	 * first shows; the held part shows with its last. */
+	put(&f, 30, 3, 0);
+	uint64_t run = f.w.wr;
+	put(&f, 40, 4, MSGF_MORE);
+	CHECK_EQ(peer_word(&f, run), 0);
+	CHECK_EQ(shm_ring_publish(&f.w), 0);
+	get(&f, 30, 3, 0);
+	CHECK_EQ(shm_ring_read_msg(&f.r, &out), 0);
+	put(&f, 50, 5, MSGF_MORE);
+	CHECK_EQ(shm_ring_publish(&f.w), 0);
+	CHECK_EQ(shm_ring_read_msg(&f.r, &out), 0);
+	put(&f, 60, 6, 0);
+	CHECK_EQ(peer_word(&f, f.w.wr), 0);
+	CHECK_EQ(shm_ring_publish(&f.w), 0);
+	get(&f, 40, 4, MSGF_MORE);
+	get(&f, 50, 5, MSGF_MORE);
+	get(&f, 60, 6, 0);
+
+	/* Rolled back, after a complete message in the same batch and at the head of
+	 * one: neither shows, and what is written next does. */
+	put(&f, 70, 7, 0);
+	put(&f, 80, 8, MSGF_MORE);
+	shm_ring_writer_rollback(&f.w);
+	put(&f, 90, 9, 0);
+	CHECK_EQ(shm_ring_publish(&f.w), 0);
+	put(&f, 100, 10, MSGF_MORE);
+	shm_ring_writer_rollback(&f.w);
+	CHECK_EQ(shm_ring_publish(&f.w), 0);
+	get(&f, 70, 7, 0);
+	get(&f, 90, 9, 0);
+	CHECK_EQ(shm_ring_read_msg(&f.r, &out), 0);
+	put(&f, 110, 11, 0);
+	CHECK_EQ(shm_ring_publish(&f.w), 0);
+	get(&f, 110, 11, 0);
+	CHECK_EQ(shm_ring_read_msg(&f.r, &out), 0);
+	CHECK_EQ(peer_word(&f, f.r.rd), 0);
+	fx_fini(&f);
+}
+
 static void
 test_multipart_larger_than_ring_streams(void)
 {
@@ -1122,10 +1214,11 @@ __tsan_default_options(void)
 	return "allocator_may_return_null=1";
 }
 
+/* poke_hdr: a header as the peer's writer would store it (SHM_REC_VALID added). */
 static void
 poke_hdr(struct fx *f, uint64_t off, uint32_t len, uint32_t flags)
 {
-	uint64_t h = (uint64_t)len | (uint64_t)flags << 32;
+	uint64_t h = (uint64_t)len | (uint64_t)(flags | SHM_REC_VALID) << 32;
 	memcpy(f->peer_ring + (off & f->r.mask), &h, sizeof h);
 }
 
@@ -1135,10 +1228,11 @@ poke_u64(struct fx *f, uint64_t off, uint64_t v)
 	memcpy(f->peer_ring + (off & f->r.mask), &v, sizeof v);
 }
 
+/* poke_end: the zero word that ends what the peer has published. */
 static void
-poke_write(struct fx *f, uint64_t wi)
+poke_end(struct fx *f, uint64_t off)
 {
-	atomic_store(&f->peer_dir->write, wi);
+	poke_u64(f, off, 0);
 }
 
 /* hostile_read: one read; a message read is dropped. */
@@ -1157,44 +1251,37 @@ static void
 expect_sticky(struct fx *f, int err)
 {
 	CHECK_EQ(hostile_read(f), err);
-	poke_write(f, f->r.rd); /* even a sane ring now */
+	poke_end(f, f->r.rd); /* even a sane ring now */
 	CHECK_EQ(hostile_read(f), err);
 	CHECK_EQ(shm_ring_prepare_sleep(&f->r), err);
 }
 
 static void
-test_hostile_write_index_beyond_the_ring(void)
+test_hostile_headers_without_valid(void)
 {
 	struct fx f;
-	fx_init(&f, 4 * KIB, -1);
-	poke_write(&f, 4 * KIB + 8);
-	expect_sticky(&f, -EPROTO);
-	fx_fini(&f);
+	/* A length alone, and flags without SHM_REC_VALID. */
+	uint64_t words[] = {5, (uint64_t)SHM_REC_MORE << 32 | 3, UINT64_MAX >> 1,
+	                    (uint64_t)UINT32_MAX};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		fx_init(&f, 4 * KIB, -1);
+		poke_u64(&f, 0, words[i]);
+		expect_sticky(&f, -EPROTO);
+		fx_fini(&f);
+	}
 
-	fx_init(&f, 4 * KIB, -1);
-	poke_write(&f, UINT64_MAX - 7); /* "behind" the reader */
-	expect_sticky(&f, -EPROTO);
-	fx_fini(&f);
-
-	fx_init(&f, 4 * KIB, -1);
-	poke_hdr(&f, 0, 4, 0);
-	poke_write(&f, 12); /* not at a record boundary */
-	expect_sticky(&f, -EPROTO);
-	fx_fini(&f);
-
-	/* Moved back behind what was already read. */
+	/* After good messages, at the read position. */
 	fx_init(&f, 4 * KIB, -1);
 	roundtrip(&f, 100, 1, 0);
-	poke_write(&f, f.r.rd - 8);
+	poke_u64(&f, f.r.rd, 100);
 	expect_sticky(&f, -EPROTO);
 	fx_fini(&f);
 
-	/* Exactly a full ring of valid records is fine. */
+	/* A ring of valid records but for the zero that ends them reads whole. */
 	fx_init(&f, 4 * KIB, -1);
-	for (uint64_t off = 0; off < 4 * KIB; off += 64)
+	for (uint64_t off = 0; off < 4 * KIB - 64; off += 64)
 		poke_hdr(&f, off, 56, 0);
-	poke_write(&f, 4 * KIB);
-	for (int i = 0; i < 64; i++)
+	for (int i = 0; i < 63; i++)
 		CHECK_EQ(hostile_read(&f), 1);
 	CHECK_EQ(hostile_read(&f), 0);
 	fx_fini(&f);
@@ -1226,29 +1313,30 @@ test_hostile_read_index_ahead_of_write(void)
 	CHECK_EQ(shm_ring_writer_prepare_sleep(&f.w), -EPROTO);
 	fx_fini(&f);
 
-	/* Just ahead of a full ring. */
+	/* Just ahead of a full ring (full but for the zero word after the records). */
 	fx_init(&f, 4 * KIB, -1);
 	for (int i = 0; i < 4; i++) {
-		make_msg(&m, 1024 - 8, 1, 0);
+		make_msg(&m, 1024 - (i < 3 ? 8 : 16), 1, 0);
 		CHECK_EQ(shm_ring_write_msg(&f.w, &m), 0);
 	}
-	CHECK_EQ(f.w.wr, 4 * KIB);
-	atomic_store(&f.peer_dir->read, 4 * KIB + 8);
+	CHECK_EQ(f.w.wr, 4 * KIB - 8);
+	atomic_store(&f.peer_dir->read, 4 * KIB);
 	CHECK_EQ(shm_ring_write_msg(&f.w, &m), -EPROTO);
 	msg_close(&m);
 	fx_fini(&f);
 
 	/* Misaligned, and more than a ring behind. */
-	uint64_t bad[] = {8, 3 * KIB + 4};
+	uint64_t bad[] = {8, 3 * KIB + 4}; /* 3076: unaligned, and ahead of 3048 */
 	for (int k = 0; k < 2; k++) {
 		fx_init(&f, 4 * KIB, -1);
-		for (int i = 0; i < 3; i++) /* wr = 3 KiB */
-			roundtrip(&f, 1024 - 8, 1, 0);
+		/* Records of 1016 bytes: each leaves room for the zero word after it. */
+		for (int i = 0; i < 3; i++) /* wr = 3048 */
+			roundtrip(&f, 1024 - 16, 1, 0);
 		atomic_store(&f.peer_dir->read, k == 0 ? 0 : bad[1]);
 		if (k == 0) {
-			/* 3 KiB + 4 KiB later, a read index of 0 is a ring behind. */
+			/* 4064 bytes later, a read index of 0 is a ring behind. */
 			for (int i = 0; i < 4; i++)
-				roundtrip(&f, 1024 - 8, 1, 0);
+				roundtrip(&f, 1024 - 16, 1, 0);
 			atomic_store(&f.peer_dir->read, bad[0] - 8);
 		}
 		for (int i = 0; i < 100; i++) {
@@ -1274,16 +1362,9 @@ test_hostile_record_lengths(void)
 	for (int i = 0; i < 4; i++) {
 		fx_init(&f, size, -1);
 		poke_hdr(&f, 0, lens[i], 0);
-		poke_write(&f, size);
 		expect_sticky(&f, -EPROTO);
 		fx_fini(&f);
 	}
-	/* Longer than what was published. */
-	fx_init(&f, size, -1);
-	poke_hdr(&f, 0, 100, 0);
-	poke_write(&f, 64);
-	expect_sticky(&f, -EPROTO);
-	fx_fini(&f);
 	/* Running past the end of the ring (it should have been a PAD). */
 	fx_init(&f, size, -1);
 	roundtrip(&f, size / 2 - 8, 1, 0);
@@ -1291,7 +1372,7 @@ test_hostile_record_lengths(void)
 	roundtrip(&f, size / 2 - 8 - 16, 2, 0);
 	CHECK_EQ(f.r.rd, size - 16);
 	poke_hdr(&f, size - 16, 100, 0);
-	poke_write(&f, f.r.rd + 200);
+	poke_end(&f, f.r.rd + 200);
 	expect_sticky(&f, -EPROTO);
 	fx_fini(&f);
 	/* The same for a first fragment and its total field. */
@@ -1299,7 +1380,7 @@ test_hostile_record_lengths(void)
 	roundtrip(&f, size / 2 - 8, 1, 0);
 	roundtrip(&f, size / 2 - 8 - 8, 2, 0); /* 8 bytes short: no room for the total */
 	poke_hdr(&f, size - 8, 0, SHM_REC_FRAG_FIRST);
-	poke_write(&f, f.r.rd + 64);
+	poke_end(&f, f.r.rd + 64);
 	expect_sticky(&f, -EPROTO);
 	fx_fini(&f);
 }
@@ -1312,7 +1393,7 @@ test_hostile_lengths_beyond_maxmsgsize(void)
 	fx_init(&f, 4 * KIB, 1000);
 	poke_hdr(&f, 0, 1000, 0);
 	poke_hdr(&f, 1008, 1001, 0);
-	poke_write(&f, 1008 + 1016);
+	poke_end(&f, 1008 + 1016);
 	CHECK_EQ(hostile_read(&f), 1);
 	expect_sticky(&f, -EMSGSIZE);
 	fx_fini(&f);
@@ -1322,7 +1403,7 @@ test_hostile_lengths_beyond_maxmsgsize(void)
 	fx_init(&f, 4 * KIB, 1 * MIB);
 	poke_hdr(&f, 0, 8, SHM_REC_FRAG_FIRST);
 	poke_u64(&f, 8, 1 * MIB + 1);
-	poke_write(&f, 24);
+	poke_end(&f, 24);
 	zn_alloc_fail_after(1, 1);
 	int rc = hostile_read(&f);
 	long failures = zn_alloc_failures();
@@ -1339,7 +1420,7 @@ test_hostile_lengths_beyond_maxmsgsize(void)
 		fx_init(&f, 4 * KIB, -1);
 		poke_hdr(&f, 0, 8, SHM_REC_FRAG_FIRST);
 		poke_u64(&f, 8, totals[i]);
-		poke_write(&f, 24);
+		poke_end(&f, 24);
 		CHECK_EQ(hostile_read(&f), 0);
 		CHECK(f.r.in_frag && msg_size(&f.r.frag) <= ((size_t)8 << 20));
 		CHECK_EQ(f.r.rd, 24);
@@ -1398,7 +1479,7 @@ test_hostile_bad_flags(void)
 		fx_init(&f, 4 * KIB, -1);
 		poke_hdr(&f, 0, 16, bad[i]);
 		poke_u64(&f, 8, 100);
-		poke_write(&f, 64);
+		poke_end(&f, 64);
 		expect_sticky(&f, -EPROTO);
 		fx_fini(&f);
 	}
@@ -1426,7 +1507,7 @@ frag_case(const struct prec *recs, int n, int err)
 		}
 		off += hdr + ((recs[i].len + 7u) & ~7u);
 	}
-	poke_write(&f, off);
+	poke_end(&f, off);
 	int rc;
 	for (int i = 0; i < 2 * n + 1; i++)
 		if ((rc = hostile_read(&f)) < 0)
@@ -1469,19 +1550,11 @@ test_hostile_pad_in_the_middle(void)
 	/* A PAD that does not reach the end of the ring. */
 	fx_init(&f, 4 * KIB, -1);
 	poke_hdr(&f, 0, 100, SHM_REC_PAD);
-	poke_write(&f, 4 * KIB);
 	expect_sticky(&f, -EPROTO);
 	fx_fini(&f);
 	/* One past it. */
 	fx_init(&f, 4 * KIB, -1);
 	poke_hdr(&f, 0, 4 * KIB - 8 + 8, SHM_REC_PAD);
-	poke_write(&f, 4 * KIB);
-	expect_sticky(&f, -EPROTO);
-	fx_fini(&f);
-	/* Right length, but not all published. */
-	fx_init(&f, 4 * KIB, -1);
-	poke_hdr(&f, 0, 4 * KIB - 8, SHM_REC_PAD);
-	poke_write(&f, 64);
 	expect_sticky(&f, -EPROTO);
 	fx_fini(&f);
 	/* A correct PAD is skipped, also in the middle of a fragmented message. */
@@ -1495,7 +1568,7 @@ test_hostile_pad_in_the_middle(void)
 	poke_u64(&f, base + 8, 20);
 	poke_hdr(&f, base + 24, 40 - 8, SHM_REC_PAD); /* the 40 left */
 	poke_hdr(&f, base + 64, 12, SHM_REC_FRAG_LAST);
-	poke_write(&f, base + 64 + 24);
+	poke_end(&f, base + 64 + 24);
 	struct msg m;
 	CHECK_EQ(shm_ring_read_msg(&f.r, &m), 1);
 	CHECK_EQ(msg_size(&m), 20);
@@ -1556,7 +1629,8 @@ test_hostile_random_garbage_never_crashes(void)
 		uint64_t wi = y % 5 == 0 ? y : f.r.rd + (pos - f.r.rd) % (size + 16);
 		if (y % 7 == 0)
 			wi &= ~(uint64_t)7;
-		poke_write(&f, wi);
+		if (wi - f.r.rd < size) /* where what is published ends, if anywhere */
+			poke_end(&f, wi & ~(uint64_t)7);
 		int rc = hostile_read(&f);
 		if (rc == 0 && y % 3 == 0)
 			rc = hostile_read(&f);
@@ -1570,7 +1644,6 @@ test_hostile_random_garbage_never_crashes(void)
 		/* Start over with a fresh reader and ring. */
 		shm_ring_reader_fini(&f.r);
 		shm_ring_reader_init(&f.r, &f.a, 64 * KIB);
-		atomic_store(&f.peer_dir->write, 0);
 		atomic_store(&f.peer_dir->read, 0);
 	}
 	printf("     %llu messages, %llu empty, %llu EPROTO, %llu other\n",
@@ -1596,13 +1669,11 @@ test_frag_total_allocates_lazily(void)
 	struct shm_ring_reader r;
 	shm_ring_reader_init(&r, &g, -1);
 	uint8_t *ring = base + SHM_RING_CTL_SIZE;
-	uint64_t hdr = 8 | (uint64_t)SHM_REC_FRAG_FIRST << 32,
+	uint64_t hdr = 8 | (uint64_t)(SHM_REC_FRAG_FIRST | SHM_REC_VALID) << 32,
 	         announced = (uint64_t)64 << 30;
 	memcpy(ring, &hdr, 8);
 	memcpy(ring + 8, &announced, 8);
 	memcpy(ring + 16, "12345678", 8);
-	struct shm_ring_ctl *ctl = (struct shm_ring_ctl *)(void *)base;
-	atomic_store(&ctl->dir[0].write, 24);
 	struct msg m;
 	msg_init(&m);
 	CHECK_EQ(shm_ring_read_msg(&r, &m), 0);
@@ -1626,6 +1697,8 @@ static const struct test tests[] = {
         {"ring-sized messages pass", test_ring_sized_messages_pass},
         {"write refuses bad requests", test_write_refuses_bad_requests},
         {"multipart appears whole", test_multipart_appears_whole},
+        {"headers publish batches and whole messages",
+         test_headers_publish_batches_and_whole_messages},
         {"multipart larger than the ring streams",
          test_multipart_larger_than_ring_streams},
         {"wrap with PAD at every offset", test_wrap_with_pad_at_every_offset},
@@ -1640,8 +1713,7 @@ static const struct test tests[] = {
          test_writer_sleeps_on_a_full_ring_and_is_woken_once_per_sleep},
         {"multipart is whole with two threads", test_multipart_is_whole_with_two_threads},
         {"two processes: one million messages", test_two_processes_one_million_messages},
-        {"hostile: write index beyond the ring",
-         test_hostile_write_index_beyond_the_ring},
+        {"hostile: a header without SHM_REC_VALID", test_hostile_headers_without_valid},
         {"hostile: read index ahead of write", test_hostile_read_index_ahead_of_write},
         {"hostile: record lengths", test_hostile_record_lengths},
         {"hostile: lengths beyond maxmsgsize", test_hostile_lengths_beyond_maxmsgsize},

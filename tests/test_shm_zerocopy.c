@@ -522,14 +522,16 @@ raw_wake(struct raw *h)
 	CHECK_EQ(write(h->b, &one, sizeof one), 8);
 }
 
-/* raw_ref: a REF record at ring-0 offset `at`, published. */
+/* raw_ref: a REF record at ring-0 offset `at`, published as the ring protocol does
+ * it: payload, the zero after the record, then the header. */
 static void
 raw_ref(struct raw *h, uint64_t at, uint32_t flags, uint32_t len, struct shm_ref ref)
 {
-	uint64_t hd = len | (uint64_t)flags << 32;
-	memcpy(h->ring0 + at, &hd, 8);
+	uint64_t hd = len | (uint64_t)(flags | SHM_REC_VALID) << 32;
 	memcpy(h->ring0 + at + 8, &ref, sizeof ref);
-	atomic_store_explicit(&h->ctl->dir[0].write, at + 32, memory_order_release);
+	memset(h->ring0 + at + 32, 0, 8);
+	atomic_store_explicit((_Atomic uint64_t *)(void *)(h->ring0 + at), hd,
+	                      memory_order_release);
 	raw_wake(h);
 }
 
@@ -650,12 +652,14 @@ kid_bad_borrower(void *arg)
 	long long end = test_now_ms() + WAIT_MS * 2;
 	while (got < 4) {
 		CHECK(test_now_ms() < end);
+		/* zinc's writer keeps `write` at what it published, for readers like this
+		 * one (its own reader looks at the headers instead). */
 		uint64_t w = atomic_load(&h.ctl->dir[1].write);
 		while (rd < w && got < 4) {
 			uint64_t hd;
 			memcpy(&hd, h.ring1 + (rd % RING), 8);
 			uint32_t len = (uint32_t)hd, flags = (uint32_t)(hd >> 32);
-			if (flags == SHM_REC_REF) {
+			if (flags == (SHM_REC_REF | SHM_REC_VALID)) {
 				memcpy(&refs[got], h.ring1 + (rd % RING) + 8,
 				       sizeof refs[0]);
 				CHECK(refs[got].off + refs[got].len <= h.zpool_size);

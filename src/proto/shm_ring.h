@@ -10,22 +10,36 @@
  * ring 1 the other way.
  *
  * Records. A frame is a record at an 8-byte aligned offset: an 8-byte header (low 32
- * bits the payload length, high 32 bits the SHM_REC_* flags), the payload, and padding
- * to 8 bytes. A record never wraps: a PAD record fills the tail of the ring instead
- * (its length is exactly the rest of the tail). A message too large to sit in the ring
- * whole streams through as FRAG_FIRST (with an 8-byte total size after the header, and
- * the MORE/COMMAND flags), FRAG_MID..., FRAG_LAST, and is reassembled into one message
- * allocated once from the announced total.
+ * bits the payload length, high 32 bits the SHM_REC_* flags, SHM_REC_VALID always
+ * among them, so no header is zero), the payload, and padding to 8 bytes. A record never
+ * wraps: a PAD record fills the tail of the ring instead (its length is exactly the rest
+ * of the tail). A message too large to sit in the ring whole streams through as
+ * FRAG_FIRST (with an 8-byte total size after the header, and the MORE/COMMAND flags),
+ * FRAG_MID..., FRAG_LAST, and is reassembled into one message allocated once from the
+ * announced total.
  *
- * Indices. Per direction, `write` counts the bytes the producer made visible and `read`
- * the bytes the consumer is done with; both only grow (64 bits never wrap). The producer
- * stores `write` with release semantics once per batch and only at a message boundary,
- * so a multipart message appears whole (unless it is larger than the ring and must
- * stream); the consumer stores `read` once per batch likewise. Both keep their own index
- * privately and never trust the shared copy of it.
+ * Publishing (version 3). A record becomes visible when its header is stored: the
+ * reader looks at the header word under its read position and takes a zero there for
+ * "nothing yet", so it never loads an index the writer moves, and the only lines
+ * that travel are the records' own (with an index polled after every message, the
+ * index's line travelled too, and a spinning reader made each publish wait for it).
+ * The writer keeps the word after its last record zero (it writes the zero before the
+ * header that leads to it, and needs 8 bytes of room beyond each record for it), and
+ * holds back in private the header of the first record it has not published, storing
+ * it (release, seq_cst) once per batch and only at a message boundary, so a batch,
+ * and a multipart message, appears whole (unless the message is larger than the ring
+ * and must stream); the other headers of a batch are plain stores that the held one
+ * publishes. The first part of a multipart message that follows published-to-be
+ * records is held back the same way until its last part is in. `read` counts the
+ * bytes the consumer is done with (it only grows; 64 bits never wrap), stored once per
+ * batch; the writer loads it only when its cached copy shows too little room. `write`
+ * is the producer's published position, stored after each publication for other
+ * threads of its own process (shm_ring_room_seen) and tools; the reader never loads
+ * it. Both keep their own positions privately and never trust a shared copy.
  *
- * Sleeping. A consumer that finds nothing sets `reader_sleeping` and looks at `write`
- * again before it blocks on its eventfd; a producer stores `write`, then looks at
+ * Sleeping. A consumer that finds nothing sets `reader_sleeping` and looks at the
+ * header word again before it blocks on its eventfd; a producer stores the held header,
+ * then looks at
  * `reader_sleeping` and clears it with an atomic exchange. Each side's store and the
  * load after it are seq_cst (not release/acquire plus a fence: the same cost, and
  * ThreadSanitizer models it), so at least one side sees the other's store: whoever
@@ -57,7 +71,7 @@
 #define SHM_RING_SIZE_DEFAULT ((uint64_t)1 << 20)
 
 #define SHM_RING_MAGIC    0x31304d53434e495aull /* "ZINCSM01" in memory order */
-#define SHM_RING_VERSION  2u
+#define SHM_RING_VERSION  3u
 #define SHM_RING_CTL_SIZE 4096u /* the control block; ring 0 starts right after it */
 #define SHM_RING_LINE     128   /* two cache lines: adjacent-line prefetch included */
 
@@ -69,6 +83,7 @@
 #define SHM_REC_FRAG_MID   0x10u /* alone */
 #define SHM_REC_FRAG_LAST  0x20u /* alone */
 #define SHM_REC_REF        0x40u /* a body lent from the writer's pool; may carry MORE */
+#define SHM_REC_VALID      0x80u /* in every header: a zero word is "nothing yet" */
 #define SHM_REC_HDR        8u
 
 /* Zero-copy (see shm_link.h): the most bodies a writer lends at once over one ring, and
@@ -93,8 +108,8 @@ struct shm_ring_zc {
 /* One direction's shared indices. Each field is written by one side only and sits on a
  * line of its own, so the hot path shares no line that the other side writes often. */
 struct shm_ring_dir {
-	_Alignas(SHM_RING_LINE) _Atomic uint64_t write;           /* producer */
-	_Alignas(SHM_RING_LINE) _Atomic uint64_t read;            /* consumer */
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t write; /* producer; see above */
+	_Alignas(SHM_RING_LINE) _Atomic uint64_t read;  /* consumer */
 	_Alignas(SHM_RING_LINE) _Atomic uint32_t reader_sleeping; /* set: consumer */
 	_Alignas(SHM_RING_LINE) _Atomic uint32_t writer_sleeping; /* set: producer */
 };
@@ -152,7 +167,10 @@ struct shm_ring_writer {
 	uint64_t size, mask;
 	uint64_t wr;        /* bytes written, visible or not */
 	uint64_t boundary;  /* wr at the last point that may be made visible */
-	uint64_t pub;       /* the value last stored in ctl->write */
+	uint64_t pub;       /* where the first record not yet visible starts */
+	uint64_t held_pub;  /* its header, when wr > pub (the ring has 0 there) */
+	uint64_t held_run;  /* the header at boundary, when run_held */
+	bool run_held;      /* a multipart message started after pub is held back */
 	uint64_t rd_cache;  /* the last read index loaded, checked */
 	uint64_t need;      /* free bytes the last -EAGAIN was short of */
 	uint64_t batch;     /* publish by itself once this many bytes are publishable */
@@ -258,7 +276,6 @@ struct shm_ring_reader {
 	uint64_t size, mask;
 	uint64_t rd;         /* bytes consumed */
 	uint64_t released;   /* the value last stored in ctl->read */
-	uint64_t w_cache;    /* the last write index loaded, checked */
 	uint64_t batch;      /* release by itself once this many bytes are consumed */
 	uint64_t maxmsgsize; /* UINT64_MAX: unlimited */
 	struct msg frag;     /* the message being reassembled from fragments */
@@ -277,18 +294,19 @@ void shm_ring_reader_init(struct shm_ring_reader *r, const struct shm_ring_regio
 /* shm_ring_reader_fini: drops a half-reassembled message. */
 void shm_ring_reader_fini(struct shm_ring_reader *r);
 
-/* shm_ring_readable: whether the peer published bytes not yet consumed (or the reader
- * has failed). One relaxed load: cheap enough to spin on; read_msg checks it all. */
+/* shm_ring_readable: whether the peer published a record not yet consumed (or the
+ * reader has failed). One relaxed load of the header word under the read position:
+ * cheap enough to spin on; read_msg checks it all. */
 bool shm_ring_readable(const struct shm_ring_reader *r);
 
 /* shm_ring_read_msg: takes the next complete message out of the ring. Never blocks, and
- * looks at the peer's write index at most once per call, so a peer cannot keep it busy.
+ * consumes at most a ring's worth of records per call, so a peer cannot keep it busy.
  * Returns
  *   1          *m holds the message (overwritten without being closed: it must be
  *              empty or closed), with MSGF_MORE / MSGF_COMMAND set; the caller owns it;
  *   0          no complete message now (a long one may be half-way in);
- *   -EPROTO    the peer broke the protocol: an index beyond the ring, a record that
- *              does not fit or runs past the write index, an unknown flag or flag
+ *   -EPROTO    the peer broke the protocol: a header without SHM_REC_VALID, a
+ *              record that runs past the end of the ring, an unknown flag or flag
  *              combination, a PAD that does not end the ring, a fragment out of
  *              sequence or with a wrong length (sticky);
  *   -EMSGSIZE  a message (or announced total) larger than maxmsgsize (sticky);
@@ -320,7 +338,7 @@ shm_ring_reader_progress(const struct shm_ring_reader *r)
 int shm_ring_release(struct shm_ring_reader *r);
 
 /* shm_ring_prepare_sleep: after shm_ring_read_msg returned 0 and shm_ring_release ran,
- * marks the reader asleep and looks at the write index again. Returns 0 when
+ * marks the reader asleep and looks under its read position again. Returns 0 when
  * the caller should block on its eventfd (then it calls shm_ring_end_sleep when
  * woken): nothing arrived, or the writer has already taken the flag and its signal is
  * on the way; 1 when it must not block (data arrived meanwhile, or consumed space is

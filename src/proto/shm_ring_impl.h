@@ -58,11 +58,19 @@ ring_prefetch(const uint8_t *data, uint64_t mask, uint64_t off, uint64_t n, int 
 	}
 }
 
-static inline void
-put_hdr(uint8_t *p, uint64_t len, uint32_t flags)
+/* hdr_word: a record's header, SHM_REC_VALID included (never zero). */
+static inline uint64_t
+hdr_word(uint64_t len, uint32_t flags)
 {
-	uint64_t h = (uint64_t)(uint32_t)len | (uint64_t)flags << 32;
-	memcpy(p, &h, sizeof h);
+	return (uint64_t)(uint32_t)len | (uint64_t)(flags | SHM_REC_VALID) << 32;
+}
+
+/* ring_word: the 8-byte word at ring position pos, where headers (and the zero that
+ * ends what is published) live. The ring starts 8-byte aligned and records keep it. */
+static inline _Atomic uint64_t *
+ring_word(const uint8_t *data, uint64_t mask, uint64_t pos)
+{
+	return (_Atomic uint64_t *)(void *)(uintptr_t)(data + (pos & mask));
 }
 
 /* take_flag: clears a sleeping flag; what it held when this call turned it from set

@@ -27,6 +27,15 @@ writer_free(const struct shm_ring_writer *w)
 	return w->size - (w->wr - w->rd_cache);
 }
 
+/* writer_fits: whether n bytes are free by the cached read index, with the 8 beyond
+ * them where the zero that ends the published records goes; a caller asking for a
+ * ring's worth or more waits for an empty ring. */
+static inline bool
+writer_fits(const struct shm_ring_writer *w, uint64_t n)
+{
+	return writer_free(w) >= min64(n + SHM_REC_HDR, w->size);
+}
+
 /* writer_refresh: loads the peer's read index and checks it: it can be neither ahead of
  * what we wrote nor more than a ring behind. 0 or -EPROTO (sticky). The load is
  * seq_cst: in shm_ring_writer_prepare_sleep it follows the store of writer_sleeping. */
@@ -40,6 +49,26 @@ writer_refresh(struct shm_ring_writer *w)
 	return 0;
 }
 
+/* put_word: a plain store of one of our words into the ring, at a position the reader
+ * cannot reach yet (a zero or header held behind one of ours). */
+static inline void
+put_word(struct shm_ring_writer *w, uint64_t pos, uint64_t v)
+{
+	atomic_store_explicit(ring_word(w->data, w->mask, pos), v, memory_order_relaxed);
+}
+
+/* writer_release_run: lets the held first part of an unfinished multipart message
+ * go out with the next publication (its other parts follow it). */
+static void
+writer_release_run(struct shm_ring_writer *w)
+{
+	if (w->run_held) {
+		put_word(w, w->boundary, w->held_run);
+		w->run_held = false;
+	}
+	w->boundary = w->wr;
+}
+
 /* writer_space: whether n bytes are free after wr, looking at the read index again
  * only when the cached one shows too little. 1 yes, 0 no (need remembered), -EPROTO.
  *
@@ -50,45 +79,63 @@ writer_refresh(struct shm_ring_writer *w)
 static int
 writer_space(struct shm_ring_writer *w, uint64_t n)
 {
-	if (writer_free(w) >= n)
+	if (writer_fits(w, n))
 		return 1;
 	int rc = writer_refresh(w);
 	if (rc < 0)
 		return rc;
-	if (writer_free(w) >= n)
+	if (writer_fits(w, n))
 		return 1;
 	w->need = n;
-	if (w->wr - w->boundary + n > w->size)
-		w->boundary = w->wr;
+	if (w->wr - w->boundary + n + SHM_REC_HDR > w->size)
+		writer_release_run(w);
 	return 0;
 }
 
-/* writer_store: stores the boundary as the write index, then takes the reader's
- * sleeping flag if it is set. Returns the reader's fd to raise (SHM_WAKE_*), or 0. The
- * store and the flag's load are both seq_cst, which orders them against the reader's
- * own pair (no fence needed: a seq_cst store is one locked instruction on x86, like
- * the fence it replaces, and ThreadSanitizer understands it). */
+/* writer_store: stores the held header, which makes everything up to the boundary
+ * visible, then takes the reader's sleeping flag if it is set. Returns the reader's fd
+ * to raise (SHM_WAKE_*), or 0. The store and the flag's load are both seq_cst, which
+ * orders them against the reader's own pair (no fence needed: a seq_cst store is one
+ * locked instruction on x86, like the fence it replaces, and ThreadSanitizer
+ * understands it). */
 static unsigned
 writer_store(struct shm_ring_writer *w)
 {
 	struct shm_ring_dir *d = w->ctl;
-	atomic_store_explicit(&d->write, w->boundary, memory_order_seq_cst);
+	if (w->boundary == w->pub)
+		return 0;
+	atomic_store_explicit(ring_word(w->data, w->mask, w->pub), w->held_pub,
+	                      memory_order_seq_cst);
 	w->pub = w->boundary;
-	/* The next records go to lines last read by the peer a ring ago: take them for
-	 * writing now, while the reader reads what was just published, rather than when
-	 * the next message is on its way. */
-	ring_prefetch(w->data, w->mask, w->wr, 128, 1);
+	if (w->run_held) {
+		/* The unfinished message's first part now heads what is held back. */
+		w->held_pub = w->held_run;
+		w->run_held = false;
+	}
+	atomic_store_explicit(&d->write, w->pub, memory_order_release);
 	return wake_for(take_flag(&d->reader_sleeping));
 }
 
-/* writer_advance: accounts n bytes written; publishable says whether the ring may be
- * made visible up to the new wr. */
+/* writer_put: a record of rec bytes at wr, its payload already in place: the zero after
+ * it, then its header, held back when nothing before it is waiting to be published
+ * (it heads the next publication) or when it starts a message that cannot be
+ * published yet, stored now when a held header before it guards it. publishable says
+ * whether the ring may be made visible up to the record's end. */
 static void
-writer_advance(struct shm_ring_writer *w, uint64_t n, bool publishable)
+writer_put(struct shm_ring_writer *w, uint64_t rec, uint64_t hdr, bool publishable)
 {
-	w->wr += n;
+	put_word(w, w->wr + rec, 0);
+	if (w->wr == w->pub) {
+		w->held_pub = hdr;
+	} else if (w->wr == w->boundary && !publishable) {
+		w->held_run = hdr;
+		w->run_held = true;
+	} else {
+		put_word(w, w->wr, hdr);
+	}
+	w->wr += rec;
 	if (publishable)
-		w->boundary = w->wr;
+		writer_release_run(w);
 }
 
 /* writer_pad: fills the tail of the ring with a PAD record when a record of rec bytes
@@ -102,8 +149,7 @@ writer_pad(struct shm_ring_writer *w, uint64_t rec, bool publishable)
 	int rc = writer_space(w, tail);
 	if (rc <= 0)
 		return rc;
-	put_hdr(w->data + off, tail - SHM_REC_HDR, SHM_REC_PAD);
-	writer_advance(w, tail, publishable);
+	writer_put(w, tail, hdr_word(tail - SHM_REC_HDR, SHM_REC_PAD), publishable);
 	return 1;
 }
 
@@ -119,10 +165,9 @@ write_record(struct shm_ring_writer *w, const void *data, size_t len, uint32_t f
 		return rc < 0 ? rc : -EAGAIN;
 
 	uint8_t *p = w->data + (w->wr & w->mask);
-	put_hdr(p, len, flags);
 	if (len > 0)
 		memcpy(p + SHM_REC_HDR, data, len);
-	writer_advance(w, rec, !(flags & SHM_REC_MORE));
+	writer_put(w, rec, hdr_word(len, flags), !(flags & SHM_REC_MORE));
 	w->in_multi = (flags & SHM_REC_MORE) != 0;
 	if (w->boundary - w->pub >= w->batch)
 		w->wake |= writer_store(w);
@@ -169,7 +214,7 @@ write_fragment(struct shm_ring_writer *w)
 		return rc;
 
 	uint64_t off = w->wr & w->mask;
-	uint64_t room = min64(w->size - off, writer_free(w)) - hdr; /* a multiple of 8 */
+	uint64_t room = min64(w->size - off, writer_free(w) - SHM_REC_HDR) - hdr;
 	uint64_t chunk = min64(min64(remaining, w->frag_max), room);
 	/* A first fragment is never the whole message: what streams is longer than
 	 * plain_max (ring/2), a fragment at most frag_max (<= ring/4). */
@@ -177,12 +222,11 @@ write_fragment(struct shm_ring_writer *w)
 	if (first)
 		flags = SHM_REC_FRAG_FIRST | w->frag_flags;
 	uint8_t *p = w->data + off;
-	put_hdr(p, chunk, flags);
 	if (first)
 		memcpy(p + SHM_REC_HDR, &w->frag_total, sizeof w->frag_total);
 	memcpy(p + hdr, (const uint8_t *)w->frag_data + w->frag_off, chunk);
 	w->frag_off += chunk;
-	writer_advance(w, hdr + round8(chunk), true);
+	writer_put(w, hdr + round8(chunk), hdr_word(chunk, flags), publishable);
 	w->wake |= writer_store(w);
 	return 1;
 }
@@ -242,9 +286,7 @@ shm_ring_publish(struct shm_ring_writer *w)
 {
 	unsigned wake = w->wake;
 	w->wake = 0;
-	if (w->boundary != w->pub)
-		wake |= writer_store(w);
-	return (int)wake;
+	return (int)(wake | writer_store(w));
 }
 
 bool
@@ -252,17 +294,18 @@ shm_ring_room_seen(const struct shm_ring_writer *w, uint64_t n)
 {
 	uint64_t wr = atomic_load_explicit(&w->ctl->write, memory_order_acquire);
 	uint64_t rd = atomic_load_explicit(&w->ctl->read, memory_order_acquire);
-	return wr - rd <= w->size && w->size - (wr - rd) >= n;
+	return wr - rd <= w->size &&
+	       w->size - (wr - rd) >= min64(n + SHM_REC_HDR, w->size);
 }
 
 bool
 shm_ring_writable(struct shm_ring_writer *w, uint64_t n)
 {
-	if (w->error || writer_free(w) >= n)
+	if (w->error || writer_fits(w, n))
 		return true;
 	if (writer_refresh(w) < 0)
 		return true; /* the next write reports it */
-	return writer_free(w) >= n;
+	return writer_fits(w, n);
 }
 
 void
@@ -275,8 +318,9 @@ void
 shm_ring_writer_rollback(struct shm_ring_writer *w)
 {
 	if (w->frag_data)
-		return; /* a streaming message is visible as it goes */
-	w->wr = w->boundary;
+		return;      /* a streaming message is visible as it goes */
+	w->wr = w->boundary; /* its first header was held: the ring has 0 there */
+	w->run_held = false;
 	w->in_multi = false;
 }
 
@@ -297,7 +341,7 @@ shm_ring_writer_prepare_sleep(struct shm_ring_writer *w)
 		return 1; /* publish (and wake) first */
 	atomic_store_explicit(&d->writer_sleeping, 1, memory_order_seq_cst);
 	int rc = writer_refresh(w); /* seq_cst load: ordered after the store above */
-	if (rc < 0 || writer_free(w) >= w->need) {
+	if (rc < 0 || writer_fits(w, w->need)) {
 		/* Take the flag back, unless the reader took it first: then its signal is
 		 * on the way, and sleeping on it keeps one signal per sleep. */
 		if (take_flag(&d->writer_sleeping) != 0 || rc < 0)

@@ -1,8 +1,9 @@
 /*
  * fuzz_shm_ring.c: libFuzzer target for the shm:// ring reader (src/proto/shm_ring.c)
  * facing a hostile writer: the other process can write anything anywhere in the shared
- * memory at any time, so the input interleaves raw bytes written into the ring, stores
- * of the write index and of any control-block byte, honest messages from a real writer
+ * memory at any time, so the input interleaves raw bytes written into the ring, header
+ * words stored near the reader's position, any control-block byte, honest messages from
+ * a real writer
  * (whole or streamed in fragments, so the fuzzer starts from valid records), and the
  * reader's own calls: read, release, sleep. The "shared memory" here is an ordinary
  * allocation holding exactly the control block and the one ring read, so ASan reports
@@ -12,8 +13,9 @@
  * Input: byte 0 bit 0 = maxmsgsize 100 (else none). Then records: kind (1 byte), length
  * (1 byte), that many bytes; kind % 6:
  *   0 the bytes written into the ring at offset (byte 0..1) mod ring size (wrapping)
- *   1 the write index stored: byte 0 bit 0 set, the next 8 bytes as it is; else the
- *     index the honest writer reached plus byte 1 * 8 minus byte 2 * 8
+ *   1 a header word stored at the read position plus byte 3 * 8: byte 0 bit 0 set,
+ *     the next 8 bytes as they are; else the length byte 1 * 8 with the flags byte 2
+ *     and SHM_REC_VALID
  *   2 the honest writer writes a message of the bytes (byte 0 bit 0: MORE, bit 1:
  *     COMMAND) repeated to length * 64 bytes (larger than the ring: fragments), then
  *     publishes
@@ -153,13 +155,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		case 1: {
-			uint64_t v;
+			uint64_t v, at = r.rd + 8 * (uint64_t)(len > 3 ? d[3] : 0);
 			if (len && (d[0] & 1))
 				v = le64(d + 1, len - 1);
 			else
-				v = w.wr + 8 * (uint64_t)(len > 1 ? d[1] : 0) -
-				    8 * (uint64_t)(len > 2 ? d[2] : 0);
-			atomic_store(&ctl->dir[0].write, v);
+				v = 8 * (uint64_t)(len > 1 ? d[1] : 0) |
+				    (uint64_t)((len > 2 ? d[2] : 0u) | SHM_REC_VALID)
+				            << 32;
+			memcpy(ring + (at % RING), &v, sizeof v);
 			break;
 		}
 		case 2:
