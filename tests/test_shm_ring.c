@@ -711,6 +711,7 @@ struct duo {
 	const size_t *sizes;                  /* or each frame's size, */
 	const bool *more;                     /* and MORE flag */
 	bool spin;                            /* neither side sleeps */
+	bool fenced;         /* the reader fences before it sleeps, the writer does not */
 	int burst;           /* writer pauses every burst messages (0: never) */
 	int reader_delay_us; /* reader pauses after each batch */
 	/* results */
@@ -796,6 +797,8 @@ duo_reader(void *arg)
 {
 	struct duo *d = arg;
 	struct msg m;
+	if (d->fenced)
+		CHECK(shm_ring_reader_fence(&d->f.r));
 	while (d->received < d->count && !atomic_load(&d->failed)) {
 		int rc = shm_ring_read_msg(&d->f.r, &m);
 		if (rc == 1) {
@@ -911,6 +914,31 @@ test_reader_sleeps_and_is_woken_once_per_sleep(void)
 	       (unsigned long long)d.reader_sleeps, (unsigned long long)d.writer_signals);
 	CHECK(d.reader_sleeps > 10);
 	CHECK(d.writer_signals > 10);
+}
+
+/* The same with the reader fenced (shm_ring.h, "Fenced sleeping"): the writer
+ * publishes with plain stores, and the reader still never sleeps through a message
+ * (a lost wake-up fails the reader's 20 s wait). Bursts of one message make a sleep,
+ * and a fence, of nearly every message. */
+static void
+test_fenced_reader_sleeps_and_is_woken_once_per_sleep(void)
+{
+	if (!zn_shm_fence_available()) {
+		printf("     skipped: no membarrier here\n");
+		return;
+	}
+	int bursts[] = {100, 1};
+	for (int i = 0; i < 2; i++) {
+		struct duo d = {
+		        .count = SCALE(4000, 400), .burst = bursts[i], .fenced = true};
+		duo_run(&d, 64 * KIB);
+		printf("     burst %d: reader %llu sleeps, writer sent %llu signals\n",
+		       bursts[i], (unsigned long long)d.reader_sleeps,
+		       (unsigned long long)d.writer_signals);
+		CHECK(d.reader_sleeps > 10);
+		CHECK(d.writer_signals > 10);
+		CHECK_EQ(d.f.w.fence, 1); /* it did publish without fences */
+	}
 }
 
 static void
@@ -1709,6 +1737,8 @@ static const struct test tests[] = {
          test_multipart_with_large_parts_through_a_small_ring},
         {"reader sleeps and is woken once per sleep",
          test_reader_sleeps_and_is_woken_once_per_sleep},
+        {"fenced reader sleeps and is woken once per sleep",
+         test_fenced_reader_sleeps_and_is_woken_once_per_sleep},
         {"writer sleeps on a full ring and is woken once per sleep",
          test_writer_sleeps_on_a_full_ring_and_is_woken_once_per_sleep},
         {"multipart is whole with two threads", test_multipart_is_whole_with_two_threads},

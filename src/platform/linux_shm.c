@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/membarrier.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -407,4 +409,49 @@ zn_shm_recv_fds(int sock, void *buf, size_t len, int *fds, int *nfds)
 		return n == 0 ? 0 : -EPROTO;
 	}
 	return (int)n;
+}
+
+/* ---- membarrier: the asymmetric fence of the ring's sleeping handshake ---- */
+
+static int
+membarrier_cmd(int cmd)
+{
+	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+/* 0 not asked yet, 1 yes, -1 no. Asking twice is harmless (both calls idempotent). */
+static _Atomic int fence_ready_state, fence_available_state;
+
+bool
+zn_shm_fence_ready(void)
+{
+	int st = atomic_load_explicit(&fence_ready_state, memory_order_acquire);
+	if (st == 0) {
+		st = zn_shm_fence_available() &&
+		                     membarrier_cmd(
+		                             MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) ==
+		                             0
+		             ? 1
+		             : -1;
+		atomic_store_explicit(&fence_ready_state, st, memory_order_release);
+	}
+	return st == 1;
+}
+
+bool
+zn_shm_fence_available(void)
+{
+	int st = atomic_load_explicit(&fence_available_state, memory_order_acquire);
+	if (st == 0) {
+		int mask = membarrier_cmd(MEMBARRIER_CMD_QUERY);
+		st = mask >= 0 && (mask & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ? 1 : -1;
+		atomic_store_explicit(&fence_available_state, st, memory_order_release);
+	}
+	return st == 1;
+}
+
+int
+zn_shm_fence(void)
+{
+	return membarrier_cmd(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0 ? 0 : -errno;
 }

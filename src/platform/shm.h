@@ -93,4 +93,19 @@ int zn_shm_send_fds(int sock, const void *buf, size_t len, const int *fds, int n
  * open. */
 int zn_shm_recv_fds(int sock, void *buf, size_t len, int *fds, int *nfds);
 
+/* zn_shm_fence_ready: whether this process may publish to a peer's ring without a
+ * store-load fence of its own, relying on the peer's zn_shm_fence: Linux's membarrier
+ * MEMBARRIER_CMD_GLOBAL_EXPEDITED, for which the process registers on the first call
+ * (once; thread-safe). false where that is not available (old kernels, seccomp). */
+bool zn_shm_fence_ready(void);
+
+/* zn_shm_fence_available: whether zn_shm_fence works here (asked once). */
+bool zn_shm_fence_available(void);
+
+/* zn_shm_fence: a full memory barrier on every CPU that runs a thread of a process
+ * that is zn_shm_fence_ready (the others pass through one when they are scheduled).
+ * Microseconds when such a thread is running elsewhere (an inter-processor interrupt):
+ * for a reader about to sleep, never per message. 0, or -errno. */
+int zn_shm_fence(void);
+
 #endif

@@ -499,6 +499,11 @@ rings_offer_direct(struct carrier_rings *r)
 	/* Without spinning the socket's thread shares the writing (pipe/direct.h): a
 	 * send never waits for the reader, as over any transport. */
 	l->direct.shared = e->opts.shm_spin_us <= 0;
+	/* A socket that spins on the road lets the writer publish without a locked
+	 * instruction, for a fence each time it gives up and sleeps (shm_ring.h, "Fenced
+	 * sleeping"). Set before the road is offered: the socket's thread reads it. */
+	if (e->opts.shm_spin_us > 0)
+		(void)shm_ring_reader_fence(&l->r);
 	shm_link_hold(l);
 	if (session_offer_direct(e->session, &l->direct) < 0) {
 		shm_link_rele(l);

@@ -39,13 +39,22 @@
  *
  * Sleeping. A consumer that finds nothing sets `reader_sleeping` and looks at the
  * header word again before it blocks on its eventfd; a producer stores the held header,
- * then looks at
- * `reader_sleeping` and clears it with an atomic exchange. Each side's store and the
- * load after it are seq_cst (not release/acquire plus a fence: the same cost, and
- * ThreadSanitizer models it), so at least one side sees the other's store: whoever
- * turns it from 1 to 0 raises the eventfd, so there is at most one signal per sleep and
- * none at all while the consumer is busy. A producer facing a full ring does the same
- * with `writer_sleeping` and the consumer's releases.
+ * then looks at `reader_sleeping` and clears it with an atomic exchange. Each side's
+ * store and the load after it are seq_cst (not release/acquire plus a fence: the same
+ * cost, and ThreadSanitizer models it), so at least one side sees the other's store:
+ * whoever turns it from 1 to 0 raises the eventfd, so there is at most one signal per
+ * sleep and none at all while the consumer is busy. A producer facing a full ring does
+ * the same with `writer_sleeping` and the consumer's releases.
+ *
+ * Fenced sleeping. The producer's seq_cst store is a locked instruction that waits for
+ * the record's lines, which a spinning consumer keeps taking back: half of a spinning
+ * writer's time. A consumer that spins (ZINC_SHM_SPIN_US) sets `reader_fenced` once,
+ * and from then on, between storing `reader_sleeping` and looking again, runs
+ * zn_shm_fence (membarrier): a full barrier on the producer's CPU, so the producer's
+ * earlier header store is visible to it and the producer's later load of the flag sees
+ * it. A producer whose process is registered for that fence (zn_shm_fence_ready) then
+ * publishes with a plain release store. The fence costs microseconds, once per sleep
+ * of a consumer that has just spun for its whole budget.
  *
  * Trust. The other process can write anything anywhere in the shared memory at any time.
  * Every index, length, flag and size this code takes from it is loaded once into a local
@@ -111,6 +120,7 @@ struct shm_ring_dir {
 	_Alignas(SHM_RING_LINE) _Atomic uint64_t write; /* producer; see above */
 	_Alignas(SHM_RING_LINE) _Atomic uint64_t read;  /* consumer */
 	_Alignas(SHM_RING_LINE) _Atomic uint32_t reader_sleeping; /* set: consumer */
+	_Atomic uint32_t reader_fenced; /* consumer, once: it fences before it sleeps */
 	_Alignas(SHM_RING_LINE) _Atomic uint32_t writer_sleeping; /* set: producer */
 };
 
@@ -182,6 +192,7 @@ struct shm_ring_writer {
 	uint32_t frag_flags; /* its MORE / COMMAND */
 	int error;           /* sticky -EPROTO */
 	bool in_multi;       /* the last message written had MORE */
+	int8_t fence;        /* 0 not asked, 1 zn_shm_fence_ready, -1 not */
 	unsigned wake;       /* an internal publish found the reader asleep: SHM_WAKE_* */
 };
 
@@ -282,14 +293,21 @@ struct shm_ring_reader {
 	uint64_t frag_total, frag_got;
 	uint32_t frag_flags;
 	bool in_frag;
-	bool wake; /* an internal release found the writer asleep */
-	int error; /* sticky -EPROTO / -EMSGSIZE */
+	bool fenced; /* fences before it sleeps (see "Fenced sleeping") */
+	bool wake;   /* an internal release found the writer asleep */
+	int error;   /* sticky -EPROTO / -EMSGSIZE */
 };
 
 /* shm_ring_reader_init: the consumer of the ring g's side reads (ring 1 for the
  * creator). maxmsgsize < 0: no limit. Never fails, allocates nothing. */
 void shm_ring_reader_init(struct shm_ring_reader *r, const struct shm_ring_region *g,
                           int64_t maxmsgsize);
+
+/* shm_ring_reader_fence: from now on the reader fences before it sleeps, and tells
+ * the writer it may publish without a fence of its own (see "Fenced sleeping"), for a
+ * reader that spins. false (nothing changes) where zn_shm_fence is not available.
+ * Before the reader is first used, or by its thread. */
+bool shm_ring_reader_fence(struct shm_ring_reader *r);
 
 /* shm_ring_reader_fini: drops a half-reassembled message. */
 void shm_ring_reader_fini(struct shm_ring_reader *r);

@@ -4,6 +4,7 @@
  * before anything is copied out, fragments gathered, the read index released.
  */
 #include "proto/shm_ring_impl.h"
+#include "platform/shm.h"
 
 #include <errno.h>
 #include <string.h>
@@ -24,6 +25,29 @@ shm_ring_reader_init(struct shm_ring_reader *r, const struct shm_ring_region *g,
 	r->batch = g->ring_size / 8;
 	r->maxmsgsize = maxmsgsize < 0 ? UINT64_MAX : (uint64_t)maxmsgsize;
 	msg_init(&r->frag);
+}
+
+bool
+shm_ring_reader_fence(struct shm_ring_reader *r)
+{
+	if (!r->fenced && zn_shm_fence_available()) {
+		r->fenced = true;
+		atomic_store_explicit(&r->ctl->reader_fenced, 1, memory_order_seq_cst);
+	}
+	return r->fenced;
+}
+
+/* reader_fence: the fence between the sleeping flag's store and the look after it.
+ * Should it fail (Linux has no failure for it once the query said it works), the
+ * writer is told to fence its stores again, and this one sleep keeps the race that the
+ * fence exists to close. */
+static void
+reader_fence(struct shm_ring_reader *r)
+{
+	if (zn_shm_fence() == 0)
+		return;
+	r->fenced = false;
+	atomic_store_explicit(&r->ctl->reader_fenced, 0, memory_order_seq_cst);
 }
 
 void
@@ -319,6 +343,8 @@ shm_ring_prepare_sleep(struct shm_ring_reader *r)
 	if (r->rd != r->released || r->wake)
 		return 1; /* release (and wake) first */
 	atomic_store_explicit(&d->reader_sleeping, SLEEP_ENGINE, memory_order_seq_cst);
+	if (r->fenced)
+		reader_fence(r);
 	if (header_at(r, memory_order_seq_cst) != 0 &&
 	    take_flag(&d->reader_sleeping) != 0)
 		return 1;

@@ -1,9 +1,10 @@
 /*
  * shm_ring_writer.c: the writing side of a ring (see shm_ring.h, and shm_ring.c for
  * what the peer may do to the shared mapping): records copied in, fragments of large
- * messages, publishing the write index and the reader's wake-up.
+ * messages, publishing by the held header and the reader's wake-up.
  */
 #include "proto/shm_ring_impl.h"
+#include "platform/shm.h"
 
 #include <errno.h>
 #include <string.h>
@@ -92,6 +93,18 @@ writer_space(struct shm_ring_writer *w, uint64_t n)
 	return 0;
 }
 
+/* writer_may_skip_fence: whether the reader fences before it sleeps and our process
+ * is registered for that fence (asked once per writer). */
+static inline bool
+writer_may_skip_fence(struct shm_ring_writer *w)
+{
+	if (atomic_load_explicit(&w->ctl->reader_fenced, memory_order_relaxed) == 0)
+		return false;
+	if (w->fence == 0)
+		w->fence = zn_shm_fence_ready() ? 1 : -1;
+	return w->fence > 0;
+}
+
 /* writer_store: stores the held header, which makes everything up to the boundary
  * visible, then takes the reader's sleeping flag if it is set. Returns the reader's fd
  * to raise (SHM_WAKE_*), or 0. The store and the flag's load are both seq_cst, which
@@ -104,8 +117,15 @@ writer_store(struct shm_ring_writer *w)
 	struct shm_ring_dir *d = w->ctl;
 	if (w->boundary == w->pub)
 		return 0;
-	atomic_store_explicit(ring_word(w->data, w->mask, w->pub), w->held_pub,
-	                      memory_order_seq_cst);
+	_Atomic uint64_t *head = ring_word(w->data, w->mask, w->pub);
+	if (writer_may_skip_fence(w)) {
+		atomic_store_explicit(head, w->held_pub, memory_order_release);
+		/* The flag's load stays after the store in the code; the reader's fence
+		 * orders them on the CPU (shm_ring.h, "Fenced sleeping"). */
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		atomic_store_explicit(head, w->held_pub, memory_order_seq_cst);
+	}
 	w->pub = w->boundary;
 	if (w->run_held) {
 		/* The unfinished message's first part now heads what is held back. */
