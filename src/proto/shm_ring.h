@@ -23,10 +23,10 @@
  * "nothing yet", so it never loads an index the writer moves, and the only lines
  * that travel are the records' own (with an index polled after every message, the
  * index's line travelled too, and a spinning reader made each publish wait for it).
- * The writer keeps the word after its last record zero (it writes the zero before the
- * header that leads to it, and needs 8 bytes of room beyond each record for it), and
- * holds back in private the header of the first record it has not published, storing
- * it (release, seq_cst) once per batch and only at a message boundary, so a batch,
+ * The writer holds back in private the header of the first record it has not
+ * published, and stores it (release, seq_cst) once per batch and only at a message
+ * boundary, right after making the word that follows what it publishes zero (it keeps
+ * 8 bytes of room beyond its records for that word), so a batch,
  * and a multipart message, appears whole (unless the message is larger than the ring
  * and must stream); the other headers of a batch are plain stores that the held one
  * publishes. The first part of a multipart message that follows published-to-be
