@@ -283,9 +283,9 @@ shm_ring_read(struct shm_ring_reader *r, struct msg *m, struct shm_ref *ref)
 	if (r->error)
 		return r->error;
 	for (;;) {
+		/* A ring's worth of padding and fragments is enough for one call. */
 		if (r->rd - start >= r->size)
-			return 0; /* a ring's worth of padding and fragments: enough a
-			             call */
+			return 0;
 		uint64_t h = header_at(r, memory_order_acquire);
 		if (h == 0)
 			return 0;

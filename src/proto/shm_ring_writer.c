@@ -110,7 +110,7 @@ writer_may_skip_fence(struct shm_ring_writer *w)
  * to raise (SHM_WAKE_*), or 0. The store and the flag's load are both seq_cst, which
  * orders them against the reader's own pair (no fence needed: a seq_cst store is one
  * locked instruction on x86, like the fence it replaces, and ThreadSanitizer
- * understands it). */
+ * understands it), unless the reader fences for both of us (writer_may_skip_fence). */
 static unsigned
 writer_store(struct shm_ring_writer *w)
 {
