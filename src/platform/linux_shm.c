@@ -419,23 +419,23 @@ membarrier_cmd(int cmd)
 	return (int)syscall(__NR_membarrier, cmd, 0, 0);
 }
 
-/* 0 not asked yet, 1 yes, -1 no. Asking twice is harmless (both calls idempotent). */
-static _Atomic int fence_ready_state, fence_available_state;
+/* fence_available_state: 0 not asked yet, 1 yes, -1 no. fence_pid: the process that
+ * registered, so that a child of fork asks again for itself rather than trust its
+ * parent's answer. Asking twice is harmless: both calls are idempotent. */
+static _Atomic int fence_available_state;
+static _Atomic pid_t fence_pid;
 
 bool
 zn_shm_fence_ready(void)
 {
-	int st = atomic_load_explicit(&fence_ready_state, memory_order_acquire);
-	if (st == 0) {
-		st = zn_shm_fence_available() &&
-		                     membarrier_cmd(
-		                             MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) ==
-		                             0
-		             ? 1
-		             : -1;
-		atomic_store_explicit(&fence_ready_state, st, memory_order_release);
-	}
-	return st == 1;
+	pid_t me = getpid();
+	if (atomic_load_explicit(&fence_pid, memory_order_acquire) == me)
+		return true;
+	if (!zn_shm_fence_available() ||
+	    membarrier_cmd(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0)
+		return false;
+	atomic_store_explicit(&fence_pid, me, memory_order_release);
+	return true;
 }
 
 bool

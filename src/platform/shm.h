@@ -96,7 +96,8 @@ int zn_shm_recv_fds(int sock, void *buf, size_t len, int *fds, int *nfds);
 /* zn_shm_fence_ready: whether this process may publish to a peer's ring without a
  * store-load fence of its own, relying on the peer's zn_shm_fence: Linux's membarrier
  * MEMBARRIER_CMD_GLOBAL_EXPEDITED, for which the process registers on the first call
- * (once; thread-safe). false where that is not available (old kernels, seccomp). */
+ * (once per process, a child of fork included; thread-safe). false where that is not
+ * available (old kernels, seccomp). */
 bool zn_shm_fence_ready(void);
 
 /* zn_shm_fence_available: whether zn_shm_fence works here (asked once). */
