@@ -930,10 +930,11 @@ test_fenced_reader_sleeps_and_is_woken_once_per_sleep(void)
 		printf("     skipped: no membarrier here\n");
 		return;
 	}
+	/* At least 20 bursts each, also in the quick runs (valgrind). */
 	int bursts[] = {100, 1};
+	uint64_t counts[] = {SCALE(4000, 2000), SCALE(4000, 400)};
 	for (int i = 0; i < 2; i++) {
-		struct duo d = {
-		        .count = SCALE(4000, 400), .burst = bursts[i], .fenced = true};
+		struct duo d = {.count = counts[i], .burst = bursts[i], .fenced = true};
 		duo_run(&d, 64 * KIB);
 		printf("     burst %d: reader %llu sleeps, writer sent %llu signals\n",
 		       bursts[i], (unsigned long long)d.reader_sleeps,
