@@ -545,6 +545,10 @@ rings_activate(struct carrier_rings *r)
 	struct shm_link *l = r->link;
 	shm_ring_writer_init(&l->w, &l->region);
 	shm_ring_reader_init(&l->r, &l->region, e->opts.maxmsgsize);
+	/* Registering for a fencing peer's membarrier costs tens of milliseconds, once
+	 * per process (a grace period in the kernel): here, rather than in the first
+	 * message's send (shm_ring.h, "Fenced sleeping"). */
+	(void)zn_shm_fence_ready();
 	rings_lend(r);
 	int rc = poller_add_fd(e->poller, l->mine.fd, &rings_handler, e, &r->handle);
 	if (rc < 0) {
