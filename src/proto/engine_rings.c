@@ -546,9 +546,12 @@ rings_activate(struct carrier_rings *r)
 	shm_ring_writer_init(&l->w, &l->region);
 	shm_ring_reader_init(&l->r, &l->region, e->opts.maxmsgsize);
 	/* Registering for a fencing peer's membarrier costs tens of milliseconds, once
-	 * per process (a grace period in the kernel): here, rather than in the first
-	 * message's send (shm_ring.h, "Fenced sleeping"). */
-	(void)zn_shm_fence_ready();
+	 * per process (a grace period in the kernel): for a socket that spins, whose
+	 * peers are the ones that fence, here rather than in the first message's send
+	 * (shm_ring.h, "Fenced sleeping"); a writer that meets a fencing peer otherwise
+	 * registers when it first publishes to it. */
+	if (e->opts.shm_spin_us > 0)
+		(void)zn_shm_fence_ready();
 	rings_lend(r);
 	int rc = poller_add_fd(e->poller, l->mine.fd, &rings_handler, e, &r->handle);
 	if (rc < 0) {
