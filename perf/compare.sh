@@ -11,7 +11,7 @@
 # second in total), ROUTER echoing 1000 DEALERs (round trips per second), and the CPU
 # time per message of PUSH/PULL paced at 10000 msg/s (both ends and the I/O threads).
 #
-# usage: perf/compare.sh [-t transports] [-s sizes] [-x tests] [-c factor] [-r n] [-n] [-k]
+# usage: perf/compare.sh [-t transports] [-s sizes] [-x tests] [-c factor] [-r n] [-p] [-n] [-k]
 #   -t  transports to run, default "inproc ipc tcp tcp-curve shm shm-spin pubsub
 #       spinlat scale"
 #       (tcp-curve: tcp with CURVE on both sides, the same keys for both libraries;
@@ -25,6 +25,13 @@
 #   -c  multiply every message count by factor (e.g. 0.1 for a quick look), default 1
 #   -r  run each cell n times, alternating libraries, and report the median, default 1
 #       (wake-up latency on a small VM is bimodal; -r 3 or 5 steadies the figures)
+#   -p  pin the two processes of a row that has two (ipc, tcp, pubsub, shm, ...) each
+#       to a CPU of its own with taskset: the local side (receiver, or the latency
+#       tools' echo) to CPU 1, the remote side to CPU 0. Unpinned, a 2-CPU machine
+#       places each process's application and I/O threads on the same CPU or on
+#       two by chance, and the 64 B rows swing 2x with it, for both libraries
+#       (docs/ARCHITECTURE.md, "sixteenth round"); pinned, every run gets the
+#       same placement. In-process rows (inproc, scale, spinlat) are not pinned.
 #   -n  do not build zinc; use the libzinc.so in $ZINC_BUILD/lib as it is
 #   -k  keep the scratch directory
 # Environment: ZINC_BUILD, zinc's cmake build directory (default <repo>/build), built
@@ -40,20 +47,34 @@ sizes="64 1K 64K 1M"
 tests="lat thr"
 factor=1
 repeats=1
+pin=0
 nobuild=0
 keep=0
-while getopts "t:s:x:c:r:nkh" opt; do
+while getopts "t:s:x:c:r:pnkh" opt; do
 	case $opt in
 	t) transports=$OPTARG ;;
 	s) sizes=$OPTARG ;;
 	x) tests=$OPTARG ;;
 	c) factor=$OPTARG ;;
 	r) repeats=$OPTARG ;;
+	p) pin=1 ;;
 	n) nobuild=1 ;;
 	k) keep=1 ;;
-	*) sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	*) sed -n '2,40s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
+
+# The commands that start the two sides of a row with two processes.
+pin_local=()
+pin_remote=()
+if [ "$pin" = 1 ]; then
+	if ! command -v taskset >/dev/null || [ "$(nproc)" -lt 2 ]; then
+		echo "compare: -p needs taskset and at least 2 CPUs" >&2
+		exit 2
+	fi
+	pin_local=(taskset -c 1)
+	pin_remote=(taskset -c 0)
+fi
 
 build=${ZINC_BUILD:-$root/build}
 cc=${CC:-cc}
@@ -229,7 +250,7 @@ run_one() {
 		else
 			ep=$(next_endpoint "$tr")
 		fi
-		timeout 60 "$bin/$ltool" "$ep" "$size" "$n" </dev/null \
+		"${pin_local[@]}" timeout 60 "$bin/$ltool" "$ep" "$size" "$n" </dev/null \
 			>"$out.local" 2>"$out.err" &
 		local lpid=$!
 		# Start the remote once the local side listens, so a connect that would
@@ -243,7 +264,7 @@ run_one() {
 			wait "$lpid"
 			rc=$?
 		else
-			timeout 60 "$bin/$rtool" "$ep" "$size" "$n" </dev/null \
+			"${pin_remote[@]}" timeout 60 "$bin/$rtool" "$ep" "$size" "$n" </dev/null \
 				>"$out.remote" 2>>"$out.err" &
 			local rpid=$! first
 			wait -n -p first "$lpid" "$rpid"
