@@ -528,6 +528,132 @@ peer_word(struct fx *f, uint64_t pos)
 	return v;
 }
 
+/* ---- waking early (shm_ring_writer_set_waker) ---- */
+
+struct waker_log {
+	struct fx *f;
+	int calls, wake;
+	const uint8_t *dst; /* where the payload goes (the ring was zero there) */
+	size_t len;
+	size_t copied;     /* leading payload bytes in place at the first call */
+	uint64_t hdr;      /* the record's header word as the reader saw it then */
+	uint64_t pos;      /* the record's position */
+	uint64_t progress; /* shm_ring_writer_progress at the first call */
+};
+
+static void
+waker_log_fn(void *arg, int wake)
+{
+	struct waker_log *g = arg;
+	if (g->calls++ > 0)
+		return;
+	g->wake = wake;
+	g->progress = shm_ring_writer_progress(&g->f->w);
+	g->hdr = peer_word(g->f, g->pos);
+	size_t n = 0;
+	while (g->dst && n < g->len && g->dst[n] == 0xa5)
+		n++;
+	g->copied = n;
+}
+
+/* early_write: writes len bytes of 0xa5 (never a byte the fresh ring holds) as one
+ * message, logging the waker's calls; returns what shm_ring_publish said after. */
+static int
+early_write(struct fx *f, struct waker_log *g, size_t len)
+{
+	memset(g, 0, sizeof *g);
+	g->f = f;
+	g->len = len;
+	g->pos = shm_ring_writer_pos(&f->w);
+	g->dst = f->peer_ring + (g->pos & f->w.mask) + SHM_REC_HDR;
+	struct msg m;
+	CHECK_EQ(msg_init_size(&m, len), 0);
+	memset(msg_data(&m), 0xa5, len);
+	CHECK_EQ(shm_ring_write_msg(&f->w, &m), 0);
+	msg_close(&m);
+	return shm_ring_publish(&f->w);
+}
+
+/* early_read: the reader, asleep since before the write, wakes and finds the message. */
+static void
+early_read(struct fx *f, size_t len)
+{
+	shm_ring_end_sleep(&f->r);
+	struct msg out;
+	CHECK_EQ(shm_ring_read_msg(&f->r, &out), 1);
+	CHECK_EQ(msg_size(&out), len);
+	const uint8_t *p = msg_data(&out);
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != 0xa5)
+			TEST_FAIL("byte %zu of %zu garbled", i, len);
+	msg_close(&out);
+	shm_ring_release(&f->r);
+}
+
+/* A sleeping reader is woken once in the middle of a large message's write, when at
+ * most SHM_WAKE_AHEAD bytes are left to copy and before the message is visible; its
+ * flag is then taken, so the publication wakes nobody. Small messages, an awake
+ * reader and a writer without a waker leave the wake-up to shm_ring_publish, and a
+ * message that streams wakes the reader at its first fragment. */
+static void
+test_waker_wakes_a_sleeping_reader_during_a_large_write(void)
+{
+	struct fx f;
+	struct waker_log g;
+	fx_init(&f, 4 * MIB, -1);
+	shm_ring_writer_set_waker(&f.w, waker_log_fn, &g);
+
+	/* Up to SHM_WAKE_AHEAD: woken before any byte is copied. Beyond (still one
+	 * record): woken with SHM_WAKE_AHEAD or fewer bytes to go. */
+	size_t sizes[] = {SHM_WAKE_EARLY_MIN, 64 * KIB, SHM_WAKE_AHEAD, 200 * KIB};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		size_t len = sizes[i];
+		CHECK(SHM_REC_HDR + len <= f.w.plain_max);
+		CHECK_EQ(shm_ring_prepare_sleep(&f.r), 0);
+		CHECK_EQ(early_write(&f, &g, len), 0); /* the flag was taken already */
+		CHECK_EQ(g.calls, 1);
+		CHECK_EQ(g.wake, SHM_WAKE_ENGINE);
+		CHECK_EQ(g.hdr, 0); /* not visible yet */
+		CHECK(g.copied < len);
+		CHECK(g.copied + SHM_WAKE_AHEAD >= len);
+		if (len <= SHM_WAKE_AHEAD)
+			CHECK_EQ(g.copied, 0);
+		early_read(&f, len);
+	}
+
+	/* A small message: the publication wakes the reader, as without a waker. */
+	CHECK_EQ(shm_ring_prepare_sleep(&f.r), 0);
+	CHECK_EQ(early_write(&f, &g, SHM_WAKE_EARLY_MIN - 8), SHM_WAKE_ENGINE);
+	CHECK_EQ(g.calls, 0);
+	early_read(&f, SHM_WAKE_EARLY_MIN - 8);
+
+	/* An awake reader: nobody to wake. */
+	CHECK_EQ(early_write(&f, &g, 64 * KIB), 0);
+	CHECK_EQ(g.calls, 0);
+	struct msg out;
+	CHECK_EQ(shm_ring_read_msg(&f.r, &out), 1);
+	msg_close(&out);
+	shm_ring_release(&f.r);
+
+	/* No waker: the publication wakes the reader. */
+	shm_ring_writer_set_waker(&f.w, NULL, NULL);
+	CHECK_EQ(shm_ring_prepare_sleep(&f.r), 0);
+	CHECK_EQ(early_write(&f, &g, 64 * KIB), SHM_WAKE_ENGINE);
+	CHECK_EQ(g.calls, 0);
+	early_read(&f, 64 * KIB);
+
+	/* A message that streams: woken as its first fragment is published, once. */
+	shm_ring_writer_set_waker(&f.w, waker_log_fn, &g);
+	size_t big = 3 * f.w.plain_max;
+	CHECK_EQ(shm_ring_prepare_sleep(&f.r), 0);
+	CHECK_EQ(early_write(&f, &g, big), 0);
+	CHECK_EQ(g.calls, 1);
+	CHECK_EQ(g.wake, SHM_WAKE_ENGINE);
+	CHECK(g.progress < big);
+	early_read(&f, big);
+	fx_fini(&f);
+}
+
 /* Publishing by headers (protocol version 3): a batch stays invisible until published,
  * its first header held back; a multipart message that follows complete messages in a
  * batch is held back from its own first part across their publication; a message
@@ -1741,6 +1867,8 @@ static const struct test tests[] = {
          test_multipart_with_large_parts_through_a_small_ring},
         {"reader sleeps and is woken once per sleep",
          test_reader_sleeps_and_is_woken_once_per_sleep},
+        {"a waker wakes a sleeping reader during a large write",
+         test_waker_wakes_a_sleeping_reader_during_a_large_write},
         {"fenced reader sleeps and is woken once per sleep",
          test_fenced_reader_sleeps_and_is_woken_once_per_sleep},
         {"writer sleeps on a full ring and is woken once per sleep",

@@ -544,6 +544,7 @@ rings_activate(struct carrier_rings *r)
 	struct engine *e = r->base.e;
 	struct shm_link *l = r->link;
 	shm_ring_writer_init(&l->w, &l->region);
+	shm_ring_writer_set_waker(&l->w, shm_link_waker, l);
 	shm_ring_reader_init(&l->r, &l->region, e->opts.maxmsgsize);
 	/* Registering for a fencing peer's membarrier costs tens of milliseconds, once
 	 * per process (a grace period in the kernel): for a socket that spins, whose

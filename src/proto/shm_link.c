@@ -55,6 +55,12 @@ shm_link_wake_peer(struct shm_link *l, int wake)
 }
 
 void
+shm_link_waker(void *arg, int wake)
+{
+	shm_link_wake_peer(arg, wake);
+}
+
+void
 shm_link_hold(struct shm_link *l)
 {
 	atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
@@ -273,7 +279,7 @@ link_read(struct pipe_direct *d, struct msg *m)
 	 * long run, in the ring code): not per message, so a writer that outruns us
 	 * resumes by large steps instead of record by record. A reader that stops
 	 * calling leaves at most ring/8 unreturned, and a writer never needs more than
-	 * half the ring free (larger messages stream). */
+	 * half the ring free (larger messages stream, as do all over SHM_STREAM_MIN). */
 	int rc = link_read_msg(l, m);
 	if (rc == 1)
 		return 1;
@@ -295,9 +301,9 @@ link_read(struct pipe_direct *d, struct msg *m)
 }
 
 /* link_check_read: whether link_read would give a part now. A part in the ring is not
- * enough (a multipart message is given whole, and a part larger than half the ring
- * streams in as it is written), so what is there is read ahead: ZMQ_POLLIN must
- * promise a message that a ZMQ_DONTWAIT receive then gets. */
+ * enough (a multipart message is given whole, and a part larger than half the ring or
+ * than SHM_STREAM_MIN streams in as it is written), so what is there is read ahead:
+ * ZMQ_POLLIN must promise a message that a ZMQ_DONTWAIT receive then gets. */
 static int
 link_check_read(struct pipe_direct *d)
 {

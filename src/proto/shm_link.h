@@ -139,6 +139,8 @@ void shm_link_hold(struct shm_link *l);
 void shm_link_rele(struct shm_link *l);
 /* shm_link_wake_peer: raises the peer's eventfds that shm_ring_publish named. */
 void shm_link_wake_peer(struct shm_link *l, int wake);
+/* shm_link_waker: shm_link_wake_peer as the writer's waker (arg: the link). */
+void shm_link_waker(void *arg, int wake);
 /* shm_link_close: (the engine, as it ends) no more traffic; the road's user reads
  * what is left and lets go. */
 void shm_link_close(struct shm_link *l);

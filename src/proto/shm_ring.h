@@ -171,6 +171,10 @@ void shm_ring_region_fini(struct shm_ring_region *g);
 
 /* ---- writer: the producer side of one ring ---- */
 
+/* A function that raises the reader's eventfds named by wake (SHM_WAKE_*), for a
+ * writer that wakes its reader before a write ends (shm_ring_writer_set_waker). */
+typedef void shm_ring_waker_fn(void *arg, int wake);
+
 struct shm_ring_writer {
 	struct shm_ring_dir *ctl;
 	uint8_t *data;
@@ -194,11 +198,32 @@ struct shm_ring_writer {
 	bool in_multi;       /* the last message written had MORE */
 	int8_t fence;        /* 0 not asked, 1 zn_shm_fence_ready, -1 not */
 	unsigned wake;       /* an internal publish found the reader asleep: SHM_WAKE_* */
+	shm_ring_waker_fn
+	        *waker; /* wakes the reader mid-write (shm_ring_writer_set_waker) */
+	void *waker_arg;
 };
 
 /* shm_ring_writer_init: the producer of the ring g's side writes (ring 0 for the
  * creator). Never fails, allocates nothing; there is no _fini. */
 void shm_ring_writer_init(struct shm_ring_writer *w, const struct shm_ring_region *g);
+
+/* shm_ring_writer_set_waker: lets the writer wake a sleeping reader in the middle of
+ * shm_ring_write_msg, through fn(arg, wake) in the writer's thread, rather than only
+ * from what shm_ring_publish returns after it:
+ * - a message of SHM_WAKE_EARLY_MIN bytes or more written whole takes the reader's
+ *   sleeping flag when at most SHM_WAKE_AHEAD of its bytes are left to copy (before the
+ *   copy, for a message up to that size): a wake-up between CPUs takes tens of
+ *   microseconds, which then pass while the copy ends instead of after it. A reader it
+ *   wakes too soon finds nothing new, sleeps again and is woken by the publication;
+ * - a fragment whose publication finds the reader asleep wakes it at once, so that it
+ *   copies the message out while the rest is copied in.
+ * Without a waker (the default) the reader is woken only after the write. */
+void shm_ring_writer_set_waker(struct shm_ring_writer *w, shm_ring_waker_fn *fn,
+                               void *arg);
+#define SHM_WAKE_EARLY_MIN ((size_t)32 << 10)
+/* Messages larger than this (or than half the ring) stream in fragments. */
+#define SHM_STREAM_MIN ((uint64_t)256 << 10)
+#define SHM_WAKE_AHEAD ((size_t)128 << 10)
 
 /* shm_ring_write_msg: copies m into the ring as one record, or as fragments when it is
  * too large to sit in the ring whole. Never blocks. Returns
