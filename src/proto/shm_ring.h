@@ -198,8 +198,7 @@ struct shm_ring_writer {
 	bool in_multi;       /* the last message written had MORE */
 	int8_t fence;        /* 0 not asked, 1 zn_shm_fence_ready, -1 not */
 	unsigned wake;       /* an internal publish found the reader asleep: SHM_WAKE_* */
-	shm_ring_waker_fn
-	        *waker; /* wakes the reader mid-write (shm_ring_writer_set_waker) */
+	shm_ring_waker_fn *waker; /* shm_ring_writer_set_waker's, or NULL */
 	void *waker_arg;
 };
 
@@ -221,9 +220,9 @@ void shm_ring_writer_init(struct shm_ring_writer *w, const struct shm_ring_regio
 void shm_ring_writer_set_waker(struct shm_ring_writer *w, shm_ring_waker_fn *fn,
                                void *arg);
 #define SHM_WAKE_EARLY_MIN ((size_t)32 << 10)
+#define SHM_WAKE_AHEAD     ((size_t)128 << 10)
 /* Messages larger than this (or than half the ring) stream in fragments. */
 #define SHM_STREAM_MIN ((uint64_t)256 << 10)
-#define SHM_WAKE_AHEAD ((size_t)128 << 10)
 
 /* shm_ring_write_msg: copies m into the ring as one record, or as fragments when it is
  * too large to sit in the ring whole. Never blocks. Returns
