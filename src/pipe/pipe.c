@@ -121,7 +121,7 @@ pipe_set_boosts(struct pipe *p, int64_t out_boost, int64_t in_boost)
 /* Large messages are reported once this many bytes of them are read, however few
  * they are, while the writer is ahead (more is queued): a writer that waits for half
  * the HWM (500 MiB of 1 MiB messages) makes its next bodies afresh, the ones the
- * reader freed having gone back to the C library past the body cache's cap (8 MiB),
+ * reader freed having gone back to the C library past the body cache's cap,
  * and fresh pages fault on first touch (tcp 1 MiB sender: 170 page faults a message,
  * a third of its CPU). Reported sooner, it makes them from the blocks just freed.
  * Below about 8 KiB a message, lwm comes first. A reader that has caught up says
