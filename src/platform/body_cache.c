@@ -55,8 +55,8 @@
 #define CLASS_MAX_SHIFT 22 /* 4 MiB */
 #define CLASSES         (1 + (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT) * 4)
 #define NO_CLASS        UINT32_MAX
-/* What a heap keeps before blocks go back to the C library: freed by its own thread
- * (per class), and returned by others (all classes). The return list holds what
+/* What a heap keeps, all classes together, before blocks go back to the C library:
+ * freed by its own thread, and returned by others. The return list holds what
  * other threads free while the owner is not allocating: a sender of 1 MiB messages
  * waiting for room in its pipe gets back, before it wakes, the bodies its I/O thread
  * wrote meanwhile (the pipe's reports come every 4 MiB read, but the socket's queue

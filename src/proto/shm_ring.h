@@ -209,11 +209,12 @@ void shm_ring_writer_init(struct shm_ring_writer *w, const struct shm_ring_regio
 /* shm_ring_writer_set_waker: lets the writer wake a sleeping reader in the middle of
  * shm_ring_write_msg, through fn(arg, wake) in the writer's thread, rather than only
  * from what shm_ring_publish returns after it:
- * - a message of SHM_WAKE_EARLY_MIN bytes or more written whole takes the reader's
- *   sleeping flag when at most SHM_WAKE_AHEAD of its bytes are left to copy (before the
- *   copy, for a message up to that size): a wake-up between CPUs takes tens of
- *   microseconds, which then pass while the copy ends instead of after it. A reader it
- *   wakes too soon finds nothing new, sleeps again and is woken by the publication;
+ * - the last (or only) part of a message, written whole, of SHM_WAKE_EARLY_MIN bytes
+ *   or more takes the reader's sleeping flag when at most SHM_WAKE_AHEAD of its bytes
+ *   are left to copy (before the copy, for a part up to that size): a wake-up between
+ *   CPUs takes tens of microseconds, which then pass while the copy ends instead of
+ *   after it. A reader it wakes too soon finds nothing new, sleeps again and is woken
+ *   by the publication;
  * - a fragment whose publication finds the reader asleep wakes it at once, so that it
  *   copies the message out while the rest is copied in.
  * Without a waker (the default) the reader is woken only after the write. */

@@ -199,11 +199,14 @@ writer_pad(struct shm_ring_writer *w, uint64_t rec, bool publishable)
 }
 
 /* copy_payload: len bytes from src to dst (the record's payload, not yet visible), a
- * large one with the reader woken early on the way (shm_ring_writer_set_waker). */
+ * large one that ends its message with the reader woken early on the way
+ * (shm_ring_writer_set_waker). A part with MORE wakes nobody: the reader could see
+ * none of its message before the last part is written. */
 static void
-copy_payload(struct shm_ring_writer *w, uint8_t *dst, const void *src, size_t len)
+copy_payload(struct shm_ring_writer *w, uint8_t *dst, const void *src, size_t len,
+             bool ends_message)
 {
-	if (len < SHM_WAKE_EARLY_MIN || !w->waker) {
+	if (len < SHM_WAKE_EARLY_MIN || !w->waker || !ends_message) {
 		memcpy(dst, src, len);
 		return;
 	}
@@ -229,7 +232,7 @@ write_record(struct shm_ring_writer *w, const void *data, size_t len, uint32_t f
 	 * payload's first bytes, rather than again after the payload's next line. */
 	writer_put(w, rec, hdr_word(len, flags), !(flags & SHM_REC_MORE));
 	if (len > 0)
-		copy_payload(w, p + SHM_REC_HDR, data, len);
+		copy_payload(w, p + SHM_REC_HDR, data, len, !(flags & SHM_REC_MORE));
 	w->in_multi = (flags & SHM_REC_MORE) != 0;
 	if (w->boundary - w->pub >= w->batch)
 		w->wake |= writer_store(w);
