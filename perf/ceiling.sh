@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# ceiling.sh: how far a throughput row of perf/compare.sh can go. For tcp and ipc, each
+# size, runs local_thr/remote_thr against libzmq and against zinc, and stream_ceiling
+# (perf/stream_ceiling.c): the same bytes through the same kind of socket with no
+# library at all, one buffer reused on each side, so only the kernel's two copies and
+# its wake-ups; its sender's first 1000 messages (the default high-water mark) come
+# from pages never used before, as a library's full queue holds that many bodies before
+# the first is reused (-f). Prints a markdown table: the three figures, zinc/libzmq, and
+# ceiling/libzmq, the most any library could reach over libzmq on that row and
+# machine (docs/ARCHITECTURE.md, "Issue 12, seventeenth round").
+#
+# usage: perf/ceiling.sh [-t "tcp ipc"] [-s "64K 1M"] [-r n] [-c factor] [-p] [-w bytes]
+#                        [-f n]
+#   -t  transports (tcp, ipc), default both
+#   -s  sizes (K and M suffixes are KiB and MiB), default "64K 1M"
+#   -r  runs per cell, the three alternating, median reported; default 3
+#   -c  multiply the message counts (those of compare.sh) by factor, default 1
+#   -p  pin the receiver to CPU 1 and the sender to CPU 0 (as compare.sh -p)
+#   -w  the ceiling's largest write, default 65483 (one loopback tcp segment; also
+#       the fastest for a Unix socket of the sizes tried: 32768 and whole messages
+#       were slower)
+#   -f  the ceiling's messages from fresh pages, default 1000 (0: the steady state)
+# Environment: ZINC_BUILD (default <repo>/build): zinc is the libzinc.so there, as it
+# is (build it first); CC (default cc). The libzmq column needs libzmq3-dev.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${ZINC_BUILD:-$root/build}
+cc=${CC:-cc}
+transports="tcp ipc"
+sizes="64K 1M"
+repeats=3
+factor=1
+pin=0
+write_max=65483
+fresh=1000
+while getopts "t:s:r:c:pw:f:h" opt; do
+	case $opt in
+	t) transports=$OPTARG ;;
+	s) sizes=$OPTARG ;;
+	r) repeats=$OPTARG ;;
+	c) factor=$OPTARG ;;
+	p) pin=1 ;;
+	w) write_max=$OPTARG ;;
+	f) fresh=$OPTARG ;;
+	*) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+
+scratch=$(mktemp -d /tmp/zinc-ceiling.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
+log() { echo "ceiling: $*" >&2; }
+
+cflags="-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra"
+mkdir -p "$scratch/raw" "$scratch/libzmq" "$scratch/zinc/lib"
+$cc $cflags -o "$scratch/raw/stream_ceiling" "$root/perf/stream_ceiling.c" || exit 1
+if [ ! -f "$build/lib/libzinc.so" ]; then
+	log "no $build/lib/libzinc.so (build zinc first)"
+	exit 1
+fi
+cp -P "$build"/lib/libzinc.so* "$scratch/zinc/lib/"
+for t in local_thr remote_thr; do
+	$cc $cflags -o "$scratch/libzmq/$t" "$root/perf/$t.c" -lzmq || exit 1
+	$cc $cflags -o "$scratch/zinc/$t" "$root/perf/$t.c" -I"$root/include" \
+		-L"$scratch/zinc/lib" -lzinc -Wl,-rpath,"$scratch/zinc/lib" || exit 1
+done
+
+pin_local=()
+pin_remote=()
+if [ "$pin" = 1 ]; then
+	pin_local=(taskset -c 1)
+	pin_remote=(taskset -c 0)
+fi
+
+port=$((20000 + RANDOM % 20000))
+runs=0
+next_endpoint() {
+	runs=$((runs + 1))
+	case $1 in
+	ipc) echo "ipc://$scratch/r$runs.ipc" ;;
+	tcp)
+		port=$((port + 1))
+		while [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
+			port=$((port + 1))
+		done
+		echo "tcp://127.0.0.1:$port"
+		;;
+	esac
+}
+listening() {
+	case $1 in
+	ipc://*) [ -S "${1#ipc://}" ] ;;
+	tcp://*) [ -n "$(ss -Hltn "sport = :${1##*:}" 2>/dev/null)" ] ;;
+	esac
+}
+
+# run_one <raw|libzmq|zinc> <transport> <size> <count>: the receiver's msg/s, or n/a.
+run_one() {
+	local who=$1 ep out=$scratch/out.$1
+	ep=$(next_endpoint "$2")
+	local recv=("$scratch/$who/local_thr" "$ep" "$3" "$4")
+	local send=("$scratch/$who/remote_thr" "$ep" "$3" "$4")
+	if [ "$who" = raw ]; then
+		recv=("$scratch/raw/stream_ceiling" recv "$ep" "$3" "$4")
+		send=("$scratch/raw/stream_ceiling" send "$ep" "$3" "$4" "$write_max" "$fresh")
+	fi
+	"${pin_local[@]}" timeout 60 "${recv[@]}" </dev/null >"$out" 2>"$out.err" &
+	local lpid=$! i=0
+	while ! listening "$ep" && kill -0 "$lpid" 2>/dev/null && [ $i -lt 500 ]; do
+		sleep 0.01
+		i=$((i + 1))
+	done
+	"${pin_remote[@]}" timeout 60 "${send[@]}" </dev/null >/dev/null 2>>"$out.err"
+	local rc=$?
+	wait "$lpid" || rc=$?
+	local v
+	v=$(sed -n 's/^mean throughput: \([0-9]*\) \[msg\/s\]$/\1/p' "$out")
+	if [ $rc -ne 0 ] || [ -z "$v" ]; then
+		log "$who $2 $3: failed (exit $rc) $(head -c 300 "$out.err" | tr '\n' ' ')"
+		echo n/a
+	else
+		echo "$v"
+	fi
+}
+
+bytes() {
+	case $1 in
+	*[kK]) echo $((${1%?} * 1024)) ;;
+	*[mM]) echo $((${1%?} * 1048576)) ;;
+	*) echo $(($1)) ;;
+	esac
+}
+# count <size>: compare.sh's throughput counts, times the factor.
+count() {
+	local n
+	case $1 in
+	64) n=5000000 ;;
+	1024) n=1000000 ;;
+	65536) n=40000 ;;
+	*) n=3000 ;;
+	esac
+	awk -v n="$n" -v f="$factor" 'BEGIN { n = int(n * f); print (n < 2 ? 2 : n) }'
+}
+median() {
+	case " $* " in *" n/a "*) echo "n/a"; return ;; esac
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+div() {
+	case "$1$2" in *n/a*) echo "n/a"; return ;; esac
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+echo "| transport | size | ceiling (no library) [msg/s] | libzmq [msg/s] | zinc [msg/s] | zinc / libzmq | ceiling / libzmq | zinc / ceiling |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for tr in $transports; do
+	for s in $sizes; do
+		size=$(bytes "$s")
+		n=$(count "$size")
+		raws="" lzs="" zns=""
+		for _ in $(seq "$repeats"); do
+			raws="$raws $(run_one raw "$tr" "$size" "$n")"
+			lzs="$lzs $(run_one libzmq "$tr" "$size" "$n")"
+			zns="$zns $(run_one zinc "$tr" "$size" "$n")"
+		done
+		log "$tr $s x $n: ceiling$raws, libzmq$lzs, zinc$zns"
+		# shellcheck disable=SC2086
+		raw=$(median $raws)
+		# shellcheck disable=SC2086
+		lz=$(median $lzs)
+		# shellcheck disable=SC2086
+		zn=$(median $zns)
+		echo "| $tr | $s | $raw | $lz | $zn | $(div "$zn" "$lz") | $(div "$raw" "$lz") | $(div "$zn" "$raw") |"
+	done
+done
