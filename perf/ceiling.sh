@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# ceiling.sh: how far a throughput row of perf/compare.sh can go. For tcp and ipc, each
-# size, runs local_thr/remote_thr against libzmq and against zinc, and stream_ceiling
+# ceiling.sh: how far a row of perf/compare.sh can go. For tcp and ipc, each size, runs
+# the throughput (local_thr/remote_thr) and latency (local_lat/remote_lat) tools against
+# libzmq and against zinc, and stream_ceiling
 # (perf/stream_ceiling.c): the same bytes through the same kind of socket with no
 # library at all, one buffer reused on each side, so only the kernel's two copies and
 # its wake-ups; its sender's first 1000 messages (the default high-water mark) come
 # from pages never used before, as a library's full queue holds that many bodies before
-# the first is reused (-f). Prints a markdown table: the three figures, zinc/libzmq, and
-# ceiling/libzmq, the most any library could reach over libzmq on that row and
-# machine (docs/ARCHITECTURE.md, "Issue 12, seventeenth round").
+# the first is reused (-f); for latency, a ping-pong of blocking reads, one wake-up a
+# message. Prints a markdown table: the three figures, zinc/libzmq and ceiling/libzmq
+# (for latency, libzmq's time over the other's: > 1 is better), the ceiling's ratio
+# being the most any library could reach over libzmq on that row and machine
+# (docs/ARCHITECTURE.md, "Issue 12, seventeenth round").
 #
-# usage: perf/ceiling.sh [-t "tcp ipc"] [-s "64K 1M"] [-r n] [-c factor] [-p] [-w bytes]
-#                        [-f n]
+# usage: perf/ceiling.sh [-t "tcp ipc"] [-s "64K 1M"] [-x "thr lat"] [-r n] [-c factor]
+#                        [-p] [-w bytes] [-f n]
 #   -t  transports (tcp, ipc), default both
 #   -s  sizes (K and M suffixes are KiB and MiB), default "64K 1M"
+#   -x  tests, default "thr lat"
 #   -r  runs per cell, the three alternating, median reported; default 3
 #   -c  multiply the message counts (those of compare.sh) by factor, default 1
 #   -p  pin the receiver to CPU 1 and the sender to CPU 0 (as compare.sh -p)
@@ -29,21 +33,23 @@ build=${ZINC_BUILD:-$root/build}
 cc=${CC:-cc}
 transports="tcp ipc"
 sizes="64K 1M"
+tests="thr lat"
 repeats=3
 factor=1
 pin=0
 write_max=65483
 fresh=1000
-while getopts "t:s:r:c:pw:f:h" opt; do
+while getopts "t:s:x:r:c:pw:f:h" opt; do
 	case $opt in
 	t) transports=$OPTARG ;;
 	s) sizes=$OPTARG ;;
+	x) tests=$OPTARG ;;
 	r) repeats=$OPTARG ;;
 	c) factor=$OPTARG ;;
 	p) pin=1 ;;
 	w) write_max=$OPTARG ;;
 	f) fresh=$OPTARG ;;
-	*) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	*) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 
@@ -60,7 +66,7 @@ if [ ! -f "$build/lib/libzinc.so" ]; then
 	exit 1
 fi
 cp -P "$build"/lib/libzinc.so* "$scratch/zinc/lib/"
-for t in local_thr remote_thr; do
+for t in local_thr remote_thr local_lat remote_lat; do
 	$cc $cflags -o "$scratch/libzmq/$t" "$root/perf/$t.c" -lzmq || exit 1
 	$cc $cflags -o "$scratch/zinc/$t" "$root/perf/$t.c" -I"$root/include" \
 		-L"$scratch/zinc/lib" -lzinc -Wl,-rpath,"$scratch/zinc/lib" || exit 1
@@ -95,29 +101,37 @@ listening() {
 	esac
 }
 
-# run_one <raw|libzmq|zinc> <transport> <size> <count>: the receiver's msg/s, or n/a.
+# run_one <raw|libzmq|zinc> <transport> <test> <size> <count>: the figure (msg/s, or
+# the one-way latency in us), or n/a.
 run_one() {
-	local who=$1 ep out=$scratch/out.$1
-	ep=$(next_endpoint "$2")
-	local recv=("$scratch/$who/local_thr" "$ep" "$3" "$4")
-	local send=("$scratch/$who/remote_thr" "$ep" "$3" "$4")
-	if [ "$who" = raw ]; then
-		recv=("$scratch/raw/stream_ceiling" recv "$ep" "$3" "$4")
-		send=("$scratch/raw/stream_ceiling" send "$ep" "$3" "$4" "$write_max" "$fresh")
+	local who=$1 tr=$2 test=$3 ep out=$scratch/out.$1
+	ep=$(next_endpoint "$tr")
+	local recv=("$scratch/$who/local_$test" "$ep" "$4" "$5")
+	local send=("$scratch/$who/remote_$test" "$ep" "$4" "$5")
+	if [ "$who" = raw ] && [ "$test" = thr ]; then
+		recv=("$scratch/raw/stream_ceiling" recv "$ep" "$4" "$5")
+		send=("$scratch/raw/stream_ceiling" send "$ep" "$4" "$5" "$write_max" "$fresh")
+	elif [ "$who" = raw ]; then
+		recv=("$scratch/raw/stream_ceiling" echo "$ep" "$4" "$5")
+		send=("$scratch/raw/stream_ceiling" ping "$ep" "$4" "$5")
 	fi
-	"${pin_local[@]}" timeout 60 "${recv[@]}" </dev/null >"$out" 2>"$out.err" &
+	"${pin_local[@]}" timeout 60 "${recv[@]}" </dev/null >"$out.local" 2>"$out.err" &
 	local lpid=$! i=0
 	while ! listening "$ep" && kill -0 "$lpid" 2>/dev/null && [ $i -lt 500 ]; do
 		sleep 0.01
 		i=$((i + 1))
 	done
-	"${pin_remote[@]}" timeout 60 "${send[@]}" </dev/null >/dev/null 2>>"$out.err"
+	"${pin_remote[@]}" timeout 60 "${send[@]}" </dev/null >"$out.remote" 2>>"$out.err"
 	local rc=$?
 	wait "$lpid" || rc=$?
 	local v
-	v=$(sed -n 's/^mean throughput: \([0-9]*\) \[msg\/s\]$/\1/p' "$out")
+	if [ "$test" = thr ]; then
+		v=$(sed -n 's/^mean throughput: \([0-9]*\) \[msg\/s\]$/\1/p' "$out.local")
+	else
+		v=$(sed -n 's/^average latency: \([0-9.]*\) \[us\]$/\1/p' "$out.remote")
+	fi
 	if [ $rc -ne 0 ] || [ -z "$v" ]; then
-		log "$who $2 $3: failed (exit $rc) $(head -c 300 "$out.err" | tr '\n' ' ')"
+		log "$who $tr $test $4: failed (exit $rc) $(head -c 300 "$out.err" | tr '\n' ' ')"
 		echo n/a
 	else
 		echo "$v"
@@ -131,13 +145,16 @@ bytes() {
 	*) echo $(($1)) ;;
 	esac
 }
-# count <size>: compare.sh's throughput counts, times the factor.
+# count <test> <size>: compare.sh's counts, times the factor.
 count() {
 	local n
-	case $1 in
-	64) n=5000000 ;;
-	1024) n=1000000 ;;
-	65536) n=40000 ;;
+	case $1:$2 in
+	lat:64 | lat:1024) n=20000 ;;
+	lat:65536) n=5000 ;;
+	lat:*) n=3000 ;;
+	thr:64) n=5000000 ;;
+	thr:1024) n=1000000 ;;
+	thr:65536) n=40000 ;;
 	*) n=3000 ;;
 	esac
 	awk -v n="$n" -v f="$factor" 'BEGIN { n = int(n * f); print (n < 2 ? 2 : n) }'
@@ -152,25 +169,36 @@ div() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
 }
 
-echo "| transport | size | ceiling (no library) [msg/s] | libzmq [msg/s] | zinc [msg/s] | zinc / libzmq | ceiling / libzmq | zinc / ceiling |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+# better <test> <this> <libzmq>: this over libzmq for throughput, libzmq over this for
+# latency (> 1: better than libzmq).
+better() {
+	if [ "$1" = thr ]; then div "$2" "$3"; else div "$3" "$2"; fi
+}
+
+echo "| transport | test | size | ceiling (no library) | libzmq | zinc | zinc vs libzmq | ceiling vs libzmq | zinc vs ceiling |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for tr in $transports; do
-	for s in $sizes; do
-		size=$(bytes "$s")
-		n=$(count "$size")
-		raws="" lzs="" zns=""
-		for _ in $(seq "$repeats"); do
-			raws="$raws $(run_one raw "$tr" "$size" "$n")"
-			lzs="$lzs $(run_one libzmq "$tr" "$size" "$n")"
-			zns="$zns $(run_one zinc "$tr" "$size" "$n")"
+	for test in $tests; do
+		label="throughput [msg/s]"
+		[ "$test" = lat ] && label="latency [us]"
+		for s in $sizes; do
+			size=$(bytes "$s")
+			n=$(count "$test" "$size")
+			raws="" lzs="" zns=""
+			for _ in $(seq "$repeats"); do
+				raws="$raws $(run_one raw "$tr" "$test" "$size" "$n")"
+				lzs="$lzs $(run_one libzmq "$tr" "$test" "$size" "$n")"
+				zns="$zns $(run_one zinc "$tr" "$test" "$size" "$n")"
+			done
+			log "$tr $test $s x $n: ceiling$raws, libzmq$lzs, zinc$zns"
+			# shellcheck disable=SC2086
+			raw=$(median $raws)
+			# shellcheck disable=SC2086
+			lz=$(median $lzs)
+			# shellcheck disable=SC2086
+			zn=$(median $zns)
+			echo "| $tr | $label | $s | $raw | $lz | $zn | $(better "$test" "$zn" "$lz") |" \
+				"$(better "$test" "$raw" "$lz") | $(better "$test" "$zn" "$raw") |"
 		done
-		log "$tr $s x $n: ceiling$raws, libzmq$lzs, zinc$zns"
-		# shellcheck disable=SC2086
-		raw=$(median $raws)
-		# shellcheck disable=SC2086
-		lz=$(median $lzs)
-		# shellcheck disable=SC2086
-		zn=$(median $zns)
-		echo "| $tr | $s | $raw | $lz | $zn | $(div "$zn" "$lz") | $(div "$raw" "$lz") | $(div "$zn" "$raw") |"
 	done
 done

@@ -4,13 +4,20 @@
  * libzmq's). No library, no framing, no allocation: the sender writes the same buffer
  * message-size x message-count bytes as one stream, in writes of write-max bytes from
  * one buffer (across message boundaries, as a library's batches go), and the receiver
- * reads into one buffer of message-size bytes. Its figure beside
+ * reads into one buffer of message-size bytes (64 KiB at least). Its figure beside
  * local_thr's says how much of a row is the library and how much the kernel's two
  * copies (docs/ARCHITECTURE.md, "seventeenth round"; perf/ceiling.sh runs it).
  *
  *   stream_ceiling recv <tcp://host:port | ipc://path> <message-size> <message-count>
  *   stream_ceiling send <tcp://host:port | ipc://path> <message-size> <message-count>
  *                  [write-max [fresh]]
+ *   stream_ceiling echo <tcp://host:port | ipc://path> <message-size> <roundtrip-count>
+ *   stream_ceiling ping <tcp://host:port | ipc://path> <message-size> <roundtrip-count>
+ *
+ * echo and ping are local_lat and remote_lat without a library: ping writes a message,
+ * waits for echo to send it back, and prints the average one-way latency (half the
+ * round trip) as remote_lat does; both block in read(), so each message costs the
+ * receiver one wake-up, the floor of any library that sleeps.
  *
  * recv binds and prints "mean throughput: N [msg/s]" as local_thr does, its clock
  * started at the first byte; send connects (retrying for a second while recv starts).
@@ -28,6 +35,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +109,10 @@ now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* accept_one: binds ep, takes one connection; the path of an ipc:// one in *path, for
+ * the caller to remove (NULL for tcp). */
 static int
-receive(const char *ep, size_t size, long count)
+accept_one(const char *ep, const char **path)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = endpoint(ep, &ss);
@@ -110,24 +120,59 @@ receive(const char *ep, size_t size, long count)
 	if (l < 0)
 		die("socket");
 	int one = 1;
-	if (ss.ss_family == AF_UNIX)
-		unlink(((struct sockaddr_un *)&ss)->sun_path);
-	else if (setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+	*path = NULL;
+	if (ss.ss_family == AF_UNIX) {
+		*path = ep + 6;
+		unlink(*path);
+	} else if (setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
 		die("SO_REUSEADDR");
+	}
 	if (bind(l, (struct sockaddr *)&ss, len) != 0 || listen(l, 1) != 0)
 		die("bind");
 	int fd = accept(l, NULL, NULL);
 	if (fd < 0)
 		die("accept");
-	char *buf = malloc(size);
+	close(l);
+	if (ss.ss_family == AF_INET)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+/* read_full: reads exactly len bytes into buf; exits if the stream ends first. */
+static void
+read_full(int fd, char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = read(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "%s: stream ended early\n", tool);
+			exit(1);
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+#define READ_MIN ((size_t)64 * 1024)
+
+static int
+receive(const char *ep, size_t size, long count)
+{
+	const char *path;
+	int fd = accept_one(ep, &path);
+	/* Reads of 64 KiB at least, as a library's reads of small messages are. */
+	size_t cap = size > READ_MIN ? size : READ_MIN;
+	char *buf = malloc(cap);
 	if (!buf)
 		die("malloc");
-	memset(buf, 0, size); /* its pages made now, not in the first reads */
+	memset(buf, 0, cap); /* its pages made now, not in the first reads */
 	unsigned long long want = (unsigned long long)size * (unsigned long long)count;
 	unsigned long long got = 0;
 	double start = 0;
 	while (got < want) {
-		ssize_t n = read(fd, buf, size);
+		ssize_t n = read(fd, buf, cap);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -146,8 +191,8 @@ receive(const char *ep, size_t size, long count)
 	printf("message count: %ld\n", count);
 	printf("mean throughput: %d [msg/s]\n", (int)((double)count / elapsed));
 	printf("mean throughput: %.3f [Mb/s]\n", (double)want * 8 / elapsed / 1e6);
-	if (ss.ss_family == AF_UNIX)
-		unlink(((struct sockaddr_un *)&ss)->sun_path);
+	if (path)
+		unlink(path);
 	free(buf);
 	return 0;
 }
@@ -227,23 +272,75 @@ send_all(const char *ep, size_t size, long count, size_t write_max, long fresh)
 	return 0;
 }
 
+/* The round trips' largest write: one loopback tcp segment (see the top). */
+#define LAT_WRITE_MAX 65483
+
+/* echo: local_lat's part: sends back each message of size bytes, count times. */
+static int
+echo(const char *ep, size_t size, long count)
+{
+	const char *path;
+	int fd = accept_one(ep, &path);
+	char *buf = malloc(size);
+	if (!buf)
+		die("malloc");
+	memset(buf, 0, size);
+	for (long i = 0; i < count; i++) {
+		read_full(fd, buf, size);
+		write_from(fd, buf, size, LAT_WRITE_MAX);
+	}
+	if (path)
+		unlink(path);
+	free(buf);
+	return 0;
+}
+
+/* ping: remote_lat's part: count round trips of size bytes, then the average one-way
+ * latency (half a round trip), as remote_lat prints it. */
+static int
+ping(const char *ep, size_t size, long count)
+{
+	int fd = connect_retry(ep);
+	char *buf = malloc(size);
+	if (!buf)
+		die("malloc");
+	memset(buf, 1, size);
+	double start = now_s();
+	for (long i = 0; i < count; i++) {
+		write_from(fd, buf, size, LAT_WRITE_MAX);
+		read_full(fd, buf, size);
+	}
+	double elapsed = now_s() - start;
+	printf("message size: %zu [B]\n", size);
+	printf("roundtrip count: %ld\n", count);
+	printf("average latency: %.3f [us]\n", elapsed * 1e6 / ((double)count * 2.0));
+	free(buf);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc < 5 || argc > 7 ||
-	    (strcmp(argv[1], "recv") && strcmp(argv[1], "send")) ||
-	    (argc > 5 && strcmp(argv[1], "send"))) {
+	const char *role = argc >= 5 ? argv[1] : "";
+	bool is_send = strcmp(role, "send") == 0;
+	if (argc < 5 || argc > (is_send ? 7 : 5) ||
+	    (!is_send && strcmp(role, "recv") && strcmp(role, "echo") &&
+	     strcmp(role, "ping"))) {
 		fprintf(stderr,
-		        "usage: %s recv <endpoint> <message-size> <message-count>\n"
-		        "       %s send <endpoint> <message-size> <message-count> "
+		        "usage: %s recv|echo|ping <endpoint> <message-size> <count>\n"
+		        "       %s send <endpoint> <message-size> <count> "
 		        "[write-max [fresh]]\n",
 		        tool, tool);
 		return 1;
 	}
 	size_t size = (size_t)arg("message size", argv[3], 1);
-	long count = arg("message count", argv[4], 1);
-	if (argv[1][0] == 'r')
+	long count = arg("count", argv[4], 1);
+	if (strcmp(role, "recv") == 0)
 		return receive(argv[2], size, count);
+	if (strcmp(role, "echo") == 0)
+		return echo(argv[2], size, count);
+	if (strcmp(role, "ping") == 0)
+		return ping(argv[2], size, count);
 	size_t write_max = argc >= 6 ? (size_t)arg("write-max", argv[5], 1) : size;
 	long fresh = argc == 7 ? arg("fresh", argv[6], 0) : 0;
 	return send_all(argv[2], size, count, write_max, fresh);
