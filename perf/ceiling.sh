@@ -79,27 +79,8 @@ if [ "$pin" = 1 ]; then
 	pin_remote=(taskset -c 0)
 fi
 
-port=$((20000 + RANDOM % 20000))
-runs=0
-next_endpoint() {
-	runs=$((runs + 1))
-	case $1 in
-	ipc) echo "ipc://$scratch/r$runs.ipc" ;;
-	tcp)
-		port=$((port + 1))
-		while [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; do
-			port=$((port + 1))
-		done
-		echo "tcp://127.0.0.1:$port"
-		;;
-	esac
-}
-listening() {
-	case $1 in
-	ipc://*) [ -S "${1#ipc://}" ] ;;
-	tcp://*) [ -n "$(ss -Hltn "sport = :${1##*:}" 2>/dev/null)" ] ;;
-	esac
-}
+# shellcheck source=perf/bench_lib.sh
+. "$root/perf/bench_lib.sh"
 
 # run_one <raw|libzmq|zinc> <transport> <test> <size> <count>: the figure (msg/s, or
 # the one-way latency in us), or n/a.
@@ -124,12 +105,9 @@ run_one() {
 	"${pin_remote[@]}" timeout 60 "${send[@]}" </dev/null >"$out.remote" 2>>"$out.err"
 	local rc=$?
 	wait "$lpid" || rc=$?
-	local v
-	if [ "$test" = thr ]; then
-		v=$(sed -n 's/^mean throughput: \([0-9]*\) \[msg\/s\]$/\1/p' "$out.local")
-	else
-		v=$(sed -n 's/^average latency: \([0-9.]*\) \[us\]$/\1/p' "$out.remote")
-	fi
+	local v measured=$out.local
+	[ "$test" = lat ] && measured=$out.remote
+	v=$(result "$measured" "$test")
 	if [ $rc -ne 0 ] || [ -z "$v" ]; then
 		log "$who $tr $test $4: failed (exit $rc) $(head -c 300 "$out.err" | tr '\n' ' ')"
 		echo n/a
@@ -138,32 +116,6 @@ run_one() {
 	fi
 }
 
-bytes() {
-	case $1 in
-	*[kK]) echo $((${1%?} * 1024)) ;;
-	*[mM]) echo $((${1%?} * 1048576)) ;;
-	*) echo $(($1)) ;;
-	esac
-}
-# count <test> <size>: compare.sh's counts, times the factor.
-count() {
-	local n
-	case $1:$2 in
-	lat:64 | lat:1024) n=20000 ;;
-	lat:65536) n=5000 ;;
-	lat:*) n=3000 ;;
-	thr:64) n=5000000 ;;
-	thr:1024) n=1000000 ;;
-	thr:65536) n=40000 ;;
-	*) n=3000 ;;
-	esac
-	awk -v n="$n" -v f="$factor" 'BEGIN { n = int(n * f); print (n < 2 ? 2 : n) }'
-}
-median() {
-	case " $* " in *" n/a "*) echo "n/a"; return ;; esac
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 div() {
 	case "$1$2" in *n/a*) echo "n/a"; return ;; esac
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
@@ -183,7 +135,7 @@ for tr in $transports; do
 		[ "$test" = lat ] && label="latency [us]"
 		for s in $sizes; do
 			size=$(bytes "$s")
-			n=$(count "$test" "$size")
+			n=$(count "$tr" "$test" "$size")
 			raws="" lzs="" zns=""
 			for _ in $(seq "$repeats"); do
 				raws="$raws $(run_one raw "$tr" "$test" "$size" "$n")"
