@@ -1,13 +1,22 @@
 /*
  * test_poll.c: zmq_poll over inproc sockets and plain fds, and the ZMQ_FD / ZMQ_EVENTS
- * edge semantics it is built on. Public API only. No case asserts on elapsed time.
+ * edge semantics it is built on; and waits (zmq_poll, zmq_proxy, a blocking send or
+ * receive) ended by another thread's zmq_close. Public API only, but for one look
+ * below it: the cases that close a socket another thread waits on wait until that
+ * wait holds the socket (socket_borrow's count) and its thread sleeps, so that the
+ * close lands while it waits. No case asserts on elapsed time.
  */
 #include <zmq.h>
 
+#include "socket/socket.h"
 #include "testutil.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* pair_new: a bound socket a and a connected socket b on endpoint ep. */
@@ -327,12 +336,14 @@ struct poll_job {
 	void *socket;
 	int rc;
 	int err;
+	_Atomic pid_t tid;
 };
 
 static void *
 poll_forever(void *arg)
 {
 	struct poll_job *job = arg;
+	atomic_store(&job->tid, (pid_t)syscall(SYS_gettid));
 	zmq_pollitem_t it = {.socket = job->socket, .events = ZMQ_POLLIN};
 	errno = 0;
 	job->rc = zmq_poll(&it, 1, -1);
@@ -364,6 +375,162 @@ test_ctx_shutdown_while_polling_gives_eterm(void)
 
 	CHECK_OK(zmq_close(a));
 	CHECK_OK(zmq_close(b));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+/* thread_sleeping: whether thread tid of this process is asleep (state S in
+ * /proc/self/task/<tid>/stat). */
+static bool
+thread_sleeping(pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	FILE *f = fopen(path, "r");
+	CHECK(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
+	CHECK(paren && paren[1] == ' ');
+	return paren[2] == 'S';
+}
+
+/* wait_blocked: returns once thread tid is inside zmq_poll with socket s (it holds it:
+ * socket_borrow) and asleep there, in poll(2). */
+static void
+wait_blocked(void *s, const _Atomic pid_t *tid)
+{
+	struct socket *sock = s;
+	while ((atomic_load(&sock->use) & SOCKET_USE_COUNT) == 0 || !atomic_load(tid) ||
+	       !thread_sleeping(atomic_load(tid)))
+		sched_yield();
+}
+
+static void
+test_close_from_another_thread_ends_poll_with_enotsock(void)
+{
+	void *ctx = zmq_ctx_new(), *a, *b;
+	CHECK(ctx);
+	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://closed-under", &a, &b);
+	struct poll_job job = {.socket = b, .rc = 0, .err = 0};
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, poll_forever, &job), 0);
+	wait_blocked(b, &job.tid);
+	/* What a binding's finalizer does (zeromq4-haskell's): libzmq's zmq_poll then
+	 * returns ENOTSOCK; it must not wait on forever. */
+	CHECK_OK(zmq_close(b));
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(job.rc, -1);
+	CHECK_EQ(job.err, ENOTSOCK);
+	/* The poll gave the socket to the reaper as it left: the context ends. */
+	CHECK_OK(zmq_close(a));
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+struct io_job {
+	void *socket;
+	bool send;
+	int rc;
+	int err;
+	_Atomic pid_t tid;
+};
+
+static void *
+io_blocking(void *arg)
+{
+	struct io_job *job = arg;
+	atomic_store(&job->tid, (pid_t)syscall(SYS_gettid));
+	char buf[8] = "x";
+	errno = 0;
+	job->rc = job->send ? zmq_send(job->socket, buf, 1, 0)
+	                    : zmq_recv(job->socket, buf, sizeof buf, 0);
+	job->err = errno;
+	return NULL;
+}
+
+/* close_under_io: a thread blocks in a send (send) or receive on s, and we close s. */
+static void
+close_under_io(void *s, bool send)
+{
+	struct io_job job = {.socket = s, .send = send, .rc = 0, .err = 0};
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, io_blocking, &job), 0);
+	wait_blocked(s, &job.tid);
+	CHECK_OK(zmq_close(s));
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(job.rc, -1);
+	CHECK_EQ(job.err, ENOTSOCK);
+}
+
+static void
+test_close_from_another_thread_ends_blocking_io(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	/* A receive with nothing to receive. */
+	void *pull = zmq_socket(ctx, ZMQ_PULL);
+	CHECK(pull);
+	CHECK_OK(zmq_bind(pull, "inproc://closed-recv"));
+	close_under_io(pull, false);
+	/* A send with nowhere to go (no peer: it waits for one). */
+	void *push = zmq_socket(ctx, ZMQ_PUSH);
+	CHECK(push);
+	int zero = 0;
+	CHECK_OK(zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof zero));
+	close_under_io(push, true);
+	/* Both were given to the reaper when their waits left: the context ends. */
+	CHECK_OK(zmq_ctx_term(ctx));
+}
+
+struct proxy_job {
+	void *frontend, *backend;
+	int rc;
+	int err;
+	_Atomic pid_t tid;
+};
+
+static void *
+proxy_run(void *arg)
+{
+	struct proxy_job *job = arg;
+	atomic_store(&job->tid, (pid_t)syscall(SYS_gettid));
+	errno = 0;
+	job->rc = zmq_proxy(job->frontend, job->backend, NULL);
+	job->err = errno;
+	return NULL;
+}
+
+static void
+test_close_from_another_thread_ends_proxy(void)
+{
+	void *ctx = zmq_ctx_new();
+	CHECK(ctx);
+	void *fe = zmq_socket(ctx, ZMQ_ROUTER), *be = zmq_socket(ctx, ZMQ_DEALER);
+	void *client = zmq_socket(ctx, ZMQ_REQ), *worker = zmq_socket(ctx, ZMQ_REP);
+	CHECK(fe && be && client && worker);
+	CHECK_OK(zmq_bind(fe, "inproc://proxy-fe"));
+	CHECK_OK(zmq_bind(be, "inproc://proxy-be"));
+	CHECK_OK(zmq_connect(client, "inproc://proxy-fe"));
+	CHECK_OK(zmq_connect(worker, "inproc://proxy-be"));
+	struct proxy_job job = {.frontend = fe, .backend = be, .rc = 0, .err = 0};
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, proxy_run, &job), 0);
+	/* One request through it, so it runs. */
+	char buf[8];
+	CHECK_EQ(zmq_send(client, "hi", 2, 0), 2);
+	CHECK_EQ(zmq_recv(worker, buf, sizeof buf, 0), 2);
+	CHECK_EQ(zmq_send(worker, "ho", 2, 0), 2);
+	CHECK_EQ(zmq_recv(client, buf, sizeof buf, 0), 2);
+	wait_blocked(fe, &job.tid);
+	CHECK_OK(zmq_close(fe));
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(job.rc, -1);
+	CHECK_EQ(job.err, ENOTSOCK);
+	int zero = 0;
+	CHECK_OK(zmq_setsockopt(client, ZMQ_LINGER, &zero, sizeof zero));
+	CHECK_OK(zmq_close(be));
+	CHECK_OK(zmq_close(client));
+	CHECK_OK(zmq_close(worker));
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
@@ -417,6 +584,12 @@ main(void)
 	        {"more items than the stack array", test_more_items_than_the_stack_array},
 	        {"a timeout with nothing ready returns 0",
 	         test_timeout_with_nothing_ready_returns_0},
+	        {"a close from another thread ends a poll with ENOTSOCK",
+	         test_close_from_another_thread_ends_poll_with_enotsock},
+	        {"a close from another thread ends zmq_proxy with ENOTSOCK",
+	         test_close_from_another_thread_ends_proxy},
+	        {"a close from another thread ends a blocking send or receive",
+	         test_close_from_another_thread_ends_blocking_io},
 	        {"a send from another thread wakes a poll with timeout -1",
 	         test_send_from_another_thread_wakes_poll},
 	        {"ZMQ_FD and ZMQ_EVENTS are edge-triggered",

@@ -11,7 +11,9 @@
  * the kernel reports (POLLERR, POLLHUP, POLLNVAL) to ZMQ_POLLERR.
  *
  * Threads: the caller's. Every socket in the set must belong to the calling thread, as
- * for any other call on a zinc socket.
+ * for any other call on a zinc socket, with one exception libzmq also makes: another
+ * thread may zmq_close a socket we wait on (a binding's finalizer does), and the call
+ * then returns ENOTSOCK (socket_borrow).
  */
 #include <zmq.h>
 
@@ -56,9 +58,20 @@ poll_fd_revents(short revents)
 	return ev;
 }
 
-/* poll_prepare: fills pfd[i] for each item: a socket's mailbox fd (watched for input
- * when the item asks for anything) or the item's own fd. Returns how many items are
- * plain fds, or -ENOTSOCK when an item's socket is not a live zinc socket. */
+/* poll_unborrow: gives back the sockets of items[0..n). */
+static void
+poll_unborrow(const zmq_pollitem_t *items, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (items[i].socket)
+			socket_unborrow(items[i].socket);
+}
+
+/* poll_prepare: borrows each item's socket (socket_borrow: another thread may close it
+ * while we wait) and fills pfd[i] for each item: a socket's mailbox fd (watched for
+ * input when the item asks for anything) or the item's own fd. Returns how many items
+ * are plain fds, or -ENOTSOCK when an item's socket is not a live zinc socket (then
+ * nothing is borrowed). */
 static int
 poll_prepare(const zmq_pollitem_t *items, int n, struct pollfd *pfd)
 {
@@ -66,8 +79,10 @@ poll_prepare(const zmq_pollitem_t *items, int n, struct pollfd *pfd)
 	for (int i = 0; i < n; i++) {
 		if (items[i].socket) {
 			struct socket *s = items[i].socket;
-			if (!socket_check_tag(s))
+			if (!s || !socket_borrow(s)) {
+				poll_unborrow(items, i);
 				return -ENOTSOCK;
+			}
 			pfd[i].fd = socket_fd(s);
 			pfd[i].events = items[i].events ? POLLIN : 0;
 		} else {
@@ -81,8 +96,10 @@ poll_prepare(const zmq_pollitem_t *items, int n, struct pollfd *pfd)
 }
 
 /* poll_collect: sets every item's revents, asking each socket afresh (which also clears
- * its fd and runs its pending commands). Returns how many items have an event, or
- * -ETERM when a socket's context was terminated. */
+ * its fd and runs its pending commands). Returns how many items have an event, -ETERM
+ * when a socket's context was terminated, or -ENOTSOCK when another thread closed a
+ * socket (looked at after its fd was cleared: a close raises the fd after it marks the
+ * socket, so a close this misses wakes the next wait). */
 static int
 poll_collect(zmq_pollitem_t *items, int n, const struct pollfd *pfd)
 {
@@ -93,6 +110,8 @@ poll_collect(zmq_pollitem_t *items, int n, const struct pollfd *pfd)
 			int ev, rc = socket_events(items[i].socket, &ev);
 			if (rc < 0)
 				return rc;
+			if (!socket_check_tag(items[i].socket))
+				return -ENOTSOCK;
 			items[i].revents = (short)(ev & items[i].events &
 			                           (ZMQ_POLLIN | ZMQ_POLLOUT));
 		} else {
@@ -172,8 +191,10 @@ zmq_poll(zmq_pollitem_t *items, int nitems, long timeout)
 		}
 	}
 	int rc = poll_prepare(items, nitems, pfd);
-	if (rc >= 0)
+	if (rc >= 0) {
 		rc = poll_run(items, nitems, pfd, rc, timeout);
+		poll_unborrow(items, nitems);
+	}
 	if (pfd != local)
 		zn_free(pfd);
 	if (rc < 0) {

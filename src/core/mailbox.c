@@ -161,3 +161,9 @@ mailbox_drain_signal(struct mailbox *mb)
 {
 	signaler_drain(&mb->signaler);
 }
+
+void
+mailbox_raise(struct mailbox *mb)
+{
+	signaler_raise(&mb->signaler);
+}

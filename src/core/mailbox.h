@@ -67,5 +67,8 @@ mailbox_idle(struct mailbox *mb)
 /* mailbox_drain_signal: clears a pending wake-up; the caller must then read until
  * -EAGAIN so that the next command raises the fd again (ZMQ_EVENTS uses this). */
 void mailbox_drain_signal(struct mailbox *mb);
+/* mailbox_raise: makes the fd readable with no command, so that whoever polls it
+ * looks again. Any thread, while the reader holds its reference (as mailbox_send). */
+void mailbox_raise(struct mailbox *mb);
 
 #endif

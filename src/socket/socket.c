@@ -68,7 +68,8 @@ socket_new(struct socket **out, struct ctx *ctx, int type)
 	zn_mutex_init(&s->monitor_sync);
 	s->monitor.event = socket_monitor_event;
 	s->monitor.arg = s;
-	s->tag = SOCKET_TAG_ALIVE;
+	atomic_init(&s->use, 0);
+	atomic_init(&s->tag, SOCKET_TAG_ALIVE);
 	ctx_socket_register(ctx, tid, s->mailbox, &s->own.obj);
 	*out = s;
 	return 0;
@@ -349,13 +350,12 @@ socket_start_reaping(void *sock, void *reaper)
 	socket_reap_in_event(s);
 }
 
-void
-socket_close(struct socket *s)
+/* socket_reap: gives the closed socket to the reaper, which ends it within its linger
+ * (socket_start_reaping, in the reaper's thread). Once, by socket_close or by the last
+ * borrower to leave. */
+static void
+socket_reap(struct socket *s)
 {
-	s->tag = SOCKET_TAG_DEAD;
-	if (ctx_inherited(s->own.obj.ctx))
-		return; /* a fork()ed child's copy: no reaper here, and see ctx_inherited
-		         */
 	s->own.linger = s->options.linger;
 	struct command cmd;
 	memset(&cmd, 0, sizeof cmd);
@@ -364,4 +364,51 @@ socket_close(struct socket *s)
 	cmd.args.reap.socket = s;
 	cmd.args.reap.start = socket_start_reaping;
 	object_send(&cmd);
+}
+
+/* socket_claim_reap: true for the one caller that finds the socket closed with no
+ * borrower left and marks it reaped. */
+static bool
+socket_claim_reap(struct socket *s)
+{
+	unsigned expect = SOCKET_USE_CLOSED;
+	return atomic_compare_exchange_strong(&s->use, &expect,
+	                                      SOCKET_USE_CLOSED | SOCKET_USE_REAPED);
+}
+
+void
+socket_close(struct socket *s)
+{
+	atomic_store_explicit(&s->tag, SOCKET_TAG_DEAD, memory_order_relaxed);
+	if (ctx_inherited(s->own.obj.ctx))
+		return; /* a fork()ed child's copy: no reaper here, and see ctx_inherited
+		         */
+	unsigned old = atomic_fetch_or(&s->use, SOCKET_USE_CLOSED);
+	if ((old & SOCKET_USE_COUNT) != 0) {
+		/* Another thread polls it: wake that poll, which sees the socket
+		 * closed, and the last to leave gives it to the reaper. The fd stays
+		 * raised until then: no one else reads the mailbox. */
+		mailbox_raise(s->mailbox);
+		return;
+	}
+	if (socket_claim_reap(s))
+		socket_reap(s);
+}
+
+bool
+socket_borrow(struct socket *s)
+{
+	atomic_fetch_add(&s->use, 1);
+	if (socket_check_tag(s))
+		return true;
+	socket_unborrow(s);
+	return false;
+}
+
+void
+socket_unborrow(struct socket *s)
+{
+	unsigned old = atomic_fetch_sub(&s->use, 1);
+	if (old == (SOCKET_USE_CLOSED | 1) && socket_claim_reap(s))
+		socket_reap(s);
 }

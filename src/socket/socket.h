@@ -13,6 +13,7 @@
 #ifndef ZINC_SOCKET_SOCKET_H
 #define ZINC_SOCKET_SOCKET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -76,9 +77,19 @@ struct endpoint_rec {
 #define SOCKET_TAG_ALIVE 0xbaddecafu
 #define SOCKET_TAG_DEAD  0xdeadbeefu
 
+/* socket.use: how many threads are inside zmq_poll with this socket (the low bits),
+ * and whether it was closed meanwhile (CLOSED) and then given to the reaper (REAPED):
+ * see socket_borrow. */
+#define SOCKET_USE_CLOSED 0x80000000u
+#define SOCKET_USE_REAPED 0x40000000u
+#define SOCKET_USE_COUNT  0x3fffffffu
+
 struct socket {
 	struct own own;
-	uint32_t tag;
+	/* Read by any thread that is handed the pointer (zmq_close from another
+	 * thread while one polls: socket_borrow); written at creation and close. */
+	_Atomic uint32_t tag;
+	atomic_uint use;
 	const struct socket_ops *ops;
 	struct options options;
 	struct mailbox *mailbox; /* released by socket_free; see mailbox.h */
@@ -120,10 +131,22 @@ int socket_new(struct socket **out, struct ctx *ctx, int type);
 static inline bool
 socket_check_tag(const struct socket *s)
 {
-	return s && s->tag == SOCKET_TAG_ALIVE;
+	return s &&
+	       atomic_load_explicit(&s->tag, memory_order_relaxed) == SOCKET_TAG_ALIVE;
 }
-/* socket_close: never blocks; the reaper finishes the job within ZMQ_LINGER. */
+/* socket_close: never blocks; the reaper finishes the job within ZMQ_LINGER. A socket
+ * that another thread's zmq_poll is using (socket_borrow) is only marked closed and
+ * that poll woken; the last such thread to leave gives it to the reaper. */
 void socket_close(struct socket *s);
+/* socket_borrow: for zmq_poll, which may be left waiting on a socket that another
+ * thread closes (a binding's finalizer does; libzmq's zmq_poll then returns ENOTSOCK):
+ * while borrowed, the socket is not given to the reaper, so neither its memory nor
+ * its mailbox's fd goes away under the poll, and the fd stays raised until the poll
+ * has seen it. false (not borrowed) when the socket is closed already. */
+bool socket_borrow(struct socket *s);
+/* socket_unborrow: ends a socket_borrow that returned true; the socket may be gone
+ * after it. */
+void socket_unborrow(struct socket *s);
 
 int socket_setsockopt(struct socket *s, int option, const void *val, size_t len);
 int socket_getsockopt(struct socket *s, int option, void *val, size_t *len);

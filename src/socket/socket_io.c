@@ -255,9 +255,9 @@ socket_spin(struct socket *s, bool in)
 	return ready;
 }
 
-/* socket_wait_or_spin: socket_wait, after spinning if the socket does. */
+/* socket_wait_or_spin_once: socket_wait, after spinning if the socket does. */
 static int
-socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
+socket_wait_or_spin_once(struct socket *s, bool in, int timeout_ms, int64_t deadline)
 {
 	if (socket_spin(s, in)) {
 		if (timeout_ms > 0 && clock_now_ms() >= deadline)
@@ -268,6 +268,39 @@ socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
 		return 0;
 	}
 	return socket_wait(s, in, timeout_ms, deadline);
+}
+
+/* Closed by another thread: while we waited (the socket is still held, socket_borrow,
+ * until socket_io_end), or before (not held: it is the reaper's already). */
+#define SOCKET_CLOSED_HELD   (-ENOTSOCK)
+#define SOCKET_CLOSED_BEFORE (-EBADFD)
+
+/* socket_wait_or_spin: socket_wait_or_spin_once, holding the socket while it waits
+ * (socket_borrow), so that a zmq_close from another thread wakes the wait (libzmq
+ * aborts there; zmq_poll's answer, ENOTSOCK, is better). Not for the calls that do not
+ * wait: a send or receive that returns at once pays nothing for this. */
+static int
+socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
+{
+	if (!socket_borrow(s))
+		return SOCKET_CLOSED_BEFORE;
+	int rc = socket_wait_or_spin_once(s, in, timeout_ms, deadline);
+	if (!socket_check_tag(s))
+		return SOCKET_CLOSED_HELD;
+	socket_unborrow(s);
+	return rc;
+}
+
+/* socket_io_end: a send's or receive's last step: what it returns, the socket given
+ * back if a wait held it when another thread closed it (the last touch of s). */
+static int
+socket_io_end(struct socket *s, int rc)
+{
+	if (rc == SOCKET_CLOSED_HELD)
+		socket_unborrow(s);
+	else if (rc == SOCKET_CLOSED_BEFORE)
+		rc = -ENOTSOCK;
+	return rc;
 }
 
 /* socket_defer_begin / socket_defer_end: around a send or receive that will spin
@@ -366,7 +399,7 @@ socket_send(struct socket *s, struct msg *m, int flags)
 		msg_set_flags(m, MSGF_MORE);
 	if (m->meta)
 		msg_set_metadata(m, NULL);
-	return socket_transfer(s, m, flags, false);
+	return socket_io_end(s, socket_transfer(s, m, flags, false));
 }
 
 /* socket_conflate: ZMQ_CONFLATE on PULL, DEALER and PAIR (SUB does its own): only the
@@ -406,7 +439,7 @@ socket_recv(struct socket *s, struct msg *m, int flags)
 	msg_init(m);
 	rc = socket_transfer(s, m, flags, true);
 	if (rc < 0)
-		return rc;
+		return socket_io_end(s, rc);
 	if (s->options.conflate)
 		socket_conflate(s, m);
 	s->rcvmore = (m->flags & MSGF_MORE) != 0;
