@@ -478,7 +478,27 @@ test_close_from_another_thread_ends_blocking_io(void)
 	int zero = 0;
 	CHECK_OK(zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof zero));
 	close_under_io(push, true);
-	/* Both were given to the reaper when their waits left: the context ends. */
+	/* A request's receive over tcp and ipc, waiting for a reply that does not come:
+	 * the receive polls the connection's fd itself (pipe/shortcut.h), which it
+	 * must give back to the engine before the reaper ends the connection. */
+	const char *eps[] = {"tcp://127.0.0.1:*", "ipc://*"};
+	for (int i = 0; i < 2; i++) {
+		void *rep = zmq_socket(ctx, ZMQ_REP), *req = zmq_socket(ctx, ZMQ_REQ);
+		CHECK(rep && req);
+		CHECK_OK(zmq_setsockopt(rep, ZMQ_LINGER, &zero, sizeof zero));
+		CHECK_OK(zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof zero));
+		CHECK_OK(zmq_bind(rep, eps[i]));
+		char ep[256];
+		size_t len = sizeof ep;
+		CHECK_OK(zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, ep, &len));
+		CHECK_OK(zmq_connect(req, ep));
+		CHECK_EQ(zmq_send(req, "q", 1, 0), 1);
+		char buf[8];
+		CHECK_EQ(zmq_recv(rep, buf, sizeof buf, 0), 1);
+		close_under_io(req, false);
+		CHECK_OK(zmq_close(rep));
+	}
+	/* All were given to the reaper when their waits left: the context ends. */
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
