@@ -584,6 +584,13 @@ test_bad_arguments(void)
 	pollitem_socket(&items[0], a, ZMQ_POLLOUT);
 	pollitem_socket(&items[1], junk, ZMQ_POLLIN);
 	CHECK_ERR(zmq_poll(items, 2, -1), ENOTSOCK);
+	/* Read-only memory: looked at, never written (a socket's hold is a write). */
+	static const uint64_t ro_junk[1024] = {1};
+	pollitem_socket(&items[0], (void *)ro_junk, ZMQ_POLLIN);
+	CHECK_ERR(zmq_poll(items, 1, 0), ENOTSOCK);
+	pollitem_socket(&items[0], a, ZMQ_POLLOUT);
+	pollitem_socket(&items[1], (void *)ro_junk, ZMQ_POLLIN);
+	CHECK_ERR(zmq_poll(items, 2, 0), ENOTSOCK);
 	CHECK_OK(zmq_close(a));
 	CHECK_OK(zmq_close(b));
 	CHECK_OK(zmq_ctx_term(ctx));
@@ -617,7 +624,8 @@ main(void)
 	        {"ctx shutdown while polling gives ETERM",
 	         test_ctx_shutdown_while_polling_gives_eterm},
 	        {"no items sleeps for the timeout and returns 0", test_no_items},
-	        {"bad arguments: EFAULT, EINVAL, ENOTSOCK", test_bad_arguments},
+	        {"bad arguments: EFAULT, EINVAL, ENOTSOCK (read-only memory too)",
+	         test_bad_arguments},
 	        {NULL, NULL}};
 	return test_main(tests);
 }

@@ -79,7 +79,9 @@ poll_prepare(const zmq_pollitem_t *items, int n, struct pollfd *pfd)
 	for (int i = 0; i < n; i++) {
 		if (items[i].socket) {
 			struct socket *s = items[i].socket;
-			if (!s || !socket_borrow(s)) {
+			/* Looked at first: borrowing writes, and a pointer that is no
+			 * socket may point at memory that must not be written. */
+			if (!socket_check_tag(s) || !socket_borrow(s)) {
 				poll_unborrow(items, i);
 				return -ENOTSOCK;
 			}

@@ -385,7 +385,7 @@ socket_close(struct socket *s)
 		         */
 	unsigned old = atomic_fetch_or(&s->use, SOCKET_USE_CLOSED);
 	if ((old & SOCKET_USE_COUNT) != 0) {
-		/* Another thread polls it: wake that poll, which sees the socket
+		/* Another thread waits on it: wake that wait, which sees the socket
 		 * closed, and the last to leave gives it to the reaper. The fd stays
 		 * raised until then: no one else reads the mailbox. */
 		mailbox_raise(s->mailbox);

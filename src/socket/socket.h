@@ -77,9 +77,9 @@ struct endpoint_rec {
 #define SOCKET_TAG_ALIVE 0xbaddecafu
 #define SOCKET_TAG_DEAD  0xdeadbeefu
 
-/* socket.use: how many threads are inside zmq_poll with this socket (the low bits),
- * and whether it was closed meanwhile (CLOSED) and then given to the reaper (REAPED):
- * see socket_borrow. */
+/* socket.use: how many threads wait on this socket in zmq_poll or a blocking send or
+ * receive (the low bits), and whether it was closed meanwhile (CLOSED) and then given
+ * to the reaper (REAPED): see socket_borrow. */
 #define SOCKET_USE_CLOSED 0x80000000u
 #define SOCKET_USE_REAPED 0x40000000u
 #define SOCKET_USE_COUNT  0x3fffffffu
@@ -87,7 +87,7 @@ struct endpoint_rec {
 struct socket {
 	struct own own;
 	/* Read by any thread that is handed the pointer (zmq_close from another
-	 * thread while one polls: socket_borrow); written at creation and close. */
+	 * thread while one waits: socket_borrow); written at creation and close. */
 	_Atomic uint32_t tag;
 	atomic_uint use;
 	const struct socket_ops *ops;
@@ -135,14 +135,15 @@ socket_check_tag(const struct socket *s)
 	       atomic_load_explicit(&s->tag, memory_order_relaxed) == SOCKET_TAG_ALIVE;
 }
 /* socket_close: never blocks; the reaper finishes the job within ZMQ_LINGER. A socket
- * that another thread's zmq_poll is using (socket_borrow) is only marked closed and
- * that poll woken; the last such thread to leave gives it to the reaper. */
+ * that another thread waits on (socket_borrow) is only marked closed and that wait
+ * woken; the last such thread to leave gives it to the reaper. */
 void socket_close(struct socket *s);
-/* socket_borrow: for zmq_poll, which may be left waiting on a socket that another
- * thread closes (a binding's finalizer does; libzmq's zmq_poll then returns ENOTSOCK):
- * while borrowed, the socket is not given to the reaper, so neither its memory nor
- * its mailbox's fd goes away under the poll, and the fd stays raised until the poll
- * has seen it. false (not borrowed) when the socket is closed already. */
+/* socket_borrow: for a wait (zmq_poll, a blocking send or receive) that another thread
+ * may end by closing the socket (a binding's finalizer does; libzmq's zmq_poll then
+ * returns ENOTSOCK): while borrowed, the socket is not given to the reaper, so neither
+ * its memory nor its mailbox's fd goes away under the wait, and the fd stays raised
+ * until the wait has seen it. false (not borrowed) when the socket is closed already.
+ * One thread waits on a socket at a time, as with every call on it. */
 bool socket_borrow(struct socket *s);
 /* socket_unborrow: ends a socket_borrow that returned true; the socket may be gone
  * after it. */
