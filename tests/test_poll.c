@@ -332,23 +332,51 @@ test_zmq_fd_and_events_are_edge_triggered(void)
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
-struct poll_job {
+/* What a job's thread does with its socket, blocking until it returns. */
+enum wait_kind { WAIT_POLL, WAIT_RECV, WAIT_SEND, WAIT_PROXY };
+
+struct wait_job {
+	enum wait_kind kind;
 	void *socket;
+	void *backend; /* WAIT_PROXY's, the socket being its frontend */
 	int rc;
 	int err;
 	_Atomic pid_t tid;
+	pthread_t thread;
 };
 
 static void *
-poll_forever(void *arg)
+wait_run(void *arg)
 {
-	struct poll_job *job = arg;
+	struct wait_job *job = arg;
 	atomic_store(&job->tid, (pid_t)syscall(SYS_gettid));
 	zmq_pollitem_t it = {.socket = job->socket, .events = ZMQ_POLLIN};
+	char buf[8] = "x";
 	errno = 0;
-	job->rc = zmq_poll(&it, 1, -1);
+	switch (job->kind) {
+	case WAIT_POLL: job->rc = zmq_poll(&it, 1, -1); break;
+	case WAIT_RECV: job->rc = zmq_recv(job->socket, buf, sizeof buf, 0); break;
+	case WAIT_SEND: job->rc = zmq_send(job->socket, buf, 1, 0); break;
+	case WAIT_PROXY: job->rc = zmq_proxy(job->socket, job->backend, NULL); break;
+	}
 	job->err = errno;
 	return NULL;
+}
+
+/* wait_start: job's thread, started. */
+static void
+wait_start(struct wait_job *job)
+{
+	CHECK_EQ(pthread_create(&job->thread, NULL, wait_run, job), 0);
+}
+
+/* wait_end: joins job's thread; its call must have failed with err. */
+static void
+wait_end(struct wait_job *job, int err)
+{
+	CHECK_EQ(pthread_join(job->thread, NULL), 0);
+	CHECK_EQ(job->rc, -1);
+	CHECK_EQ(job->err, err);
 }
 
 static void
@@ -357,16 +385,13 @@ test_ctx_shutdown_while_polling_gives_eterm(void)
 	void *ctx = zmq_ctx_new(), *a, *b;
 	CHECK(ctx);
 	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://eterm", &a, &b);
-	struct poll_job job = {.socket = b, .rc = 0, .err = 0};
-	pthread_t t;
-	CHECK_EQ(pthread_create(&t, NULL, poll_forever, &job), 0);
+	struct wait_job job = {.kind = WAIT_POLL, .socket = b};
+	wait_start(&job);
 	/* Only so that the poller is (most likely) blocked before the shutdown; ETERM is
 	 * the answer either way. */
 	usleep(50 * 1000);
 	CHECK_OK(zmq_ctx_shutdown(ctx));
-	CHECK_EQ(pthread_join(t, NULL), 0);
-	CHECK_EQ(job.rc, -1);
-	CHECK_EQ(job.err, ETERM);
+	wait_end(&job, ETERM);
 
 	/* Afterwards, polling the other socket fails at once too. */
 	zmq_pollitem_t it;
@@ -395,15 +420,18 @@ thread_sleeping(pid_t tid)
 	return paren[2] == 'S';
 }
 
-/* wait_blocked: returns once thread tid is inside zmq_poll with socket s (it holds it:
- * socket_borrow) and asleep there, in poll(2). */
+/* close_under_wait: once job's thread waits on its socket (it holds it: socket_borrow,
+ * and sleeps), closes the socket, as a binding's finalizer does (zeromq4-haskell's):
+ * the wait must end with ENOTSOCK (libzmq's zmq_poll's answer), not go on for ever. */
 static void
-wait_blocked(void *s, const _Atomic pid_t *tid)
+close_under_wait(struct wait_job *job)
 {
-	struct socket *sock = s;
-	while ((atomic_load(&sock->use) & SOCKET_USE_COUNT) == 0 || !atomic_load(tid) ||
-	       !thread_sleeping(atomic_load(tid)))
+	struct socket *sock = job->socket;
+	while ((atomic_load(&sock->use) & SOCKET_USE_COUNT) == 0 ||
+	       !atomic_load(&job->tid) || !thread_sleeping(atomic_load(&job->tid)))
 		sched_yield();
+	CHECK_OK(zmq_close(job->socket));
+	wait_end(job, ENOTSOCK);
 }
 
 static void
@@ -412,54 +440,21 @@ test_close_from_another_thread_ends_poll_with_enotsock(void)
 	void *ctx = zmq_ctx_new(), *a, *b;
 	CHECK(ctx);
 	pair_new(ctx, ZMQ_PAIR, ZMQ_PAIR, "inproc://closed-under", &a, &b);
-	struct poll_job job = {.socket = b, .rc = 0, .err = 0};
-	pthread_t t;
-	CHECK_EQ(pthread_create(&t, NULL, poll_forever, &job), 0);
-	wait_blocked(b, &job.tid);
-	/* What a binding's finalizer does (zeromq4-haskell's): libzmq's zmq_poll then
-	 * returns ENOTSOCK; it must not wait on forever. */
-	CHECK_OK(zmq_close(b));
-	CHECK_EQ(pthread_join(t, NULL), 0);
-	CHECK_EQ(job.rc, -1);
-	CHECK_EQ(job.err, ENOTSOCK);
+	struct wait_job job = {.kind = WAIT_POLL, .socket = b};
+	wait_start(&job);
+	close_under_wait(&job);
 	/* The poll gave the socket to the reaper as it left: the context ends. */
 	CHECK_OK(zmq_close(a));
 	CHECK_OK(zmq_ctx_term(ctx));
 }
 
-struct io_job {
-	void *socket;
-	bool send;
-	int rc;
-	int err;
-	_Atomic pid_t tid;
-};
-
-static void *
-io_blocking(void *arg)
-{
-	struct io_job *job = arg;
-	atomic_store(&job->tid, (pid_t)syscall(SYS_gettid));
-	char buf[8] = "x";
-	errno = 0;
-	job->rc = job->send ? zmq_send(job->socket, buf, 1, 0)
-	                    : zmq_recv(job->socket, buf, sizeof buf, 0);
-	job->err = errno;
-	return NULL;
-}
-
-/* close_under_io: a thread blocks in a send (send) or receive on s, and we close s. */
+/* close_under_io: a thread blocks in a send or receive on s, and we close s. */
 static void
-close_under_io(void *s, bool send)
+close_under_io(void *s, enum wait_kind kind)
 {
-	struct io_job job = {.socket = s, .send = send, .rc = 0, .err = 0};
-	pthread_t t;
-	CHECK_EQ(pthread_create(&t, NULL, io_blocking, &job), 0);
-	wait_blocked(s, &job.tid);
-	CHECK_OK(zmq_close(s));
-	CHECK_EQ(pthread_join(t, NULL), 0);
-	CHECK_EQ(job.rc, -1);
-	CHECK_EQ(job.err, ENOTSOCK);
+	struct wait_job job = {.kind = kind, .socket = s};
+	wait_start(&job);
+	close_under_wait(&job);
 }
 
 static void
@@ -471,13 +466,13 @@ test_close_from_another_thread_ends_blocking_io(void)
 	void *pull = zmq_socket(ctx, ZMQ_PULL);
 	CHECK(pull);
 	CHECK_OK(zmq_bind(pull, "inproc://closed-recv"));
-	close_under_io(pull, false);
+	close_under_io(pull, WAIT_RECV);
 	/* A send with nowhere to go (no peer: it waits for one). */
 	void *push = zmq_socket(ctx, ZMQ_PUSH);
 	CHECK(push);
 	int zero = 0;
 	CHECK_OK(zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof zero));
-	close_under_io(push, true);
+	close_under_io(push, WAIT_SEND);
 	/* A request's receive over tcp and ipc, waiting for a reply that does not come:
 	 * the receive polls the connection's fd itself (pipe/shortcut.h), which it
 	 * must give back to the engine before the reaper ends the connection. */
@@ -495,29 +490,11 @@ test_close_from_another_thread_ends_blocking_io(void)
 		CHECK_EQ(zmq_send(req, "q", 1, 0), 1);
 		char buf[8];
 		CHECK_EQ(zmq_recv(rep, buf, sizeof buf, 0), 1);
-		close_under_io(req, false);
+		close_under_io(req, WAIT_RECV);
 		CHECK_OK(zmq_close(rep));
 	}
 	/* All were given to the reaper when their waits left: the context ends. */
 	CHECK_OK(zmq_ctx_term(ctx));
-}
-
-struct proxy_job {
-	void *frontend, *backend;
-	int rc;
-	int err;
-	_Atomic pid_t tid;
-};
-
-static void *
-proxy_run(void *arg)
-{
-	struct proxy_job *job = arg;
-	atomic_store(&job->tid, (pid_t)syscall(SYS_gettid));
-	errno = 0;
-	job->rc = zmq_proxy(job->frontend, job->backend, NULL);
-	job->err = errno;
-	return NULL;
 }
 
 static void
@@ -532,20 +509,15 @@ test_close_from_another_thread_ends_proxy(void)
 	CHECK_OK(zmq_bind(be, "inproc://proxy-be"));
 	CHECK_OK(zmq_connect(client, "inproc://proxy-fe"));
 	CHECK_OK(zmq_connect(worker, "inproc://proxy-be"));
-	struct proxy_job job = {.frontend = fe, .backend = be, .rc = 0, .err = 0};
-	pthread_t t;
-	CHECK_EQ(pthread_create(&t, NULL, proxy_run, &job), 0);
+	struct wait_job job = {.kind = WAIT_PROXY, .socket = fe, .backend = be};
+	wait_start(&job);
 	/* One request through it, so it runs. */
 	char buf[8];
 	CHECK_EQ(zmq_send(client, "hi", 2, 0), 2);
 	CHECK_EQ(zmq_recv(worker, buf, sizeof buf, 0), 2);
 	CHECK_EQ(zmq_send(worker, "ho", 2, 0), 2);
 	CHECK_EQ(zmq_recv(client, buf, sizeof buf, 0), 2);
-	wait_blocked(fe, &job.tid);
-	CHECK_OK(zmq_close(fe));
-	CHECK_EQ(pthread_join(t, NULL), 0);
-	CHECK_EQ(job.rc, -1);
-	CHECK_EQ(job.err, ENOTSOCK);
+	close_under_wait(&job);
 	int zero = 0;
 	CHECK_OK(zmq_setsockopt(client, ZMQ_LINGER, &zero, sizeof zero));
 	CHECK_OK(zmq_close(be));
