@@ -122,8 +122,8 @@ int zn_connect_result(int fd);
 int zn_tune_tcp(int fd, const struct zn_tcp_opts *o);
 
 /* zn_stream_write_limit: the most bytes one write to the stream socket fd should hand
- * the kernel (0: no limit), and in *poll whether what a limit held back should wait
- * for POLLOUT (tcp) or be written at once (Unix). Measured over loopback and Unix
+ * the kernel (0: no limit); what a limit holds back is written at once, in further
+ * writes of that size (engine_stream.c). Measured over loopback and Unix
  * sockets (engine_stream.c, stream_clip): tcp, ZN_TCP_WRITE_MAX, one loopback
  * segment's payload (MTU 65536 less 40 bytes of IP and TCP headers and 12 of
  * timestamps), where a write of more is much slower (on other links a 64 KiB write
@@ -132,7 +132,7 @@ int zn_tune_tcp(int fd, const struct zn_tcp_opts *o);
  * ZN_UNIX_WRITE_MAX. */
 #define ZN_TCP_WRITE_MAX  65483
 #define ZN_UNIX_WRITE_MAX 32768
-size_t zn_stream_write_limit(int fd, bool *poll);
+size_t zn_stream_write_limit(int fd);
 
 /* zn_stream_queue_room: for a Unix stream socket, the message size of which its send
  * queue now holds two: half of what SO_SNDBUF reports (208 KiB by default on Linux; a

@@ -337,11 +337,10 @@ zn_connect_result(int fd)
 }
 
 size_t
-zn_stream_write_limit(int fd, bool *poll)
+zn_stream_write_limit(int fd)
 {
 	int domain = 0, proto = 0;
 	socklen_t len = sizeof domain;
-	*poll = false;
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
 		return 0;
 	if (domain == AF_UNIX)
@@ -351,7 +350,6 @@ zn_stream_write_limit(int fd, bool *poll)
 	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0 ||
 	    proto != IPPROTO_TCP)
 		return 0;
-	*poll = true;
 	return ZN_TCP_WRITE_MAX;
 }
 

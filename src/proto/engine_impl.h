@@ -66,10 +66,9 @@ struct engine {
 	struct poll_timer timer_handshake, timer_hb_ivl, timer_hb_timeout, timer_hb_ttl;
 	struct poll_timer timer_sc; /* TIMER_SC_KEPT */
 	struct carrier *carrier;    /* how bytes or messages reach the peer */
-	size_t write_max;     /* the most bytes one write hands the kernel; 0: no cap */
-	bool write_max_polls; /* the rest of a clipped batch waits for POLLOUT */
-	size_t queue_room;    /* a Unix socket without ZMQ_SNDBUF: the message size the
-	                         kernel's send queue holds two of; 0: not ours to grow */
+	size_t write_max;  /* the most bytes one write hands the kernel; 0: no cap */
+	size_t queue_room; /* a Unix socket without ZMQ_SNDBUF: the message size the
+	                      kernel's send queue holds two of; 0: not ours to grow */
 	struct session *session;
 	struct poller *poller;
 	struct poll_handle *handle;
