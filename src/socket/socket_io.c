@@ -291,8 +291,8 @@ socket_wait_or_spin(struct socket *s, bool in, int timeout_ms, int64_t deadline)
 	return rc;
 }
 
-/* socket_io_end: a send's or receive's last step: what it returns, the socket given
- * back if a wait held it when another thread closed it (the last touch of s). */
+/* socket_io_end: a failed send's or receive's last step: what it returns, the socket
+ * given back if a wait held it when another thread closed it (the last touch of s). */
 static int
 socket_io_end(struct socket *s, int rc)
 {
@@ -369,8 +369,10 @@ socket_transfer(struct socket *s, struct msg *m, int flags, bool in)
 		rc = socket_transfer_retry(s, m, flags, in);
 	if (deferred)
 		socket_defer_end(s);
-	if (rc < 0)
+	if (rc < 0) {
 		socket_give_back(s); /* the caller does something else now */
+		rc = socket_io_end(s, rc);
+	}
 	return rc;
 }
 
@@ -399,7 +401,7 @@ socket_send(struct socket *s, struct msg *m, int flags)
 		msg_set_flags(m, MSGF_MORE);
 	if (m->meta)
 		msg_set_metadata(m, NULL);
-	return socket_io_end(s, socket_transfer(s, m, flags, false));
+	return socket_transfer(s, m, flags, false);
 }
 
 /* socket_conflate: ZMQ_CONFLATE on PULL, DEALER and PAIR (SUB does its own): only the
@@ -439,7 +441,7 @@ socket_recv(struct socket *s, struct msg *m, int flags)
 	msg_init(m);
 	rc = socket_transfer(s, m, flags, true);
 	if (rc < 0)
-		return socket_io_end(s, rc);
+		return rc;
 	if (s->options.conflate)
 		socket_conflate(s, m);
 	s->rcvmore = (m->flags & MSGF_MORE) != 0;
